@@ -1,7 +1,7 @@
 //! Channel names, their kinds (public, private, presence, encrypted, server-to-user) and the
 //! cache flag, parsed once so the rest of the server matches on an enum, never on prefixes.
 
-use std::{fmt, sync::Arc};
+use std::{borrow::Borrow, fmt, sync::Arc};
 
 /// The prefix of the channel the server uses to reach one signed-in user.
 pub const SERVER_TO_USER_PREFIX: &str = "#server-to-user-";
@@ -122,6 +122,13 @@ impl ChannelName {
     /// For `#server-to-user-{id}`, the user id.
     pub fn server_to_user_id(&self) -> Option<&str> {
         self.as_str().strip_prefix(SERVER_TO_USER_PREFIX)
+    }
+}
+
+// Lets maps keyed by channel be queried with the `&str` a client sent.
+impl Borrow<str> for ChannelName {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -1,0 +1,125 @@
+//! The command line: `parley serve`, `parley realtime`, `parley check-config`.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use parley_realtime::Realtime;
+use tokio::net::TcpListener;
+
+use crate::settings::{Settings, SettingsError};
+
+/// Parley: a self-hosted chatbot and live-chat widget with a Pusher-compatible realtime server.
+#[derive(Debug, Parser)]
+#[command(name = "parley", version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything with the configured (or default) settings.
+    Serve,
+    /// Run only the Pusher-protocol realtime server (a drop-in for `php artisan reverb:start`).
+    Realtime,
+    /// Load and validate the configuration, print it with secrets redacted, and exit.
+    CheckConfig,
+}
+
+impl Cli {
+    /// Runs the chosen command; the exit code reports failure.
+    pub fn run(self) -> ExitCode {
+        // A missing .env is fine; a malformed one is an error worth stopping for.
+        if let Err(error) = dotenvy::dotenv() {
+            if !error.not_found() {
+                eprintln!("error: .env: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        init_logging();
+        let settings = match Settings::from_env(|name| std::env::var(name).ok()) {
+            Ok(settings) => settings,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = match self.command {
+            Command::CheckConfig => check_config(&settings),
+            Command::Serve | Command::Realtime => run_realtime(settings),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("PARLEY_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    let realtime = settings.realtime()?;
+    realtime.validate()?;
+    println!("configuration is valid");
+    println!("realtime server binds {}", settings.realtime_bind);
+    for app in &realtime.apps {
+        println!("app {app:?}");
+    }
+    Ok(())
+}
+
+fn run_realtime(settings: Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let config = settings.realtime()?;
+        let listener = TcpListener::bind(&settings.realtime_bind).await.map_err(|source| {
+            SettingsError::Bind { address: settings.realtime_bind.clone(), source }
+        })?;
+        let address: SocketAddr = listener.local_addr()?;
+        let realtime = Realtime::new(config)?;
+        // Tests and scripts read this line to find the port when they asked for port 0.
+        println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
+        tracing::info!(%address, "realtime server started");
+        realtime.serve(listener, shutdown_signal()).await?;
+        tracing::info!("realtime server stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

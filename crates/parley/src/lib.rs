@@ -1,0 +1,5 @@
+//! Parley's command-line program: reads the environment (and `.env`), builds typed settings,
+//! and runs the realtime server alone or as part of the whole product.
+
+pub mod cli;
+pub mod settings;

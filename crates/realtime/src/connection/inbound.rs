@@ -1,0 +1,299 @@
+//! What a connection does with each frame a client sends: subscribe, unsubscribe, sign in,
+//! ping, and client events, with every rule the protocol puts on them.
+
+use bytes::Bytes;
+use parley_protocol::{
+    frame::{self, Inbound, PresenceChannelData, Signin, Subscribe, Unsubscribe, UserData},
+    signature::{verify_channel_auth, verify_user_auth},
+    ChannelKind, ChannelName, ErrorCode,
+};
+
+use super::{Refusal, Session, SignedIn};
+use crate::{
+    hub::{MemberInfo, SubscribeRefusal},
+    webhooks::WebhookEvent,
+};
+
+impl Session {
+    /// Handles one text frame. Returns a refusal when the connection must close.
+    pub(super) fn handle_text(&mut self, text: &str) -> Option<Refusal> {
+        let inbound = match Inbound::parse(text) {
+            Ok(inbound) => inbound,
+            Err(error) => {
+                self.reply(frame::error(
+                    None,
+                    &format!("Invalid message format: {error}"),
+                ));
+                return None;
+            }
+        };
+        match inbound.event.as_str() {
+            "pusher:ping" => self.reply(frame::pong()),
+            "pusher:pong" => {}
+            "pusher:subscribe" => self.subscribe(&inbound),
+            "pusher:unsubscribe" => self.unsubscribe(&inbound),
+            "pusher:signin" => return self.sign_in(&inbound),
+            event if event.starts_with("client-") => self.client_event(&inbound),
+            event => self.reply(frame::error(None, &format!("Unknown event {event:?}"))),
+        }
+        None
+    }
+
+    fn subscribe(&mut self, inbound: &Inbound<'_>) {
+        let request: Subscribe = match inbound.data_as() {
+            Ok(request) => request,
+            Err(_) => {
+                self.reply(frame::error(
+                    None,
+                    "pusher:subscribe needs data {channel, auth?, channel_data?}",
+                ));
+                return;
+            }
+        };
+        let channel =
+            match ChannelName::parse(&request.channel, self.app.config.max_channel_name_length) {
+                Ok(channel) => channel,
+                Err(error) => {
+                    self.reply(frame::subscription_error(
+                        &request.channel,
+                        "InvalidChannel",
+                        &error.to_string(),
+                        400,
+                    ));
+                    return;
+                }
+            };
+        let app = &self.app.config;
+        let socket_id = self.socket_id.to_string();
+        let auth = request.auth.as_deref().unwrap_or("");
+        let deny = |session: &Self, message: &str| {
+            session.reply(frame::subscription_error(
+                channel.as_str(),
+                "AuthError",
+                message,
+                401,
+            ));
+        };
+        let member = match channel.kind() {
+            ChannelKind::Public => None,
+            ChannelKind::Private | ChannelKind::PrivateEncrypted => {
+                if !verify_channel_auth(
+                    &app.key,
+                    &app.secret,
+                    &socket_id,
+                    channel.as_str(),
+                    None,
+                    auth,
+                ) {
+                    return deny(self, &format!("Invalid signature for channel {channel}"));
+                }
+                None
+            }
+            ChannelKind::Presence => {
+                let Some(channel_data) = request.channel_data.as_deref() else {
+                    return deny(self, "Presence channels need channel_data");
+                };
+                if !verify_channel_auth(
+                    &app.key,
+                    &app.secret,
+                    &socket_id,
+                    channel.as_str(),
+                    Some(channel_data),
+                    auth,
+                ) {
+                    return deny(self, &format!("Invalid signature for channel {channel}"));
+                }
+                let Some(member) = parse_member(channel_data) else {
+                    return deny(self, "channel_data needs a string or numeric user_id");
+                };
+                if member
+                    .user_info
+                    .as_ref()
+                    .is_some_and(|info| info.get().len() > app.max_presence_user_info_bytes)
+                {
+                    self.reply(frame::subscription_error(
+                        channel.as_str(),
+                        "LimitReached",
+                        &format!(
+                            "user_info is larger than {} bytes",
+                            app.max_presence_user_info_bytes
+                        ),
+                        413,
+                    ));
+                    return;
+                }
+                Some(member)
+            }
+            ChannelKind::ServerToUser => {
+                let signed_in_as = self.user.as_ref().map(|user| user.id.as_str());
+                if signed_in_as != channel.server_to_user_id() {
+                    return deny(
+                        self,
+                        "Only the signed-in user may subscribe to their own channel",
+                    );
+                }
+                None
+            }
+        };
+        let user_id = member.as_ref().map(|m| m.user_id.clone());
+        match self
+            .app
+            .hub
+            .subscribe(&channel, self.socket_id, &self.outbox, member)
+        {
+            Ok(()) => {
+                if channel.kind().needs_signature() {
+                    self.authorised = true;
+                }
+                if self.channels.insert(channel, user_id).is_none() {
+                    self.app.metrics.subscriptions.inc();
+                }
+            }
+            Err(SubscribeRefusal::TooManyMembers) => self.reply(frame::subscription_error(
+                channel.as_str(),
+                "LimitReached",
+                &format!(
+                    "Presence channel has {} members, the most allowed",
+                    self.app.config.max_presence_members
+                ),
+                403,
+            )),
+        }
+    }
+
+    fn unsubscribe(&mut self, inbound: &Inbound<'_>) {
+        let Ok(request) = inbound.data_as::<Unsubscribe>() else {
+            self.reply(frame::error(
+                None,
+                "pusher:unsubscribe needs data {channel}",
+            ));
+            return;
+        };
+        let Some((channel, _)) = self.channels.remove_entry(request.channel.as_str()) else {
+            return; // Unsubscribing twice is a no-op, as pusher-js expects.
+        };
+        self.app.hub.unsubscribe(&channel, self.socket_id);
+        self.app.metrics.subscriptions.dec();
+    }
+
+    fn sign_in(&mut self, inbound: &Inbound<'_>) -> Option<Refusal> {
+        let app = &self.app.config;
+        let refused = |message: &str| {
+            Some(Refusal {
+                code: ErrorCode::Unauthorized,
+                message: message.into(),
+            })
+        };
+        let Ok(request) = inbound.data_as::<Signin>() else {
+            return refused("pusher:signin needs data {auth, user_data}");
+        };
+        if !verify_user_auth(
+            &app.key,
+            &app.secret,
+            &self.socket_id.to_string(),
+            &request.user_data,
+            &request.auth,
+        ) {
+            return refused("Invalid signature for user data");
+        }
+        let Ok(user_data) = serde_json::from_str::<UserData>(&request.user_data) else {
+            return refused("user_data must be a JSON object with an id");
+        };
+        let Some(id) = user_data.id_string() else {
+            return refused("user_data.id must be a non-empty string");
+        };
+        if let Some(previous) = self.user.take() {
+            self.app
+                .hub
+                .sign_out(&previous.id, self.socket_id, &previous.watchlist);
+        }
+        let user = SignedIn {
+            id: id.to_string(),
+            watchlist: user_data.watchlist_strings(),
+        };
+        self.reply(frame::signin_success(&request.user_data));
+        self.app
+            .hub
+            .sign_in(&user.id, self.socket_id, &self.outbox, &user.watchlist);
+        self.user = Some(user);
+        self.authorised = true;
+        None
+    }
+
+    fn client_event(&mut self, inbound: &Inbound<'_>) {
+        let reject = |session: &Self, message: &str| {
+            session.reply(frame::error(
+                Some(ErrorCode::ClientEventRejected.code()),
+                message,
+            ));
+        };
+        let app = &self.app.config;
+        if !app.client_events {
+            return reject(self, "Client events are disabled for this app");
+        }
+        let Some((channel, user_id)) = inbound
+            .channel
+            .as_deref()
+            .and_then(|name| self.channels.get_key_value(name))
+        else {
+            return reject(
+                self,
+                "Client events need a channel the connection is subscribed to",
+            );
+        };
+        if !channel.kind().allows_client_events() {
+            return reject(
+                self,
+                "Client events are only allowed on private and presence channels",
+            );
+        }
+        if inbound.event.len() > app.max_event_name_length {
+            return reject(self, "Event name is too long");
+        }
+        let data = inbound.data.map_or("null", |raw| raw.get());
+        if data.len() > app.max_event_payload_bytes {
+            return reject(
+                self,
+                &format!(
+                    "Event data is larger than {} bytes",
+                    app.max_event_payload_bytes
+                ),
+            );
+        }
+        let (channel, user_id) = (channel.clone(), user_id.clone());
+        if !self.client_events.take() {
+            return reject(self, "Client event rate limit exceeded");
+        }
+        let raw = inbound.data.map_or_else(
+            || serde_json::value::RawValue::from_string("null".into()).expect("null is JSON"),
+            |raw| raw.to_owned(),
+        );
+        let relayed = Bytes::from(frame::client_event(
+            &inbound.event,
+            channel.as_str(),
+            &raw,
+            user_id.as_deref(),
+        ));
+        self.app
+            .hub
+            .publish(&channel, &relayed, Some(self.socket_id));
+        let webhooks = self.app.hub.webhooks();
+        if webhooks.enabled() {
+            webhooks.emit(WebhookEvent::client_event(
+                &channel,
+                &inbound.event,
+                data.to_string(),
+                self.socket_id.to_string(),
+                user_id,
+            ));
+        }
+    }
+}
+
+fn parse_member(channel_data: &str) -> Option<MemberInfo> {
+    let data: PresenceChannelData = serde_json::from_str(channel_data).ok()?;
+    Some(MemberInfo {
+        user_id: data.user_id_string()?,
+        user_info: data.user_info,
+    })
+}

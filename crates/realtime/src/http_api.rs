@@ -1,0 +1,391 @@
+//! The Pusher HTTP API (`/apps/{id}/…`): publish, batch publish, channel and presence queries,
+//! and terminating a user's connections. Every request is signed; the [`Signed`] extractor
+//! checks the signature before a handler sees the request.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, MatchedPath, OriginalUri, Path, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use parley_protocol::{
+    signature::{verify_api_request, ApiRequest},
+    ChannelKind, ChannelName, ErrorCode,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::{
+    apps::App,
+    publish::{self, PublishError},
+    server::Shared,
+};
+
+/// Largest request body: a full batch of maximum-size events with room for JSON overhead.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// The HTTP API's routes.
+pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/apps/{app_id}/events", post(events))
+        .route("/apps/{app_id}/batch_events", post(batch_events))
+        .route("/apps/{app_id}/channels", get(channels))
+        .route("/apps/{app_id}/channels/{channel}", get(channel))
+        .route("/apps/{app_id}/channels/{channel}/users", get(users))
+        .route("/apps/{app_id}/connections", get(connections))
+        .route(
+            "/apps/{app_id}/users/{user_id}/terminate_connections",
+            post(terminate),
+        )
+        // The Python SDK posts here, without the `/apps/{id}` prefix; the app comes from the
+        // signed auth_key.
+        .route("/users/{user_id}/terminate_connections", post(terminate))
+        .layer(middleware::from_fn_with_state(shared, count_requests))
+}
+
+/// An API error: a status and a message, as `{"error": "…"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        Self::new(error.status(), error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// A request whose signature checked out, with its app, query and body.
+pub struct Signed {
+    app: Arc<App>,
+    params: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Signed {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn info(&self) -> Vec<&str> {
+        self.param("info")
+            .map(|info| info.split(',').map(str::trim).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl FromRequest<Arc<Shared>> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let path_params =
+            <Path<HashMap<String, String>> as axum::extract::FromRequestParts<_>>::from_request_parts(&mut parts, shared)
+                .await
+                .map_err(|_| ApiError::new(400, "invalid path"))?;
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let app = match path_params.get("app_id") {
+            Some(id) => shared.apps.by_id(id),
+            None => params
+                .iter()
+                .find(|(k, _)| k == "auth_key")
+                .and_then(|(_, key)| shared.apps.by_key(key)),
+        }
+        .ok_or_else(|| ApiError::new(404, "Unknown app"))?
+        .clone();
+        if !app.config.enabled {
+            return Err(ApiError::new(403, "App is disabled"));
+        }
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+            ApiError::new(413, format!("Request body is larger than {MAX_BODY} bytes"))
+        })?;
+        let routed = parts.uri.path().to_string();
+        let original = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|uri| uri.path().to_string());
+        let mut paths = vec![routed.as_str()];
+        if let Some(original) = original.as_deref().filter(|o| *o != routed) {
+            paths.push(original);
+        }
+        let request = ApiRequest {
+            method: parts.method.as_str(),
+            paths: &paths,
+            params: &params,
+            body: &body,
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        verify_api_request(&app.config.key, &app.config.secret, &request, now)
+            .map_err(|error| ApiError::new(401, error.to_string()))?;
+        Ok(Self { app, params, body })
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::new(400, format!("Invalid JSON body: {error}")))
+}
+
+/// An event as publishers send it. `data` should be a string; anything else is encoded to one.
+#[derive(Deserialize)]
+struct EventBody {
+    name: String,
+    data: Value,
+    #[serde(default)]
+    channels: Option<Vec<String>>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    socket_id: Option<String>,
+    #[serde(default)]
+    info: Option<String>,
+}
+
+impl EventBody {
+    fn validate(self, app: &App) -> Result<(publish::Event, Option<String>), ApiError> {
+        let data = match self.data {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        let channels = match (self.channels, self.channel) {
+            (Some(channels), _) => channels,
+            (None, Some(channel)) => vec![channel],
+            (None, None) => Vec::new(),
+        };
+        let event = publish::validate(app, self.name, data, &channels, self.socket_id.as_deref())?;
+        Ok((event, self.info))
+    }
+}
+
+/// `info` attributes of the channels an event went to.
+fn channel_attributes(
+    app: &App,
+    channels: &[ChannelName],
+    info: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    let mut out = Map::new();
+    for channel in channels {
+        out.insert(
+            channel.to_string(),
+            Value::Object(attributes(app, channel, info)?),
+        );
+    }
+    Ok(out)
+}
+
+fn attributes(
+    app: &App,
+    channel: &ChannelName,
+    info: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    let counts = app.hub.counts(channel).unwrap_or_default();
+    let mut out = Map::new();
+    for attribute in info {
+        match *attribute {
+            "user_count" if channel.kind() == ChannelKind::Presence => {
+                out.insert("user_count".into(), counts.users.into());
+            }
+            "user_count" => {
+                return Err(ApiError::new(
+                    400,
+                    "user_count is only available for presence channels",
+                ))
+            }
+            "subscription_count" => {
+                out.insert("subscription_count".into(), counts.subscriptions.into());
+            }
+            "cache" => {
+                if let Some(frame) = app.hub.cached(channel) {
+                    let cached: Value = serde_json::from_slice(&frame).unwrap_or(Value::Null);
+                    out.insert("cache".into(), cached);
+                }
+            }
+            "" => {}
+            other => {
+                return Err(ApiError::new(
+                    400,
+                    format!("Unknown info attribute {other:?}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn events(signed: Signed) -> Result<Json<Value>, ApiError> {
+    let (event, info) = parse_body::<EventBody>(&signed.body)?.validate(&signed.app)?;
+    let info: Vec<&str> = info
+        .as_deref()
+        .map(|i| i.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    // Check the info attributes before publishing, so a bad request publishes nothing.
+    channel_attributes(&signed.app, &event.channels, &info)?;
+    publish::deliver(&signed.app, &event);
+    if info.is_empty() {
+        return Ok(Json(json!({})));
+    }
+    Ok(Json(
+        json!({ "channels": channel_attributes(&signed.app, &event.channels, &info)? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct BatchBody {
+    batch: Vec<EventBody>,
+}
+
+async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
+    let body: BatchBody = parse_body(&signed.body)?;
+    let max = signed.app.config.max_batch_size;
+    if body.batch.len() > max {
+        return Err(ApiError::new(
+            400,
+            format!("A batch may hold at most {max} events"),
+        ));
+    }
+    // Validate the whole batch first: a batch is published entirely or not at all.
+    let events = body
+        .batch
+        .into_iter()
+        .map(|event| event.validate(&signed.app))
+        .collect::<Result<Vec<_>, _>>()?;
+    let any_info = events.iter().any(|(_, info)| info.is_some());
+    for (event, _) in &events {
+        publish::deliver(&signed.app, event);
+    }
+    if !any_info {
+        return Ok(Json(json!({})));
+    }
+    let mut results = Vec::with_capacity(events.len());
+    for (event, info) in &events {
+        let info: Vec<&str> = info
+            .as_deref()
+            .map(|i| i.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        let attributes = match event.channels.first() {
+            Some(channel) if !info.is_empty() => attributes(&signed.app, channel, &info)?,
+            _ => Map::new(),
+        };
+        results.push(Value::Object(attributes));
+    }
+    Ok(Json(json!({ "batch": results })))
+}
+
+async fn channels(signed: Signed) -> Result<Json<Value>, ApiError> {
+    let prefix = signed.param("filter_by_prefix").unwrap_or("");
+    let info = signed.info();
+    if info.contains(&"user_count") && !prefix.starts_with("presence-") {
+        return Err(ApiError::new(
+            400,
+            "user_count needs filter_by_prefix=presence-",
+        ));
+    }
+    let mut out = Map::new();
+    for (channel, _) in signed.app.hub.occupied(prefix) {
+        out.insert(
+            channel.to_string(),
+            Value::Object(attributes(&signed.app, &channel, &info)?),
+        );
+    }
+    Ok(Json(json!({ "channels": out })))
+}
+
+fn channel_name(app: &App, name: &str) -> Result<ChannelName, ApiError> {
+    ChannelName::parse(name, app.config.max_channel_name_length)
+        .map_err(|error| ApiError::new(400, format!("Invalid channel name: {error}")))
+}
+
+async fn channel(
+    Path(path): Path<HashMap<String, String>>,
+    signed: Signed,
+) -> Result<Json<Value>, ApiError> {
+    let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
+    let mut out = attributes(&signed.app, &channel, &signed.info())?;
+    out.insert(
+        "occupied".into(),
+        signed.app.hub.counts(&channel).is_some().into(),
+    );
+    Ok(Json(Value::Object(out)))
+}
+
+async fn users(
+    Path(path): Path<HashMap<String, String>>,
+    signed: Signed,
+) -> Result<Json<Value>, ApiError> {
+    let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
+    if channel.kind() != ChannelKind::Presence {
+        return Err(ApiError::new(
+            400,
+            "Users are only listed for presence channels",
+        ));
+    }
+    let users: Vec<Value> = signed
+        .app
+        .hub
+        .member_ids(&channel)
+        .into_iter()
+        .map(|id| json!({ "id": id }))
+        .collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+async fn connections(signed: Signed) -> Json<Value> {
+    Json(json!({ "connections": signed.app.connection_count() }))
+}
+
+async fn terminate(Path(path): Path<HashMap<String, String>>, signed: Signed) -> Json<Value> {
+    let user_id = path.get("user_id").map_or("", String::as_str);
+    for outbox in signed.app.hub.user_outboxes(user_id) {
+        outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
+    }
+    Json(json!({}))
+}
+
+async fn count_requests(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let response = next.run(request).await;
+    shared
+        .metrics
+        .api_request(&endpoint, response.status().as_u16());
+    response
+}

@@ -1,0 +1,485 @@
+//! One app's live state: who is subscribed to which channel, presence members, signed-in users
+//! and their watchers, and the last event of each cache channel.
+//!
+//! Every change that others must hear about (a member joining, a user coming online) is queued
+//! to the affected outboxes while the lock that made the change is still held, so each client
+//! sees events in the order the state changed: a new subscriber gets `subscription_succeeded`
+//! before any event published after it joined, and a member list is never contradicted by a
+//! `member_added` that was computed against an older list.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use parley_protocol::{
+    frame::{self, PresenceSnapshot, WatchlistChange},
+    ChannelKind, ChannelName, SocketId,
+};
+use serde_json::value::RawValue;
+
+use crate::{
+    outbox::Outbox,
+    webhooks::{WebhookEvent, Webhooks},
+};
+
+/// A presence member as a subscriber declares it.
+#[derive(Debug, Clone)]
+pub struct MemberInfo {
+    /// The user id, as a string.
+    pub user_id: String,
+    /// What other members see about this user.
+    pub user_info: Option<Box<RawValue>>,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    outbox: Arc<Outbox>,
+    /// The presence user this socket joined as.
+    user_id: Option<String>,
+}
+
+#[derive(Debug)]
+struct Member {
+    info: Option<Box<RawValue>>,
+    /// How many of this user's sockets are in the channel; the member leaves at zero.
+    sockets: usize,
+}
+
+#[derive(Debug, Default)]
+struct Channel {
+    subscribers: HashMap<SocketId, Subscriber>,
+    members: HashMap<String, Member>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    /// Signed-in sockets per user id.
+    sockets: HashMap<String, HashMap<SocketId, Arc<Outbox>>>,
+    /// For each watched user, the sockets watching them.
+    watchers: HashMap<String, HashMap<SocketId, Arc<Outbox>>>,
+}
+
+/// Why a subscription was refused by the hub (after authorisation passed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscribeRefusal {
+    /// The presence channel already has as many members as the app allows.
+    TooManyMembers,
+}
+
+/// Counts for the HTTP API's channel info.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelCounts {
+    /// Sockets subscribed.
+    pub subscriptions: usize,
+    /// Distinct presence members.
+    pub users: usize,
+}
+
+/// One app's subscriptions, members, users and cache.
+#[derive(Debug)]
+pub struct Hub {
+    // A std `RwLock`: publishes (the hot path) only read, and no lock is held across an
+    // `.await`; subscription changes write briefly.
+    channels: RwLock<HashMap<ChannelName, Channel>>,
+    users: Mutex<Users>,
+    cache: Mutex<HashMap<ChannelName, (Bytes, Instant)>>,
+    cache_ttl: Duration,
+    max_members: usize,
+    subscription_count_events: bool,
+    webhooks: Webhooks,
+}
+
+impl Hub {
+    /// An empty hub whose lifecycle events go to `webhooks`.
+    pub fn new(
+        cache_ttl: Duration,
+        max_members: usize,
+        subscription_count_events: bool,
+        webhooks: Webhooks,
+    ) -> Self {
+        Self {
+            channels: RwLock::default(),
+            users: Mutex::default(),
+            cache: Mutex::default(),
+            cache_ttl,
+            max_members,
+            subscription_count_events,
+            webhooks,
+        }
+    }
+
+    /// Adds `socket` to `channel` and queues `subscription_succeeded` to it, plus, for cache
+    /// channels, the cached event or `pusher:cache_miss`. Subscribing twice is harmless: the
+    /// client gets `subscription_succeeded` again and nothing is counted twice.
+    pub fn subscribe(
+        &self,
+        channel: &ChannelName,
+        socket: SocketId,
+        outbox: &Arc<Outbox>,
+        member: Option<MemberInfo>,
+    ) -> Result<(), SubscribeRefusal> {
+        let mut channels = self.channels.write().expect("hub lock poisoned");
+        let occupied_now = !channels.contains_key(channel);
+        let entry = channels.entry(channel.clone()).or_default();
+        if let Some(member) = &member {
+            let joining = !entry.members.contains_key(&member.user_id);
+            let already_here = entry.subscribers.contains_key(&socket);
+            if joining && !already_here && entry.members.len() >= self.max_members {
+                if occupied_now {
+                    channels.remove(channel);
+                }
+                return Err(SubscribeRefusal::TooManyMembers);
+            }
+        }
+        let fresh = !entry.subscribers.contains_key(&socket);
+        if fresh {
+            let user_id = member.as_ref().map(|m| m.user_id.clone());
+            entry.subscribers.insert(
+                socket,
+                Subscriber {
+                    outbox: outbox.clone(),
+                    user_id,
+                },
+            );
+        }
+        if occupied_now {
+            self.webhooks
+                .emit(WebhookEvent::channel(channel, "channel_occupied"));
+        }
+        match member {
+            Some(member) => {
+                if fresh {
+                    let joined = add_member(entry, &member);
+                    if joined {
+                        let added = Bytes::from(frame::member_added(
+                            channel.as_str(),
+                            &member.user_id,
+                            member.user_info.as_deref(),
+                        ));
+                        fan_out(entry, &added, Some(socket));
+                        self.webhooks.emit(WebhookEvent::member(
+                            channel,
+                            "member_added",
+                            &member.user_id,
+                        ));
+                    }
+                }
+                outbox.push(Bytes::from(presence_succeeded(channel, entry)));
+            }
+            None => {
+                outbox.push(Bytes::from(frame::subscription_succeeded(
+                    channel.as_str(),
+                    None,
+                )));
+                if fresh && self.subscription_count_events {
+                    broadcast_count(channel, entry);
+                }
+            }
+        }
+        drop(channels);
+        if channel.is_cache() {
+            self.replay_cache(channel, outbox);
+        }
+        Ok(())
+    }
+
+    fn replay_cache(&self, channel: &ChannelName, outbox: &Outbox) {
+        let mut cache = self.cache.lock().expect("cache lock poisoned");
+        let cached = match cache.get(channel) {
+            Some((frame, expires)) if *expires > Instant::now() => Some(frame.clone()),
+            Some(_) => {
+                cache.remove(channel);
+                None
+            }
+            None => None,
+        };
+        drop(cache);
+        match cached {
+            Some(frame) => {
+                outbox.push(frame);
+            }
+            None => {
+                outbox.push(Bytes::from(frame::cache_miss(channel.as_str())));
+                self.webhooks
+                    .emit(WebhookEvent::channel(channel, "cache_miss"));
+            }
+        }
+    }
+
+    /// Removes `socket` from `channel`; tells the others when a member's last socket left.
+    pub fn unsubscribe(&self, channel: &ChannelName, socket: SocketId) {
+        let mut channels = self.channels.write().expect("hub lock poisoned");
+        let Some(entry) = channels.get_mut(channel) else {
+            return;
+        };
+        let Some(subscriber) = entry.subscribers.remove(&socket) else {
+            return;
+        };
+        if let Some(user_id) = subscriber.user_id {
+            let left = match entry.members.get_mut(&user_id) {
+                Some(member) if member.sockets > 1 => {
+                    member.sockets -= 1;
+                    false
+                }
+                Some(_) => entry.members.remove(&user_id).is_some(),
+                None => false,
+            };
+            if left {
+                let removed = Bytes::from(frame::member_removed(channel.as_str(), &user_id));
+                fan_out(entry, &removed, None);
+                self.webhooks
+                    .emit(WebhookEvent::member(channel, "member_removed", &user_id));
+            }
+        } else if self.subscription_count_events && !entry.subscribers.is_empty() {
+            broadcast_count(channel, entry);
+        }
+        if entry.subscribers.is_empty() {
+            channels.remove(channel);
+            self.webhooks
+                .emit(WebhookEvent::channel(channel, "channel_vacated"));
+        }
+    }
+
+    /// Queues `frame` to every subscriber of `channel` but `except`. Returns how many got it.
+    pub fn publish(&self, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) -> usize {
+        if channel.is_cache() {
+            let expires = Instant::now() + self.cache_ttl;
+            self.cache
+                .lock()
+                .expect("cache lock poisoned")
+                .insert(channel.clone(), (frame.clone(), expires));
+        }
+        if let Some(user_id) = channel.server_to_user_id() {
+            return self.send_to_user(user_id, frame);
+        }
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels
+            .get(channel)
+            .map_or(0, |entry| fan_out(entry, frame, except))
+    }
+
+    /// Whether `socket` is subscribed to `channel`.
+    pub fn is_subscribed(&self, channel: &ChannelName, socket: SocketId) -> bool {
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels
+            .get(channel)
+            .is_some_and(|entry| entry.subscribers.contains_key(&socket))
+    }
+
+    /// Subscription and member counts of one channel, if anyone is in it.
+    pub fn counts(&self, channel: &ChannelName) -> Option<ChannelCounts> {
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels.get(channel).map(counts)
+    }
+
+    /// Every occupied channel whose name starts with `prefix`, with its counts.
+    pub fn occupied(&self, prefix: &str) -> Vec<(ChannelName, ChannelCounts)> {
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with(prefix))
+            .map(|(name, entry)| (name.clone(), counts(entry)))
+            .collect()
+    }
+
+    /// The member ids of a presence channel.
+    pub fn member_ids(&self, channel: &ChannelName) -> Vec<String> {
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels
+            .get(channel)
+            .map(|entry| entry.members.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The cached event of a cache channel, if fresh.
+    pub fn cached(&self, channel: &ChannelName) -> Option<Bytes> {
+        let cache = self.cache.lock().expect("cache lock poisoned");
+        cache
+            .get(channel)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(frame, _)| frame.clone())
+    }
+
+    /// Registers a signed-in socket. Its watchers hear `online` if this is the user's first
+    /// socket; the socket itself hears which of its watched users are online now.
+    pub fn sign_in(
+        &self,
+        user_id: &str,
+        socket: SocketId,
+        outbox: &Arc<Outbox>,
+        watchlist: &[String],
+    ) {
+        let mut users = self.users.lock().expect("users lock poisoned");
+        let sockets = users.sockets.entry(user_id.to_string()).or_default();
+        let came_online = sockets.is_empty();
+        sockets.insert(socket, outbox.clone());
+        if came_online {
+            if let Some(watchers) = users.watchers.get(user_id) {
+                let online =
+                    Bytes::from(frame::watchlist_events(WatchlistChange::Online, &[user_id]));
+                for watcher in watchers.values() {
+                    watcher.push(online.clone());
+                }
+            }
+        }
+        for watched in watchlist {
+            users
+                .watchers
+                .entry(watched.clone())
+                .or_default()
+                .insert(socket, outbox.clone());
+        }
+        let online: Vec<&str> = watchlist
+            .iter()
+            .filter(|id| {
+                users
+                    .sockets
+                    .get(id.as_str())
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .map(String::as_str)
+            .collect();
+        if !online.is_empty() {
+            outbox.push(Bytes::from(frame::watchlist_events(
+                WatchlistChange::Online,
+                &online,
+            )));
+        }
+    }
+
+    /// Undoes [`Hub::sign_in`] when the socket closes.
+    pub fn sign_out(&self, user_id: &str, socket: SocketId, watchlist: &[String]) {
+        let mut users = self.users.lock().expect("users lock poisoned");
+        for watched in watchlist {
+            if let Some(watchers) = users.watchers.get_mut(watched) {
+                watchers.remove(&socket);
+                if watchers.is_empty() {
+                    users.watchers.remove(watched);
+                }
+            }
+        }
+        let Some(sockets) = users.sockets.get_mut(user_id) else {
+            return;
+        };
+        sockets.remove(&socket);
+        if sockets.is_empty() {
+            users.sockets.remove(user_id);
+            if let Some(watchers) = users.watchers.get(user_id) {
+                let offline = Bytes::from(frame::watchlist_events(
+                    WatchlistChange::Offline,
+                    &[user_id],
+                ));
+                for watcher in watchers.values() {
+                    watcher.push(offline.clone());
+                }
+            }
+        }
+    }
+
+    /// Queues `frame` to every socket signed in as `user_id`.
+    pub fn send_to_user(&self, user_id: &str, frame: &Bytes) -> usize {
+        let users = self.users.lock().expect("users lock poisoned");
+        let Some(sockets) = users.sockets.get(user_id) else {
+            return 0;
+        };
+        sockets
+            .values()
+            .filter(|outbox| outbox.push(frame.clone()))
+            .count()
+    }
+
+    /// Every socket that belongs to `user_id`: signed in as them, or a presence member as them.
+    pub fn user_outboxes(&self, user_id: &str) -> Vec<Arc<Outbox>> {
+        let mut found: HashMap<SocketId, Arc<Outbox>> = HashMap::new();
+        if let Some(sockets) = self
+            .users
+            .lock()
+            .expect("users lock poisoned")
+            .sockets
+            .get(user_id)
+        {
+            found.extend(sockets.iter().map(|(id, outbox)| (*id, outbox.clone())));
+        }
+        let channels = self.channels.read().expect("hub lock poisoned");
+        for (name, entry) in channels.iter() {
+            if name.kind() != ChannelKind::Presence || !entry.members.contains_key(user_id) {
+                continue;
+            }
+            for (id, subscriber) in &entry.subscribers {
+                if subscriber.user_id.as_deref() == Some(user_id) {
+                    found.insert(*id, subscriber.outbox.clone());
+                }
+            }
+        }
+        found.into_values().collect()
+    }
+
+    /// The app's webhook queue, for events the hub does not see (client events).
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
+    }
+}
+
+fn add_member(entry: &mut Channel, member: &MemberInfo) -> bool {
+    match entry.members.get_mut(&member.user_id) {
+        Some(existing) => {
+            existing.sockets += 1;
+            false
+        }
+        None => {
+            entry.members.insert(
+                member.user_id.clone(),
+                Member {
+                    info: member.user_info.clone(),
+                    sockets: 1,
+                },
+            );
+            true
+        }
+    }
+}
+
+fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
+    entry
+        .subscribers
+        .iter()
+        .filter(|(id, _)| Some(**id) != except)
+        .filter(|(_, subscriber)| subscriber.outbox.push(frame.clone()))
+        .count()
+}
+
+fn broadcast_count(channel: &ChannelName, entry: &Channel) {
+    let frame = Bytes::from(frame::subscription_count(
+        channel.as_str(),
+        entry.subscribers.len(),
+    ));
+    fan_out(entry, &frame, None);
+}
+
+fn counts(entry: &Channel) -> ChannelCounts {
+    ChannelCounts {
+        subscriptions: entry.subscribers.len(),
+        users: entry.members.len(),
+    }
+}
+
+fn presence_succeeded(channel: &ChannelName, entry: &Channel) -> String {
+    let mut hash = serde_json::Map::new();
+    for (id, member) in &entry.members {
+        let info = member
+            .info
+            .as_ref()
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or(serde_json::Value::Null);
+        hash.insert(id.clone(), info);
+    }
+    let snapshot = PresenceSnapshot {
+        ids: entry.members.keys().map(String::as_str).collect(),
+        count: entry.members.len(),
+        hash,
+    };
+    frame::subscription_succeeded(channel.as_str(), Some(&snapshot))
+}

@@ -1,0 +1,151 @@
+//! Prometheus metrics, served at `/metrics`. Hot paths hold pre-resolved per-app handles
+//! ([`AppMetrics`]) so counting a frame is one atomic add, not a label lookup.
+
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+type ByApp = Vec<(String, String)>;
+
+/// Every metric the server exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    connections: Family<ByApp, Gauge>,
+    connections_total: Family<ByApp, Counter>,
+    subscriptions: Family<ByApp, Gauge>,
+    messages_in: Family<ByApp, Counter>,
+    messages_out: Family<ByApp, Counter>,
+    slow_consumers: Family<ByApp, Counter>,
+    webhooks_sent: Family<ByApp, Counter>,
+    webhook_failures: Family<ByApp, Counter>,
+    api_requests: Family<Vec<(String, String)>, Counter>,
+}
+
+/// One app's handles.
+#[derive(Debug, Clone)]
+pub struct AppMetrics {
+    /// Open WebSocket connections.
+    pub connections: Gauge,
+    /// Connections ever accepted.
+    pub connections_total: Counter,
+    /// Channel subscriptions held by open connections.
+    pub subscriptions: Gauge,
+    /// Frames received from clients.
+    pub messages_in: Counter,
+    /// Frames written to clients.
+    pub messages_out: Counter,
+    /// Connections closed because they could not keep up (4100).
+    pub slow_consumers: Counter,
+    /// Webhook batches delivered.
+    pub webhooks_sent: Counter,
+    /// Webhook attempts that failed (each retry counts).
+    pub webhook_failures: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric under the `parley_realtime_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("parley_realtime");
+        let metrics = Self {
+            registry: Registry::default(),
+            connections: Family::default(),
+            connections_total: Family::default(),
+            subscriptions: Family::default(),
+            messages_in: Family::default(),
+            messages_out: Family::default(),
+            slow_consumers: Family::default(),
+            webhooks_sent: Family::default(),
+            webhook_failures: Family::default(),
+            api_requests: Family::default(),
+        };
+        registry.register(
+            "connections",
+            "Open WebSocket connections",
+            metrics.connections.clone(),
+        );
+        registry.register(
+            "connections",
+            "WebSocket connections accepted",
+            metrics.connections_total.clone(),
+        );
+        registry.register(
+            "subscriptions",
+            "Channel subscriptions",
+            metrics.subscriptions.clone(),
+        );
+        registry.register(
+            "messages_received",
+            "Frames received from clients",
+            metrics.messages_in.clone(),
+        );
+        registry.register(
+            "messages_sent",
+            "Frames sent to clients",
+            metrics.messages_out.clone(),
+        );
+        registry.register(
+            "slow_consumers_disconnected",
+            "Connections closed because their send queue was full",
+            metrics.slow_consumers.clone(),
+        );
+        registry.register(
+            "webhooks_delivered",
+            "Webhook batches delivered",
+            metrics.webhooks_sent.clone(),
+        );
+        registry.register(
+            "webhook_failures",
+            "Failed webhook attempts",
+            metrics.webhook_failures.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "HTTP API requests by status",
+            metrics.api_requests.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The handles for one app.
+    pub fn for_app(&self, app_id: &str) -> AppMetrics {
+        let labels = vec![("app".to_string(), app_id.to_string())];
+        AppMetrics {
+            connections: self.connections.get_or_create(&labels).clone(),
+            connections_total: self.connections_total.get_or_create(&labels).clone(),
+            subscriptions: self.subscriptions.get_or_create(&labels).clone(),
+            messages_in: self.messages_in.get_or_create(&labels).clone(),
+            messages_out: self.messages_out.get_or_create(&labels).clone(),
+            slow_consumers: self.slow_consumers.get_or_create(&labels).clone(),
+            webhooks_sent: self.webhooks_sent.get_or_create(&labels).clone(),
+            webhook_failures: self.webhook_failures.get_or_create(&labels).clone(),
+        }
+    }
+
+    /// Counts one HTTP API request.
+    pub fn api_request(&self, endpoint: &str, status: u16) {
+        let labels = vec![
+            ("endpoint".to_string(), endpoint.to_string()),
+            ("status".to_string(), status.to_string()),
+        ];
+        self.api_requests.get_or_create(&labels).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,357 @@
+//! The listener: one port serving the WebSocket endpoint (`/app/{key}`), the HTTP API,
+//! `/up` and `/metrics`, with slowloris protection on the handshake and a graceful shutdown that
+//! tells every client to reconnect at once (4200).
+
+use std::{future::Future, io, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use base64::Engine as _;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use parley_protocol::ErrorCode;
+use sha1::{Digest, Sha1};
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_websockets::{Limits, ServerBuilder};
+
+use crate::{
+    apps::Apps,
+    config::{ConfigError, RealtimeConfig},
+    connection::{self, Refusal},
+    http_api,
+    metrics::Metrics,
+    publish::{self, PublishError},
+};
+
+/// What every connection and request handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// Server settings.
+    pub config: RealtimeConfig,
+    /// The apps.
+    pub apps: Apps,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Cancelled when the server shuts down; every connection watches it.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    tracker: TaskTracker,
+}
+
+/// A realtime server: built from a configuration, then served on a listener. Cloning gives
+/// another handle to the same server (for in-process publishing).
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    shared: Arc<Shared>,
+}
+
+impl Realtime {
+    /// Validates the configuration and starts the apps' webhook workers. Must be called inside
+    /// a tokio runtime.
+    pub fn new(config: RealtimeConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let metrics = Metrics::new();
+        let shutdown = CancellationToken::new();
+        let apps = Apps::start(&config, &metrics, &shutdown);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                apps,
+                metrics,
+                shutdown,
+                tracker: TaskTracker::new(),
+            }),
+        })
+    }
+
+    /// Publishes an event as the HTTP API would, without the HTTP: for an embedding process.
+    pub fn publish(
+        &self,
+        app_id: &str,
+        channels: &[String],
+        event: &str,
+        data: String,
+        except_socket: Option<&str>,
+    ) -> Result<usize, PublishError> {
+        let app = self
+            .shared
+            .apps
+            .by_id(app_id)
+            .ok_or_else(|| PublishError::BadChannel {
+                name: String::new(),
+                reason: format!("unknown app {app_id:?}"),
+            })?;
+        let event = publish::validate(app, event.to_string(), data, channels, except_socket)?;
+        Ok(publish::deliver(app, &event))
+    }
+
+    /// Closes every connection of `user_id` in `app_id` with 4009, as the HTTP API's
+    /// `terminate_connections` does.
+    pub fn terminate_user(&self, app_id: &str, user_id: &str) {
+        if let Some(app) = self.shared.apps.by_id(app_id) {
+            for outbox in app.hub.user_outboxes(user_id) {
+                outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
+            }
+        }
+    }
+
+    /// The HTTP routes (WebSocket upgrade, API, health, metrics), under the configured prefix.
+    pub fn router(&self) -> Router {
+        let routes = Router::new()
+            .route("/app/{key}", get(upgrade))
+            .route(
+                "/up",
+                get(|| async { Json(serde_json::json!({ "health": "OK" })) }),
+            )
+            .route("/metrics", get(metrics))
+            .merge(http_api::router(self.shared.clone()));
+        let prefix = &self.shared.config.path_prefix;
+        let routes = if prefix.is_empty() {
+            routes
+        } else {
+            Router::new().nest(prefix, routes)
+        };
+        routes.fallback(not_found).with_state(self.shared.clone())
+    }
+
+    /// Serves until `shutdown` resolves, then closes every socket with 4200 and waits (up to
+    /// the configured grace) for them to finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let shared = self.shared.clone();
+        let router = self.router();
+        let mut shutdown = pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            // Out of file descriptors and the like: wait a moment rather than
+                            // spin, and keep serving the connections we have.
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    shared.tracker.spawn(serve_http(stream, peer, router.clone(), shared.clone()));
+                }
+            }
+        }
+        shared.shutdown.cancel();
+        shared.tracker.close();
+        let _ = tokio::time::timeout(shared.config.shutdown_grace, shared.tracker.wait()).await;
+        Ok(())
+    }
+}
+
+/// Runs a realtime server on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: RealtimeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), crate::Error> {
+    Realtime::new(config)?.serve(listener, shutdown).await?;
+    Ok(())
+}
+
+async fn serve_http(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    shared: Arc<Shared>,
+) {
+    let service = TowerToHyperService::new(router);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.handshake_timeout);
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "http connection ended with an error");
+            }
+        }
+        _ = shared.shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "Not found" })),
+    )
+        .into_response()
+}
+
+const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Completes the HTTP upgrade on `/app/{key}`, then hands the socket to [`connection::run`].
+/// Refusals (unknown app, quota, origin) are sent over the WebSocket as `pusher:error` + close,
+/// because that is where pusher-js looks for them.
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    Path(key): Path<String>,
+    mut request: Request,
+) -> Response {
+    let headers = request.headers();
+    let Some(accept) = websocket_accept(headers) else {
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::UPGRADE, "websocket")],
+            Json(serde_json::json!({ "error": "This endpoint speaks WebSocket (RFC 6455, version 13)" })),
+        )
+            .into_response();
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let protocol = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "protocol")
+        .map(|(_, v)| v.into_owned());
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "connection cannot be upgraded",
+        )
+            .into_response();
+    };
+    let admission = admit(&shared, &key, protocol.as_deref(), origin.as_deref());
+    let limits = Limits::default().max_payload_len(Some(shared.config.max_message_bytes));
+    let task_shared = shared.clone();
+    shared.tracker.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => return tracing::debug!(%error, "upgrade failed"),
+        };
+        let ws = ServerBuilder::new()
+            .limits(limits)
+            .serve(TokioIo::new(upgraded));
+        connection::run(ws, admission, task_shared).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .expect("static response parts are valid")
+}
+
+/// Decides whether a connection to `key` may proceed.
+fn admit(
+    shared: &Shared,
+    key: &str,
+    protocol: Option<&str>,
+    origin: Option<&str>,
+) -> Result<(Arc<crate::apps::App>, crate::apps::ConnectionSlot), Refusal> {
+    let refuse = |code, message: String| Err(Refusal { code, message });
+    let Some(app) = shared.apps.by_key(key) else {
+        return refuse(
+            ErrorCode::AppNotFound,
+            format!("App key {key} does not exist."),
+        );
+    };
+    if !app.config.enabled {
+        return refuse(ErrorCode::AppDisabled, "Application is disabled".into());
+    }
+    if let Some(protocol) = protocol {
+        if !protocol.parse::<u32>().is_ok_and(|v| (5..=7).contains(&v)) {
+            return refuse(
+                ErrorCode::UnsupportedProtocol,
+                format!("Unsupported protocol version {protocol}"),
+            );
+        }
+    }
+    if !app.config.origin_allowed(origin) {
+        return refuse(ErrorCode::Unauthorized, "Origin not allowed".into());
+    }
+    match app.try_connect() {
+        Some(slot) => Ok((app.clone(), slot)),
+        None => refuse(
+            ErrorCode::OverQuota,
+            "Application is over connection quota".into(),
+        ),
+    }
+}
+
+/// The `Sec-WebSocket-Accept` value, if this is a valid RFC 6455 upgrade request.
+fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case(token))
+    };
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+        return None;
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION)?.as_bytes() != b"13" {
+        return None;
+    }
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
+    let mut sha1 = Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(WEBSOCKET_GUID.as_bytes());
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha1.finalize());
+    HeaderValue::from_str(&accept).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_key_matches_rfc_6455_example() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, "keep-alive, Upgrade".parse().unwrap());
+        headers.insert(header::UPGRADE, "websocket".parse().unwrap());
+        headers.insert(header::SEC_WEBSOCKET_VERSION, "13".parse().unwrap());
+        headers.insert(
+            header::SEC_WEBSOCKET_KEY,
+            "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap(),
+        );
+        assert_eq!(
+            websocket_accept(&headers).unwrap(),
+            "s3pPLMBiTxgKaLxTZEe6aaaVPOo="
+        );
+        headers.insert(header::SEC_WEBSOCKET_VERSION, "8".parse().unwrap());
+        assert!(websocket_accept(&headers).is_none());
+    }
+}
