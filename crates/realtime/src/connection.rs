@@ -115,11 +115,20 @@ pub async fn run<S>(
     let verdict = session.pump(&mut ws, &shared).await;
     session.leave_everything();
     drop(slot);
-    if let Some(refusal) = verdict {
-        if refusal.code == ErrorCode::OverCapacity {
-            session.app.metrics.slow_consumers.inc();
+    match verdict {
+        Some(refusal) => {
+            if refusal.code == ErrorCode::OverCapacity {
+                session.app.metrics.slow_consumers.inc();
+            }
+            close(&mut ws, &refusal, shared.config.write_timeout).await;
         }
-        close(&mut ws, &refusal, shared.config.write_timeout).await;
+        // The client closed, vanished, or broke the protocol. Polling the stream to its end lets
+        // tokio-websockets send the close frame it has queued (the echo of the client's close,
+        // or 1002/1007/1009 for a violation).
+        None => {
+            let drain = async { while ws.next().await.is_some() {} };
+            let _ = tokio::time::timeout(shared.config.write_timeout, drain).await;
+        }
     }
 }
 

@@ -349,7 +349,7 @@ mod tests {
         );
         assert_eq!(
             websocket_accept(&headers).unwrap(),
-            "s3pPLMBiTxgKaLxTZEe6aaaVPOo="
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
         headers.insert(header::SEC_WEBSOCKET_VERSION, "8".parse().unwrap());
         assert!(websocket_accept(&headers).is_none());

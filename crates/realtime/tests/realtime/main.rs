@@ -1,0 +1,10 @@
+//! Integration tests: a real server on port 0, driven over real sockets.
+
+mod support;
+
+mod api;
+mod channels;
+mod client_events;
+mod lifecycle;
+mod users;
+mod webhooks;
