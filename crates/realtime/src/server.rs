@@ -216,6 +216,71 @@ async fn not_found() -> Response {
 
 const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/// A WebSocket whose `101 Switching Protocols` has been answered but whose connection hyper
+/// has not handed over yet.
+#[derive(Debug)]
+pub struct PendingSocket {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    limits: Limits,
+}
+
+/// The socket type every connection runs on.
+pub type Socket = tokio_websockets::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+impl PendingSocket {
+    /// Waits for hyper to hand over the connection; `None` if the client went away first.
+    pub async fn ready(self) -> Option<Socket> {
+        match self.on_upgrade.await {
+            Ok(upgraded) => Some(
+                ServerBuilder::new()
+                    .limits(self.limits)
+                    .serve(TokioIo::new(upgraded)),
+            ),
+            Err(error) => {
+                tracing::debug!(%error, "upgrade failed");
+                None
+            }
+        }
+    }
+}
+
+/// Validates an RFC 6455 upgrade request and answers it. Returns the `101` response to send and
+/// the socket to await; or the error response for a request that is not a valid upgrade. Every
+/// WebSocket the server accepts goes through here (and so does the RFC 6455 conformance echo
+/// server in `examples/`), so one set of limits applies everywhere.
+pub fn accept_websocket(
+    request: &mut Request,
+    max_message_bytes: usize,
+) -> Result<(Response, PendingSocket), Response> {
+    let Some(accept) = websocket_accept(request.headers()) else {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::UPGRADE, "websocket")],
+            Json(serde_json::json!({ "error": "This endpoint speaks WebSocket (RFC 6455, version 13)" })),
+        )
+            .into_response());
+    };
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "connection cannot be upgraded",
+        )
+            .into_response());
+    };
+    let response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .expect("static response parts are valid");
+    let limits = Limits::default().max_payload_len(Some(max_message_bytes));
+    Ok((response, PendingSocket { on_upgrade, limits }))
+}
+
 /// Completes the HTTP upgrade on `/app/{key}`, then hands the socket to [`connection::run`].
 /// Refusals (unknown app, quota, origin) are sent over the WebSocket as `pusher:error` + close,
 /// because that is where pusher-js looks for them.
@@ -224,52 +289,27 @@ async fn upgrade(
     Path(key): Path<String>,
     mut request: Request,
 ) -> Response {
-    let headers = request.headers();
-    let Some(accept) = websocket_accept(headers) else {
-        return (
-            StatusCode::UPGRADE_REQUIRED,
-            [(header::UPGRADE, "websocket")],
-            Json(serde_json::json!({ "error": "This endpoint speaks WebSocket (RFC 6455, version 13)" })),
-        )
-            .into_response();
-    };
-    let origin = headers
+    let origin = request
+        .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let protocol = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "protocol")
         .map(|(_, v)| v.into_owned());
-    let Some(on_upgrade) = request
-        .extensions_mut()
-        .remove::<hyper::upgrade::OnUpgrade>()
-    else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "connection cannot be upgraded",
-        )
-            .into_response();
+    let (response, pending) = match accept_websocket(&mut request, shared.config.max_message_bytes)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
     };
     let admission = admit(&shared, &key, protocol.as_deref(), origin.as_deref());
-    let limits = Limits::default().max_payload_len(Some(shared.config.max_message_bytes));
     let task_shared = shared.clone();
     shared.tracker.spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(error) => return tracing::debug!(%error, "upgrade failed"),
-        };
-        let ws = ServerBuilder::new()
-            .limits(limits)
-            .serve(TokioIo::new(upgraded));
-        connection::run(ws, admission, task_shared).await;
+        if let Some(ws) = pending.ready().await {
+            connection::run(ws, admission, task_shared).await;
+        }
     });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "upgrade")
-        .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
-        .body(axum::body::Body::empty())
-        .expect("static response parts are valid")
+    response
 }
 
 /// Decides whether a connection to `key` may proceed.

@@ -1,0 +1,30 @@
+# Parley's two commands: `make run` and `make test`. Everything they need is installed by the
+# project's own files (cargo for Rust, npm and a Python venv for the client conformance suites).
+
+.PHONY: run test test-rust test-conformance test-autobahn lint bench
+
+run:
+	cargo run --release -p parley -- serve
+
+test: test-rust test-conformance test-autobahn
+
+test-rust:
+	@if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast; \
+	else \
+		cargo test --workspace --no-fail-fast; \
+	fi
+
+test-conformance:
+	cargo build -p parley
+	tests/conformance/run.sh
+
+test-autobahn:
+	tests/autobahn/run.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+bench:
+	bench/run.sh
