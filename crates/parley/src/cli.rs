@@ -6,7 +6,10 @@ use clap::{Parser, Subcommand};
 use parley_realtime::Realtime;
 use tokio::net::TcpListener;
 
-use crate::settings::{Settings, SettingsError};
+use crate::{
+    commands,
+    settings::{Settings, SettingsError},
+};
 
 /// Parley: a self-hosted chatbot and live-chat widget with a Pusher-compatible realtime server.
 #[derive(Debug, Parser)]
@@ -25,6 +28,58 @@ enum Command {
     Realtime,
     /// Load and validate the configuration, print it with secrets redacted, and exit.
     CheckConfig,
+    /// Create or update the database tables.
+    Migrate,
+    /// Manage widgets.
+    #[command(subcommand)]
+    Widget(WidgetCommand),
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum WidgetCommand {
+    /// Create a widget and print its token (shown only once).
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the widget, e.g. https://shop.example (repeatable; none
+        /// allows any).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// Print `{"id":…,"token":"cbw_…"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List widgets.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a widget: its token stops working at once.
+    Revoke {
+        /// The widget id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentCommand {
+    /// Create an agent and print their token (shown only once).
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Print `{"id":…,"token":"…"}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -47,7 +102,28 @@ impl Cli {
         };
         let result = match self.command {
             Command::CheckConfig => check_config(&settings),
-            Command::Serve | Command::Realtime => run_realtime(settings),
+            Command::Realtime => run_realtime(settings),
+            command => block_on(async move {
+                match command {
+                    Command::Serve => crate::serve::serve(settings).await,
+                    Command::Migrate => commands::migrate(&settings).await,
+                    Command::Widget(WidgetCommand::Create {
+                        name,
+                        allowed_origins,
+                        json,
+                    }) => commands::create_widget(&settings, &name, allowed_origins, json).await,
+                    Command::Widget(WidgetCommand::List { json }) => {
+                        commands::list_widgets(&settings, json).await
+                    }
+                    Command::Widget(WidgetCommand::Revoke { id }) => {
+                        commands::revoke_widget(&settings, id).await
+                    }
+                    Command::Agent(AgentCommand::Create { name, email, json }) => {
+                        commands::create_agent(&settings, &name, &email, json).await
+                    }
+                    Command::CheckConfig | Command::Realtime => unreachable!("handled above"),
+                }
+            }),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -82,15 +158,22 @@ fn check_config(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_realtime(settings: Settings) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+        .build()?
+        .block_on(future)
+}
+
+fn run_realtime(settings: Settings) -> anyhow::Result<()> {
+    block_on(async move {
         let config = settings.realtime()?;
-        let listener = TcpListener::bind(&settings.realtime_bind).await.map_err(|source| {
-            SettingsError::Bind { address: settings.realtime_bind.clone(), source }
-        })?;
+        let listener = TcpListener::bind(&settings.realtime_bind)
+            .await
+            .map_err(|source| SettingsError::Bind {
+                address: settings.realtime_bind.clone(),
+                source,
+            })?;
         let address: SocketAddr = listener.local_addr()?;
         let realtime = Realtime::new(config)?;
         // Tests and scripts read this line to find the port when they asked for port 0.
@@ -103,7 +186,7 @@ fn run_realtime(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -2,4 +2,7 @@
 //! and runs the realtime server alone or as part of the whole product.
 
 pub mod cli;
+mod commands;
+mod pages;
+mod serve;
 pub mod settings;

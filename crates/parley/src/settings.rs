@@ -68,6 +68,80 @@ pub struct Settings {
     pub apps: AppsSource,
     /// Server-wide realtime settings (apps filled in by [`Settings::realtime`]).
     realtime: RealtimeConfig,
+    /// Where the chat API and pages listen (`PARLEY_HTTP_ADDR`).
+    pub http_bind: String,
+    /// `DATABASE_URL`: SQLite (default, a file in the data directory) or PostgreSQL.
+    pub database_url: String,
+    /// `BROADCAST_CONNECTION`.
+    pub broadcast: BroadcastConnection,
+    /// `PARLEY_EMBEDDED_REALTIME`: run the realtime server inside `parley serve` (default) or
+    /// publish to an external Reverb-compatible one at `REVERB_HOST:REVERB_PORT`.
+    pub embedded_realtime: bool,
+    /// Where browsers and publishers reach the Reverb-compatible server.
+    pub reverb_client: ClientEndpoint,
+    /// Hosted Pusher, when `PUSHER_APP_*` are set.
+    pub pusher: Option<PusherSettings>,
+    /// `PARLEY_MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: Option<usize>,
+    /// `PARLEY_MAX_MESSAGE_CHARS`.
+    pub max_message_chars: Option<usize>,
+}
+
+/// `BROADCAST_CONNECTION`, as in Laravel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroadcastConnection {
+    /// The embedded server, or an external Reverb-compatible one.
+    Reverb,
+    /// Hosted Pusher.
+    Pusher,
+    /// Events go to the log.
+    Log,
+    /// Events are dropped.
+    Null,
+}
+
+/// Where clients reach a realtime server (`REVERB_HOST`, `REVERB_PORT`, `REVERB_SCHEME`).
+#[derive(Debug, Clone)]
+pub struct ClientEndpoint {
+    /// Host; `None` means "the host the browser used for the API".
+    pub host: Option<String>,
+    /// Port.
+    pub port: u16,
+    /// `http` or `https`.
+    pub scheme: String,
+}
+
+/// Hosted Pusher credentials (`PUSHER_APP_ID`, …).
+#[derive(Clone)]
+pub struct PusherSettings {
+    /// App id.
+    pub app_id: String,
+    /// Key.
+    pub key: String,
+    /// Secret.
+    pub secret: String,
+    /// Cluster, e.g. `mt1`.
+    pub cluster: String,
+    /// API host; defaults to `api-{cluster}.pusher.com`.
+    pub host: String,
+    /// API port.
+    pub port: u16,
+    /// `https` unless told otherwise.
+    pub scheme: String,
+}
+
+impl std::fmt::Debug for PusherSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PusherSettings")
+            .field("app_id", &self.app_id)
+            .field("key", &self.key)
+            .field("secret", &"<redacted>")
+            .field("cluster", &self.cluster)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("scheme", &self.scheme)
+            .finish()
+    }
 }
 
 /// Credentials generated for a zero-configuration start.
@@ -175,11 +249,58 @@ impl Settings {
                 .unwrap_or_default(),
             cache_ttl: secs(&lookup, "PARLEY_CACHE_TTL")?.unwrap_or(defaults.cache_ttl),
         };
+        let http_bind = get("PARLEY_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("parley.db").display())
+        });
+        let broadcast = match get("BROADCAST_CONNECTION")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("reverb") => BroadcastConnection::Reverb,
+            Some("pusher") => BroadcastConnection::Pusher,
+            Some("log") => BroadcastConnection::Log,
+            Some("null") => BroadcastConnection::Null,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    name: "BROADCAST_CONNECTION",
+                    value: other.to_string(),
+                    reason: "expected reverb, pusher, log or null".into(),
+                })
+            }
+        };
+        let embedded_realtime =
+            parse::<bool>(&lookup, "PARLEY_EMBEDDED_REALTIME", "true or false")?.unwrap_or(true);
+        let reverb_client = ClientEndpoint {
+            host: get("REVERB_HOST"),
+            port: parse::<u16>(&lookup, "REVERB_PORT", "a port number")?.unwrap_or(port),
+            scheme: get("REVERB_SCHEME").unwrap_or_else(|| "http".into()),
+        };
+        let pusher = pusher_settings(&lookup)?;
+        if broadcast == BroadcastConnection::Pusher && pusher.is_none() {
+            return Err(SettingsError::Invalid {
+                name: "BROADCAST_CONNECTION",
+                value: "pusher".into(),
+                reason: "needs PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET".into(),
+            });
+        }
         Ok(Self {
             data_dir,
             realtime_bind,
             apps,
             realtime,
+            http_bind,
+            database_url,
+            broadcast,
+            embedded_realtime,
+            reverb_client,
+            pusher,
+            max_upload_bytes: parse(&lookup, "PARLEY_MAX_UPLOAD_BYTES", "a number of bytes")?,
+            max_message_chars: parse(
+                &lookup,
+                "PARLEY_MAX_MESSAGE_CHARS",
+                "a number of characters",
+            )?,
         })
     }
 
@@ -196,6 +317,27 @@ impl Settings {
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// A secret generated once and kept in the data directory (signs attachment links).
+    pub fn local_secret(&self, name: &str) -> Result<String, SettingsError> {
+        let path = self.data_dir.join(name);
+        let io_error = |source| SettingsError::DataDir {
+            path: path.display().to_string(),
+            source,
+        };
+        let generate = || {
+            std::fs::create_dir_all(&self.data_dir).map_err(io_error)?;
+            let secret = random_token(48);
+            std::fs::write(&path, &secret).map_err(io_error)?;
+            Ok(secret)
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_string()),
+            Ok(_) => generate(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => generate(),
+            Err(error) => Err(io_error(error)),
+        }
     }
 
     fn generated_app(&self) -> Result<AppConfig, SettingsError> {
@@ -221,6 +363,37 @@ impl Settings {
             Err(error) => return Err(io_error(error)),
         };
         Ok(AppConfig::new(app.id, app.key, app.secret))
+    }
+}
+
+fn pusher_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<PusherSettings>, SettingsError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    match (
+        get("PUSHER_APP_ID"),
+        get("PUSHER_APP_KEY"),
+        get("PUSHER_APP_SECRET"),
+    ) {
+        (Some(app_id), Some(key), Some(secret)) => {
+            let cluster = get("PUSHER_APP_CLUSTER").unwrap_or_else(|| "mt1".into());
+            Ok(Some(PusherSettings {
+                host: get("PUSHER_HOST").unwrap_or_else(|| format!("api-{cluster}.pusher.com")),
+                port: parse::<u16>(lookup, "PUSHER_PORT", "a port number")?.unwrap_or(443),
+                scheme: get("PUSHER_SCHEME").unwrap_or_else(|| "https".into()),
+                app_id,
+                key,
+                secret,
+                cluster,
+            }))
+        }
+        (None, None, None) => Ok(None),
+        _ => Err(SettingsError::Invalid {
+            name: "PUSHER_APP_ID",
+            value: String::new(),
+            reason: "set all of PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET, or none"
+                .into(),
+        }),
     }
 }
 

@@ -1,0 +1,175 @@
+//! Extractors that turn every rejection into the API's error shape, and the two identities a
+//! widget request can carry: the widget (its `cbw_` bearer token) and the visitor (the
+//! conversation's `X-Visitor-Token`).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{
+        rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request,
+    },
+    http::{header, request::Parts, HeaderMap, StatusCode},
+};
+use parley_store::{Conversation, Widget};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::{error::ApiError, tokens::hash_token};
+
+/// `Path<T>` whose rejection is a 404 in the API's shape (a non-numeric id names nothing).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|_| ApiError::NotFound("resource"))
+    }
+}
+
+/// `Query<T>` whose rejection is a 400 in the API's shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// `Json<T>` whose rejections keep their meaning (400 syntax, 415 content type, 422 fields, 413
+/// size) in the API's shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection.status() {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("send application/json".into())
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation(text),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("request body is too large".into())
+        }
+        _ => ApiError::BadRequest(text),
+    }
+}
+
+/// The widget a request is made for, from `Authorization: Bearer cbw_…`. A browser's Origin must
+/// be one of the widget's allowed origins (when it has any).
+pub struct WidgetAuth(pub Widget);
+
+impl FromRequestParts<Arc<AppState>> for WidgetAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("missing widget token (Authorization: Bearer cbw_…)".into())
+        })?;
+        let widget = state
+            .service
+            .store
+            .widget_by_token_hash(&hash_token(token))
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("unknown or revoked widget token".into()))?;
+        if let Some(origin) = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            if !origin_allowed(&widget.allowed_origins, origin) {
+                return Err(ApiError::Forbidden(format!(
+                    "origin {origin} is not allowed for this widget"
+                )));
+            }
+        }
+        Ok(Self(widget))
+    }
+}
+
+/// Exact `scheme://host[:port]` match; an empty list allows any origin.
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    allowed.is_empty()
+        || allowed
+            .iter()
+            .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Loads conversation `id` for `widget` and checks the caller's `X-Visitor-Token`: another
+/// widget's conversation is a 404, another visitor's a 403.
+pub async fn visitor_conversation(
+    state: &AppState,
+    widget: &Widget,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<Conversation, ApiError> {
+    let conversation = state
+        .service
+        .store
+        .conversation(id)
+        .await?
+        .filter(|c| c.widget_id == widget.id)
+        .ok_or(ApiError::NotFound("conversation"))?;
+    let token = headers
+        .get("x-visitor-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::Forbidden("missing X-Visitor-Token".into()))?;
+    if hash_token(token) != conversation.visitor_token_hash {
+        return Err(ApiError::Forbidden(
+            "this conversation belongs to another visitor".into(),
+        ));
+    }
+    Ok(conversation)
+}
+
+/// `X-Socket-ID`, validated, for leaving the sender's socket out of a broadcast.
+pub fn socket_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("x-socket-id").map(|v| v.to_str().unwrap_or("")) {
+        None | Some("") => Ok(None),
+        Some(id) if parley_protocol::SocketId::parse(id).is_some() => Ok(Some(id.to_string())),
+        Some(_) => Err(ApiError::BadRequest(
+            "X-Socket-ID must look like 123.456".into(),
+        )),
+    }
+}
+
+/// The client's address, for rate limits.
+pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
+    parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(
+            || "unknown".to_string(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        )
+}

@@ -1,0 +1,116 @@
+//! The widget-facing HTTP API under `/api/chatbot/…`, plus Echo's `/broadcasting/auth`.
+
+mod attachments;
+mod broadcasting;
+mod extract;
+mod messages;
+mod widget;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+pub use extract::origin_allowed;
+
+use crate::{ratelimit::RateLimiter, service::ChatService};
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The chat service.
+    pub service: ChatService,
+    conversations_per_ip: RateLimiter,
+    conversations_per_widget: RateLimiter,
+    messages_per_ip: RateLimiter,
+    messages_per_widget: RateLimiter,
+}
+
+impl AppState {
+    /// State for `service`, with rate limiters from its configuration.
+    pub fn new(service: ChatService) -> Arc<Self> {
+        let config = service.config.clone();
+        Arc::new(Self {
+            conversations_per_ip: RateLimiter::new(config.conversations_per_ip_per_minute),
+            conversations_per_widget: RateLimiter::new(config.conversations_per_widget_per_minute),
+            messages_per_ip: RateLimiter::new(config.messages_per_ip_per_minute),
+            messages_per_widget: RateLimiter::new(config.messages_per_widget_per_minute),
+            service,
+        })
+    }
+}
+
+/// JSON bodies are small; only message uploads carry files.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let upload_limit = state.service.config.max_upload_bytes + JSON_BODY_LIMIT;
+    let api = Router::new()
+        .route("/api/chatbot/config", get(widget::config))
+        .route(
+            "/api/chatbot/conversation",
+            post(widget::start_conversation),
+        )
+        .route("/api/chatbot/conversation/{id}", get(widget::conversation))
+        .route(
+            "/api/chatbot/conversation/{id}/messages",
+            post(messages::send).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/chatbot/conversation/{id}/read", post(widget::read))
+        .route(
+            "/api/chatbot/conversation/{id}/messages/{message_id}/reactions",
+            post(widget::react),
+        )
+        .route("/api/chatbot/broadcasting/auth", post(broadcasting::auth))
+        .route("/broadcasting/auth", post(broadcasting::auth))
+        .route("/api/chatbot/attachments/{id}", get(attachments::download))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(cors));
+    api.with_state(state)
+}
+
+/// CORS for a widget embedded on other sites. The preflight cannot say which widget is asking
+/// (browsers send no Authorization on it), so it reflects the origin; the real request then
+/// enforces the widget's allowed origins (403). Bearer tokens, not cookies, so no credentials.
+async fn cors(request: Request, next: Next) -> Response {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let headers = preflight.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-Socket-ID, X-Requested-With"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        preflight
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+    }
+    response
+}
+
+fn rate_limited(result: Result<(), std::time::Duration>) -> Result<(), crate::error::ApiError> {
+    result.map_err(|wait| crate::error::ApiError::RateLimited(wait.as_secs().max(1)))
+}

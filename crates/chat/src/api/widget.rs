@@ -1,0 +1,276 @@
+//! The widget's own calls: its configuration, starting and reading a conversation, read
+//! receipts and reactions.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    Json,
+};
+use parley_store::NewConversation;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    extract::{client_ip, socket_id, visitor_conversation, ApiJson, ApiPath, ApiQuery, WidgetAuth},
+    rate_limited, AppState,
+};
+use crate::{
+    config::Provider,
+    error::ApiError,
+    payload::{reactions_json, read_json, ConversationJson, MessageJson},
+    tokens::{hash_token, new_visitor_token},
+};
+
+/// How often the widget polls when it has no socket (the seed's 2 s).
+const POLL_INTERVAL_MS: u64 = 2000;
+
+/// `GET /api/chatbot/config`: the seed's shape, from the real configuration, plus the widget's
+/// settings.
+pub async fn config(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let config = &state.service.config;
+    // Browsers reach the realtime server on the host they reached us on, unless told otherwise.
+    let request_host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|host| {
+            host.rsplit_once(':')
+                .map_or(host, |(name, _)| name)
+                .to_string()
+        })
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let reverb = match &config.reverb {
+        Some(app) => json!({
+            "enabled": config.provider == Provider::Reverb,
+            "key": app.key,
+            "host": app.host.clone().unwrap_or(request_host),
+            "port": app.port,
+            "scheme": app.scheme,
+        }),
+        None => json!({ "enabled": false }),
+    };
+    let pusher = match &config.pusher {
+        Some(app) => json!({
+            "enabled": config.provider == Provider::Pusher,
+            "key": app.key,
+            "cluster": app.cluster,
+            "encrypted": true,
+            "host": app.host,
+            "port": app.port,
+        }),
+        None => json!({ "enabled": false }),
+    };
+    Json(json!({
+        "success": true,
+        "realtimeProvider": config.provider.as_str(),
+        "reverb": reverb,
+        "pusher": pusher,
+        "polling": { "interval_ms": POLL_INTERVAL_MS },
+        "widget": { "id": widget.id, "name": widget.name, "settings": widget.settings },
+        "limits": { "max_upload_bytes": config.max_upload_bytes, "max_message_chars": config.max_message_chars },
+    }))
+}
+
+/// Body of `POST /api/chatbot/conversation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartConversation {
+    #[serde(default)]
+    visitor_name: Option<String>,
+    #[serde(default)]
+    visitor_email: Option<String>,
+    #[serde(default)]
+    page_url: Option<String>,
+}
+
+fn optional_text(
+    value: Option<String>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    let value = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::Validation(format!(
+            "{field} is longer than {max} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// `POST /api/chatbot/conversation`: starts a conversation and returns its visitor token (the
+/// only time it is shown).
+pub async fn start_conversation(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    parts: axum::http::request::Parts,
+    ApiJson(body): ApiJson<StartConversation>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let ip = client_ip(&parts.extensions);
+    rate_limited(state.conversations_per_ip.check(&ip))?;
+    rate_limited(state.conversations_per_widget.check(&widget.id.to_string()))?;
+    let visitor_email = optional_text(body.visitor_email, "visitor_email", 254)?;
+    if visitor_email
+        .as_deref()
+        .is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(ApiError::Validation(
+            "visitor_email is not an email address".into(),
+        ));
+    }
+    let token = new_visitor_token();
+    let conversation = state
+        .service
+        .store
+        .create_conversation(NewConversation {
+            widget_id: widget.id,
+            visitor_name: optional_text(body.visitor_name, "visitor_name", 100)?,
+            visitor_email,
+            visitor_token_hash: hash_token(&token),
+            page_url: optional_text(body.page_url, "page_url", 2000)?,
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(500).collect()),
+        })
+        .await?;
+    let body = json!({ "success": true, "conversation": ConversationJson::from(&conversation), "visitor_token": token });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Query of `GET /api/chatbot/conversation/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/chatbot/conversation/{id}?after=&limit=`: the conversation and its messages with
+/// `id > after`, oldest first. The polling and gap-filling endpoint.
+pub async fn conversation(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<Page>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) || page.after < 0 {
+        return Err(ApiError::Validation(
+            "limit must be 1-500 and after non-negative".into(),
+        ));
+    }
+    let store = &state.service.store;
+    // One extra row tells whether there is more without a count query.
+    let mut messages = store.messages_after(id, page.after, limit + 1).await?;
+    let has_more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
+    let secret = &state.service.config.link_secret;
+    let reactions = store.reactions(id).await?;
+    let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
+    reacted.dedup();
+    Ok(Json(json!({
+        "success": true,
+        "conversation": ConversationJson::from(&conversation),
+        "messages": messages.iter().map(|m| MessageJson::new(m, secret)).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "read_states": store.read_states(id).await?.iter().map(read_json).collect::<Vec<_>>(),
+        "reactions": reacted.iter().map(|m| reactions_json(*m, &reactions)).collect::<Vec<_>>(),
+    })))
+}
+
+/// Body of `POST …/read`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    last_read_id: i64,
+}
+
+/// `POST /api/chatbot/conversation/{id}/read`: the visitor's read receipt.
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Read>,
+) -> Result<Json<Value>, ApiError> {
+    visitor_conversation(&state, &widget, id, &headers).await?;
+    if body.last_read_id < 0 {
+        return Err(ApiError::Validation(
+            "last_read_id must be non-negative".into(),
+        ));
+    }
+    let state_after = state
+        .service
+        .mark_read(id, "visitor", body.last_read_id, socket_id(&headers)?)
+        .await?;
+    Ok(Json(
+        json!({ "success": true, "read_state": read_json(&state_after) }),
+    ))
+}
+
+/// Body of `POST …/reactions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct React {
+    emoji: String,
+    #[serde(default = "yes")]
+    on: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/chatbot/conversation/{id}/messages/{message_id}/reactions`: adds (or with
+/// `on:false` removes) the visitor's emoji reaction.
+pub async fn react(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    ApiPath((id, message_id)): ApiPath<(i64, i64)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<React>,
+) -> Result<Json<Value>, ApiError> {
+    visitor_conversation(&state, &widget, id, &headers).await?;
+    let emoji = body.emoji.trim();
+    if emoji.is_empty()
+        || emoji.chars().count() > 8
+        || emoji
+            .chars()
+            .any(|c| c.is_ascii_alphanumeric() || c.is_control())
+    {
+        return Err(ApiError::Validation("emoji must be one emoji".into()));
+    }
+    let in_conversation = state
+        .service
+        .store
+        .messages_after(id, message_id - 1, 1)
+        .await?;
+    if in_conversation.first().map(|m| m.id) != Some(message_id) {
+        return Err(ApiError::NotFound("message"));
+    }
+    let reactions = state
+        .service
+        .react(
+            id,
+            message_id,
+            "visitor",
+            emoji,
+            body.on,
+            socket_id(&headers)?,
+        )
+        .await?;
+    Ok(Json(
+        json!({ "success": true, "reactions": reactions_json(message_id, &reactions) }),
+    ))
+}

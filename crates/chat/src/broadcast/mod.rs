@@ -1,0 +1,120 @@
+//! How the chat service tells browsers something happened: a [`Broadcaster`] publishes an event
+//! to a channel, after the change it announces is committed. Drivers, chosen by
+//! `BROADCAST_CONNECTION` as in Laravel:
+//!
+//! - `reverb`: the embedded realtime server, in-process ([`Embedded`]); or, when Parley is told
+//!   not to embed one, an external Reverb-compatible server over the signed HTTP API
+//!   ([`PusherHttp`]);
+//! - `pusher`: hosted Pusher or any compatible server over the HTTP API ([`PusherHttp`]);
+//! - `log`: writes events to the log ([`LogBroadcaster`]);
+//! - `null`: drops them ([`NullBroadcaster`]).
+//!
+//! Broadcasting is at most once. A failure is logged and counted, never returned to the visitor:
+//! the message is already stored and clients gap-fill with `?after=`.
+
+mod pusher_http;
+
+use async_trait::async_trait;
+use parley_realtime::Realtime;
+pub use pusher_http::PusherHttp;
+
+/// Why an event could not be broadcast.
+#[derive(Debug, thiserror::Error)]
+pub enum BroadcastError {
+    /// The realtime server refused the event (bad channel, too large…).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The realtime server could not be reached or answered with an error.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One event for one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast {
+    /// The channel, e.g. `private-chat.conversation.7`.
+    pub channel: String,
+    /// The event name, e.g. `ChatMessageReceived`.
+    pub event: String,
+    /// The JSON payload, as a string.
+    pub data: String,
+    /// A socket to leave out (`X-Socket-ID`, Laravel's `toOthers`).
+    pub except_socket: Option<String>,
+}
+
+/// Publishes events to browsers.
+#[async_trait]
+pub trait Broadcaster: Send + Sync + std::fmt::Debug + 'static {
+    /// Publishes one event.
+    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError>;
+    /// The driver's name, for logs and the config endpoint.
+    fn name(&self) -> &'static str;
+}
+
+/// The embedded realtime server: an in-process call, no HTTP.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    realtime: Realtime,
+    app_id: String,
+}
+
+impl Embedded {
+    /// Publishes into `realtime` as app `app_id`.
+    pub fn new(realtime: Realtime, app_id: impl Into<String>) -> Self {
+        Self {
+            realtime,
+            app_id: app_id.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Broadcaster for Embedded {
+    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
+        self.realtime
+            .publish(
+                &self.app_id,
+                &[event.channel],
+                &event.event,
+                event.data,
+                event.except_socket.as_deref(),
+            )
+            .map(|_| ())
+            .map_err(|error| BroadcastError::Rejected(error.to_string()))
+    }
+
+    fn name(&self) -> &'static str {
+        "reverb"
+    }
+}
+
+/// Logs each event instead of sending it.
+#[derive(Debug, Clone, Default)]
+pub struct LogBroadcaster;
+
+#[async_trait]
+impl Broadcaster for LogBroadcaster {
+    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
+        tracing::info!(channel = %event.channel, event = %event.event, data = %event.data, "broadcast");
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "log"
+    }
+}
+
+/// Drops every event.
+#[derive(Debug, Clone, Default)]
+pub struct NullBroadcaster;
+
+#[async_trait]
+impl Broadcaster for NullBroadcaster {
+    async fn broadcast(&self, _event: Broadcast) -> Result<(), BroadcastError> {
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "null"
+    }
+}

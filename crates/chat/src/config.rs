@@ -1,0 +1,111 @@
+//! What the chat service is configured with: where browsers reach the realtime server and how
+//! channel auth is signed, limits on uploads and messages, and rate limits.
+
+use std::{fmt, path::PathBuf};
+
+/// Which realtime provider browsers should use (the seed's `realtimeProvider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Parley's own server or any Reverb-compatible one.
+    Reverb,
+    /// Hosted Pusher (or a compatible service).
+    Pusher,
+    /// No realtime: browsers poll.
+    Polling,
+}
+
+impl Provider {
+    /// As the config endpoint spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reverb => "reverb",
+            Self::Pusher => "pusher",
+            Self::Polling => "polling",
+        }
+    }
+}
+
+/// Credentials for one realtime app, as the browser and the auth endpoint need them.
+#[derive(Clone)]
+pub struct RealtimeApp {
+    /// Public key.
+    pub key: String,
+    /// Signs channel auth.
+    pub secret: String,
+    /// Host browsers connect to; `None` means "the host the browser used to reach the API".
+    pub host: Option<String>,
+    /// Port browsers connect to.
+    pub port: u16,
+    /// `http` or `https` (which makes pusher-js use `ws` or `wss`).
+    pub scheme: String,
+    /// Pusher cluster (hosted Pusher only).
+    pub cluster: String,
+}
+
+impl fmt::Debug for RealtimeApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RealtimeApp")
+            .field("key", &self.key)
+            .field("secret", &"<redacted>")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("scheme", &self.scheme)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
+}
+
+/// Everything the chat API is configured with.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// Where attachments are stored (`attachments/` inside).
+    pub data_dir: PathBuf,
+    /// The provider browsers should use.
+    pub provider: Provider,
+    /// The Reverb-compatible app (the embedded server's, by default).
+    pub reverb: Option<RealtimeApp>,
+    /// The hosted Pusher app, when configured.
+    pub pusher: Option<RealtimeApp>,
+    /// Signs attachment links.
+    pub link_secret: String,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Longest message text, in characters.
+    pub max_message_chars: usize,
+    /// New conversations per minute per client IP.
+    pub conversations_per_ip_per_minute: u32,
+    /// New conversations per minute per widget.
+    pub conversations_per_widget_per_minute: u32,
+    /// Messages per minute per client IP.
+    pub messages_per_ip_per_minute: u32,
+    /// Messages per minute per widget.
+    pub messages_per_widget_per_minute: u32,
+}
+
+impl ChatConfig {
+    /// Defaults that a busy office behind one address never hits.
+    pub fn new(data_dir: PathBuf, provider: Provider, link_secret: String) -> Self {
+        Self {
+            data_dir,
+            provider,
+            reverb: None,
+            pusher: None,
+            link_secret,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_message_chars: 5000,
+            conversations_per_ip_per_minute: 60,
+            conversations_per_widget_per_minute: 1200,
+            messages_per_ip_per_minute: 600,
+            messages_per_widget_per_minute: 12_000,
+        }
+    }
+
+    /// The app whose secret signs channel auth for `provider`.
+    pub fn app_for(&self, provider: Provider) -> Option<&RealtimeApp> {
+        match provider {
+            Provider::Reverb => self.reverb.as_ref(),
+            Provider::Pusher => self.pusher.as_ref(),
+            Provider::Polling => None,
+        }
+    }
+}

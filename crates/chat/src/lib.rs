@@ -1,0 +1,24 @@
+//! Parley's chat service: the widget API (`/api/chatbot/…`), channel authorisation for Echo,
+//! uploads, and broadcasting what changed after it is committed.
+//!
+//! # Layout
+//! - [`api`]: routes, extractors (widget and visitor identity), CORS.
+//! - [`service`]: the operations; store first, then broadcast through an ordered queue.
+//! - [`broadcast`]: the broadcaster drivers (`reverb` embedded or over HTTP, `pusher`, `log`, `null`).
+//! - [`payload`]: the JSON shapes clients see and the event names.
+//! - [`uploads`]: type sniffing, allowlist, storage.
+//! - [`ratelimit`], [`tokens`], [`config`], [`error`].
+
+pub mod api;
+pub mod broadcast;
+pub mod config;
+pub mod error;
+pub mod payload;
+pub mod ratelimit;
+pub mod service;
+pub mod tokens;
+pub mod uploads;
+
+pub use api::{router, AppState};
+pub use config::{ChatConfig, Provider, RealtimeApp};
+pub use service::ChatService;

@@ -1,0 +1,138 @@
+//! The JSON shapes the chat API returns and broadcasts. The message shape is the seed's
+//! `broadcastWith` plus `conversation_id` and `client_id`, so Laravel Echo listeners written for
+//! the seed keep working.
+
+use hmac_link::attachment_signature;
+use parley_store::{Conversation, Message, Reaction, ReadState};
+use serde::Serialize;
+
+/// The event a new message is broadcast as (`.ChatMessageReceived` in Echo).
+pub const MESSAGE_EVENT: &str = "ChatMessageReceived";
+/// A read receipt.
+pub const READ_EVENT: &str = "MessageRead";
+/// A message's reactions changed.
+pub const REACTIONS_EVENT: &str = "ReactionsUpdated";
+/// The conversation's status or assignee changed (handoff, closed).
+pub const CONVERSATION_EVENT: &str = "ConversationUpdated";
+
+/// The private channel of one conversation (Echo: `Echo.private('chat.conversation.' + id)`).
+pub fn conversation_channel(conversation_id: i64) -> String {
+    format!("private-chat.conversation.{conversation_id}")
+}
+
+/// A message as clients see it.
+#[derive(Debug, Serialize)]
+pub struct MessageJson {
+    id: i64,
+    conversation_id: i64,
+    sender_type: &'static str,
+    sender_name: Option<String>,
+    message: String,
+    attachment_path: Option<String>,
+    attachment_name: Option<String>,
+    is_voice: bool,
+    timestamp: String,
+    client_id: Option<String>,
+}
+
+impl MessageJson {
+    /// Builds the client view; attachment links are signed with `link_secret`.
+    pub fn new(message: &Message, link_secret: &str) -> Self {
+        Self {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            sender_type: message.sender_type.as_str(),
+            sender_name: message.sender_name.clone(),
+            message: message.message.clone(),
+            attachment_path: message.attachment_id.map(|id| {
+                format!(
+                    "/api/chatbot/attachments/{id}?sig={}",
+                    attachment_signature(link_secret, id)
+                )
+            }),
+            attachment_name: message.attachment_name.clone(),
+            is_voice: message.is_voice,
+            timestamp: message
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            client_id: message.client_id.clone(),
+        }
+    }
+}
+
+/// A conversation as its visitor sees it (no token hash, no internal fields).
+#[derive(Debug, Serialize)]
+pub struct ConversationJson {
+    id: i64,
+    status: &'static str,
+    visitor_name: Option<String>,
+    visitor_email: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Conversation> for ConversationJson {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            id: c.id,
+            status: c.status.as_str(),
+            visitor_name: c.visitor_name.clone(),
+            visitor_email: c.visitor_email.clone(),
+            created_at: c
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            updated_at: c
+                .updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+/// A read receipt as broadcast.
+pub fn read_json(state: &ReadState) -> serde_json::Value {
+    serde_json::json!({
+        "conversation_id": state.conversation_id,
+        "reader": state.reader,
+        "last_read_id": state.last_read_id,
+    })
+}
+
+/// A message's reactions, grouped by emoji.
+pub fn reactions_json(message_id: i64, reactions: &[Reaction]) -> serde_json::Value {
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for reaction in reactions.iter().filter(|r| r.message_id == message_id) {
+        match grouped
+            .iter_mut()
+            .find(|(emoji, _)| *emoji == reaction.emoji)
+        {
+            Some((_, reactors)) => reactors.push(reaction.reactor.clone()),
+            None => grouped.push((reaction.emoji.clone(), vec![reaction.reactor.clone()])),
+        }
+    }
+    let reactions: Vec<_> = grouped
+        .into_iter()
+        .map(|(emoji, reactors)| serde_json::json!({ "emoji": emoji, "count": reactors.len(), "reactors": reactors }))
+        .collect();
+    serde_json::json!({ "message_id": message_id, "reactions": reactions })
+}
+
+/// Signatures on attachment links, so `<img src>` works without headers yet links cannot be
+/// guessed.
+pub mod hmac_link {
+    /// The signature for attachment `id`.
+    pub fn attachment_signature(secret: &str, id: i64) -> String {
+        parley_protocol::signature::hmac_hex(secret, format!("attachment:{id}").as_bytes())[..32]
+            .to_string()
+    }
+
+    /// Whether `signature` is right for attachment `id` (constant-time compare).
+    pub fn verify_attachment(secret: &str, id: i64, signature: &str) -> bool {
+        let expected = attachment_signature(secret, id);
+        expected.len() == signature.len()
+            && expected
+                .bytes()
+                .zip(signature.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}

@@ -1,0 +1,170 @@
+//! The chat service: the operations behind the API, each committing to the store first and then
+//! broadcasting what changed.
+//!
+//! Broadcasts go through one ordered queue drained by a single task, so the request never waits
+//! on the realtime server (a slow or down broadcaster cannot slow a visitor's send), and events
+//! leave in the order their changes were committed.
+
+use std::sync::Arc;
+
+use parley_store::{
+    Conversation, ConversationStatus, Inserted, NewMessage, Reaction, ReadState, Store,
+};
+use tokio::sync::mpsc;
+
+use crate::{
+    broadcast::{Broadcast, Broadcaster},
+    config::ChatConfig,
+    error::ApiError,
+    payload::{self, MessageJson},
+};
+
+/// Events waiting to be broadcast. Beyond this they are dropped and logged; clients gap-fill.
+const BROADCAST_QUEUE: usize = 10_000;
+
+/// The chat service, shared by every request handler.
+#[derive(Debug, Clone)]
+pub struct ChatService {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ChatConfig>,
+    broadcasts: mpsc::Sender<Broadcast>,
+}
+
+impl ChatService {
+    /// Starts the service and its broadcast task (which ends when the last handle is dropped).
+    pub fn new(
+        store: Arc<dyn Store>,
+        broadcaster: Arc<dyn Broadcaster>,
+        config: ChatConfig,
+    ) -> Self {
+        let (broadcasts, queue) = mpsc::channel(BROADCAST_QUEUE);
+        tokio::spawn(drain(queue, broadcaster));
+        Self {
+            store,
+            config: Arc::new(config),
+            broadcasts,
+        }
+    }
+
+    /// Queues an event without waiting.
+    pub fn broadcast(
+        &self,
+        channel: String,
+        event: &str,
+        data: &impl serde::Serialize,
+        except_socket: Option<String>,
+    ) {
+        let data = serde_json::to_string(data).expect("payloads serialise");
+        let broadcast = Broadcast {
+            channel,
+            event: event.to_string(),
+            data,
+            except_socket,
+        };
+        if let Err(error) = self.broadcasts.try_send(broadcast) {
+            tracing::warn!(%error, "broadcast queue full or closed; event dropped (clients will gap-fill)");
+        }
+    }
+
+    /// Stores a message and, if it is new, broadcasts it to the conversation's channel (leaving
+    /// out `except_socket`). A repeated `client_id` returns the original and broadcasts nothing.
+    pub async fn post_message(
+        &self,
+        message: NewMessage,
+        except_socket: Option<String>,
+    ) -> Result<Inserted, ApiError> {
+        let inserted = self.store.insert_message(message).await?;
+        if let Inserted::Created(message) = &inserted {
+            let json = MessageJson::new(message, &self.config.link_secret);
+            self.broadcast(
+                payload::conversation_channel(message.conversation_id),
+                payload::MESSAGE_EVENT,
+                &json,
+                except_socket,
+            );
+        }
+        Ok(inserted)
+    }
+
+    /// Moves a reader's mark and broadcasts the receipt.
+    pub async fn mark_read(
+        &self,
+        conversation_id: i64,
+        reader: &str,
+        last_read_id: i64,
+        except_socket: Option<String>,
+    ) -> Result<ReadState, ApiError> {
+        let state = self
+            .store
+            .mark_read(conversation_id, reader, last_read_id)
+            .await?;
+        self.broadcast(
+            payload::conversation_channel(conversation_id),
+            payload::READ_EVENT,
+            &payload::read_json(&state),
+            except_socket,
+        );
+        Ok(state)
+    }
+
+    /// Adds or removes a reaction and broadcasts the message's reactions.
+    pub async fn react(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+        reactor: &str,
+        emoji: &str,
+        on: bool,
+        except_socket: Option<String>,
+    ) -> Result<Vec<Reaction>, ApiError> {
+        let reactions = self
+            .store
+            .set_reaction(message_id, reactor, emoji, on)
+            .await?;
+        let json = payload::reactions_json(message_id, &reactions);
+        self.broadcast(
+            payload::conversation_channel(conversation_id),
+            payload::REACTIONS_EVENT,
+            &json,
+            except_socket,
+        );
+        Ok(reactions)
+    }
+
+    /// Changes a conversation's status and assignee and broadcasts it.
+    pub async fn set_status(
+        &self,
+        conversation_id: i64,
+        status: ConversationStatus,
+        agent: Option<i64>,
+    ) -> Result<Conversation, ApiError> {
+        let conversation = self
+            .store
+            .update_conversation(conversation_id, status, agent)
+            .await?
+            .ok_or(ApiError::NotFound("conversation"))?;
+        let json = serde_json::json!({
+            "id": conversation.id,
+            "status": conversation.status.as_str(),
+            "assigned_agent_id": conversation.assigned_agent_id,
+        });
+        self.broadcast(
+            payload::conversation_channel(conversation_id),
+            payload::CONVERSATION_EVENT,
+            &json,
+            None,
+        );
+        Ok(conversation)
+    }
+}
+
+async fn drain(mut queue: mpsc::Receiver<Broadcast>, broadcaster: Arc<dyn Broadcaster>) {
+    while let Some(event) = queue.recv().await {
+        let channel = event.channel.clone();
+        if let Err(error) = broadcaster.broadcast(event).await {
+            tracing::warn!(driver = broadcaster.name(), %channel, %error, "broadcast failed; clients will gap-fill");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Uploaded files: the type is sniffed from the bytes (never taken from the upload's headers)
+//! and checked against an allowlist; files get generated names under the data directory and are
+//! served only through the API.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+
+/// Why an upload was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    /// Not an allowed type.
+    #[error("files of this type are not accepted (allowed: images, PDF, plain text, and audio for voice notes)")]
+    TypeNotAllowed,
+    /// Empty file.
+    #[error("the file is empty")]
+    Empty,
+}
+
+/// Decides the stored content type of an upload, or refuses it. Voice notes accept the audio
+/// containers browsers record (WebM/Ogg Opus, MP4/AAC, MPEG, WAV); other uploads accept images,
+/// PDF and UTF-8 text.
+pub fn sniff(bytes: &[u8], is_voice: bool) -> Result<&'static str, UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    let detected = infer::get(bytes).map(|kind| kind.mime_type());
+    let allowed = if is_voice {
+        match detected {
+            // MediaRecorder's WebM is audio-only but shares the video container's magic.
+            Some("video/webm" | "audio/webm") => Some("audio/webm"),
+            Some("audio/ogg" | "audio/opus") => Some("audio/ogg"),
+            Some("video/mp4" | "audio/mp4" | "audio/m4a" | "audio/x-m4a") => Some("audio/mp4"),
+            Some("audio/mpeg") => Some("audio/mpeg"),
+            Some("audio/x-wav" | "audio/wav") => Some("audio/wav"),
+            _ => None,
+        }
+    } else {
+        match detected {
+            Some("image/png") => Some("image/png"),
+            Some("image/jpeg") => Some("image/jpeg"),
+            Some("image/gif") => Some("image/gif"),
+            Some("image/webp") => Some("image/webp"),
+            Some("application/pdf") => Some("application/pdf"),
+            None if std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0) => {
+                Some("text/plain; charset=utf-8")
+            }
+            _ => None,
+        }
+    };
+    allowed.ok_or(UploadError::TypeNotAllowed)
+}
+
+/// A display name safe to put in a header: the last path component, control characters and
+/// quotes removed, at most 200 characters.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != ';')
+        .take(200)
+        .collect();
+    if cleaned.trim().is_empty() {
+        "file".to_string()
+    } else {
+        cleaned.trim().to_string()
+    }
+}
+
+/// Where attachments live.
+pub fn attachments_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("attachments")
+}
+
+/// A fresh, unguessable storage name (no extension: the type lives in the database).
+pub fn new_storage_name() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// Writes the file; returns its storage name.
+pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
+    let dir = attachments_dir(data_dir);
+    tokio::fs::create_dir_all(&dir).await?;
+    let name = new_storage_name();
+    tokio::fs::write(dir.join(&name), bytes).await?;
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        assert_eq!(sniff(PNG, false), Ok("image/png"));
+        assert_eq!(sniff(b"%PDF-1.7\n", false), Ok("application/pdf"));
+        assert_eq!(
+            sniff("hello, wörld".as_bytes(), false),
+            Ok("text/plain; charset=utf-8")
+        );
+        // An executable named .png is still an executable.
+        assert_eq!(
+            sniff(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff", false),
+            Err(UploadError::TypeNotAllowed)
+        );
+        assert_eq!(
+            sniff(b"\x1aE\xdf\xa3\x9fB\x86\x81\x01", true),
+            Ok("audio/webm")
+        );
+        assert_eq!(sniff(b"OggS\0\x02\0\0\0\0\0\0\0\0", true), Ok("audio/ogg"));
+        assert_eq!(
+            sniff(PNG, true),
+            Err(UploadError::TypeNotAllowed),
+            "an image is not a voice note"
+        );
+        assert_eq!(sniff(b"", false), Err(UploadError::Empty));
+        assert_eq!(
+            sniff(b"\0\x01binary", false),
+            Err(UploadError::TypeNotAllowed)
+        );
+    }
+
+    #[test]
+    fn file_names_are_made_safe_for_headers() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(
+            clean_file_name("C:\\Users\\a\\photo \"1\".png"),
+            "photo 1.png"
+        );
+        assert_eq!(clean_file_name("bad\r\nname.txt"), "badname.txt");
+        assert_eq!(clean_file_name(""), "file");
+    }
+}

@@ -1,0 +1,267 @@
+//! Channel authorisation and broadcasting through every driver that has a server to talk to.
+
+use std::sync::Arc;
+
+use parley_chat::broadcast::PusherHttp;
+use parley_realtime::{AppConfig, Realtime, RealtimeConfig};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_message_reaches_subscribers_with_the_seed_payload_except_the_sender_socket() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let mut sender_tab = app.subscriber(id, &visitor).await;
+    let mut other_tab = app.subscriber(id, &visitor).await;
+    let response = app
+        .post(&format!("/api/chatbot/conversation/{id}/messages"))
+        .header("X-Visitor-Token", &visitor)
+        .header("X-Socket-ID", &sender_tab.socket_id)
+        .json(&json!({"message": "hi from tab 1", "client_id": "t1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let stored: Value = response.json().await.unwrap();
+    let event = other_tab.event("ChatMessageReceived").await;
+    assert_eq!(
+        event, stored["message"],
+        "the broadcast payload is the stored message"
+    );
+    for field in [
+        "id",
+        "sender_type",
+        "sender_name",
+        "message",
+        "attachment_path",
+        "attachment_name",
+        "is_voice",
+        "timestamp",
+    ] {
+        assert!(event.get(field).is_some(), "seed field {field} missing");
+    }
+    assert!(
+        sender_tab
+            .sync()
+            .await
+            .iter()
+            .all(|f| f["event"] != "ChatMessageReceived"),
+        "toOthers not honoured"
+    );
+}
+
+#[tokio::test]
+async fn channel_auth_is_for_the_conversations_own_visitor_only() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let (other_id, other_visitor) = app.conversation().await;
+    let auth = |visitor: &str, channel: String, socket: &str| {
+        app.post("/broadcasting/auth")
+            .header("X-Visitor-Token", visitor)
+            .form(&[("socket_id", socket.to_string()), ("channel_name", channel)])
+            .send()
+    };
+    let ok = auth(&visitor, format!("private-chat.conversation.{id}"), "1.2")
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    let expected = parley_protocol::signature::channel_auth(
+        KEY,
+        SECRET,
+        "1.2",
+        &format!("private-chat.conversation.{id}"),
+        None,
+    );
+    assert_eq!(body["auth"], expected);
+    // Another visitor of the same widget.
+    assert_eq!(
+        auth(
+            &other_visitor,
+            format!("private-chat.conversation.{id}"),
+            "1.2"
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
+    assert_eq!(
+        auth(
+            &visitor,
+            format!("private-chat.conversation.{other_id}"),
+            "1.2"
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
+    assert_eq!(
+        auth(&visitor, "private-admin".into(), "1.2")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        auth(&visitor, format!("private-chat.conversation.{id}"), "bad")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let no_widget = app
+        .http
+        .post(app.url("/broadcasting/auth"))
+        .form(&[("socket_id", "1.2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_widget.status(), 401);
+    let json_body = app
+        .post("/api/chatbot/broadcasting/auth")
+        .header("X-Visitor-Token", &visitor)
+        .json(
+            &json!({"socket_id": "3.4", "channel_name": format!("private-chat.conversation.{id}")}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.status(), 200);
+    let _ = other_id;
+}
+
+#[tokio::test]
+async fn a_broadcaster_that_is_down_loses_nothing() {
+    // Nothing listens on this port: every publish fails.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = Arc::new(PusherHttp::new(
+        "reverb",
+        "http",
+        "127.0.0.1",
+        port,
+        APP_ID,
+        KEY,
+        SECRET,
+    ));
+    let app = TestApp::start_with(|_| {}, Some(down)).await;
+    let (id, visitor) = app.conversation().await;
+    let (status, body) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "still here", "client_id": "d1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let page: Value = app
+        .get(&format!("/api/chatbot/conversation/{id}"))
+        .header("X-Visitor-Token", &visitor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["messages"][0]["id"], body["message"]["id"]);
+}
+
+#[tokio::test]
+async fn the_pusher_http_driver_publishes_to_another_server() {
+    // A second, separate server stands in for hosted Pusher: the driver reaches it only over the
+    // signed HTTP API.
+    let remote_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let remote_addr = remote_listener.local_addr().unwrap();
+    let remote = Realtime::new(RealtimeConfig {
+        apps: vec![AppConfig::new("777", "remote-key", "remote-secret")],
+        ..RealtimeConfig::default()
+    })
+    .unwrap();
+    tokio::spawn(remote.serve(remote_listener, std::future::pending()));
+    let driver = Arc::new(PusherHttp::new(
+        "pusher",
+        "http",
+        "127.0.0.1",
+        remote_addr.port(),
+        "777",
+        "remote-key",
+        "remote-secret",
+    ));
+    let app = TestApp::start_with(|_| {}, Some(driver)).await;
+    let (id, visitor) = app.conversation().await;
+
+    let uri = format!("ws://{remote_addr}/app/remote-key?protocol=7");
+    let (ws, _) = tokio_websockets::ClientBuilder::new()
+        .uri(&uri)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut remote_client = RemoteClient(ws);
+    let hello = remote_client.recv().await;
+    let socket_id: String = serde_json::from_str::<Value>(hello["data"].as_str().unwrap()).unwrap()
+        ["socket_id"]
+        .as_str()
+        .unwrap()
+        .into();
+    let channel = format!("private-chat.conversation.{id}");
+    let auth = parley_protocol::signature::channel_auth(
+        "remote-key",
+        "remote-secret",
+        &socket_id,
+        &channel,
+        None,
+    );
+    remote_client
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth}}))
+        .await;
+    assert_eq!(
+        remote_client.recv().await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+
+    let (status, sent) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "via http", "client_id": "p1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let event = remote_client.recv().await;
+    assert_eq!(event["event"], "ChatMessageReceived");
+    let data: Value = serde_json::from_str(event["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data, sent["message"]);
+}
+
+struct RemoteClient(
+    tokio_websockets::WebSocketStream<tokio_websockets::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl RemoteClient {
+    async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        self.0
+            .send(tokio_websockets::Message::text(frame.to_string()))
+            .await
+            .unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), self.0.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if let Some(text) = message.as_text() {
+                return serde_json::from_str(text).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Chat API integration tests: the real router on 127.0.0.1:0, a real SQLite store, and the
+//! embedded realtime server with real WebSocket subscribers.
+
+mod support;
+
+mod broadcasting;
+mod conversations;
+mod messages;
+mod uploads;

@@ -1,0 +1,204 @@
+//! Sending messages: validation, idempotency, read receipts, reactions.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_message_is_stored_and_returned_with_the_seed_fields() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let (status, body) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "Hello there", "client_id": "abc-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let message = &body["message"];
+    let mut keys: Vec<&str> = message
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "attachment_name",
+            "attachment_path",
+            "client_id",
+            "conversation_id",
+            "id",
+            "is_voice",
+            "message",
+            "sender_name",
+            "sender_type",
+            "timestamp"
+        ]
+    );
+    assert_eq!(message["sender_type"], "visitor");
+    assert_eq!(message["sender_name"], "Vera");
+    assert_eq!(message["message"], "Hello there");
+    assert!(chrono::DateTime::parse_from_rfc3339(message["timestamp"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn a_repeated_client_id_returns_the_first_message_and_stores_nothing() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let (first_status, first) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "once", "client_id": "retry-me"}),
+        )
+        .await;
+    let (second_status, second) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "once", "client_id": "retry-me"}),
+        )
+        .await;
+    assert_eq!((first_status, second_status), (201, 200));
+    assert_eq!(first["message"]["id"], second["message"]["id"]);
+    assert_eq!(app.store.messages_after(id, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        subscriber.event("ChatMessageReceived").await["client_id"],
+        "retry-me"
+    );
+    let later: Vec<_> = subscriber
+        .sync()
+        .await
+        .into_iter()
+        .filter(|f| f["event"] == "ChatMessageReceived")
+        .collect();
+    assert!(later.is_empty(), "the duplicate was broadcast");
+}
+
+#[tokio::test]
+async fn bad_messages_get_clear_errors() {
+    let app = TestApp::start_with(|config| config.max_message_chars = 10, None).await;
+    let (id, visitor) = app.conversation().await;
+    assert_eq!(
+        app.send(id, &visitor, json!({"message": "   "})).await.0,
+        422
+    );
+    assert_eq!(
+        app.send(id, &visitor, json!({"message": "x".repeat(11)}))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        app.send(
+            id,
+            &visitor,
+            json!({"message": "ok", "client_id": "has space"})
+        )
+        .await
+        .0,
+        422
+    );
+    let (status, body) = app
+        .send(id, &visitor, json!({"message": "ok", "extra": 1}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let bad_socket = app
+        .post(&format!("/api/chatbot/conversation/{id}/messages"))
+        .header("X-Visitor-Token", &visitor)
+        .header("X-Socket-ID", "nope")
+        .json(&json!({"message": "ok"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_socket.status(), 400);
+    app.store
+        .update_conversation(id, parley_store::ConversationStatus::Closed, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.send(id, &visitor, json!({"message": "ok"})).await.0,
+        409
+    );
+    assert!(
+        app.store
+            .messages_after(id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a refused message was stored"
+    );
+}
+
+#[tokio::test]
+async fn read_receipts_only_move_forward_and_are_broadcast() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let (_, sent) = app.send(id, &visitor, json!({"message": "hi"})).await;
+    let message_id = sent["message"]["id"].as_i64().unwrap();
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let read = |last: i64| {
+        app.post(&format!("/api/chatbot/conversation/{id}/read"))
+            .header("X-Visitor-Token", &visitor)
+            .json(&json!({"last_read_id": last}))
+            .send()
+    };
+    let body: Value = read(message_id).await.unwrap().json().await.unwrap();
+    assert_eq!(body["read_state"]["last_read_id"], message_id);
+    let event = subscriber.event("MessageRead").await;
+    assert_eq!(
+        event,
+        json!({"conversation_id": id, "reader": "visitor", "last_read_id": message_id})
+    );
+    let body: Value = read(0).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        body["read_state"]["last_read_id"], message_id,
+        "the mark moved backwards"
+    );
+    assert_eq!(read(-1).await.unwrap().status(), 422);
+}
+
+#[tokio::test]
+async fn reactions_toggle_and_are_broadcast() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let (_, sent) = app.send(id, &visitor, json!({"message": "hi"})).await;
+    let message_id = sent["message"]["id"].as_i64().unwrap();
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let react = |emoji: &str, on: bool| {
+        app.post(&format!(
+            "/api/chatbot/conversation/{id}/messages/{message_id}/reactions"
+        ))
+        .header("X-Visitor-Token", &visitor)
+        .json(&json!({"emoji": emoji, "on": on}))
+        .send()
+    };
+    let body: Value = react("👍", true).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        body["reactions"]["reactions"],
+        json!([{"emoji": "👍", "count": 1, "reactors": ["visitor"]}])
+    );
+    assert_eq!(
+        subscriber.event("ReactionsUpdated").await["message_id"],
+        message_id
+    );
+    let body: Value = react("👍", false).await.unwrap().json().await.unwrap();
+    assert_eq!(body["reactions"]["reactions"], json!([]));
+    assert_eq!(react("abc", true).await.unwrap().status(), 422);
+    let other = app
+        .post(&format!(
+            "/api/chatbot/conversation/{id}/messages/{}/reactions",
+            message_id + 1000
+        ))
+        .header("X-Visitor-Token", &visitor)
+        .json(&json!({"emoji": "👍"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}

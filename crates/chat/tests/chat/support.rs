@@ -1,0 +1,262 @@
+//! `TestApp`: a whole chat stack per test, and clients for it.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use parley_chat::{
+    broadcast::{Broadcaster, Embedded},
+    tokens, AppState, ChatConfig, ChatService, Provider, RealtimeApp,
+};
+use parley_realtime::{AppConfig, Realtime, RealtimeConfig};
+use parley_store::{NewWidget, Store};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio_websockets::{ClientBuilder, MaybeTlsStream, Message, WebSocketStream};
+
+pub const APP_ID: &str = "601452";
+pub const KEY: &str = "chat-key";
+pub const SECRET: &str = "chat-secret";
+
+pub struct TestApp {
+    pub base: String,
+    pub realtime_addr: SocketAddr,
+    pub realtime: Realtime,
+    pub store: Arc<dyn Store>,
+    pub token: String,
+    pub widget_id: i64,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "parley-chat-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+        ^ (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64)
+            << 8
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}, None).await
+    }
+
+    /// Starts the stack; `tweak` adjusts the chat config; `broadcaster` replaces the embedded one.
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut ChatConfig),
+        broadcaster: Option<Arc<dyn Broadcaster>>,
+    ) -> Self {
+        let data_dir = temp_dir();
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display());
+        let store = parley_store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+
+        let realtime_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let realtime_addr = realtime_listener.local_addr().unwrap();
+        let realtime = Realtime::new(RealtimeConfig {
+            apps: vec![AppConfig::new(APP_ID, KEY, SECRET)],
+            ..RealtimeConfig::default()
+        })
+        .unwrap();
+        tokio::spawn(
+            realtime
+                .clone()
+                .serve(realtime_listener, std::future::pending()),
+        );
+
+        let mut config = ChatConfig::new(data_dir.clone(), Provider::Reverb, "link-secret".into());
+        config.reverb = Some(RealtimeApp {
+            key: KEY.into(),
+            secret: SECRET.into(),
+            host: None,
+            port: realtime_addr.port(),
+            scheme: "http".into(),
+            cluster: String::new(),
+        });
+        tweak(&mut config);
+        let broadcaster =
+            broadcaster.unwrap_or_else(|| Arc::new(Embedded::new(realtime.clone(), APP_ID)));
+        let service = ChatService::new(store.clone(), broadcaster, config);
+        let router = parley_chat::router(AppState::new(service));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+
+        let token = tokens::new_widget_token();
+        let widget = store
+            .create_widget(NewWidget {
+                name: "Test".into(),
+                token_hash: tokens::hash_token(&token),
+                allowed_origins: vec![],
+                settings: json!({"greeting": "Hello"}),
+            })
+            .await
+            .unwrap();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        Self {
+            base,
+            realtime_addr,
+            realtime,
+            store,
+            token,
+            widget_id: widget.id,
+            http,
+            data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// Starts a conversation; returns (id, visitor token).
+    pub async fn conversation(&self) -> (i64, String) {
+        let response = self
+            .post("/api/chatbot/conversation")
+            .json(&json!({"visitor_name": "Vera"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        (
+            body["conversation"]["id"].as_i64().unwrap(),
+            body["visitor_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Sends a JSON message as the visitor; returns (status, body).
+    pub async fn send(&self, id: i64, visitor: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .post(&format!("/api/chatbot/conversation/{id}/messages"))
+            .header("X-Visitor-Token", visitor)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// A WebSocket subscribed to the conversation's private channel, authorised through the
+    /// auth endpoint exactly as pusher-js does (form-encoded).
+    pub async fn subscriber(&self, id: i64, visitor: &str) -> Subscriber {
+        let mut subscriber = Subscriber::connect(self.realtime_addr).await;
+        let channel = format!("private-chat.conversation.{id}");
+        let response = self
+            .post("/api/chatbot/broadcasting/auth")
+            .header("X-Visitor-Token", visitor)
+            .form(&[
+                ("socket_id", subscriber.socket_id.as_str()),
+                ("channel_name", channel.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let auth: Value = response.json().await.unwrap();
+        subscriber.send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}})).await;
+        let ok = subscriber.recv().await;
+        assert_eq!(
+            ok["event"], "pusher_internal:subscription_succeeded",
+            "{ok}"
+        );
+        subscriber
+    }
+}
+
+pub struct Subscriber {
+    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    pub socket_id: String,
+}
+
+impl Subscriber {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let uri = format!("ws://{addr}/app/{KEY}?protocol=7");
+        let (ws, _) = ClientBuilder::new()
+            .uri(&uri)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut subscriber = Self {
+            ws,
+            socket_id: String::new(),
+        };
+        let hello = subscriber.recv().await;
+        let data: Value = serde_json::from_str(hello["data"].as_str().unwrap()).unwrap();
+        subscriber.socket_id = data["socket_id"].as_str().unwrap().to_string();
+        subscriber
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("no frame in time")
+                .unwrap()
+                .unwrap();
+            if let Some(text) = message.as_text() {
+                return serde_json::from_str(text).unwrap();
+            }
+        }
+    }
+
+    /// The next event with this name; its data decoded.
+    pub async fn event(&mut self, name: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["event"] == name {
+                return serde_json::from_str(frame["data"].as_str().unwrap()).unwrap();
+            }
+        }
+    }
+
+    /// Frames that arrived before a ping's pong: proves what did not arrive.
+    pub async fn sync(&mut self) -> Vec<Value> {
+        self.send(json!({"event": "pusher:ping", "data": {}})).await;
+        let mut before = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame["event"] == "pusher:pong" {
+                return before;
+            }
+            before.push(frame);
+        }
+    }
+}

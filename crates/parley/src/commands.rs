@@ -1,0 +1,123 @@
+//! The administrative commands: widgets, agents, migrations.
+
+use anyhow::Context as _;
+use parley_chat::tokens::{hash_token, new_agent_token, new_widget_token};
+use parley_store::{NewAgent, NewWidget, Store};
+
+use crate::settings::Settings;
+
+async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let store = parley_store::connect(&settings.database_url)
+        .await
+        .context("opening the database")?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// `parley migrate`.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_store(settings).await?;
+    println!("database is up to date");
+    Ok(())
+}
+
+/// `parley widget create`: prints the token once.
+pub async fn create_widget(
+    settings: &Settings,
+    name: &str,
+    allowed_origins: Vec<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if name.trim().is_empty() {
+        anyhow::bail!("--name must not be empty");
+    }
+    for origin in &allowed_origins {
+        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && !origin.trim_end_matches('/').contains(['?', '#'])
+            && origin.matches('/').count() <= 3;
+        if !valid {
+            anyhow::bail!("--allowed-origin {origin:?} must look like https://example.com[:port]");
+        }
+    }
+    let store = open_store(settings).await?;
+    let token = new_widget_token();
+    let widget = store
+        .create_widget(NewWidget {
+            name: name.trim().to_string(),
+            token_hash: hash_token(&token),
+            allowed_origins: allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            settings: serde_json::json!({}),
+        })
+        .await?;
+    if json {
+        println!("{}", serde_json::json!({ "id": widget.id, "token": token }));
+    } else {
+        println!("Created widget {} ({}).", widget.id, widget.name);
+        println!("Token (shown only now): {token}");
+    }
+    Ok(())
+}
+
+/// `parley widget list`.
+pub async fn list_widgets(settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let widgets = open_store(settings).await?.widgets().await?;
+    if json {
+        println!("{}", serde_json::to_string(&widgets)?);
+        return Ok(());
+    }
+    for widget in widgets {
+        let state = if widget.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        };
+        let origins = if widget.allowed_origins.is_empty() {
+            "any origin".to_string()
+        } else {
+            widget.allowed_origins.join(", ")
+        };
+        println!("{}\t{}\t{}\t{}", widget.id, widget.name, state, origins);
+    }
+    Ok(())
+}
+
+/// `parley widget revoke ID`.
+pub async fn revoke_widget(settings: &Settings, id: i64) -> anyhow::Result<()> {
+    if open_store(settings).await?.revoke_widget(id).await? {
+        println!("Revoked widget {id}.");
+        Ok(())
+    } else {
+        anyhow::bail!("no active widget with id {id}")
+    }
+}
+
+/// `parley agent create`: prints the agent's token once.
+pub async fn create_agent(
+    settings: &Settings,
+    name: &str,
+    email: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    if name.trim().is_empty() || !email.contains('@') {
+        anyhow::bail!("--name must not be empty and --email must be an email address");
+    }
+    let store = open_store(settings).await?;
+    let token = new_agent_token();
+    let agent = store
+        .create_agent(NewAgent {
+            name: name.trim().into(),
+            email: email.trim().to_ascii_lowercase(),
+            token_hash: hash_token(&token),
+        })
+        .await?;
+    if json {
+        println!("{}", serde_json::json!({ "id": agent.id, "token": token }));
+    } else {
+        println!("Created agent {} ({}).", agent.id, agent.email);
+        println!("Token (shown only now): {token}");
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! `parley serve`: the store, the realtime server (embedded unless told otherwise), the
+//! broadcaster `BROADCAST_CONNECTION` names, the chat API and pages, all in one process.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use parley_chat::{
+    broadcast::{Broadcaster, Embedded, LogBroadcaster, NullBroadcaster, PusherHttp},
+    AppState, ChatConfig, ChatService, Provider, RealtimeApp,
+};
+use parley_realtime::Realtime;
+use parley_store::{NewWidget, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::{BroadcastConnection, Settings};
+
+/// Runs everything until Ctrl-C or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let realtime_config = settings.realtime()?;
+    let app = realtime_config.apps[0].clone();
+    let store = parley_store::connect(&settings.database_url)
+        .await
+        .context("opening the database")?;
+    store.migrate().await.context("migrating the database")?;
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let realtime = if settings.embedded_realtime {
+        let listener = TcpListener::bind(&settings.realtime_bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.realtime_bind))?;
+        let address = listener.local_addr()?;
+        let realtime = Realtime::new(realtime_config)?;
+        println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
+        tasks.spawn(
+            realtime
+                .clone()
+                .serve(listener, shutdown.clone().cancelled_owned()),
+        );
+        Some((realtime, address))
+    } else {
+        None
+    };
+
+    let broadcaster: Arc<dyn Broadcaster> = match (settings.broadcast, &realtime) {
+        (BroadcastConnection::Reverb, Some((realtime, _))) => {
+            Arc::new(Embedded::new(realtime.clone(), app.id.clone()))
+        }
+        (BroadcastConnection::Reverb, None) => {
+            let client = &settings.reverb_client;
+            let host = client.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+            Arc::new(PusherHttp::new(
+                "reverb",
+                &client.scheme,
+                &host,
+                client.port,
+                &app.id,
+                &app.key,
+                &app.secret,
+            ))
+        }
+        (BroadcastConnection::Pusher, _) => {
+            let pusher = settings
+                .pusher
+                .as_ref()
+                .expect("settings require PUSHER_APP_* for the pusher driver");
+            Arc::new(PusherHttp::new(
+                "pusher",
+                &pusher.scheme,
+                &pusher.host,
+                pusher.port,
+                &pusher.app_id,
+                &pusher.key,
+                &pusher.secret,
+            ))
+        }
+        (BroadcastConnection::Log, _) => Arc::new(LogBroadcaster),
+        (BroadcastConnection::Null, _) => Arc::new(NullBroadcaster),
+    };
+
+    let chat_config = chat_config(
+        &settings,
+        &app,
+        realtime.as_ref().map(|(_, address)| *address),
+    )?;
+    let service = ChatService::new(store.clone(), broadcaster, chat_config);
+    let router = parley_chat::router(AppState::new(service)).merge(crate::pages::router());
+
+    let listener = TcpListener::bind(&settings.http_bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.http_bind))?;
+    let http_address = listener.local_addr()?;
+    println!("Parley listening on http://{http_address}");
+    announce_demo_widget(&settings, store.as_ref(), http_address).await?;
+
+    let http_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(http_shutdown.cancelled_owned())
+        .await
+    });
+
+    tokio::select! {
+        _ = crate::cli::shutdown_signal() => {}
+        Some(ended) = tasks.join_next() => {
+            // A server stopping on its own is an error worth reporting.
+            ended?.context("a server stopped")?;
+        }
+    }
+    shutdown.cancel();
+    while let Some(ended) = tasks.join_next().await {
+        ended??;
+    }
+    Ok(())
+}
+
+fn chat_config(
+    settings: &Settings,
+    app: &parley_realtime::AppConfig,
+    embedded: Option<SocketAddr>,
+) -> anyhow::Result<ChatConfig> {
+    let provider = match settings.broadcast {
+        BroadcastConnection::Reverb => Provider::Reverb,
+        BroadcastConnection::Pusher => Provider::Pusher,
+        BroadcastConnection::Log | BroadcastConnection::Null => Provider::Polling,
+    };
+    let mut config = ChatConfig::new(
+        settings.data_dir.clone(),
+        provider,
+        settings.local_secret("link-secret")?,
+    );
+    let client = &settings.reverb_client;
+    config.reverb = Some(RealtimeApp {
+        key: app.key.clone(),
+        secret: app.secret.clone(),
+        host: client.host.clone(),
+        // With REVERB_PORT unset and an embedded server on port 0, tell browsers the real port.
+        port: match embedded {
+            Some(address) if std::env::var("REVERB_PORT").is_err() => address.port(),
+            _ => client.port,
+        },
+        scheme: client.scheme.clone(),
+        cluster: String::new(),
+    });
+    config.pusher = settings.pusher.as_ref().map(|pusher| RealtimeApp {
+        key: pusher.key.clone(),
+        secret: pusher.secret.clone(),
+        host: None,
+        port: 443,
+        scheme: "https".into(),
+        cluster: pusher.cluster.clone(),
+    });
+    if let Some(max) = settings.max_upload_bytes {
+        config.max_upload_bytes = max;
+    }
+    if let Some(max) = settings.max_message_chars {
+        config.max_message_chars = max;
+    }
+    Ok(config)
+}
+
+/// With no widget yet, creates the demo widget and keeps its token in the data directory (the
+/// test page needs it); prints how to use it either way.
+async fn announce_demo_widget(
+    settings: &Settings,
+    store: &dyn Store,
+    http_address: SocketAddr,
+) -> anyhow::Result<()> {
+    let token_path = settings.data_dir.join("demo-widget-token");
+    if store.widgets().await?.is_empty() {
+        let token = parley_chat::tokens::new_widget_token();
+        store
+            .create_widget(NewWidget {
+                name: "Demo".into(),
+                token_hash: parley_chat::tokens::hash_token(&token),
+                allowed_origins: Vec::new(),
+                settings: serde_json::json!({ "greeting": "Hi! How can we help?" }),
+            })
+            .await?;
+        std::fs::create_dir_all(&settings.data_dir)?;
+        std::fs::write(&token_path, &token)
+            .with_context(|| format!("writing {}", token_path.display()))?;
+    }
+    if let Ok(token) = std::fs::read_to_string(&token_path) {
+        println!("Demo widget token: {}", token.trim());
+        println!("Try it: curl -X POST http://{http_address}/api/chatbot/conversation -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}'", token.trim());
+    }
+    Ok(())
+}

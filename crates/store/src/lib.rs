@@ -1,0 +1,138 @@
+//! Parley's storage behind one small trait, with SQLite (the embedded default, WAL) and
+//! PostgreSQL implementations that pass the same behaviour tests.
+//!
+//! Queries are built at run time (`sqlx::query`), not checked against a live database at compile
+//! time, so building Parley needs no database.
+
+pub mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+pub use model::*;
+#[doc(hidden)]
+pub use postgres::connect_postgres_in_schema;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. an agent email already in use).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A referenced record does not exist (e.g. a message for an unknown conversation).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be decoded (a bug or a hand-edited database).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+/// The result type of every store call.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
+    /// with other nodes.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Stores a new widget.
+    async fn create_widget(&self, widget: NewWidget) -> Result<Widget>;
+    /// The widget with this token hash, unless revoked.
+    async fn widget_by_token_hash(&self, token_hash: &str) -> Result<Option<Widget>>;
+    /// A widget by id, revoked or not.
+    async fn widget(&self, id: i64) -> Result<Option<Widget>>;
+    /// Every widget, oldest first.
+    async fn widgets(&self) -> Result<Vec<Widget>>;
+    /// Revokes a widget; `false` if there is no such widget or it was already revoked.
+    async fn revoke_widget(&self, id: i64) -> Result<bool>;
+
+    /// Starts a conversation (status `bot`).
+    async fn create_conversation(&self, conversation: NewConversation) -> Result<Conversation>;
+    /// A conversation by id.
+    async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
+    /// Conversations of a widget (all widgets when `None`), most recently updated first, at
+    /// most `limit`, optionally only those with `status`.
+    async fn conversations(
+        &self,
+        widget_id: Option<i64>,
+        status: Option<ConversationStatus>,
+        limit: i64,
+    ) -> Result<Vec<Conversation>>;
+    /// Changes status and assignee; returns the updated conversation.
+    async fn update_conversation(
+        &self,
+        id: i64,
+        status: ConversationStatus,
+        assigned_agent_id: Option<i64>,
+    ) -> Result<Option<Conversation>>;
+
+    /// Stores a message in one transaction (and bumps the conversation's `updated_at`). A
+    /// repeated `client_id` in the same conversation stores nothing and returns the original,
+    /// also under concurrent inserts.
+    async fn insert_message(&self, message: NewMessage) -> Result<Inserted>;
+    /// Messages of a conversation with `id > after`, oldest first, at most `limit`.
+    async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
+
+    /// Records an uploaded file.
+    async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment>;
+    /// An attachment by id.
+    async fn attachment(&self, id: i64) -> Result<Option<Attachment>>;
+
+    /// Moves a reader's mark forward (never back); returns the resulting state.
+    async fn mark_read(
+        &self,
+        conversation_id: i64,
+        reader: &str,
+        last_read_id: i64,
+    ) -> Result<ReadState>;
+    /// Every reader's mark in a conversation.
+    async fn read_states(&self, conversation_id: i64) -> Result<Vec<ReadState>>;
+
+    /// Adds (`on`) or removes a reaction; returns the message's reactions afterwards.
+    async fn set_reaction(
+        &self,
+        message_id: i64,
+        reactor: &str,
+        emoji: &str,
+        on: bool,
+    ) -> Result<Vec<Reaction>>;
+    /// Reactions on the messages of a conversation.
+    async fn reactions(&self, conversation_id: i64) -> Result<Vec<Reaction>>;
+
+    /// Stores a new agent; an email in use is a [`StoreError::Conflict`].
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
+    /// The agent with this token hash.
+    async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>>;
+    /// Every agent.
+    async fn agents(&self) -> Result<Vec<Agent>>;
+}
+
+/// Opens the store a URL names: `sqlite://path?mode=rwc` (or `sqlite:path`) or
+/// `postgres://…`. Does not migrate.
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::connect(url).await?,
+        ))
+    } else {
+        Err(StoreError::Database(sqlx::Error::Configuration(
+            format!("unsupported database URL {url:?}: use sqlite:… or postgres://…").into(),
+        )))
+    }
+}

@@ -1,0 +1,299 @@
+//! The records Parley keeps, as the rest of the program sees them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A widget: one embeddable chat for one site, identified by its `cbw_` token (stored hashed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Widget {
+    /// Database id.
+    pub id: i64,
+    /// Shown in the widget header and the dashboard.
+    pub name: String,
+    /// SHA-256 (hex) of the widget token; the token itself is shown once and never stored.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// Origins allowed to use the widget (exact `scheme://host[:port]`); empty allows any.
+    pub allowed_origins: Vec<String>,
+    /// Free-form settings: colours, greeting, position, features, bot choice.
+    pub settings: serde_json::Value,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked; a revoked widget's token no longer works.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What is needed to create a widget.
+#[derive(Debug, Clone)]
+pub struct NewWidget {
+    /// Display name.
+    pub name: String,
+    /// SHA-256 (hex) of the token.
+    pub token_hash: String,
+    /// Allowed origins.
+    pub allowed_origins: Vec<String>,
+    /// Settings.
+    pub settings: serde_json::Value,
+}
+
+/// Who is answering a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    /// The bot answers.
+    Bot,
+    /// Waiting for, or handled by, a human agent.
+    Human,
+    /// Finished.
+    Closed,
+}
+
+impl ConversationStatus {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bot => "bot",
+            Self::Human => "human",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "bot" => Some(Self::Bot),
+            "human" => Some(Self::Human),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation between one visitor and the bot or agents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversation {
+    /// Database id.
+    pub id: i64,
+    /// The widget it started on.
+    pub widget_id: i64,
+    /// As the visitor gave it.
+    pub visitor_name: Option<String>,
+    /// As the visitor gave it.
+    pub visitor_email: Option<String>,
+    /// SHA-256 (hex) of the visitor token that proves a caller is this conversation's visitor.
+    #[serde(skip)]
+    pub visitor_token_hash: String,
+    /// Bot, human or closed.
+    pub status: ConversationStatus,
+    /// The agent handling it, once one has taken it.
+    pub assigned_agent_id: Option<i64>,
+    /// The page the conversation started on.
+    pub page_url: Option<String>,
+    /// The visitor's browser.
+    pub user_agent: Option<String>,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed (a message, a status change).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What is needed to start a conversation.
+#[derive(Debug, Clone, Default)]
+pub struct NewConversation {
+    /// The widget.
+    pub widget_id: i64,
+    /// Optional visitor name.
+    pub visitor_name: Option<String>,
+    /// Optional visitor email.
+    pub visitor_email: Option<String>,
+    /// SHA-256 (hex) of the visitor token.
+    pub visitor_token_hash: String,
+    /// Page URL.
+    pub page_url: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SenderType {
+    /// The site's visitor.
+    Visitor,
+    /// The bot.
+    Bot,
+    /// A human agent.
+    Agent,
+    /// Parley itself (handoff notices and the like).
+    System,
+}
+
+impl SenderType {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visitor => "visitor",
+            Self::Bot => "bot",
+            Self::Agent => "agent",
+            Self::System => "system",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "visitor" => Some(Self::Visitor),
+            "bot" => Some(Self::Bot),
+            "agent" => Some(Self::Agent),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+/// One message. Ids increase within the whole store, so `id > after` is the polling cursor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    /// Database id, increasing.
+    pub id: i64,
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// Who wrote it.
+    pub sender_type: SenderType,
+    /// Display name of the writer.
+    pub sender_name: Option<String>,
+    /// The text (may be empty when there is an attachment).
+    pub message: String,
+    /// The attachment, if any.
+    pub attachment_id: Option<i64>,
+    /// The attachment's original file name, if any.
+    pub attachment_name: Option<String>,
+    /// Whether the attachment is a voice note.
+    pub is_voice: bool,
+    /// The sender's idempotency key, unique per conversation.
+    pub client_id: Option<String>,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to store a message.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// Who wrote it.
+    pub sender_type: SenderType,
+    /// Display name.
+    pub sender_name: Option<String>,
+    /// The text.
+    pub message: String,
+    /// An attachment stored before (see [`crate::Store::create_attachment`]).
+    pub attachment_id: Option<i64>,
+    /// Voice note?
+    pub is_voice: bool,
+    /// Idempotency key; a second insert with the same key returns the first message.
+    pub client_id: Option<String>,
+}
+
+/// The result of inserting a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    /// A new message was stored.
+    Created(Message),
+    /// A message with the same `client_id` already existed in the conversation; nothing was
+    /// stored and this is the original.
+    Duplicate(Message),
+}
+
+impl Inserted {
+    /// The message, new or original.
+    pub fn message(&self) -> &Message {
+        match self {
+            Self::Created(message) | Self::Duplicate(message) => message,
+        }
+    }
+}
+
+/// A stored file: an upload or a voice note.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    /// Database id.
+    pub id: i64,
+    /// The conversation it belongs to.
+    pub conversation_id: i64,
+    /// The generated file name on disk (never the uploader's name).
+    #[serde(skip)]
+    pub storage_name: String,
+    /// The uploader's file name, for display and `Content-Disposition`.
+    pub original_name: String,
+    /// Sniffed from the bytes, not taken from the upload.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to record an attachment (the file is already on disk).
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// Generated file name.
+    pub storage_name: String,
+    /// Uploader's file name.
+    pub original_name: String,
+    /// Sniffed type.
+    pub content_type: String,
+    /// Size.
+    pub size_bytes: i64,
+}
+
+/// Who has read up to where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadState {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// `visitor` or `agent:{id}`.
+    pub reader: String,
+    /// The highest message id read. Never decreases.
+    pub last_read_id: i64,
+}
+
+/// One emoji on one message by one reactor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reaction {
+    /// The message.
+    pub message_id: i64,
+    /// `visitor` or `agent:{id}`.
+    pub reactor: String,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// A human agent who answers from the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agent {
+    /// Database id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Login email, unique.
+    pub email: String,
+    /// SHA-256 (hex) of the agent's API token.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to create an agent.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Display name.
+    pub name: String,
+    /// Login email.
+    pub email: String,
+    /// SHA-256 (hex) of the token.
+    pub token_hash: String,
+}

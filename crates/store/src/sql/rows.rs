@@ -1,0 +1,198 @@
+//! Result rows to records, written once for both databases: every table has the same column
+//! names in SQLite and PostgreSQL, and each column decodes to the same Rust type in both (JSON
+//! is TEXT in one and JSONB in the other, but `serde_json::Value` reads either).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::{
+    Agent, Attachment, Conversation, ConversationStatus, Message, Reaction, ReadState, Result,
+    SenderType, StoreError, Widget,
+};
+
+/// The column lists the mappers below read, for `SELECT` and `RETURNING` clauses. Macros rather
+/// than constants so that `concat!` can build each statement as one `&'static str`.
+macro_rules! columns {
+    (widget) => {
+        "id, name, token_hash, allowed_origins, settings, created_at, revoked_at"
+    };
+    (conversation) => {
+        "id, widget_id, visitor_name, visitor_email, visitor_token_hash, status, \
+         assigned_agent_id, page_url, user_agent, created_at, updated_at"
+    };
+    (attachment) => {
+        "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
+    };
+    (agent) => {
+        "id, name, email, token_hash, created_at"
+    };
+    (read_state) => {
+        "conversation_id, reader, last_read_id"
+    };
+    (reaction) => {
+        "message_id, reactor, emoji"
+    };
+}
+pub(crate) use columns;
+
+/// A `SELECT` of full messages: the message's own columns plus its attachment's file name.
+macro_rules! select_messages {
+    () => {
+        "SELECT m.id, m.conversation_id, m.sender_type, m.sender_name, m.message, \
+         m.attachment_id, a.original_name AS attachment_name, m.is_voice, m.client_id, \
+         m.created_at \
+         FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id"
+    };
+}
+pub(crate) use select_messages;
+
+/// Typed column reads on a row of either database. The generic bounds that say "this database
+/// can decode these types" are stated once, on the blanket implementation, instead of on every
+/// mapper.
+pub(crate) trait Columns {
+    fn int(&self, column: &str) -> Result<i64>;
+    fn int_opt(&self, column: &str) -> Result<Option<i64>>;
+    fn text(&self, column: &str) -> Result<String>;
+    fn text_opt(&self, column: &str) -> Result<Option<String>>;
+    fn flag(&self, column: &str) -> Result<bool>;
+    fn time(&self, column: &str) -> Result<DateTime<Utc>>;
+    fn time_opt(&self, column: &str) -> Result<Option<DateTime<Utc>>>;
+    fn json(&self, column: &str) -> Result<Value>;
+}
+
+impl<R> Columns for R
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Value: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn int_opt(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn text_opt(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+    fn flag(&self, column: &str) -> Result<bool> {
+        Ok(self.try_get(column)?)
+    }
+    fn time(&self, column: &str) -> Result<DateTime<Utc>> {
+        Ok(self.try_get(column)?)
+    }
+    fn time_opt(&self, column: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.try_get(column)?)
+    }
+    fn json(&self, column: &str) -> Result<Value> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+pub(crate) fn widget(row: &impl Columns) -> Result<Widget> {
+    let id = row.int("id")?;
+    // Stored as a JSON array so one column type serves both databases; anything else was
+    // written by hand.
+    let allowed_origins = serde_json::from_value(row.json("allowed_origins")?)
+        .map_err(|e| StoreError::Corrupt(format!("widget {id}: allowed_origins: {e}")))?;
+    Ok(Widget {
+        id,
+        name: row.text("name")?,
+        token_hash: row.text("token_hash")?,
+        allowed_origins,
+        settings: row.json("settings")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.time_opt("revoked_at")?,
+    })
+}
+
+pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
+    let id = row.int("id")?;
+    let status = row.text("status")?;
+    let status = ConversationStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("conversation {id}: status {status:?}")))?;
+    Ok(Conversation {
+        id,
+        widget_id: row.int("widget_id")?,
+        visitor_name: row.text_opt("visitor_name")?,
+        visitor_email: row.text_opt("visitor_email")?,
+        visitor_token_hash: row.text("visitor_token_hash")?,
+        status,
+        assigned_agent_id: row.int_opt("assigned_agent_id")?,
+        page_url: row.text_opt("page_url")?,
+        user_agent: row.text_opt("user_agent")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// Reads a row of [`select_messages!`].
+pub(crate) fn message(row: &impl Columns) -> Result<Message> {
+    let id = row.int("id")?;
+    let sender_type = row.text("sender_type")?;
+    let sender_type = SenderType::parse(&sender_type)
+        .ok_or_else(|| StoreError::Corrupt(format!("message {id}: sender_type {sender_type:?}")))?;
+    Ok(Message {
+        id,
+        conversation_id: row.int("conversation_id")?,
+        sender_type,
+        sender_name: row.text_opt("sender_name")?,
+        message: row.text("message")?,
+        attachment_id: row.int_opt("attachment_id")?,
+        attachment_name: row.text_opt("attachment_name")?,
+        is_voice: row.flag("is_voice")?,
+        client_id: row.text_opt("client_id")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn attachment(row: &impl Columns) -> Result<Attachment> {
+    Ok(Attachment {
+        id: row.int("id")?,
+        conversation_id: row.int("conversation_id")?,
+        storage_name: row.text("storage_name")?,
+        original_name: row.text("original_name")?,
+        content_type: row.text("content_type")?,
+        size_bytes: row.int("size_bytes")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn agent(row: &impl Columns) -> Result<Agent> {
+    Ok(Agent {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        email: row.text("email")?,
+        token_hash: row.text("token_hash")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn read_state(row: &impl Columns) -> Result<ReadState> {
+    Ok(ReadState {
+        conversation_id: row.int("conversation_id")?,
+        reader: row.text("reader")?,
+        last_read_id: row.int("last_read_id")?,
+    })
+}
+
+pub(crate) fn reaction(row: &impl Columns) -> Result<Reaction> {
+    Ok(Reaction {
+        message_id: row.int("message_id")?,
+        reactor: row.text("reactor")?,
+        emoji: row.text("emoji")?,
+    })
+}
+
+/// Maps every row with `map`.
+pub(crate) fn all<R, T>(rows: &[R], map: fn(&R) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(map).collect()
+}

@@ -1,0 +1,109 @@
+//! The SQLite store, Parley's embedded default: connection settings (WAL, foreign keys, busy
+//! timeout), the pools, and the SQLite migrations. The queries themselves are shared, in
+//! `sql.rs`.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    migrate::Migrator,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    Sqlite,
+};
+
+use crate::{
+    sql::{Backend, SqlStore},
+    Result,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a statement waits for another connection's (or process's) write lock before it
+/// fails with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a caller waits for a pooled connection; writers queue here, one at a time.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections for reads. WAL lets readers run alongside the writer and each other, so a few
+/// let dashboard queries and polls proceed in parallel; more would mostly hold file handles and
+/// page caches for the small machines SQLite deployments run on.
+const READERS: u32 = 4;
+
+/// The SQLite store.
+pub(crate) type SqliteStore = SqlStore<Sqlite>;
+
+impl Backend for Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database a `sqlite:` URL names: `sqlite://path`,
+    /// `sqlite:path` or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            // With WAL, NORMAL loses at most the last commits on power loss, never integrity,
+            // and saves an fsync per commit.
+            .synchronous(SqliteSynchronous::Normal);
+
+        if is_memory(url) {
+            // Each in-memory database lives exactly as long as a connection to it, so there is
+            // one connection, shared by reads and writes, and it is never closed for idling or
+            // age. (WAL does not apply to memory databases.)
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
+            return Ok(SqlStore::new(pool.clone(), pool));
+        }
+
+        let options = options.journal_mode(SqliteJournalMode::Wal);
+        // SQLite allows one writer at a time. Extra write connections would not write in
+        // parallel; they would spin in the busy handler (sleep-and-retry, unfair, adding
+        // latency) and risk SQLITE_BUSY past the timeout. One write connection turns that into
+        // a fair queue in the pool, and makes concurrent migrations in this process take turns.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        tracing::debug!(url, "opened SQLite store");
+        Ok(SqlStore::new(write, read))
+    }
+}
+
+/// Whether a `sqlite:` URL names an in-memory database (`sqlite::memory:` or `mode=memory`).
+fn is_memory(url: &str) -> bool {
+    let (database, params) = url.split_once('?').unwrap_or((url, ""));
+    database.ends_with(":memory:") || params.split('&').any(|param| param == "mode=memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_memory;
+
+    #[test]
+    fn recognises_memory_urls() {
+        assert!(is_memory("sqlite::memory:"));
+        assert!(is_memory("sqlite://:memory:"));
+        assert!(is_memory("sqlite://?mode=memory"));
+        assert!(is_memory("sqlite:shared?mode=memory&cache=shared"));
+        assert!(!is_memory("sqlite://data/parley.db?mode=rwc"));
+        assert!(!is_memory("sqlite:memory.db"));
+    }
+}

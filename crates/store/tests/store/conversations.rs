@@ -1,0 +1,198 @@
+//! Conversations: creation, lookup, the filtered inbox listing, status and assignee changes.
+
+use parley_store::{ConversationStatus, NewConversation, StoreError};
+
+use crate::support::{agent, chat, conversation, on_both, text, token, widget, Db};
+
+on_both!(
+    create_and_get_conversation,
+    conversation_needs_a_widget,
+    list_filters_orders_and_limits,
+    message_moves_conversation_to_the_top,
+    update_status_and_assignee,
+    update_rejects_unknown_agent,
+);
+
+async fn create_and_get_conversation(db: Db) {
+    let widget = widget(&db, "Shop").await;
+    let created = db
+        .create_conversation(NewConversation {
+            widget_id: widget.id,
+            visitor_token_hash: "cd".repeat(32),
+            ..NewConversation::default()
+        })
+        .await
+        .expect("create");
+    assert_eq!(created.widget_id, widget.id);
+    assert_eq!(created.status, ConversationStatus::Bot);
+    assert_eq!(created.assigned_agent_id, None);
+    assert_eq!(created.visitor_name, None);
+    assert_eq!(created.visitor_token_hash, "cd".repeat(32));
+    assert_eq!(created.created_at, created.updated_at);
+    assert_eq!(
+        db.conversation(created.id).await.expect("get"),
+        Some(created.clone())
+    );
+
+    let full = conversation(&db, widget.id).await;
+    assert_eq!(full.visitor_name.as_deref(), Some("Vera"));
+    assert_eq!(full.visitor_email.as_deref(), Some("vera@example.com"));
+    assert_eq!(full.page_url.as_deref(), Some("https://shop.example/cart"));
+    assert_eq!(full.user_agent.as_deref(), Some("Mozilla/5.0"));
+    assert_eq!(db.conversation(full.id).await.expect("get"), Some(full));
+}
+
+async fn conversation_needs_a_widget(db: Db) {
+    let err = db
+        .create_conversation(NewConversation {
+            widget_id: 999_999,
+            visitor_token_hash: token(),
+            ..NewConversation::default()
+        })
+        .await
+        .expect_err("unknown widget");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(db.conversation(999_999).await.expect("get"), None);
+    assert!(db
+        .conversations(None, None, 10)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+async fn list_filters_orders_and_limits(db: Db) {
+    let shop = widget(&db, "Shop").await;
+    let blog = widget(&db, "Blog").await;
+    let first = conversation(&db, shop.id).await;
+    let second = conversation(&db, shop.id).await;
+    let third = conversation(&db, shop.id).await;
+    let elsewhere = conversation(&db, blog.id).await;
+    db.update_conversation(second.id, ConversationStatus::Human, None)
+        .await
+        .expect("update");
+    db.update_conversation(first.id, ConversationStatus::Closed, None)
+        .await
+        .expect("update");
+
+    let ids = |list: Vec<parley_store::Conversation>| list.iter().map(|c| c.id).collect::<Vec<_>>();
+    // Most recently updated first.
+    let shop_all = db
+        .conversations(Some(shop.id), None, 10)
+        .await
+        .expect("list");
+    assert_eq!(ids(shop_all), [first.id, second.id, third.id]);
+    let everything = db.conversations(None, None, 10).await.expect("list");
+    assert_eq!(
+        ids(everything),
+        [first.id, second.id, elsewhere.id, third.id]
+    );
+
+    let human = db
+        .conversations(Some(shop.id), Some(ConversationStatus::Human), 10)
+        .await;
+    assert_eq!(ids(human.expect("list")), [second.id]);
+    let bot = db
+        .conversations(None, Some(ConversationStatus::Bot), 10)
+        .await
+        .expect("list");
+    assert_eq!(ids(bot), [elsewhere.id, third.id]);
+    let none = db
+        .conversations(Some(blog.id), Some(ConversationStatus::Closed), 10)
+        .await;
+    assert!(none.expect("list").is_empty());
+    assert!(db
+        .conversations(Some(999_999), None, 10)
+        .await
+        .expect("list")
+        .is_empty());
+
+    let top_two = db
+        .conversations(Some(shop.id), None, 2)
+        .await
+        .expect("list");
+    assert_eq!(ids(top_two), [first.id, second.id]);
+    assert!(db
+        .conversations(None, None, 0)
+        .await
+        .expect("list")
+        .is_empty());
+    assert!(db
+        .conversations(None, None, -1)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+async fn message_moves_conversation_to_the_top(db: Db) {
+    let older = chat(&db).await;
+    let newer = conversation(&db, older.widget_id).await;
+    let listed = db.conversations(None, None, 10).await.expect("list");
+    assert_eq!(listed[0].id, newer.id);
+
+    let inserted = db
+        .insert_message(text(older.id, "hello?", None))
+        .await
+        .expect("insert");
+    let bumped = db
+        .conversation(older.id)
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(bumped.updated_at, inserted.message().created_at);
+    assert!(bumped.updated_at > older.updated_at);
+    let listed = db.conversations(None, None, 10).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [older.id, newer.id]
+    );
+}
+
+async fn update_status_and_assignee(db: Db) {
+    let created = chat(&db).await;
+    let ada = agent(&db, "ada@example.com").await;
+
+    let taken = db
+        .update_conversation(created.id, ConversationStatus::Human, Some(ada.id))
+        .await
+        .expect("update")
+        .expect("present");
+    assert_eq!(taken.status, ConversationStatus::Human);
+    assert_eq!(taken.assigned_agent_id, Some(ada.id));
+    assert!(taken.updated_at > created.updated_at);
+    assert_eq!(
+        (taken.created_at, taken.visitor_token_hash.as_str()),
+        (created.created_at, created.visitor_token_hash.as_str())
+    );
+    assert_eq!(
+        db.conversation(created.id).await.expect("get"),
+        Some(taken.clone())
+    );
+
+    let closed = db
+        .update_conversation(created.id, ConversationStatus::Closed, None)
+        .await
+        .expect("update")
+        .expect("present");
+    assert_eq!(
+        (closed.status, closed.assigned_agent_id),
+        (ConversationStatus::Closed, None)
+    );
+
+    let missing = db
+        .update_conversation(999_999, ConversationStatus::Human, None)
+        .await;
+    assert_eq!(missing.expect("update"), None);
+}
+
+async fn update_rejects_unknown_agent(db: Db) {
+    let created = chat(&db).await;
+    let err = db
+        .update_conversation(created.id, ConversationStatus::Human, Some(999_999))
+        .await
+        .expect_err("unknown agent");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(
+        db.conversation(created.id).await.expect("get"),
+        Some(created)
+    );
+}

@@ -1,0 +1,14 @@
+//! Behaviour tests for the store. Every behaviour is one `async fn` written against
+//! `Arc<dyn Store>` and runs twice: on SQLite in a temporary directory and on PostgreSQL in a
+//! fresh schema (skipped, saying so, when `PARLEY_TEST_POSTGRES_URL` is not set).
+
+mod support;
+
+mod agents;
+mod attachments;
+mod conversations;
+mod marks;
+mod messages;
+mod migrate;
+mod urls;
+mod widgets;

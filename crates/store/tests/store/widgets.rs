@@ -1,0 +1,121 @@
+//! Widgets: creation, lookup by token hash and id, listing, revocation.
+
+use chrono::Utc;
+use parley_store::{NewWidget, StoreError};
+use serde_json::json;
+
+use crate::support::{on_both, token, widget, Db};
+
+on_both!(
+    create_and_find_widget,
+    unknown_widget_is_absent,
+    revoked_widget_is_not_found_by_token,
+    repeated_token_conflicts,
+);
+
+async fn create_and_find_widget(db: Db) {
+    let created = db
+        .create_widget(NewWidget {
+            name: "Shop".into(),
+            token_hash: "ab".repeat(32),
+            allowed_origins: vec![
+                "https://shop.example".into(),
+                "http://localhost:3000".into(),
+            ],
+            settings: json!({"colour": "#ff0000", "features": {"voice": true}, "greeting": "Hi"}),
+        })
+        .await
+        .expect("create");
+    assert_eq!(created.name, "Shop");
+    assert_eq!(created.token_hash, "ab".repeat(32));
+    assert_eq!(
+        created.allowed_origins,
+        ["https://shop.example", "http://localhost:3000"]
+    );
+    assert_eq!(created.settings["features"]["voice"], json!(true));
+    assert_eq!(created.revoked_at, None);
+    assert!(
+        (Utc::now() - created.created_at).num_seconds().abs() < 60,
+        "{}",
+        created.created_at
+    );
+
+    // What is read back is exactly what was returned, timestamps included.
+    assert_eq!(
+        db.widget(created.id).await.expect("by id"),
+        Some(created.clone())
+    );
+    let by_hash = db
+        .widget_by_token_hash(&"ab".repeat(32))
+        .await
+        .expect("by hash");
+    assert_eq!(by_hash, Some(created.clone()));
+
+    let second = widget(&db, "Blog").await;
+    assert!(second.id > created.id);
+    assert_eq!(db.widgets().await.expect("list"), [created, second]);
+}
+
+async fn unknown_widget_is_absent(db: Db) {
+    widget(&db, "Shop").await;
+    assert_eq!(db.widget(999_999).await.expect("by id"), None);
+    assert_eq!(
+        db.widget_by_token_hash(&token()).await.expect("by hash"),
+        None
+    );
+}
+
+async fn revoked_widget_is_not_found_by_token(db: Db) {
+    let revoked = widget(&db, "Old").await;
+    let kept = widget(&db, "New").await;
+
+    assert!(db.revoke_widget(revoked.id).await.expect("revoke"));
+    assert_eq!(
+        db.widget_by_token_hash(&revoked.token_hash)
+            .await
+            .expect("by hash"),
+        None
+    );
+    // Still there by id, marked revoked.
+    let stored = db
+        .widget(revoked.id)
+        .await
+        .expect("by id")
+        .expect("present");
+    let revoked_at = stored.revoked_at.expect("revoked_at set");
+    assert!(revoked_at >= stored.created_at);
+
+    // A second revocation, and one of an unknown widget, change nothing.
+    assert!(!db.revoke_widget(revoked.id).await.expect("revoke again"));
+    assert_eq!(
+        db.widget(revoked.id)
+            .await
+            .expect("by id")
+            .expect("present")
+            .revoked_at,
+        Some(revoked_at)
+    );
+    assert!(!db.revoke_widget(999_999).await.expect("revoke unknown"));
+
+    assert_eq!(
+        db.widget_by_token_hash(&kept.token_hash)
+            .await
+            .expect("by hash"),
+        Some(kept)
+    );
+}
+
+async fn repeated_token_conflicts(db: Db) {
+    let first = widget(&db, "Shop").await;
+    let err = db
+        .create_widget(NewWidget {
+            name: "Copy".into(),
+            token_hash: first.token_hash.clone(),
+            allowed_origins: vec![],
+            settings: json!({}),
+        })
+        .await
+        .expect_err("same token hash");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(db.widgets().await.expect("list"), [first]);
+}
