@@ -6,6 +6,9 @@
 run:
 	cargo run --release -p parley -- serve
 
+# The store's behaviour tests run on SQLite and on this PostgreSQL.
+export PARLEY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1/test
+
 test: test-rust test-conformance test-autobahn
 
 test-rust:
@@ -16,7 +19,6 @@ test-rust:
 	fi
 
 test-conformance:
-	cargo build -p parley
 	tests/conformance/run.sh
 
 test-autobahn:

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod payload;
 pub mod ratelimit;
+pub mod revocation;
 pub mod service;
 pub mod tokens;
 pub mod uploads;

@@ -80,6 +80,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         (BroadcastConnection::Null, _) => Arc::new(NullBroadcaster),
     };
 
+    if let Some((realtime, _)) = &realtime {
+        let (realtime, app_id) = (realtime.clone(), app.id.clone());
+        parley_chat::revocation::spawn_watcher(
+            store.clone(),
+            std::time::Duration::from_secs(2),
+            move |channel| {
+                realtime.close_channel(&app_id, channel, "Widget revoked");
+            },
+            shutdown.clone(),
+        )
+        .await;
+    }
+
     let chat_config = chat_config(
         &settings,
         &app,

@@ -417,6 +417,21 @@ impl Hub {
         found.into_values().collect()
     }
 
+    /// The outboxes of every socket subscribed to `channel`.
+    pub fn subscriber_outboxes(&self, channel: &ChannelName) -> Vec<Arc<Outbox>> {
+        let channels = self.channels.read().expect("hub lock poisoned");
+        channels
+            .get(channel)
+            .map(|entry| {
+                entry
+                    .subscribers
+                    .values()
+                    .map(|s| s.outbox.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The app's webhook queue, for events the hub does not see (client events).
     pub fn webhooks(&self) -> &Webhooks {
         &self.webhooks

@@ -103,6 +103,24 @@ impl Realtime {
         }
     }
 
+    /// Closes (with 4009 and `reason`) every socket subscribed to `channel` in `app_id`: for
+    /// revoking access that was granted by a channel signature. Returns how many were closed.
+    pub fn close_channel(&self, app_id: &str, channel: &str, reason: &str) -> usize {
+        let Some(app) = self.shared.apps.by_id(app_id) else {
+            return 0;
+        };
+        let Ok(channel) =
+            parley_protocol::ChannelName::parse(channel, app.config.max_channel_name_length)
+        else {
+            return 0;
+        };
+        let outboxes = app.hub.subscriber_outboxes(&channel);
+        for outbox in &outboxes {
+            outbox.close(ErrorCode::Unauthorized, reason);
+        }
+        outboxes.len()
+    }
+
     /// The HTTP routes (WebSocket upgrade, API, health, metrics), under the configured prefix.
     pub fn router(&self) -> Router {
         let routes = Router::new()

@@ -52,7 +52,9 @@ pub async fn config(
             "port": app.port,
             "scheme": app.scheme,
         }),
-        None => json!({ "enabled": false }),
+        None => {
+            json!({ "enabled": false, "key": null, "host": null, "port": null, "scheme": null })
+        }
     };
     let pusher = match &config.pusher {
         Some(app) => json!({
@@ -63,7 +65,7 @@ pub async fn config(
             "host": app.host,
             "port": app.port,
         }),
-        None => json!({ "enabled": false }),
+        None => json!({ "enabled": false, "key": null, "cluster": null, "encrypted": true }),
     };
     Json(json!({
         "success": true,

@@ -247,6 +247,22 @@ impl Subscriber {
         }
     }
 
+    /// Reads until the server closes; the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("not closed in time")
+            {
+                Some(Ok(message)) if message.is_close() => {
+                    return message.as_close().map(|(code, _)| u16::from(code))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Frames that arrived before a ping's pong: proves what did not arrive.
     pub async fn sync(&mut self) -> Vec<Value> {
         self.send(json!({"event": "pusher:ping", "data": {}})).await;
