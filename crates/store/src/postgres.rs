@@ -32,8 +32,12 @@ impl Backend for Postgres {
     // Writes in PostgreSQL wait for row locks on their own; no special BEGIN is needed.
     const BEGIN_WRITE: &'static str = "BEGIN";
 
-    fn migrator() -> &'static Migrator {
-        &MIGRATOR
+    async fn migrate(pool: &PgPool) -> Result<()> {
+        // sqlx's PostgreSQL migrator holds an advisory lock while it runs, so nodes starting
+        // together take turns. Each migration gets its own transaction, which leaves room for
+        // statements such as CREATE INDEX CONCURRENTLY in later migrations.
+        MIGRATOR.run(pool).await?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,9 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     migrate::Migrator,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
     Sqlite,
 };
 
@@ -35,8 +37,17 @@ pub(crate) type SqliteStore = SqlStore<Sqlite>;
 impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
-    fn migrator() -> &'static Migrator {
-        &MIGRATOR
+    async fn migrate(pool: &SqlitePool) -> Result<()> {
+        // sqlx's SQLite migrator takes no lock, so two runs at once would both apply the first
+        // migration and one would fail. Running it inside one write transaction holds
+        // SQLite's write lock throughout (its own transactions become savepoints): another
+        // run, from any process, waits for the busy timeout and then finds nothing to do.
+        let mut tx = pool.begin_with(Self::BEGIN_WRITE).await?;
+        // `run_direct` is `run` on a plain connection; `run(&mut *tx)` trips rustc's
+        // "Acquire is not general enough" when the future must be Send (sqlx documents this).
+        MIGRATOR.run_direct(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Result rows to records, written once for both databases: every table has the same column
 //! names in SQLite and PostgreSQL, and each column decodes to the same Rust type in both (JSON
-//! is TEXT in one and JSONB in the other, but `serde_json::Value` reads either).
+//! is TEXT in one and JSONB in the other, but `serde_json::Value` reads either). The mappers
+//! read the columns that `statements.rs` selects.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -10,42 +11,6 @@ use crate::{
     Agent, Attachment, Conversation, ConversationStatus, Message, Reaction, ReadState, Result,
     SenderType, StoreError, Widget,
 };
-
-/// The column lists the mappers below read, for `SELECT` and `RETURNING` clauses. Macros rather
-/// than constants so that `concat!` can build each statement as one `&'static str`.
-macro_rules! columns {
-    (widget) => {
-        "id, name, token_hash, allowed_origins, settings, created_at, revoked_at"
-    };
-    (conversation) => {
-        "id, widget_id, visitor_name, visitor_email, visitor_token_hash, status, \
-         assigned_agent_id, page_url, user_agent, created_at, updated_at"
-    };
-    (attachment) => {
-        "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
-    };
-    (agent) => {
-        "id, name, email, token_hash, created_at"
-    };
-    (read_state) => {
-        "conversation_id, reader, last_read_id"
-    };
-    (reaction) => {
-        "message_id, reactor, emoji"
-    };
-}
-pub(crate) use columns;
-
-/// A `SELECT` of full messages: the message's own columns plus its attachment's file name.
-macro_rules! select_messages {
-    () => {
-        "SELECT m.id, m.conversation_id, m.sender_type, m.sender_name, m.message, \
-         m.attachment_id, a.original_name AS attachment_name, m.is_voice, m.client_id, \
-         m.created_at \
-         FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id"
-    };
-}
-pub(crate) use select_messages;
 
 /// Typed column reads on a row of either database. The generic bounds that say "this database
 /// can decode these types" are stated once, on the blanket implementation, instead of on every
@@ -134,7 +99,7 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
     })
 }
 
-/// Reads a row of [`select_messages!`].
+/// Reads a row of a message `SELECT` (the message joined with its attachment's name).
 pub(crate) fn message(row: &impl Columns) -> Result<Message> {
     let id = row.int("id")?;
     let sender_type = row.text("sender_type")?;

@@ -87,14 +87,14 @@ async fn reactions_add_and_remove(db: Db) {
         db.set_reaction(m1, "visitor", "👍", true)
             .await
             .expect("add"),
-        [thumbs.clone()]
+        std::slice::from_ref(&thumbs)
     );
     // Adding again is a no-op.
     assert_eq!(
         db.set_reaction(m1, "visitor", "👍", true)
             .await
             .expect("add"),
-        [thumbs.clone()]
+        std::slice::from_ref(&thumbs)
     );
     let heart = reaction(m1, "agent:1", "❤️");
     let agent_thumbs = reaction(m1, "agent:1", "👍");

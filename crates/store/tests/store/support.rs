@@ -30,7 +30,8 @@ macro_rules! on_both {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $crate::support::run($crate::support::Fixture::sqlite().await, $crate::support::$prepare, super::$name).await;
+                let fixture = $crate::support::Fixture::sqlite().await;
+                $crate::support::run(fixture, $crate::support::$prepare, super::$name).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,10 @@ async fn memory_database_is_one_shared_database() {
     let created = widget(&db, "Shop").await;
     // Every later call sees the same database, so the single connection is reused.
     for _ in 0..3 {
-        assert_eq!(db.widgets().await.expect("list"), [created.clone()]);
+        assert_eq!(
+            db.widgets().await.expect("list"),
+            std::slice::from_ref(&created)
+        );
     }
 }
 
