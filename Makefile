@@ -13,9 +13,11 @@ test: test-rust test-conformance test-autobahn
 
 test-rust:
 	@if cargo nextest --version >/dev/null 2>&1; then \
-		cargo nextest run --workspace --no-fail-fast; \
+		cargo nextest run --workspace --no-fail-fast && \
+		PARLEY_CHAT_TEST_POSTGRES_URL=$(PARLEY_TEST_POSTGRES_URL) cargo nextest run -p parley-chat --no-fail-fast; \
 	else \
-		cargo test --workspace --no-fail-fast; \
+		cargo test --workspace --no-fail-fast && \
+		PARLEY_CHAT_TEST_POSTGRES_URL=$(PARLEY_TEST_POSTGRES_URL) cargo test -p parley-chat --no-fail-fast; \
 	fi
 
 test-conformance:

@@ -26,6 +26,53 @@ pub struct TestApp {
     pub widget_id: i64,
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
+    /// With `PARLEY_CHAT_TEST_POSTGRES_URL` set, the schema this test owns.
+    postgres_schema: Option<(String, String)>,
+}
+
+/// The suite runs on SQLite by default and on PostgreSQL when `PARLEY_CHAT_TEST_POSTGRES_URL`
+/// is set (CI runs it both ways); each test gets its own schema there.
+async fn open_store(data_dir: &std::path::Path) -> (Arc<dyn Store>, Option<(String, String)>) {
+    match std::env::var("PARLEY_CHAT_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let schema = format!("parley_chat_test_{:016x}", rand_suffix());
+            admin(&url, &format!("CREATE SCHEMA {schema}")).await;
+            let store = parley_store::connect_postgres_in_schema(&url, &schema)
+                .await
+                .unwrap();
+            (store, Some((url, schema)))
+        }
+        Err(_) => {
+            let url = format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display());
+            (parley_store::connect(&url).await.unwrap(), None)
+        }
+    }
+}
+
+async fn admin(url: &str, sql: &str) {
+    use sqlx::{Connection, Executor};
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("PARLEY_CHAT_TEST_POSTGRES_URL is set but unreachable");
+    connection.execute(sql).await.unwrap();
+    let _ = connection.close().await;
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some((url, schema)) = self.postgres_schema.take() {
+            // Drop runs outside async; a short-lived runtime on its own thread cleans up.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(admin(&url, &format!("DROP SCHEMA {schema} CASCADE")));
+            })
+            .join();
+        }
+    }
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -60,8 +107,7 @@ impl TestApp {
         broadcaster: Option<Arc<dyn Broadcaster>>,
     ) -> Self {
         let data_dir = temp_dir();
-        let url = format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display());
-        let store = parley_store::connect(&url).await.unwrap();
+        let (store, postgres_schema) = open_store(&data_dir).await;
         store.migrate().await.unwrap();
 
         let realtime_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,6 +168,7 @@ impl TestApp {
             widget_id: widget.id,
             http,
             data_dir,
+            postgres_schema,
         }
     }
 
