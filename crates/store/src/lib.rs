@@ -37,9 +37,43 @@ pub enum StoreError {
 /// The result type of every store call.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A bot turn waiting to run: the visitor message it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotJob {
+    /// Job id.
+    pub id: i64,
+    /// The conversation.
+    pub conversation_id: i64,
+    /// The visitor message to answer.
+    pub message_id: i64,
+    /// How many times it has been claimed, this time included.
+    pub attempts: i32,
+}
+
+/// The durable queue of bot turns. A job is created with its visitor message, in the same
+/// transaction ([`NewMessage::bot_job`]), so a message is never stored without its turn.
+#[async_trait]
+pub trait BotJobs: Send + Sync {
+    /// Claims the oldest due job: pending and due, or running with an expired lease (its
+    /// worker died). The job is leased until `now + lease`. Concurrent workers never get the
+    /// same job.
+    async fn claim_bot_job(&self, lease: std::time::Duration) -> Result<Option<BotJob>>;
+    /// Marks a job done with its outcome (`answer`, `unsure`, `handoff`, `deferred`, `skipped`).
+    async fn finish_bot_job(&self, id: i64, outcome: &str) -> Result<()>;
+    /// Puts a job back to run at `retry_at` after a failure.
+    async fn retry_bot_job(
+        &self,
+        id: i64,
+        retry_at: chrono::DateTime<chrono::Utc>,
+        error: &str,
+    ) -> Result<()>;
+    /// The outcomes of a conversation's finished jobs, newest first.
+    async fn bot_outcomes(&self, conversation_id: i64, limit: i64) -> Result<Vec<String>>;
+}
+
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.
     async fn migrate(&self) -> Result<()>;

@@ -193,6 +193,9 @@ pub struct NewMessage {
     pub is_voice: bool,
     /// Idempotency key; a second insert with the same key returns the first message.
     pub client_id: Option<String>,
+    /// Queue a bot turn for this message in the same transaction (visitor messages while the
+    /// bot answers).
+    pub bot_job: bool,
 }
 
 /// The result of inserting a message.

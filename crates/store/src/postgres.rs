@@ -31,6 +31,7 @@ pub(crate) type PgStore = SqlStore<Postgres>;
 impl Backend for Postgres {
     // Writes in PostgreSQL wait for row locks on their own; no special BEGIN is needed.
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     async fn migrate(pool: &PgPool) -> Result<()> {
         // sqlx's PostgreSQL migrator holds an advisory lock while it runs, so nodes starting

@@ -5,6 +5,7 @@
 //! behind [`Backend`].
 
 mod errors;
+mod jobs;
 mod rows;
 mod statements;
 
@@ -28,6 +29,10 @@ pub(crate) trait Backend: Database<Row: Columns> {
     /// lock up front; a deferred transaction that reads first and writes later can fail with
     /// `SQLITE_BUSY` instead of waiting when another connection wrote in between.
     const BEGIN_WRITE: &'static str;
+
+    /// What makes a job claim skip rows another worker holds: `FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL; nothing on SQLite, whose single writer already serialises claims.
+    const SKIP_LOCKED: &'static str;
 
     /// Runs this database's embedded migrations on `pool` such that concurrent runs, from this
     /// process or another node, take turns.
@@ -219,8 +224,12 @@ where
             })?;
 
         if let Some(row) = inserted {
+            let id = row.int("id")?;
+            if message.bot_job {
+                jobs::enqueue(&mut tx, conversation_id, id, now).await?;
+            }
             let row = sqlx::query(sql::MESSAGE_BY_ID)
-                .bind(row.int("id")?)
+                .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
             let stored = rows::message(&row)?;

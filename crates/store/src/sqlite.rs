@@ -36,6 +36,7 @@ pub(crate) type SqliteStore = SqlStore<Sqlite>;
 
 impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const SKIP_LOCKED: &'static str = "";
 
     async fn migrate(pool: &SqlitePool) -> Result<()> {
         // sqlx's SQLite migrator takes no lock, so two runs at once would both apply the first

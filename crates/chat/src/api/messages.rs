@@ -106,6 +106,8 @@ pub async fn send(
                 attachment_id,
                 is_voice,
                 client_id: incoming.client_id,
+                // While the bot answers, each visitor message gets one bot turn, queued with it.
+                bot_job: conversation.status == parley_store::ConversationStatus::Bot,
             },
             except,
         )

@@ -6,6 +6,7 @@ mod support;
 
 mod agents;
 mod attachments;
+mod bot_jobs;
 mod conversations;
 mod marks;
 mod messages;

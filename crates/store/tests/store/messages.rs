@@ -38,6 +38,7 @@ async fn insert_and_page(db: Db) {
                 attachment_id: None,
                 is_voice: false,
                 client_id: Some(format!("client-{i}")),
+                bot_job: false,
             })
             .await
             .expect("insert");

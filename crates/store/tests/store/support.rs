@@ -184,6 +184,7 @@ pub fn text(conversation_id: i64, message: &str, client_id: Option<&str>) -> New
         attachment_id: None,
         is_voice: false,
         client_id: client_id.map(Into::into),
+        bot_job: false,
     }
 }
 
