@@ -151,8 +151,9 @@ async fn retries_wait_until_due_and_outcomes_are_kept(db: Db) {
         .unwrap();
     assert_eq!((due.id, due.attempts), (job.id, 2));
     db.finish_bot_job(due.id, "answer").await.unwrap();
+    // Newest message first, whatever order the jobs finished in.
     assert_eq!(
         db.bot_outcomes(chat.id, 10).await.unwrap(),
-        ["answer", "unsure"]
+        ["unsure", "answer"]
     );
 }
