@@ -1,0 +1,239 @@
+//! Command-line interface: where the server under test is, its app credentials, and one
+//! subcommand per scenario with its sizes.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load generator for any Pusher Channels protocol v7 server (Parley, Laravel Reverb, soketi…).
+#[derive(Debug, Parser)]
+#[command(name = "parley-loadgen", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: Target,
+
+    #[command(flatten)]
+    pub tuning: Tuning,
+
+    #[command(subcommand)]
+    pub scenario: Scenario,
+}
+
+/// The server under test and the app to use on it.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    #[arg(long, global = true, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 8080,
+        env = "REVERB_SERVER_PORT"
+    )]
+    pub port: u16,
+    #[arg(long, global = true, default_value = "bench", env = "REVERB_APP_ID")]
+    pub app_id: String,
+    #[arg(
+        long,
+        global = true,
+        default_value = "bench-key",
+        env = "REVERB_APP_KEY"
+    )]
+    pub key: String,
+    #[arg(
+        long,
+        global = true,
+        default_value = "bench-secret",
+        env = "REVERB_APP_SECRET"
+    )]
+    pub secret: String,
+    /// PID of the server process, to report its resident memory (VmRSS) before and after.
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
+}
+
+impl Target {
+    pub fn ws_url(&self) -> String {
+        format!(
+            "ws://{}:{}/app/{}?protocol=7&client=js&version=8.4.0&flash=false",
+            self.host, self.port, self.key
+        )
+    }
+
+    pub fn http_base(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+}
+
+/// Knobs common to every scenario.
+#[derive(Debug, Clone, Args)]
+pub struct Tuning {
+    /// Connections handshaking at once; more would flood the server's accept/handshake path and
+    /// measure that instead of steady state.
+    #[arg(long, global = true, default_value_t = 200)]
+    pub connect_parallelism: usize,
+    /// Give up on a connection that has not subscribed within this many seconds.
+    #[arg(long, global = true, default_value_t = 15)]
+    pub connect_timeout_secs: u64,
+    /// After the last send, wait at most this long for outstanding deliveries.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub drain_secs: u64,
+    /// Extra filler bytes in every benchmark payload.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub pad: usize,
+}
+
+impl Tuning {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(self.drain_secs)
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Scenario {
+    /// Memory per idle subscribed connection (needs --server-pid).
+    Idle(IdleArgs),
+    /// One channel, many subscribers, events published over the HTTP API.
+    Fanout(FanoutArgs),
+    /// Many channels with a few subscribers each, publishes spread over them.
+    Channels(ChannelsArgs),
+    /// Client events (`client-*`) between members of private channels.
+    ClientEvents(ClientEventsArgs),
+}
+
+impl Scenario {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scenario::Idle(_) => "idle",
+            Scenario::Fanout(a) if a.burst.is_some() => "fanout-burst",
+            Scenario::Fanout(_) => "fanout",
+            Scenario::Channels(_) => "channels",
+            Scenario::ClientEvents(_) => "client-events",
+        }
+    }
+
+    /// Sockets the generator will hold open, to check the file-descriptor limit up front.
+    pub fn sockets_needed(&self) -> u64 {
+        match self {
+            Scenario::Idle(a) => a.connections as u64,
+            Scenario::Fanout(a) => (a.subscribers + a.publishers) as u64,
+            Scenario::Channels(a) => (a.connections + a.publishers) as u64,
+            Scenario::ClientEvents(a) => a.groups as u64 * a.group_size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdleArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub connections: usize,
+    /// Public channels the connections are spread over.
+    #[arg(long, default_value_t = 100)]
+    pub channels: usize,
+    /// How long all connections sit idle before memory is read.
+    #[arg(long, default_value_t = 5)]
+    pub idle_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FanoutArgs {
+    #[arg(long, default_value_t = 5_000)]
+    pub subscribers: usize,
+    /// Publishes per second.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Seconds of publishing.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Instead of a steady rate, publish this many events as fast as possible.
+    #[arg(long)]
+    pub burst: Option<u64>,
+    /// Concurrent HTTP publishers.
+    #[arg(long, default_value_t = 4)]
+    pub publishers: usize,
+    #[arg(long, default_value = "bench-fanout")]
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChannelsArgs {
+    #[arg(long, default_value_t = 5_000)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 500)]
+    pub channels: usize,
+    /// Publishes per second over all channels, round-robin.
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    #[arg(long, default_value_t = 16)]
+    pub publishers: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientEventsArgs {
+    /// Private channels, one group of connections each.
+    #[arg(long, default_value_t = 500)]
+    pub groups: usize,
+    /// Connections per group: one sender, the rest receive.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(2..))]
+    pub group_size: u64,
+    /// Client events per second per sender. Pusher allows 10 per connection; servers drop or
+    /// disconnect above it, which would be measured as loss.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_fanout_with_global_flags_anywhere() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "9000",
+            "fanout",
+            "--subscribers",
+            "10",
+            "--key",
+            "k",
+        ])
+        .unwrap();
+        assert_eq!(cli.target.port, 9000);
+        assert_eq!(cli.target.key, "k");
+        assert_eq!(
+            cli.target.ws_url(),
+            "ws://127.0.0.1:9000/app/k?protocol=7&client=js&version=8.4.0&flash=false"
+        );
+        match cli.scenario {
+            Scenario::Fanout(a) => {
+                assert_eq!(a.subscribers, 10);
+                assert_eq!(a.rate, 10.0);
+                assert_eq!(a.channel, "bench-fanout");
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn group_size_below_two_is_rejected() {
+        let parsed = Cli::try_parse_from(["loadgen", "client-events", "--group-size", "1"]);
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! One Pusher client connection: the WebSocket handshake, `connection_established`,
+//! subscribing, and reading frames while keeping the connection alive (answering `pusher:ping`,
+//! pinging when the line goes quiet).
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_websockets::{ClientBuilder, MaybeTlsStream, Message, WebSocketStream};
+
+use crate::wire::{self, Frame};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Used until the server announces its own; Pusher's default.
+const DEFAULT_ACTIVITY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why a connection failed. `kind()` is the label errors are counted under.
+#[derive(Debug)]
+pub enum ConnError {
+    /// TCP connect or the HTTP upgrade failed.
+    Connect(String),
+    /// The connection ended (close frame, EOF or I/O error).
+    Closed(String),
+    /// The server answered with `pusher:error` or `pusher:subscription_error`.
+    Rejected(String),
+    /// A text frame that is not a Pusher frame. Not fatal: the connection still works.
+    Garbled(String),
+}
+
+impl ConnError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnError::Connect(_) => "connect",
+            ConnError::Closed(_) => "closed",
+            ConnError::Rejected(_) => "rejected",
+            ConnError::Garbled(_) => "garbled_frame",
+        }
+    }
+
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, ConnError::Garbled(_))
+    }
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnError::Connect(e) | ConnError::Closed(e) | ConnError::Rejected(e) => f.write_str(e),
+            ConnError::Garbled(e) => write!(f, "unparseable frame {e}"),
+        }
+    }
+}
+
+/// An established, not yet subscribed, Pusher connection.
+pub struct Conn {
+    ws: Ws,
+    pub socket_id: String,
+    activity_timeout: Duration,
+}
+
+impl Conn {
+    /// Connects and waits for `pusher:connection_established`.
+    pub async fn open(url: &str) -> Result<Conn, ConnError> {
+        let builder = ClientBuilder::new()
+            .uri(url)
+            .map_err(|e| ConnError::Connect(format!("bad url {url}: {e}")))?;
+        let (ws, _response) = builder
+            .connect()
+            .await
+            .map_err(|e| ConnError::Connect(e.to_string()))?;
+        let mut conn = Conn {
+            ws,
+            socket_id: String::new(),
+            activity_timeout: DEFAULT_ACTIVITY_TIMEOUT,
+        };
+        loop {
+            let step = conn
+                .next(|frame, text| match frame.event.as_ref() {
+                    "pusher:connection_established" => match wire::established(frame) {
+                        Some(est) => Some(Ok(est)),
+                        None => Some(Err(ConnError::Rejected(format!(
+                            "connection_established without socket_id: {}",
+                            wire::excerpt(text)
+                        )))),
+                    },
+                    "pusher:error" => Some(Err(ConnError::Rejected(wire::excerpt(text)))),
+                    _ => None,
+                })
+                .await;
+            match step {
+                Ok(Some(Ok(est))) => {
+                    conn.socket_id = est.socket_id;
+                    if let Some(secs) = est.activity_timeout.filter(|s| *s > 0) {
+                        conn.activity_timeout = Duration::from_secs(secs);
+                    }
+                    return Ok(conn);
+                }
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) => continue,
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// Subscribes to `channel` (with `auth` for private channels, empty otherwise) and waits for
+    /// `pusher_internal:subscription_succeeded`.
+    pub async fn subscribe(&mut self, channel: &str, auth: &str) -> Result<(), ConnError> {
+        self.send(wire::subscribe(channel, auth)).await?;
+        loop {
+            let step = self
+                .next(|frame, text| match frame.event.as_ref() {
+                    "pusher_internal:subscription_succeeded"
+                        if frame.channel.as_deref() == Some(channel) =>
+                    {
+                        Some(Ok(()))
+                    }
+                    "pusher:subscription_error" | "pusher:error" => {
+                        Some(Err(ConnError::Rejected(wire::excerpt(text))))
+                    }
+                    _ => None,
+                })
+                .await;
+            match step {
+                Ok(Some(result)) => return result,
+                Ok(None) => continue,
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(_) => continue,
+            }
+        }
+    }
+
+    pub async fn send(&mut self, text: String) -> Result<(), ConnError> {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| ConnError::Closed(format!("send failed: {e}")))
+    }
+
+    /// Reads until the next Pusher frame other than `pusher:ping` (which is answered here) and
+    /// hands it, with its raw text, to `handle`. Cancel-safe between frames.
+    pub async fn next<T>(
+        &mut self,
+        mut handle: impl FnMut(&Frame<'_>, &str) -> T,
+    ) -> Result<T, ConnError> {
+        loop {
+            let message = match tokio::time::timeout(self.activity_timeout, self.ws.next()).await {
+                // Quiet line: ping as pusher-js does, or the server would time the socket out.
+                Err(_elapsed) => {
+                    self.send(wire::PING.to_string()).await?;
+                    continue;
+                }
+                Ok(None) => return Err(ConnError::Closed("server closed the TCP stream".into())),
+                Ok(Some(Err(e))) => return Err(ConnError::Closed(e.to_string())),
+                Ok(Some(Ok(message))) => message,
+            };
+            if let Some((code, reason)) = message.as_close() {
+                return Err(ConnError::Closed(format!(
+                    "close frame {} {reason:?}",
+                    u16::from(code)
+                )));
+            }
+            // WebSocket-level pings are answered by tokio-websockets itself.
+            let Some(text) = message.as_text() else {
+                continue;
+            };
+            let Some(frame) = Frame::parse(text) else {
+                return Err(ConnError::Garbled(wire::excerpt(text)));
+            };
+            if frame.event == "pusher:ping" {
+                self.send(wire::PONG.to_string()).await?;
+                continue;
+            }
+            if frame.event == "pusher:pong" {
+                continue;
+            }
+            return Ok(handle(&frame, text));
+        }
+    }
+
+    /// Closes politely, but never waits long: at the end of a run thousands close at once.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close()).await;
+    }
+}

@@ -1,0 +1,329 @@
+//! Opening thousands of subscribed connections without flooding the server, and the receive loop
+//! every measuring connection runs: one task per connection, nothing else per connection.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::cli::{Target, Tuning};
+use crate::connection::{Conn, ConnError};
+use crate::payload::{now_ns, Payload};
+use crate::seq::Received;
+use crate::stats::{Latency, LatencySummary, Recorder};
+use crate::wire;
+
+/// What one connection is for.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Index of the channel in the scenario's list; also the payload's stream id.
+    pub stream: u32,
+    pub channel: String,
+    /// Private channels need a locally signed `auth`.
+    pub private: bool,
+    /// Counted as a receiver of its stream (a client-event sender is not: it never gets its own
+    /// events back).
+    pub receiver: bool,
+}
+
+/// Everything the connection tasks of one run share.
+pub struct Ctx {
+    pub target: Target,
+    pub tuning: Tuning,
+    pub recorder: Arc<Recorder>,
+    pub setup: Setup,
+    /// Bounds concurrent handshakes to `--connect-parallelism`.
+    gate: Semaphore,
+    url: String,
+}
+
+impl Ctx {
+    pub fn new(target: &Target, tuning: &Tuning, connections: usize, streams: usize) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            url: target.ws_url(),
+            target: target.clone(),
+            tuning: tuning.clone(),
+            recorder: Arc::new(Recorder::new()),
+            setup: Setup::new(connections, streams),
+            gate: Semaphore::new(tuning.connect_parallelism.max(1)),
+        })
+    }
+
+    /// Opens and subscribes one connection, at most `--connect-parallelism` at a time. Failures
+    /// are counted and give `None`.
+    pub async fn establish(&self, spec: &Spec) -> Option<Conn> {
+        let Ok(permit) = self.gate.acquire().await else {
+            self.setup.failed();
+            return None;
+        };
+        let started = Instant::now();
+        let attempt = async {
+            let mut conn = Conn::open(&self.url).await?;
+            let auth = if spec.private {
+                parley_protocol::signature::channel_auth(
+                    &self.target.key,
+                    &self.target.secret,
+                    &conn.socket_id,
+                    &spec.channel,
+                    None,
+                )
+            } else {
+                String::new()
+            };
+            conn.subscribe(&spec.channel, &auth).await?;
+            Ok::<_, ConnError>(conn)
+        };
+        let outcome = tokio::time::timeout(self.tuning.connect_timeout(), attempt).await;
+        drop(permit);
+        let errors = &self.recorder.errors;
+        match outcome {
+            Ok(Ok(conn)) => {
+                self.setup
+                    .succeeded(spec.stream, spec.receiver, started.elapsed());
+                Some(conn)
+            }
+            Ok(Err(e)) => {
+                errors.count(setup_kind(&e), e);
+                self.setup.failed();
+                None
+            }
+            Err(_) => {
+                errors.count(
+                    "setup_timeout",
+                    format!("no subscription_succeeded on {} in time", spec.channel),
+                );
+                self.setup.failed();
+                None
+            }
+        }
+    }
+
+    /// Spawns a connection that subscribes and then records every `event` carrying a benchmark
+    /// payload until `stop` flips. Its result is `None` if it never got subscribed.
+    pub fn spawn_receiver(
+        self: &Arc<Self>,
+        spec: Spec,
+        event: &'static str,
+        stop: watch::Receiver<bool>,
+    ) -> JoinHandle<Option<(u32, Received)>> {
+        let ctx = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut conn = ctx.establish(&spec).await?;
+            let received = receive(&mut conn, spec.stream, event, &ctx.recorder, stop).await;
+            conn.close().await;
+            Some((spec.stream, received))
+        })
+    }
+}
+
+fn setup_kind(e: &ConnError) -> &'static str {
+    match e {
+        ConnError::Connect(_) => "setup_connect",
+        ConnError::Closed(_) => "setup_closed",
+        ConnError::Rejected(_) => "setup_rejected",
+        ConnError::Garbled(_) => "setup_garbled",
+    }
+}
+
+/// Records benchmark deliveries of `event` on `stream` until `stop` is set; anything else the
+/// server sends is counted as an error with a sample of the frame.
+pub async fn receive(
+    conn: &mut Conn,
+    stream: u32,
+    event: &str,
+    recorder: &Recorder,
+    mut stop: watch::Receiver<bool>,
+) -> Received {
+    let mut received = Received::default();
+    let errors = &recorder.errors;
+    loop {
+        if *stop.borrow_and_update() {
+            break;
+        }
+        let step = tokio::select! {
+            changed = stop.changed() => {
+                // A dropped sender means the run is over too.
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
+            step = conn.next(|frame, text| {
+                if frame.event != event {
+                    let kind = match frame.event.as_ref() {
+                        "pusher:error" => "server_error",
+                        _ => "unexpected_event",
+                    };
+                    errors.count(kind, wire::excerpt(text));
+                    return;
+                }
+                let now = now_ns();
+                match frame.data_text().as_deref().and_then(Payload::decode) {
+                    Some(p) if p.c == stream => {
+                        let new = received.record(p.s);
+                        recorder.record_delivery(now.saturating_sub(p.t), now, new);
+                    }
+                    Some(_) => errors.count("wrong_channel", wire::excerpt(text)),
+                    None => errors.count("bad_payload", wire::excerpt(text)),
+                }
+            }) => step,
+        };
+        if let Err(e) = step {
+            if e.is_fatal() {
+                // Checked again because the server may close first when the run is ending.
+                if !*stop.borrow() {
+                    errors.count("closed_early", e);
+                }
+                break;
+            }
+            errors.count(e.kind(), e);
+        }
+    }
+    received
+}
+
+/// Progress and outcome of opening a run's connections.
+pub struct Setup {
+    requested: usize,
+    ok: AtomicUsize,
+    failed: AtomicUsize,
+    /// Subscribed receivers per stream, so senders know how many deliveries to expect.
+    receivers: Vec<AtomicU64>,
+    handshake: Mutex<Latency>,
+    done: Notify,
+    /// Setup is timed from here: tasks start connecting as soon as they are spawned.
+    created: Instant,
+    listen_overflows_before: Option<u64>,
+}
+
+/// How opening the connections went.
+#[derive(Debug, Clone, Copy)]
+pub struct SetupStats {
+    pub requested: usize,
+    pub ok: usize,
+    pub failed: usize,
+    pub wall_secs: f64,
+    /// Successful connections per second of setup wall time.
+    pub per_sec: f64,
+    /// Per connection: TCP connect to `subscription_succeeded`.
+    pub handshake: LatencySummary,
+    /// Machine-wide accept-queue overflows during setup: each one is a SYN the client retries
+    /// after 1 s (then 3 s…), which is where handshake outliers of that size come from.
+    pub listen_overflows: Option<u64>,
+}
+
+impl Setup {
+    fn new(requested: usize, streams: usize) -> Setup {
+        Setup {
+            requested,
+            ok: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            receivers: (0..streams).map(|_| AtomicU64::new(0)).collect(),
+            handshake: Mutex::new(Latency::new()),
+            done: Notify::new(),
+            created: Instant::now(),
+            listen_overflows_before: crate::system::listen_overflows(),
+        }
+    }
+
+    fn succeeded(&self, stream: u32, receiver: bool, took: Duration) {
+        if receiver {
+            if let Some(n) = self.receivers.get(stream as usize) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Ok(mut h) = self.handshake.lock() {
+            h.record_ns(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+        }
+        self.ok.fetch_add(1, Ordering::Relaxed);
+        self.done.notify_one();
+    }
+
+    fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.done.notify_one();
+    }
+
+    /// Subscribed receivers of `stream`.
+    pub fn receivers(&self, stream: usize) -> u64 {
+        self.receivers
+            .get(stream)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
+    }
+
+    /// Waits until every requested connection has subscribed or failed, printing progress.
+    pub async fn wait(&self, label: &str) -> SetupStats {
+        let mut last_print = Instant::now();
+        loop {
+            let ok = self.ok.load(Ordering::Relaxed);
+            let failed = self.failed.load(Ordering::Relaxed);
+            if ok + failed >= self.requested {
+                break;
+            }
+            if last_print.elapsed() >= Duration::from_secs(2) {
+                eprintln!(
+                    "  {label}: {ok}/{} subscribed, {failed} failed",
+                    self.requested
+                );
+                last_print = Instant::now();
+            }
+            // Notify may coalesce wake-ups; the timeout keeps progress printing regardless.
+            let _ = tokio::time::timeout(Duration::from_millis(250), self.done.notified()).await;
+        }
+        let wall_secs = self.created.elapsed().as_secs_f64();
+        let listen_overflows = self
+            .listen_overflows_before
+            .zip(crate::system::listen_overflows())
+            .map(|(before, after)| after.saturating_sub(before));
+        let ok = self.ok.load(Ordering::Relaxed);
+        SetupStats {
+            requested: self.requested,
+            ok,
+            failed: self.failed.load(Ordering::Relaxed),
+            wall_secs,
+            per_sec: if wall_secs > 0.0 {
+                ok as f64 / wall_secs
+            } else {
+                0.0
+            },
+            handshake: self
+                .handshake
+                .lock()
+                .map(|h| h.summary())
+                .unwrap_or_default(),
+            listen_overflows,
+        }
+    }
+}
+
+/// Waits for every task and keeps the results of those that got subscribed. A panicked task is
+/// counted, not propagated: one bad connection must not lose the run's figures.
+pub async fn join_receivers(
+    handles: Vec<JoinHandle<Option<(u32, Received)>>>,
+    recorder: &Recorder,
+) -> Vec<(u32, Received)> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match handle.await {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) => {}
+            Err(e) => recorder.errors.count("task_failed", e),
+        }
+    }
+    out
+}
+
+/// After every send has completed: waits until every expected delivery arrived, or `drain`
+/// passes. What is missing by then is counted as lost, so a pause in delivery (a starved server)
+/// must not end the wait early: only the deadline does.
+pub async fn drain(recorder: &Recorder, drain: Duration) {
+    let deadline = Instant::now() + drain;
+    while Instant::now() < deadline {
+        if recorder.distinct.load(Ordering::Relaxed) >= recorder.expected.load(Ordering::Relaxed) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

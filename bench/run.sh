@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Benchmarks Parley's realtime server on this machine: builds release binaries, starts a fresh
+# `parley realtime` pinned to core 0 for each scenario, runs the load generator pinned to core 1,
+# and prints every scenario's figures. The server is always stopped on exit.
+#
+# Usage: bench/run.sh [idle] [fanout] [burst] [channels] [client-events]   (default: all)
+# Sizes can be overridden through the environment, e.g. IDLE_CONNECTIONS=2000 DURATION=10;
+# SKIP_BUILD=1 reuses the release binaries already in target/release.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+IDLE_SECS=${IDLE_SECS:-5}
+FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-5000}
+FANOUT_RATE=${FANOUT_RATE:-10}
+BURST_EVENTS=${BURST_EVENTS:-1000}
+CHANNELS_CONNECTIONS=${CHANNELS_CONNECTIONS:-5000}
+CHANNELS=${CHANNELS:-500}
+CHANNELS_RATE=${CHANNELS_RATE:-500}
+CE_GROUPS=${CE_GROUPS:-500}
+CE_GROUP_SIZE=${CE_GROUP_SIZE:-2}
+CE_RATE=${CE_RATE:-10}
+DURATION=${DURATION:-30}
+SERVER_CORE=${SERVER_CORE:-0}
+LOADGEN_CORE=${LOADGEN_CORE:-1}
+
+APP_ID=bench
+APP_KEY=bench-key
+APP_SECRET=bench-secret
+
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+    scenarios=(idle fanout burst channels client-events)
+fi
+
+# 10k sockets on each side: the default 1024 descriptors is far too few.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    echo "== building release binaries"
+    cargo build --release -p parley -p parley-loadgen
+fi
+for bin in target/release/parley target/release/parley-loadgen; do
+    [ -x "$bin" ] || { echo "error: $bin is missing; run without SKIP_BUILD" >&2; exit 1; }
+done
+
+# Arrays rather than a shell function, so that `$!` is the server's own pid (taskset execs it):
+# that pid is what --server-pid reads memory from and what gets killed.
+SERVER_PIN=()
+LOADGEN_PIN=()
+if command -v taskset >/dev/null; then
+    SERVER_PIN=(taskset -c "$SERVER_CORE")
+    LOADGEN_PIN=(taskset -c "$LOADGEN_CORE")
+else
+    echo "warning: taskset not found, running unpinned" >&2
+fi
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $((20000 + RANDOM % 20000))
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
+SERVER_PID=""
+
+stop_server() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        # Give it its shutdown grace, then insist.
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+
+start_server() {
+    PORT=$(free_port)
+    local log="$WORK/server-$1.log"
+    env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
+        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
+        PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
+        "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        if grep -q "listening on http://127.0.0.1:$PORT" "$log"; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "error: the server exited during start-up:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "error: the server did not report listening on port $PORT within 30 s:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+loadgen() {
+    "${LOADGEN_PIN[@]}" target/release/parley-loadgen \
+        --host 127.0.0.1 --port "$PORT" --app-id "$APP_ID" --key "$APP_KEY" --secret "$APP_SECRET" \
+        --server-pid "$SERVER_PID" "$@"
+}
+
+RESULTS="$WORK/results.jsonl"
+failed=0
+for scenario in "${scenarios[@]}"; do
+    case $scenario in
+        idle) args=(idle --connections "$IDLE_CONNECTIONS" --idle-secs "$IDLE_SECS") ;;
+        fanout) args=(fanout --subscribers "$FANOUT_SUBSCRIBERS" --rate "$FANOUT_RATE" --duration "$DURATION") ;;
+        burst) args=(fanout --subscribers "$FANOUT_SUBSCRIBERS" --burst "$BURST_EVENTS" --publishers 8) ;;
+        channels) args=(channels --connections "$CHANNELS_CONNECTIONS" --channels "$CHANNELS" --rate "$CHANNELS_RATE" --duration "$DURATION") ;;
+        client-events) args=(client-events --groups "$CE_GROUPS" --group-size "$CE_GROUP_SIZE" --rate "$CE_RATE" --duration "$DURATION") ;;
+        *) echo "unknown scenario: $scenario" >&2; exit 2 ;;
+    esac
+    echo
+    echo "== $scenario: ${args[*]}"
+    start_server "$scenario"
+    out="$WORK/$scenario.txt"
+    if loadgen "${args[@]}" | tee "$out"; then
+        tail -n 1 "$out" >>"$RESULTS"
+    else
+        echo "error: scenario $scenario failed" >&2
+        failed=1
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "error: the server died during $scenario; its log:" >&2
+        tail -n 50 "$WORK/server-$scenario.log" >&2
+        failed=1
+    fi
+    stop_server
+done
+
+echo
+echo "== results (one JSON line per scenario; logs in $WORK)"
+[ -f "$RESULTS" ] && cat "$RESULTS"
+exit $failed

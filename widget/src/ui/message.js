@@ -1,0 +1,159 @@
+// ui/message.js — owns how one message looks: sender and time, the text (as text, links made
+// safe), its attachment (image preview, audio player for voice notes, or a file link), its send
+// state (sending, upload progress, failed with retry), the "Seen" receipt and emoji reactions.
+// Each part is rebuilt only when its own data changed, so a reaction arriving never restarts a
+// voice note that is playing.
+
+import { h, icon, linkify, formatTime } from './dom.js';
+
+export const EMOJIS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+const IMAGE_EXT = /\.(png|jpe?g|gif|webp)$/i;
+
+function displayName(m, ctx) {
+  if (m.sender_type === 'visitor') return ctx.t('you');
+  if (m.sender_name) return m.sender_name;
+  return ctx.t(m.sender_type === 'agent' ? 'agent' : m.sender_type === 'bot' ? 'bot' : 'system');
+}
+
+function attachment(m, ctx) {
+  const url = m._pending ? m._localUrl : ctx.url(m.attachment_path);
+  if (!url) return null;
+  const name = m.attachment_name || ctx.t('attachment', { name: '' }).trim();
+  if (m.is_voice) {
+    return h('audio', { controls: true, preload: 'metadata', src: url, 'aria-label': ctx.t('voiceNote') });
+  }
+  const isImage = m._pending ? (m._localType || '').startsWith('image/') : IMAGE_EXT.test(name);
+  const link = () =>
+    h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener noreferrer', 'aria-label': ctx.t('attachment', { name }) }, icon('file'), name);
+  if (!isImage) return link();
+  const img = h('img', { src: url, alt: name, loading: 'lazy' });
+  // Not an image after all (or gone): show it as a file link instead of a broken picture.
+  img.addEventListener('error', () => img.parentElement?.replaceWith(link()), { once: true });
+  img.addEventListener('load', () => ctx.onMediaLoad?.(), { once: true });
+  return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, img);
+}
+
+function body(m, ctx) {
+  const bubble = h('div', { class: 'bubble' });
+  const media = m.attachment_path || m._localUrl ? attachment(m, ctx) : null;
+  if (media) bubble.append(media);
+  if (m.message) bubble.append(linkify(m.message));
+  return bubble;
+}
+
+function note(m, ctx) {
+  if (m._status === 'failed') {
+    return h(
+      'div',
+      { class: 'note err', role: 'alert' },
+      h('span', { text: ctx.t('failed') + ' ' + (m._error || '') }),
+      h('button', { type: 'button', onclick: () => ctx.onRetry(m.client_id), text: ctx.t('retry') }),
+      h('button', { type: 'button', onclick: () => ctx.onDiscard(m.client_id), text: ctx.t('discard') }),
+    );
+  }
+  if (m._pending) {
+    if (m._progress != null && m._progress < 1) {
+      const pct = Math.round(m._progress * 100);
+      return h(
+        'div',
+        { class: 'note' },
+        h('span', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct }, h('i', { style: 'width:' + pct + '%' })),
+        h('span', { text: ctx.t('uploading', { percent: pct }) }),
+      );
+    }
+    return h('div', { class: 'note', text: ctx.t('sending') });
+  }
+  if (ctx.seenId === m.id) return h('div', { class: 'note seen', text: ctx.t('seen') });
+  return null;
+}
+
+function reactions(m, ctx) {
+  if (m.id == null || m.sender_type === 'system') return null;
+  const list = ctx.reactions[m.id] || [];
+  const row = h('div', { class: 'reacts' }); // chips only; hidden while empty
+  for (const r of list) {
+    if (!r.count) continue;
+    const mine = Array.isArray(r.reactors) && r.reactors.includes('visitor');
+    row.append(
+      h('button', {
+        type: 'button',
+        class: 'chip',
+        'aria-pressed': String(mine),
+        'aria-label': ctx.t('reactWith', { emoji: r.emoji }) + ' (' + r.count + ')',
+        onclick: () => ctx.onReact(m, r.emoji, !mine),
+        text: ctx.t('reactionCount', { emoji: r.emoji, count: r.count }),
+      }),
+    );
+  }
+  const picker = h('div', { class: 'picker', role: 'group', 'aria-label': ctx.t('react'), hidden: true });
+  const toggle = h('button', { type: 'button', class: 'addreact', 'aria-label': ctx.t('react'), 'aria-expanded': 'false' }, icon('smile'));
+  const setOpen = (open) => {
+    picker.hidden = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    if (open) picker.querySelector('button')?.focus();
+  };
+  for (const emoji of EMOJIS) {
+    const mine = list.some((r) => r.emoji === emoji && r.reactors?.includes('visitor'));
+    picker.append(
+      h('button', {
+        type: 'button',
+        'aria-label': ctx.t('reactWith', { emoji }),
+        onclick: () => {
+          setOpen(false);
+          toggle.focus();
+          ctx.onReact(m, emoji, !mine);
+        },
+        text: emoji,
+      }),
+    );
+  }
+  picker.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.stopPropagation(); // close the picker, not the whole panel
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+  toggle.addEventListener('click', () => setOpen(picker.hidden));
+  const rx = h('div', { class: 'rx' }, row, toggle, picker);
+  // Close the picker when focus leaves it (a click elsewhere in the panel, Tab away).
+  rx.addEventListener('focusout', (e) => {
+    if (!picker.hidden && !rx.contains(e.relatedTarget)) setOpen(false);
+  });
+  return rx;
+}
+
+const signatures = {
+  body: (m) => [m.message, m.attachment_path, m._localUrl, m.is_voice].join('\u0000'),
+  note: (m, ctx) => [m._status, m._pending, m._progress == null ? '' : Math.round(m._progress * 100), m._error, ctx.seenId === m.id].join('|'),
+  reacts: (m, ctx) => m.id + JSON.stringify(ctx.reactions[m.id] || []),
+};
+
+/** Creates or refreshes the node for message m. */
+export function renderMessage(node, m, ctx) {
+  if (!node) {
+    node = h('li', { class: 'msg', 'data-key': m._key });
+    node._sig = {};
+    node._parts = {};
+  }
+  node.className = 'msg ' + m.sender_type + (m._pending ? ' pending' : '') + (m._status === 'failed' ? ' failed' : '');
+  if (m.id != null) node.dataset.id = String(m.id);
+  if (!node._parts.meta) {
+    const time = formatTime(m.timestamp);
+    node._parts.meta =
+      m.sender_type === 'system'
+        ? h('div', { class: 'sr', text: displayName(m, ctx) })
+        : h('div', { class: 'meta' }, h('b', { text: displayName(m, ctx) }), h('time', { datetime: m.timestamp || '', title: time.long, text: time.short }));
+    node.append(node._parts.meta);
+  }
+  for (const [part, build] of [['body', body], ['note', note], ['reacts', reactions]]) {
+    const sig = signatures[part](m, ctx);
+    if (node._sig[part] === sig) continue;
+    node._sig[part] = sig;
+    const next = build(m, ctx) || document.createComment(part);
+    if (node._parts[part]) node._parts[part].replaceWith(next);
+    else node.append(next);
+    node._parts[part] = next;
+  }
+  return node;
+}

@@ -1,0 +1,160 @@
+// ui/panel.js — owns the widget's frame: a Shadow DOM host on the page, the launcher with its
+// unread badge, the dialog (header with name and online state, banner, message list, typing
+// indicator, composer) and the accessibility around it: an ARIA live region that reads new
+// messages, focus into the panel on open and back to the launcher on close, Esc to close.
+// The message list is keyed (by client_id or id), so updates touch only what changed and the
+// scroll position is kept unless the visitor was already at the bottom.
+
+import { h, icon, safeColor } from './dom.js';
+import { CSS } from './styles.js';
+import { renderMessage } from './message.js';
+
+export function createPanel({ t, composer, onOpenChange }) {
+  const host = h('div', { id: 'parley-chatbot-widget', 'data-parley': '' });
+  const root = host.attachShadow({ mode: 'open' });
+  // A constructed sheet is not subject to a host page's CSP style-src; <style> is the fallback.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    root.append(h('style', { text: CSS }));
+  }
+
+  const badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
+  const launcher = h('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'pw-panel', 'aria-label': t('openChat') }, icon('chat'), badge);
+  const title = h('h2', { id: 'pw-title', text: t('chatTitle') });
+  const dot = h('span', { class: 'dot' });
+  const statusText = h('span');
+  const closeBtn = h('button', { type: 'button', 'aria-label': t('closeChat'), title: t('closeChat') }, icon('close'));
+  const banner = h('div', { class: 'banner', role: 'status', hidden: true });
+  const list = h('ol', { class: 'list', 'aria-label': t('messagesLabel'), tabindex: 0 });
+  const typingRow = h('div', { class: 'typing', 'aria-live': 'polite' });
+  const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
+  const panel = h(
+    'section',
+    { id: 'pw-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'pw-title', hidden: true },
+    h('header', { class: 'head' }, h('div', { class: 'who' }, title, h('div', { class: 'status' }, dot, statusText)), closeBtn),
+    banner,
+    list,
+    typingRow,
+    composer.el,
+  );
+  root.append(panel, launcher, live);
+
+  const nodes = new Map();
+  let open = false;
+  let greetingNode = null;
+
+  function setOpen(next, { focus = true } = {}) {
+    if (next === open) return;
+    open = next;
+    panel.hidden = !open;
+    host.toggleAttribute('data-open', open);
+    launcher.setAttribute('aria-expanded', String(open));
+    launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat'));
+    if (open) {
+      scrollToEnd();
+      if (focus) composer.focus();
+    } else if (focus) launcher.focus();
+    onOpenChange(open);
+  }
+
+  launcher.addEventListener('click', () => setOpen(!open));
+  closeBtn.addEventListener('click', () => setOpen(false));
+  panel.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.stopPropagation();
+    if (!composer.cancelRecording()) setOpen(false);
+  });
+
+  const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  function scrollToEnd() {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  return {
+    host,
+    root,
+    mount() {
+      (document.body || document.documentElement).append(host);
+    },
+    unmount() {
+      host.remove();
+    },
+    setOpen,
+    isOpen: () => open,
+    stickToBottom(force) {
+      if (force || atBottom()) scrollToEnd();
+    },
+
+    applySettings({ name, settings }) {
+      if (name) title.textContent = name;
+      const colors = settings?.colors || {};
+      const map = { primary: '--pw-primary', text_on_primary: '--pw-on-primary', background: '--pw-bg', text: '--pw-text', bot: '--pw-bot', agent: '--pw-agent' };
+      const primary = safeColor(colors.primary || settings?.color || settings?.primary_color);
+      if (primary) host.style.setProperty('--pw-primary', primary);
+      for (const [key, prop] of Object.entries(map)) {
+        const value = safeColor(colors[key]);
+        if (value) host.style.setProperty(prop, value);
+      }
+      host.setAttribute('data-position', settings?.position === 'left' || settings?.position === 'bottom-left' ? 'left' : 'right');
+    },
+
+    setGreeting(text, name) {
+      if (!text || greetingNode) return;
+      greetingNode = renderMessage(null, { id: null, _key: 'greeting', sender_type: 'bot', sender_name: name, message: String(text), timestamp: null }, { t, url: () => null, reactions: {} });
+      greetingNode.classList.add('greeting');
+      list.prepend(greetingNode);
+    },
+
+    /** Brings the list in line with the store's messages (keyed, in order, minimal DOM work). */
+    renderMessages(messages, ctx) {
+      const stick = atBottom();
+      const seen = new Set();
+      let prev = greetingNode;
+      for (const m of messages) {
+        seen.add(m._key);
+        const existing = nodes.get(m._key);
+        const node = renderMessage(existing, m, ctx);
+        if (!existing) nodes.set(m._key, node);
+        const want = prev ? prev.nextSibling : list.firstChild;
+        if (want !== node) list.insertBefore(node, want);
+        prev = node;
+      }
+      for (const [key, node] of nodes) {
+        if (!seen.has(key)) {
+          node.remove();
+          nodes.delete(key);
+        }
+      }
+      if (stick) scrollToEnd();
+    },
+
+    setStatus(text, online) {
+      statusText.textContent = text;
+      dot.classList.toggle('on', !!online);
+    },
+    setBanner(text) {
+      banner.textContent = text || '';
+      banner.hidden = !text;
+    },
+    setTyping(label) {
+      typingRow.replaceChildren();
+      if (label) typingRow.append(h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', { text: label }));
+    },
+    setUnread(count) {
+      badge.hidden = !count;
+      badge.textContent = count > 99 ? '99+' : String(count);
+      launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat') + (count ? ' — ' + t('unreadBadge', { count }) : ''));
+    },
+    /** Reads a new message to screen-reader users (text only, never markup). */
+    announce(text) {
+      live.textContent = '';
+      // A fresh text node after a tick makes screen readers announce repeats too.
+      setTimeout(() => {
+        live.textContent = text;
+      }, 50);
+    },
+  };
+}

@@ -1,0 +1,366 @@
+// widget.js — owns wiring: it loads the widget's configuration, builds the UI, and connects the
+// parts (session, store, outbox, sync, realtime, tabs, notifier) so that every way a message can
+// arrive ends in store.merge() and every change of state ends in one render. It also decides the
+// visitor-facing rules: what counts as unread, when to mark read, which message shows "Seen",
+// what the header says, and when to show typing dots.
+
+import { createApi, ApiError } from './api.js';
+import { createEmitter } from './emitter.js';
+import { createTranslator } from './i18n.js';
+import { createNotifier } from './notify.js';
+import { createOutbox } from './outbox.js';
+import { createRealtime } from './realtime.js';
+import { createSession } from './session.js';
+import { createStorage } from './storage.js';
+import { createStore } from './store.js';
+import { createSync } from './sync.js';
+import { createTabs } from './tabs.js';
+import { createComposer } from './ui/composer.js';
+import { createPanel } from './ui/panel.js';
+
+const OTHERS = new Set(['bot', 'agent']);
+
+export function publicMessage(m) {
+  const out = {};
+  for (const [k, v] of Object.entries(m)) if (!k.startsWith('_')) out[k] = v;
+  out.pending = !!m._pending;
+  return out;
+}
+
+export function createWidget(options) {
+  const events = createEmitter();
+  const store = createStore();
+  const state = store.state;
+  const storage = createStorage(options.apiToken, options.widgetUrl);
+  const given = {};
+  if (options.visitorName) given.name = options.visitorName;
+  if (options.visitorEmail) given.email = options.visitorEmail;
+  let user = Object.assign({}, storage.user(), given);
+  const session = createSession({ storage, user: () => user, pageUrl: location.href });
+  let realtime = null;
+  const api = createApi({ baseUrl: options.widgetUrl, apiToken: options.apiToken, session: session.get, socketId: () => realtime?.socketId() });
+  const debug = options.debug !== false;
+
+  let config = null;
+  let t = createTranslator(options.strings);
+  let panel, outbox, sync, tabs, notifier;
+  let wantOpen = false;
+  let stopped = false;
+  let typingTimer = null;
+  const whisper = { last: 0, sent: false, timer: null, want: false };
+  let readTimer = null;
+  let bannerTimer = null;
+
+  // ---- unread, read receipts, "Seen" -------------------------------------------------------
+
+  const visible = () => !!panel?.isOpen() && !document.hidden;
+
+  function unreadCount() {
+    const read = state.readStates.visitor || 0;
+    return state.messages.filter((m) => m.id != null && OTHERS.has(m.sender_type) && m.id > read).length;
+  }
+
+  function markRead() {
+    if (!visible() || session.id() == null) return;
+    const read = state.readStates.visitor || 0;
+    let lastOther = 0;
+    for (const m of state.messages) if (m.id > lastOther && OTHERS.has(m.sender_type)) lastOther = m.id;
+    if (lastOther <= read) return;
+    const last = store.highestId();
+    store.applyReadState({ reader: 'visitor', last_read_id: last });
+    tabs.post('read', { last_read_id: last, conversationId: session.id() });
+    clearTimeout(readTimer);
+    const id = session.id();
+    readTimer = setTimeout(() => api.markRead(id, last).catch(() => {}), 300); // a burst of messages, one request
+  }
+
+  function seenId() {
+    let theirs = 0;
+    for (const [reader, id] of Object.entries(state.readStates)) if (reader !== 'visitor' && id > theirs) theirs = id;
+    let seen = null;
+    for (const m of state.messages) if (m.id != null && m.sender_type === 'visitor' && m.id <= theirs) seen = m.id;
+    return seen;
+  }
+
+  function headerStatus() {
+    const c = state.conversation || {};
+    const online = config?.agents_online ?? config?.widget?.settings?.agents_online;
+    if (c.status === 'closed') return [t('statusClosed'), false];
+    if (c.status === 'human' && c.assigned_agent_id) return [t('statusAgent'), true];
+    if (c.status === 'human') return [t('statusWaiting'), online !== false];
+    if (online === true) return [t('statusOnline'), true];
+    if (online === false) return [t('statusAway'), false];
+    return [t('statusBot'), true];
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+
+  function render() {
+    if (!panel) return;
+    panel.renderMessages(state.messages, {
+      t,
+      url: api.url,
+      reactions: state.reactions,
+      seenId: seenId(),
+      onReact: react,
+      onRetry: (id) => outbox.retry(id),
+      onDiscard: (id) => outbox.discard(id),
+      onMediaLoad: () => panel.stickToBottom(),
+    });
+    const unread = panel.isOpen() && !document.hidden ? 0 : unreadCount();
+    if (unread !== state.unread) {
+      state.unread = unread;
+      events.emit('unread', unread);
+    }
+    panel.setUnread(unread);
+    panel.setStatus(...headerStatus());
+  }
+
+  function banner(text, ms) {
+    panel?.setBanner(text);
+    clearTimeout(bannerTimer);
+    if (text && ms) bannerTimer = setTimeout(() => panel?.setBanner(null), ms);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------
+
+  function incoming(fresh, { live = true, share = true } = {}) {
+    if (!fresh.length) return;
+    let alerts = 0;
+    for (const m of fresh) {
+      if (OTHERS.has(m.sender_type)) {
+        setTyping(null);
+        if (live) {
+          alerts++;
+          if (panel.isOpen()) panel.announce(t('newMessageFrom', { name: m.sender_name || t(m.sender_type), text: m.message || m.attachment_name || '' }));
+        }
+      }
+      events.emit('message', publicMessage(m), { live });
+    }
+    if (share && live) tabs.post('messages', { messages: fresh.map(publicMessage), conversationId: session.id() });
+    markRead();
+    if (alerts && !visible()) notifier.alert(unreadCount());
+  }
+
+  function react(m, emoji, on) {
+    const before = state.reactions[m.id] || [];
+    // Optimistic: show it now, then take the server's grouping (or roll back on failure).
+    let list = before.map((r) => Object.assign({}, r, { reactors: [...(r.reactors || [])] }));
+    let entry = list.find((r) => r.emoji === emoji);
+    if (on && !entry) list.push((entry = { emoji, count: 0, reactors: [] }));
+    if (entry && on !== entry.reactors.includes('visitor')) {
+      entry.reactors = on ? [...entry.reactors, 'visitor'] : entry.reactors.filter((r) => r !== 'visitor');
+      entry.count = Math.max(0, entry.count + (on ? 1 : -1));
+    }
+    list = list.filter((r) => r.count > 0);
+    store.setReactions(m.id, list);
+    api.react(session.id(), m.id, emoji, on).then(
+      (res) => res?.reactions && store.setReactions(m.id, res.reactions.reactions),
+      () => store.setReactions(m.id, before),
+    );
+  }
+
+  function setTyping(e) {
+    clearTimeout(typingTimer);
+    if (!e || !e.typing) return panel?.setTyping(null);
+    const name = e.name || (e.sender_type === 'bot' ? config?.widget?.name || t('bot') : t('agent'));
+    panel.setTyping(t('typing', { name }));
+    // Typing stops silently when a tab closes: expire it.
+    typingTimer = setTimeout(() => panel.setTyping(null), e.sender_type === 'bot' ? 20000 : 6000);
+  }
+
+  /** The visitor's typing, as whispers throttled to at most one per 2 s (the latest value wins). */
+  function visitorTyping(on) {
+    whisper.want = on;
+    if (whisper.timer) return;
+    const wait = whisper.last + 2000 - Date.now();
+    if (wait > 0) whisper.timer = setTimeout(flushTyping, wait);
+    else flushTyping();
+  }
+
+  function flushTyping() {
+    whisper.timer = null;
+    if (!whisper.want && !whisper.sent) return; // nothing to take back
+    whisper.last = Date.now();
+    whisper.sent = whisper.want;
+    realtime?.whisperTyping(whisper.want);
+  }
+
+  // ---- conversation lifecycle ---------------------------------------------------------------
+
+  function follow(s) {
+    const id = s?.conversationId ?? null;
+    store.reset(id);
+    setTyping(null);
+    realtime.setConversation(id);
+    sync.setPolling(id != null && !state.realtimeConnected);
+    if (id != null) sync.fill('initial');
+  }
+
+  function wire() {
+    sync = createSync({
+      api,
+      store,
+      session,
+      intervalMs: Number(config.polling?.interval_ms) || 2000,
+      onFetched: (fresh, reason) => {
+        incoming(fresh, { live: reason !== 'initial' });
+        if (panel.isOpen()) markRead();
+        if (reason === 'poll' || reason === 'online') banner(null);
+      },
+      onGone: (id) => session.forget(id),
+      onUnauthorized: (error) => console.error('[chatbot] the widget token was refused:', error.message),
+    });
+    outbox = createOutbox({
+      api,
+      store,
+      session,
+      storage,
+      t,
+      onSent: (message) => {
+        events.emit('message', publicMessage(message), { live: true });
+        tabs.post('messages', { messages: [message], conversationId: session.id() });
+      },
+      onError: (error) => error && banner(error.message, 8000),
+    });
+    realtime = createRealtime({
+      config,
+      api,
+      store,
+      debug,
+      options: options.realtime,
+      handlers: {
+        onStatus: (connected) => {
+          sync.setPolling(!connected && session.id() != null);
+          events.emit('realtime', { connected, provider: state.realtimeProvider });
+        },
+        onSubscribed: () => sync.fill('subscribed'),
+        onMessage: (m) => incoming(store.merge([m])),
+        onRead: (e) => store.applyReadState(e),
+        onReactions: (e) => e && store.setReactions(e.message_id, e.reactions),
+        onConversation: (e) => e && Number(e.id) === session.id() && store.setConversation(e),
+        onTyping: setTyping,
+      },
+    });
+    tabs = createTabs(storage);
+    tabs.on('session', ({ session: s }) => session.adopt(s));
+    tabs.on('messages', (d) => d.conversationId === session.id() && incoming(store.merge(d.messages), { share: false }));
+    tabs.on('read', (d) => {
+      if (d.conversationId !== session.id()) return;
+      store.applyReadState({ reader: 'visitor', last_read_id: d.last_read_id });
+      notifier.restore();
+    });
+    session.on('change', follow);
+    store.on('change', render);
+    // Our pending message came back stored (from any route, any tab): stop resending it.
+    store.on('confirmed', (m) => outbox.acknowledged(m.client_id));
+
+    document.addEventListener('visibilitychange', () => {
+      if (document.hidden) return;
+      if (session.id() != null) sync.fill('visible');
+      markRead();
+      render();
+    });
+    window.addEventListener('online', () => {
+      banner(null);
+      outbox.kick();
+      realtime.nudge();
+      if (session.id() != null) sync.fill('online');
+    });
+    window.addEventListener('offline', () => banner(t('offline')));
+  }
+
+  // ---- start-up -----------------------------------------------------------------------------
+
+  async function loadConfig() {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        const res = await api.config();
+        if (res && res.success !== false) return res;
+      } catch (error) {
+        if (error instanceof ApiError && !error.retryable) {
+          console.error('[chatbot] the server refused the widget (' + error.status + ' ' + error.code + '): ' + error.message);
+          return null;
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.min(60000, 2000 * 2 ** attempt)));
+    }
+    return null;
+  }
+
+  async function start() {
+    config = await loadConfig();
+    if (!config || stopped) return;
+    const settings = config.widget?.settings || {};
+    t = createTranslator(settings.strings, options.strings);
+    notifier = createNotifier({ t, sound: settings.sound !== false && options.sound !== false });
+    const composer = createComposer({
+      t,
+      limits: config.limits,
+      onSend: (text) => {
+        outbox.sendText(text);
+        panel.stickToBottom(true);
+      },
+      onFile: (file) => outbox.sendFile(file),
+      onVoice: (file) => outbox.sendFile(file, { isVoice: true, fileName: file.name }),
+      onTyping: visitorTyping,
+      onError: (text) => banner(text, 8000),
+    });
+    panel = createPanel({
+      t,
+      composer,
+      onOpenChange: (open) => {
+        events.emit(open ? 'open' : 'close');
+        if (open) {
+          notifier.restore();
+          markRead();
+        }
+        render();
+      },
+    });
+    panel.applySettings({ name: config.widget?.name, settings });
+    panel.setGreeting(settings.greeting, config.widget?.name);
+    wire();
+    panel.mount();
+    if (navigator.onLine === false) banner(t('offline'));
+    const existing = session.get();
+    if (existing) follow(existing);
+    outbox.restore();
+    render();
+    events.emit('ready');
+    if (wantOpen) panel.setOpen(true, { focus: false });
+  }
+
+  return {
+    state,
+    events,
+    start,
+    open() {
+      wantOpen = true;
+      panel?.setOpen(true);
+    },
+    close() {
+      wantOpen = false;
+      panel?.setOpen(false);
+    },
+    toggle() {
+      if (panel) panel.setOpen(!panel.isOpen());
+      else wantOpen = !wantOpen;
+    },
+    setUser(next) {
+      if (!next || typeof next !== 'object') return;
+      user = Object.assign({}, user);
+      if (typeof next.name === 'string') user.name = next.name;
+      if (typeof next.email === 'string') user.email = next.email;
+      storage.setUser(user);
+    },
+    get echo() {
+      return realtime?.echo ?? null;
+    },
+    destroy() {
+      // The conversation stays in storage, so the next page resumes it.
+      stopped = true;
+      panel?.unmount();
+    },
+  };
+}

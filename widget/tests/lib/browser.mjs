@@ -1,0 +1,95 @@
+// Debian's Chromium driven by playwright-core (no browser download), with a fake camera and
+// microphone so voice notes can be recorded headless, plus helpers that speak the widget's UI:
+// open it, send, wait for a message, read ChatbotWidget.state. Console lines and page errors
+// are collected per page, so tests can assert on the seed's log lines and on "no errors".
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './server.mjs';
+
+export const SCREENSHOTS = join(REPO_ROOT, 'artifacts', 'screenshots');
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+/** A page with its console lines and errors recorded. */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  page.logs = [];
+  page.errors = [];
+  page.on('console', (msg) => page.logs.push(msg.text()));
+  page.on('pageerror', (error) => page.errors.push(String(error)));
+  if (url) await page.goto(url);
+  return page;
+}
+
+export async function newContext(browser, options = {}) {
+  return browser.newContext({ permissions: ['microphone'], ...options });
+}
+
+/** The widget as a visitor uses it. Playwright's CSS locators pierce the open shadow root. */
+export function widget(page) {
+  const w = {
+    launcher: page.locator('#parley-chatbot-widget .launcher'),
+    panel: page.locator('#parley-chatbot-widget .panel'),
+    input: page.locator('#parley-chatbot-widget .composer textarea'),
+    list: page.locator('#parley-chatbot-widget .list'),
+    badge: page.locator('#parley-chatbot-widget .badge'),
+    async ready() {
+      await page.waitForFunction(() => window.ChatbotWidget && window.ChatbotWidget.__parley && document.querySelector('#parley-chatbot-widget'), null, { timeout: 15000 });
+    },
+    async open() {
+      await w.ready();
+      if (!(await w.panel.isVisible())) await w.launcher.click();
+      await w.panel.waitFor({ state: 'visible' });
+    },
+    async send(text) {
+      await w.input.fill(text);
+      await w.input.press('Enter');
+    },
+    /** A message bubble (stored, not pending) whose text contains `text`. */
+    message(text) {
+      return page.locator('#parley-chatbot-widget .list .msg:not(.pending)', { hasText: text });
+    },
+    async waitForMessage(text, timeout = 15000) {
+      await w.message(text).first().waitFor({ state: 'visible', timeout });
+    },
+    state: () =>
+      page.evaluate(() => {
+        const s = window.ChatbotWidget.state;
+        return {
+          conversationId: s.conversationId,
+          realtimeConnected: s.realtimeConnected,
+          realtimeProvider: s.realtimeProvider,
+          subscribed: !!s.channelSubscription,
+          unread: s.unread,
+          messages: s.messages.map((m) => ({ id: m.id, text: m.message, sender_type: m.sender_type, client_id: m.client_id, pending: !!m._pending })),
+        };
+      }),
+    async waitForState(predicate, arg, timeout = 20000) {
+      await page.waitForFunction(predicate, arg, { timeout, polling: 100 });
+    },
+  };
+  return w;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'widget-' + name + '.png') });
+}
+
+/** The conversation id and visitor token a page keeps in localStorage. */
+export function session(page) {
+  return page.evaluate(() => {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key.startsWith('parley:') && key.endsWith(':session')) return { key, value: JSON.parse(localStorage.getItem(key)) };
+    }
+    return null;
+  });
+}
