@@ -1,7 +1,7 @@
 # Parley's two commands: `make run` and `make test`. Everything they need is installed by the
 # project's own files (cargo for Rust, npm and a Python venv for the client conformance suites).
 
-.PHONY: run test test-rust test-conformance test-autobahn lint bench
+.PHONY: run test test-rust test-conformance test-autobahn test-widget lint bench
 
 run:
 	cargo run --release -p parley -- serve
@@ -9,7 +9,7 @@ run:
 # The store's behaviour tests run on SQLite and on this PostgreSQL.
 export PARLEY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1/test
 
-test: test-rust test-conformance test-autobahn
+test: test-rust test-conformance test-autobahn test-widget
 
 test-rust:
 	@if cargo nextest --version >/dev/null 2>&1; then \
@@ -25,6 +25,10 @@ test-conformance:
 
 test-autobahn:
 	tests/autobahn/run.sh
+
+# Browser tests with Debian's chromium (installed by the script when missing).
+test-widget:
+	widget/tests/run.sh
 
 lint:
 	cargo fmt --all -- --check

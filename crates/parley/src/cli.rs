@@ -4,12 +4,8 @@ use std::{net::SocketAddr, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use parley_realtime::Realtime;
-use tokio::net::TcpListener;
 
-use crate::{
-    commands,
-    settings::{Settings, SettingsError},
-};
+use crate::{commands, settings::Settings};
 
 /// Parley: a self-hosted chatbot and live-chat widget with a Pusher-compatible realtime server.
 #[derive(Debug, Parser)]
@@ -168,12 +164,7 @@ fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> an
 fn run_realtime(settings: Settings) -> anyhow::Result<()> {
     block_on(async move {
         let config = settings.realtime()?;
-        let listener = TcpListener::bind(&settings.realtime_bind)
-            .await
-            .map_err(|source| SettingsError::Bind {
-                address: settings.realtime_bind.clone(),
-                source,
-            })?;
+        let listener = crate::serve::bind(&settings.realtime_bind).await?;
         let address: SocketAddr = listener.local_addr()?;
         let realtime = Realtime::new(config)?;
         // Tests and scripts read this line to find the port when they asked for port 0.

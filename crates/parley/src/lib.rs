@@ -4,5 +4,5 @@
 pub mod cli;
 mod commands;
 mod pages;
-mod serve;
+pub(crate) mod serve;
 pub mod settings;

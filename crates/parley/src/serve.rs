@@ -28,9 +28,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
 
     let realtime = if settings.embedded_realtime {
-        let listener = TcpListener::bind(&settings.realtime_bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.realtime_bind))?;
+        let listener = bind(&settings.realtime_bind).await?;
         let address = listener.local_addr()?;
         let realtime = Realtime::new(realtime_config)?;
         println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
@@ -66,10 +64,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .pusher
                 .as_ref()
                 .expect("settings require PUSHER_APP_* for the pusher driver");
+            let api_host = pusher
+                .host
+                .clone()
+                .unwrap_or_else(|| format!("api-{}.pusher.com", pusher.cluster));
             Arc::new(PusherHttp::new(
                 "pusher",
                 &pusher.scheme,
-                &pusher.host,
+                &api_host,
                 pusher.port,
                 &pusher.app_id,
                 &pusher.key,
@@ -99,14 +101,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         realtime.as_ref().map(|(_, address)| *address),
     )?;
     let service = ChatService::new(store.clone(), broadcaster, chat_config);
-    let router = parley_chat::router(AppState::new(service)).merge(crate::pages::router());
-
-    let listener = TcpListener::bind(&settings.http_bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.http_bind))?;
+    let listener = bind(&settings.http_bind).await?;
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");
-    announce_demo_widget(&settings, store.as_ref(), http_address).await?;
+    let demo_token = announce_demo_widget(&settings, store.as_ref(), http_address).await?;
+    let router =
+        parley_chat::router(AppState::new(service)).merge(crate::pages::router(demo_token));
 
     let http_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -163,9 +163,9 @@ fn chat_config(
     config.pusher = settings.pusher.as_ref().map(|pusher| RealtimeApp {
         key: pusher.key.clone(),
         secret: pusher.secret.clone(),
-        host: None,
-        port: 443,
-        scheme: "https".into(),
+        host: pusher.host.clone(),
+        port: pusher.port,
+        scheme: pusher.scheme.clone(),
         cluster: pusher.cluster.clone(),
     });
     if let Some(max) = settings.max_upload_bytes {
@@ -178,12 +178,13 @@ fn chat_config(
 }
 
 /// With no widget yet, creates the demo widget and keeps its token in the data directory (the
-/// test page needs it); prints how to use it either way.
+/// test page needs it); prints how to use it either way. Returns the demo token ("" if the demo
+/// widget was not created by this data directory).
 async fn announce_demo_widget(
     settings: &Settings,
     store: &dyn Store,
     http_address: SocketAddr,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let token_path = settings.data_dir.join("demo-widget-token");
     if store.widgets().await?.is_empty() {
         let token = parley_chat::tokens::new_widget_token();
@@ -199,9 +200,33 @@ async fn announce_demo_widget(
         std::fs::write(&token_path, &token)
             .with_context(|| format!("writing {}", token_path.display()))?;
     }
-    if let Ok(token) = std::fs::read_to_string(&token_path) {
-        println!("Demo widget token: {}", token.trim());
-        println!("Try it: curl -X POST http://{http_address}/api/chatbot/conversation -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}'", token.trim());
+    let token = std::fs::read_to_string(&token_path)
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if !token.is_empty() {
+        println!("Demo widget token: {token}");
+        println!("Test page: http://{http_address}/chatbot-test.html");
     }
-    Ok(())
+    Ok(token)
+}
+
+/// Binds a listener with a deep accept backlog: the default (128) overflows when thousands of
+/// clients reconnect at once after a deploy, and each overflowed client waits a second or more
+/// to retry.
+pub(crate) async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    let resolved = tokio::net::lookup_host(address)
+        .await
+        .with_context(|| format!("cannot resolve {address}"))?
+        .next()
+        .with_context(|| format!("{address} resolves to nothing"))?;
+    let socket = if resolved.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(resolved)
+        .with_context(|| format!("cannot listen on {address}"))?;
+    Ok(socket.listen(4096)?)
 }

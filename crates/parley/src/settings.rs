@@ -36,14 +36,6 @@ pub enum SettingsError {
         /// Why.
         source: std::io::Error,
     },
-    /// The listener could not bind.
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        /// The address.
-        address: String,
-        /// Why.
-        source: std::io::Error,
-    },
 }
 
 /// Where the realtime server's apps come from.
@@ -122,8 +114,9 @@ pub struct PusherSettings {
     pub secret: String,
     /// Cluster, e.g. `mt1`.
     pub cluster: String,
-    /// API host; defaults to `api-{cluster}.pusher.com`.
-    pub host: String,
+    /// `PUSHER_HOST`: a self-hosted Pusher-compatible server; `None` means hosted Pusher
+    /// (`api-{cluster}.pusher.com` for the API, the cluster for browsers).
+    pub host: Option<String>,
     /// API port.
     pub port: u16,
     /// `https` unless told otherwise.
@@ -378,7 +371,7 @@ fn pusher_settings(
         (Some(app_id), Some(key), Some(secret)) => {
             let cluster = get("PUSHER_APP_CLUSTER").unwrap_or_else(|| "mt1".into());
             Ok(Some(PusherSettings {
-                host: get("PUSHER_HOST").unwrap_or_else(|| format!("api-{cluster}.pusher.com")),
+                host: get("PUSHER_HOST"),
                 port: parse::<u16>(lookup, "PUSHER_PORT", "a port number")?.unwrap_or(443),
                 scheme: get("PUSHER_SCHEME").unwrap_or_else(|| "https".into()),
                 app_id,
