@@ -10,7 +10,7 @@ use std::sync::Arc;
 use parley_store::{
     Conversation, ConversationStatus, Inserted, NewMessage, Reaction, ReadState, Store,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::{
     broadcast::{Broadcast, Broadcaster},
@@ -30,6 +30,8 @@ pub struct ChatService {
     /// Settings.
     pub config: Arc<ChatConfig>,
     broadcasts: mpsc::Sender<Broadcast>,
+    /// Wakes the bot runner when a turn is queued, so replies start without polling delay.
+    bot_wakeup: Arc<Notify>,
 }
 
 impl ChatService {
@@ -45,6 +47,7 @@ impl ChatService {
             store,
             config: Arc::new(config),
             broadcasts,
+            bot_wakeup: Arc::new(Notify::new()),
         }
     }
 
@@ -75,8 +78,12 @@ impl ChatService {
         message: NewMessage,
         except_socket: Option<String>,
     ) -> Result<Inserted, ApiError> {
+        let queued_bot_turn = message.bot_job;
         let inserted = self.store.insert_message(message).await?;
         if let Inserted::Created(message) = &inserted {
+            if queued_bot_turn {
+                self.bot_wakeup.notify_one();
+            }
             let json = MessageJson::new(message, &self.config.link_secret);
             self.broadcast(
                 payload::conversation_channel(message.conversation_id),
@@ -86,6 +93,11 @@ impl ChatService {
             );
         }
         Ok(inserted)
+    }
+
+    /// What the bot runner waits on.
+    pub fn bot_wakeup(&self) -> Arc<Notify> {
+        self.bot_wakeup.clone()
     }
 
     /// Moves a reader's mark and broadcasts the receipt.

@@ -12,7 +12,7 @@ const MAX_MESSAGE: usize = 20 * 1024 * 1024;
 async fn echo(mut request: Request) -> Response {
     let (response, pending) = match accept_websocket(&mut request, MAX_MESSAGE) {
         Ok(accepted) => accepted,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     tokio::spawn(async move {
         let Some(mut ws) = pending.ready().await else {

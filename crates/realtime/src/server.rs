@@ -269,24 +269,28 @@ impl PendingSocket {
 pub fn accept_websocket(
     request: &mut Request,
     max_message_bytes: usize,
-) -> Result<(Response, PendingSocket), Response> {
+) -> Result<(Response, PendingSocket), Box<Response>> {
     let Some(accept) = websocket_accept(request.headers()) else {
-        return Err((
+        return Err(Box::new(
+            (
             StatusCode::UPGRADE_REQUIRED,
             [(header::UPGRADE, "websocket")],
             Json(serde_json::json!({ "error": "This endpoint speaks WebSocket (RFC 6455, version 13)" })),
         )
-            .into_response());
+            .into_response(),
+        ));
     };
     let Some(on_upgrade) = request
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
     else {
-        return Err((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "connection cannot be upgraded",
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "connection cannot be upgraded",
+            )
+                .into_response(),
+        ));
     };
     let response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -318,7 +322,7 @@ async fn upgrade(
     let (response, pending) = match accept_websocket(&mut request, shared.config.max_message_bytes)
     {
         Ok(accepted) => accepted,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let admission = admit(&shared, &key, protocol.as_deref(), origin.as_deref());
     let task_shared = shared.clone();
