@@ -147,6 +147,13 @@ impl Session {
             .map(|secs| connected_at + Duration::from_secs(secs));
         let mut last_heard = connected_at;
         let mut pinged_at: Option<Instant> = None;
+        // Both futures live across iterations: re-creating them per wake-up would register and
+        // unregister a timer and a cancellation waiter for every event delivered, which is most
+        // of the per-delivery cost on a busy channel.
+        let shutdown = shared.shutdown.cancelled();
+        tokio::pin!(shutdown);
+        let timer = tokio::time::sleep_until(connected_at + config.activity_timeout);
+        tokio::pin!(timer);
         loop {
             let heartbeat = match pinged_at {
                 Some(at) => at + config.pong_timeout,
@@ -156,8 +163,11 @@ impl Session {
                 Some(at) if !self.authorised => heartbeat.min(at),
                 _ => heartbeat,
             };
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
             tokio::select! {
-                _ = shared.shutdown.cancelled() => {
+                _ = &mut shutdown => {
                     return Some(Refusal { code: ErrorCode::Reconnect, message: "Server shutting down".into() });
                 }
                 _ = self.outbox.ready() => {
@@ -193,7 +203,7 @@ impl Session {
                         self.reply(frame::error(None, "Binary frames are not part of the Pusher protocol"));
                     }
                 }
-                _ = tokio::time::sleep_until(deadline) => {
+                _ = &mut timer => {
                     let now = Instant::now();
                     if auth_deadline.is_some_and(|at| now >= at) && !self.authorised {
                         return Some(Refusal { code: ErrorCode::Unauthorized, message: "Connection not authorized within timeout".into() });

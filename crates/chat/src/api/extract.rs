@@ -98,7 +98,7 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
         {
-            if !origin_allowed(&widget.allowed_origins, origin) {
+            if !parley_realtime::config::origin_matches(&widget.allowed_origins, origin) {
                 return Err(ApiError::Forbidden(format!(
                     "origin {origin} is not allowed for this widget"
                 )));
@@ -106,15 +106,6 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
         }
         Ok(Self(widget))
     }
-}
-
-/// Exact `scheme://host[:port]` match; an empty list allows any origin.
-pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
-    let origin = origin.trim_end_matches('/');
-    allowed.is_empty()
-        || allowed
-            .iter()
-            .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

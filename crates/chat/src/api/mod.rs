@@ -16,7 +16,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-pub use extract::origin_allowed;
 
 use crate::{ratelimit::RateLimiter, service::ChatService};
 
