@@ -174,6 +174,15 @@ fn chat_config(
     if let Some(max) = settings.max_message_chars {
         config.max_message_chars = max;
     }
+    let [conversations_ip, conversations_widget, messages_ip, messages_widget] =
+        settings.rate_limits;
+    config.conversations_per_ip_per_minute =
+        conversations_ip.unwrap_or(config.conversations_per_ip_per_minute);
+    config.conversations_per_widget_per_minute =
+        conversations_widget.unwrap_or(config.conversations_per_widget_per_minute);
+    config.messages_per_ip_per_minute = messages_ip.unwrap_or(config.messages_per_ip_per_minute);
+    config.messages_per_widget_per_minute =
+        messages_widget.unwrap_or(config.messages_per_widget_per_minute);
     Ok(config)
 }
 

@@ -77,6 +77,10 @@ pub struct Settings {
     pub max_upload_bytes: Option<usize>,
     /// `PARLEY_MAX_MESSAGE_CHARS`.
     pub max_message_chars: Option<usize>,
+    /// Per-minute rate limits (0 disables one): `PARLEY_RATE_CONVERSATIONS_PER_IP`,
+    /// `PARLEY_RATE_CONVERSATIONS_PER_WIDGET`, `PARLEY_RATE_MESSAGES_PER_IP`,
+    /// `PARLEY_RATE_MESSAGES_PER_WIDGET`.
+    pub rate_limits: [Option<u32>; 4],
 }
 
 /// `BROADCAST_CONNECTION`, as in Laravel.
@@ -294,6 +298,28 @@ impl Settings {
                 "PARLEY_MAX_MESSAGE_CHARS",
                 "a number of characters",
             )?,
+            rate_limits: [
+                parse(
+                    &lookup,
+                    "PARLEY_RATE_CONVERSATIONS_PER_IP",
+                    "requests per minute",
+                )?,
+                parse(
+                    &lookup,
+                    "PARLEY_RATE_CONVERSATIONS_PER_WIDGET",
+                    "requests per minute",
+                )?,
+                parse(
+                    &lookup,
+                    "PARLEY_RATE_MESSAGES_PER_IP",
+                    "requests per minute",
+                )?,
+                parse(
+                    &lookup,
+                    "PARLEY_RATE_MESSAGES_PER_WIDGET",
+                    "requests per minute",
+                )?,
+            ],
         })
     }
 
