@@ -81,7 +81,7 @@ struct Runner {
     widget_limiter: RateLimiter,
     slots: Arc<Semaphore>,
     /// Bots by widget, rebuilt when the widget's bot settings change.
-    bots: Mutex<HashMap<i64, (serde_json::Value, Arc<dyn Bot>)>>,
+    bots: Mutex<HashMap<i64, CachedBot>>,
 }
 
 impl Runner {
@@ -90,7 +90,9 @@ impl Runner {
         loop {
             // Claim while there is work and a free slot.
             loop {
-                let Ok(slot) = self.slots.clone().acquire_owned().await else { return };
+                let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                    return;
+                };
                 match self.service.store.claim_bot_job(self.config.lease).await {
                     Ok(Some(job)) => {
                         let runner = self.clone();
@@ -119,7 +121,8 @@ impl Runner {
             Ok(Step::Done(outcome)) => outcome,
             Ok(Step::RetryIn(delay, error)) => {
                 let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                if let Err(store_error) = self.service.store.retry_bot_job(job.id, at, &error).await {
+                if let Err(store_error) = self.service.store.retry_bot_job(job.id, at, &error).await
+                {
                     tracing::error!(%store_error, job = job.id, "cannot reschedule bot job");
                 }
                 return;
@@ -159,45 +162,103 @@ impl Runner {
             widget_id: widget.id,
             visitor_name: conversation.visitor_name.clone(),
             message: messages[position].message.clone(),
-            history: messages[position.saturating_sub(20)..position].iter().map(history_entry).collect(),
+            history: messages[position.saturating_sub(20)..position]
+                .iter()
+                .map(history_entry)
+                .collect(),
             unsure_count: outcomes.iter().take_while(|o| *o == "unsure").count() as u32,
-            bot_turns: outcomes.iter().filter(|o| matches!(o.as_str(), "answer" | "unsure")).count() as u32,
+            bot_turns: outcomes
+                .iter()
+                .filter(|o| matches!(o.as_str(), "answer" | "unsure"))
+                .count() as u32,
         };
         let reply_key = format!("bot-{}", job.message_id);
         if turn.bot_turns >= self.config.max_turns_per_conversation {
             let text = "You've reached the limit of automated replies. Let me get a human for you.";
-            return self.hand_off(&conversation, &widget, &reply_key, text, HandoffReason::LimitReached).await;
+            return self
+                .hand_off(
+                    &conversation,
+                    &widget,
+                    &reply_key,
+                    text,
+                    HandoffReason::LimitReached,
+                )
+                .await;
         }
         let bot = match self.bot_for(&widget).await {
             Ok(bot) => bot,
             Err(error) => {
                 tracing::error!(%error, widget = widget.id, "the widget's bot is misconfigured");
                 let text = "Let me get a human for you.";
-                return self.hand_off(&conversation, &widget, &reply_key, text, HandoffReason::BotFailed).await;
+                return self
+                    .hand_off(
+                        &conversation,
+                        &widget,
+                        &reply_key,
+                        text,
+                        HandoffReason::BotFailed,
+                    )
+                    .await;
             }
         };
         self.typing(conversation.id, true);
         let reply = tokio::time::timeout(self.config.reply_timeout, bot.reply(&turn)).await;
+        let step = self
+            .respond(job, &conversation, &widget, &reply_key, &turn, reply)
+            .await;
+        // After the reply is posted, so the dots give way to the message rather than vanish first.
         self.typing(conversation.id, false);
+        step
+    }
+
+    async fn respond(
+        &self,
+        job: &BotJob,
+        conversation: &parley_store::Conversation,
+        widget: &Widget,
+        reply_key: &str,
+        turn: &Turn,
+        reply: Result<Result<Reply, BotError>, tokio::time::error::Elapsed>,
+    ) -> Result<Step, crate::error::ApiError> {
         let reply = match reply {
             Ok(Ok(reply)) => reply,
-            Ok(Err(error)) => return self.failed(job, &conversation, &widget, &reply_key, &error.to_string()).await,
-            Err(_) => return self.failed(job, &conversation, &widget, &reply_key, &BotError::Timeout.to_string()).await,
+            Ok(Err(error)) => {
+                return self
+                    .failed(job, conversation, widget, reply_key, &error.to_string())
+                    .await
+            }
+            Err(_) => {
+                return self
+                    .failed(
+                        job,
+                        conversation,
+                        widget,
+                        reply_key,
+                        &BotError::Timeout.to_string(),
+                    )
+                    .await
+            }
         };
         match reply {
             Reply::Answer { text } => {
-                self.post(&conversation, &widget, &reply_key, SenderType::Bot, text).await?;
+                self.post(conversation, widget, reply_key, SenderType::Bot, text)
+                    .await?;
                 Ok(Step::Done("answer"))
             }
             Reply::Unsure { .. } if turn.unsure_count + 1 >= 2 => {
                 let text = "I'm not sure I can help with that. Let me get a human for you.";
-                self.hand_off(&conversation, &widget, &reply_key, text, HandoffReason::Unsure).await
+                self.hand_off(conversation, widget, reply_key, text, HandoffReason::Unsure)
+                    .await
             }
             Reply::Unsure { text } => {
-                self.post(&conversation, &widget, &reply_key, SenderType::Bot, text).await?;
+                self.post(conversation, widget, reply_key, SenderType::Bot, text)
+                    .await?;
                 Ok(Step::Done("unsure"))
             }
-            Reply::Handoff { text, reason } => self.hand_off(&conversation, &widget, &reply_key, &text, reason).await,
+            Reply::Handoff { text, reason } => {
+                self.hand_off(conversation, widget, reply_key, &text, reason)
+                    .await
+            }
             Reply::Deferred => Ok(Step::Done("deferred")),
         }
     }
@@ -212,11 +273,19 @@ impl Runner {
     ) -> Result<Step, crate::error::ApiError> {
         tracing::warn!(job = job.id, attempt = job.attempts, %error, "bot reply failed");
         if job.attempts < self.config.max_attempts {
-            let delay = self.config.retry_base * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
+            let delay =
+                self.config.retry_base * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
             return Ok(Step::RetryIn(delay, error.to_string()));
         }
         let text = "Sorry, I'm having trouble answering. Let me get a human for you.";
-        self.hand_off(conversation, widget, reply_key, text, HandoffReason::BotFailed).await
+        self.hand_off(
+            conversation,
+            widget,
+            reply_key,
+            text,
+            HandoffReason::BotFailed,
+        )
+        .await
     }
 
     async fn hand_off(
@@ -227,15 +296,25 @@ impl Runner {
         text: &str,
         reason: HandoffReason,
     ) -> Result<Step, crate::error::ApiError> {
-        self.post(conversation, widget, reply_key, SenderType::System, text.to_string()).await?;
-        self.service.set_status(conversation.id, ConversationStatus::Human, None).await?;
+        self.post(
+            conversation,
+            widget,
+            reply_key,
+            SenderType::System,
+            text.to_string(),
+        )
+        .await?;
+        self.service
+            .set_status(conversation.id, ConversationStatus::Human, None)
+            .await?;
         let notice = serde_json::json!({
             "conversation_id": conversation.id,
             "widget_id": widget.id,
             "reason": format!("{reason:?}"),
             "visitor_name": conversation.visitor_name,
         });
-        self.service.broadcast(AGENTS_CHANNEL.into(), HANDOFF_EVENT, &notice, None);
+        self.service
+            .broadcast(AGENTS_CHANNEL.into(), HANDOFF_EVENT, &notice, None);
         Ok(Step::Done("handoff"))
     }
 
@@ -270,27 +349,35 @@ impl Runner {
 
     fn typing(&self, conversation_id: i64, typing: bool) {
         let channel = payload::conversation_channel(conversation_id);
-        self.service.broadcast(channel, TYPING_EVENT, &serde_json::json!({ "typing": typing }), None);
+        self.service.broadcast(
+            channel,
+            TYPING_EVENT,
+            &serde_json::json!({ "typing": typing }),
+            None,
+        );
     }
 
     async fn bot_for(&self, widget: &Widget) -> Result<Arc<dyn Bot>, BotError> {
-        let settings_json = widget.settings.get("bot").cloned().unwrap_or(serde_json::Value::Null);
+        let settings_json = widget
+            .settings
+            .get("bot")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         let mut bots = self.bots.lock().await;
         if let Some((cached_settings, bot)) = bots.get(&widget.id) {
             if *cached_settings == settings_json {
                 return Ok(bot.clone());
             }
         }
-        let settings: BotSettings = if settings_json.is_null() {
-            BotSettings::default()
-        } else {
-            serde_json::from_value(settings_json.clone()).map_err(|e| BotError::Config(e.to_string()))?
-        };
+        let settings = BotSettings::from_widget_settings(&widget.settings)?;
         let bot = parley_bot::build(&settings, &self.config.knowledge_dir, widget.id)?;
         bots.insert(widget.id, (settings_json, bot.clone()));
         Ok(bot)
     }
 }
+
+/// A widget's bot and the `settings.bot` it was built from.
+type CachedBot = (serde_json::Value, Arc<dyn Bot>);
 
 enum Step {
     Done(&'static str),
@@ -304,9 +391,17 @@ fn history_entry(message: &parley_store::Message) -> HistoryEntry {
         SenderType::Agent => Role::Agent,
         SenderType::System => Role::System,
     };
-    HistoryEntry { role, text: message.message.clone() }
+    HistoryEntry {
+        role,
+        text: message.message.clone(),
+    }
 }
 
 fn bot_name(widget: &Widget) -> String {
-    widget.settings.get("bot_name").and_then(|v| v.as_str()).unwrap_or("Assistant").to_string()
+    widget
+        .settings
+        .get("bot_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("Assistant")
+        .to_string()
 }

@@ -10,6 +10,7 @@
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
 pub mod api;
+pub mod bot_runner;
 pub mod broadcast;
 pub mod config;
 pub mod error;

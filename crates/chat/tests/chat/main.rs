@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bot;
 mod broadcasting;
 mod conversations;
 mod messages;

@@ -26,6 +26,7 @@ pub struct TestApp {
     pub widget_id: i64,
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
+    pub service: ChatService,
     /// With `PARLEY_CHAT_TEST_POSTGRES_URL` set, the schema this test owns.
     postgres_schema: Option<(String, String)>,
 }
@@ -136,7 +137,7 @@ impl TestApp {
         let broadcaster =
             broadcaster.unwrap_or_else(|| Arc::new(Embedded::new(realtime.clone(), APP_ID)));
         let service = ChatService::new(store.clone(), broadcaster, config);
-        let router = parley_chat::router(AppState::new(service));
+        let router = parley_chat::router(AppState::new(service.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -168,8 +169,26 @@ impl TestApp {
             widget_id: widget.id,
             http,
             data_dir,
+            service,
             postgres_schema,
         }
+    }
+
+    /// Switches this app to a new widget whose `settings.bot` is `bot`.
+    pub async fn use_bot(&mut self, bot: Value) {
+        let token = tokens::new_widget_token();
+        let widget = self
+            .store
+            .create_widget(NewWidget {
+                name: "Bot".into(),
+                token_hash: tokens::hash_token(&token),
+                allowed_origins: vec![],
+                settings: json!({ "bot": bot }),
+            })
+            .await
+            .unwrap();
+        self.token = token;
+        self.widget_id = widget.id;
     }
 
     pub fn url(&self, path: &str) -> String {

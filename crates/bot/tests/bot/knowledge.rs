@@ -1,0 +1,277 @@
+//! The knowledge bot: known questions answered, unknown ones unsure then handed off, requests for
+//! a human handed off, files reloaded after an edit, and both file formats (and their errors).
+
+use std::path::Path;
+
+use parley_bot::knowledge::{parse_markdown, parse_yaml};
+use parley_bot::{build, Bot, BotError, BotSettings, HandoffReason, KnowledgeError, Reply};
+use serde_json::json;
+
+use crate::support::{settings, turn, TempDir};
+
+async fn answer_of(bot: &dyn Bot, widget_id: i64, message: &str) -> Reply {
+    bot.reply(&turn(widget_id, message)).await.expect("reply")
+}
+
+fn assert_answer(reply: &Reply, needle: &str, question: &str) {
+    match reply {
+        Reply::Answer { text } => assert!(
+            text.contains(needle),
+            "{question:?} answered {text:?}, expected it to mention {needle:?}"
+        ),
+        other => panic!("{question:?} got {other:?}, expected an answer mentioning {needle:?}"),
+    }
+}
+
+#[tokio::test]
+async fn demo_knowledge_answers_known_questions_in_several_phrasings() {
+    let dir = TempDir::new();
+    let bot = build(&BotSettings::default(), dir.path(), 1).expect("default bot");
+    let cases = [
+        ("What is Parley?", "self-hosted chatbot"),
+        ("what does parley do", "self-hosted chatbot"),
+        (
+            "How do I embed the widget on my website?",
+            "chatbot-widget.js",
+        ),
+        ("how can I install the chat widget", "chatbot-widget.js"),
+        ("adding parley to my site", "chatbot-widget.js"),
+        ("How much does it cost?", "free"),
+        ("is parley free?", "free"),
+        ("what's the pricing", "free"),
+        ("Which databases are supported?", "PostgreSQL"),
+        ("can I use ollama", "OpenAI-compatible"),
+        ("where is my data stored", "your own server"),
+        ("hi", "Hello!"),
+        ("does it support postgres", "PostgreSQL"),
+    ];
+    for (question, needle) in cases {
+        assert_answer(&answer_of(&*bot, 1, question).await, needle, question);
+    }
+}
+
+#[tokio::test]
+async fn unknown_questions_are_unsure_then_handed_off() {
+    let dir = TempDir::new();
+    let bot = build(&BotSettings::default(), dir.path(), 1).expect("default bot");
+    for question in [
+        "What's the weather in Paris tomorrow?",
+        "Can you recommend a good pizza recipe?",
+        "asdf qwerty",
+        "?",
+    ] {
+        let reply = answer_of(&*bot, 1, question).await;
+        assert!(
+            matches!(reply, Reply::Unsure { .. }),
+            "{question:?} got {reply:?}"
+        );
+    }
+    // The second unsure reply in a row hands off.
+    let mut second = turn(1, "Who won the football yesterday?");
+    second.unsure_count = 1;
+    match bot.reply(&second).await.expect("reply") {
+        Reply::Handoff { reason, text } => {
+            assert_eq!(reason, HandoffReason::Unsure);
+            assert!(!text.is_empty());
+        }
+        other => panic!("expected a handoff, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn asking_for_a_human_hands_off() {
+    let dir = TempDir::new();
+    let bot = build(&BotSettings::default(), dir.path(), 1).expect("default bot");
+    for message in [
+        "/human",
+        "Can I talk to a real person?",
+        "AGENT please",
+        "operator",
+    ] {
+        match answer_of(&*bot, 1, message).await {
+            Reply::Handoff { reason, .. } => assert_eq!(reason, HandoffReason::VisitorAsked),
+            other => panic!("{message:?} got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn reloads_the_file_after_an_edit() {
+    let dir = TempDir::new();
+    dir.write(
+        "7.md",
+        "## What are your opening hours?\nWe open 9 to 5.\n",
+        0,
+    );
+    let bot = build(&settings(json!({"reload_secs": 0})), dir.path(), 7).expect("bot");
+    let question = "When are you open? What are the opening hours?";
+    assert_answer(&answer_of(&*bot, 7, question).await, "9 to 5", question);
+    // Demo knowledge is not mixed in once the widget has its own.
+    let reply = answer_of(&*bot, 7, "How do I embed the widget?").await;
+    assert!(matches!(reply, Reply::Unsure { .. }), "{reply:?}");
+
+    dir.write(
+        "7.md",
+        "## What are your opening hours?\nNow 10 to 6.\n\n## Do you ship abroad?\nYes, worldwide.\n",
+        10,
+    );
+    assert_answer(&answer_of(&*bot, 7, question).await, "10 to 6", question);
+    let abroad = "do you ship abroad";
+    assert_answer(&answer_of(&*bot, 7, abroad).await, "worldwide", abroad);
+
+    // A broken edit is logged and the last good knowledge kept.
+    dir.write("7.md", "no headings at all\n", 20);
+    assert_answer(&answer_of(&*bot, 7, question).await, "10 to 6", question);
+    // Removing the widget's file falls back to the demo knowledge.
+    std::fs::remove_file(dir.path().join("7.md")).expect("remove");
+    let embed = "How do I embed the widget?";
+    assert_answer(
+        &answer_of(&*bot, 7, embed).await,
+        "chatbot-widget.js",
+        embed,
+    );
+}
+
+#[tokio::test]
+async fn yaml_files_inline_entries_and_default_md() {
+    let dir = TempDir::new();
+    dir.write(
+        "3.yaml",
+        "- q: Do you ship abroad?\n  a: Yes, worldwide.\n\
+         - question: [What payment methods do you accept?, Can I pay by card?]\n  \
+           answer: Cards and bank transfer.\n",
+        0,
+    );
+    let inline = settings(json!({
+        "knowledge": [{"question": "Is there a mobile app?", "answer": "Not yet."}],
+    }));
+    let bot = build(&inline, dir.path(), 3).expect("bot");
+    assert_answer(
+        &answer_of(&*bot, 3, "shipping abroad?").await,
+        "worldwide",
+        "ship",
+    );
+    assert_answer(
+        &answer_of(&*bot, 3, "can I pay with a card").await,
+        "Cards",
+        "card",
+    );
+    assert_answer(
+        &answer_of(&*bot, 3, "payment methods").await,
+        "Cards",
+        "payment",
+    );
+    assert_answer(
+        &answer_of(&*bot, 3, "do you have a mobile app").await,
+        "Not yet",
+        "app",
+    );
+
+    // Another widget without files of its own uses default.md.
+    dir.write(
+        "default.md",
+        "# Shared\n## Where are you based?\nIn Lisbon.\n",
+        0,
+    );
+    let other = build(&BotSettings::default(), dir.path(), 4).expect("bot");
+    assert_answer(
+        &answer_of(&*other, 4, "where are you based").await,
+        "Lisbon",
+        "based",
+    );
+}
+
+#[test]
+fn markdown_format() {
+    let text = "# Title\nIntro text, ignored.\n\n## First question?\n## Same, other words\n\
+                Answer one,\n\non two paragraphs.\n### A sub-heading\nstill answer one\n\
+                ## Second? ##\nAnswer two.\n";
+    let entries = parse_markdown("t.md", text).expect("valid markdown");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries[0].questions,
+        ["First question?", "Same, other words"]
+    );
+    assert!(entries[0]
+        .answer
+        .starts_with("Answer one,\n\non two paragraphs."));
+    assert!(entries[0].answer.ends_with("still answer one"));
+    assert_eq!(entries[1].questions, ["Second?"]);
+    assert_eq!(entries[1].answer, "Answer two.");
+}
+
+#[test]
+fn malformed_markdown_is_a_clear_error() {
+    let err = parse_markdown(
+        "faq.md",
+        "## Has an answer\nyes\n\n## Dangling question?\n\n",
+    )
+    .expect_err("dangling question");
+    let message = err.to_string();
+    assert!(
+        matches!(err, KnowledgeError::Malformed { line: Some(4), .. }),
+        "{err:?}"
+    );
+    assert!(
+        message.contains("faq.md:4") && message.contains("Dangling question?"),
+        "{message}"
+    );
+
+    let err = parse_markdown("faq.md", "Just prose, no headings.\n").expect_err("no entries");
+    assert!(
+        err.to_string().contains("no `## question` headings"),
+        "{err}"
+    );
+
+    let err = parse_markdown("faq.md", "##\nanswer\n").expect_err("empty heading");
+    assert!(err.to_string().contains("faq.md:1"), "{err}");
+}
+
+#[test]
+fn yaml_format_and_errors() {
+    let entries =
+        parse_yaml("k.yaml", "- q: A?\n  a: B\n- question: C?\n  answer: D\n").expect("valid yaml");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].questions, ["C?"]);
+    assert_eq!(entries[1].answer, "D");
+
+    let err = parse_yaml("k.yaml", "- q: A?\n  a: [unclosed\n").expect_err("syntax error");
+    assert!(
+        matches!(err, KnowledgeError::Malformed { line: Some(_), .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("k.yaml:"), "{err}");
+
+    let err = parse_yaml("k.yaml", "- q: Only a question?\n").expect_err("missing answer");
+    assert!(err.to_string().contains("answer"), "{err}");
+
+    let err = parse_yaml("k.yaml", "q: not a list\na: nope\n").expect_err("not a list");
+    assert!(err.to_string().contains("list"), "{err}");
+
+    let err = parse_yaml("k.yaml", "- q: ''\n  a: B\n").expect_err("empty question");
+    assert!(err.to_string().contains("empty question"), "{err}");
+
+    assert!(parse_yaml("k.yaml", "  \n").is_err());
+}
+
+#[test]
+fn a_malformed_file_fails_the_build_naming_the_file() {
+    let dir = TempDir::new();
+    dir.write("5.yml", "- q: [broken\n", 0);
+    let err = build(&BotSettings::default(), dir.path(), 5).expect_err("malformed");
+    match err {
+        BotError::Config(message) => assert!(message.contains("5.yml"), "{message}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn greeting_defaults_overrides_and_disabling() {
+    let dir = Path::new("/nonexistent/parley-knowledge");
+    let default = build(&BotSettings::default(), dir, 1).expect("bot");
+    assert!(default.greeting().is_some_and(|g| g.contains("human")));
+    let custom = build(&settings(json!({"greeting": "Welcome!"})), dir, 1).expect("bot");
+    assert_eq!(custom.greeting().as_deref(), Some("Welcome!"));
+    let none = build(&settings(json!({"greeting": ""})), dir, 1).expect("bot");
+    assert_eq!(none.greeting(), None);
+}

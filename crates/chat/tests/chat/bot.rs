@@ -1,0 +1,249 @@
+//! Bot turns through the whole stack: the visitor's message queues a durable job, the runner
+//! shows the bot typing and posts the knowledge bot's answer, unsure twice or asked for a human
+//! it hands off, a failing bot hands off after its retries, and a crashed worker's job still
+//! yields exactly one reply.
+
+use std::time::Duration;
+
+use parley_chat::bot_runner::{self, RunnerConfig};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::*;
+
+fn knowledge() -> Value {
+    json!({
+        "kind": "knowledge",
+        "knowledge": [
+            {"question": "What are your opening hours?", "answer": "We are open from 9 to 5, Monday to Friday."},
+            {"question": "Do you ship abroad?", "answer": "Yes, we ship worldwide."}
+        ]
+    })
+}
+
+fn runner_config(app: &TestApp) -> RunnerConfig {
+    RunnerConfig {
+        retry_base: Duration::from_millis(20),
+        max_attempts: 2,
+        poll: Duration::from_millis(50),
+        ..RunnerConfig::new(app.data_dir.join("knowledge"))
+    }
+}
+
+fn start_runner(app: &TestApp) -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    bot_runner::start(app.service.clone(), runner_config(app), shutdown.clone());
+    shutdown
+}
+
+async fn messages(app: &TestApp, id: i64, visitor: &str) -> Vec<Value> {
+    let page: Value = app
+        .get(&format!("/api/chatbot/conversation/{id}"))
+        .header("X-Visitor-Token", visitor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["messages"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_known_question_is_answered_with_typing_shown_first() {
+    let mut app = TestApp::start().await;
+    app.use_bot(knowledge()).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let (status, _) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "when are you open? opening hours", "client_id": "q1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut order = Vec::new();
+    let answer = loop {
+        let frame = subscriber.recv().await;
+        let event = frame["event"].as_str().unwrap_or("").to_string();
+        if event == "BotTyping" || event == "ChatMessageReceived" {
+            let data: Value = serde_json::from_str(frame["data"].as_str().unwrap()).unwrap();
+            order.push((event.clone(), data.clone()));
+            if event == "ChatMessageReceived" && data["sender_type"] == "bot" {
+                break data;
+            }
+        }
+    };
+    assert!(
+        answer["message"].as_str().unwrap().contains("9 to 5"),
+        "{answer}"
+    );
+    let typing_at = order
+        .iter()
+        .position(|(e, d)| e == "BotTyping" && d["typing"] == true);
+    let answer_at = order.len() - 1;
+    assert!(
+        typing_at.is_some_and(|t| t < answer_at),
+        "no typing before the answer: {order:?}"
+    );
+    assert_eq!(subscriber.event("BotTyping").await["typing"], false);
+}
+
+#[tokio::test]
+async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
+    let mut app = TestApp::start().await;
+    app.use_bot(knowledge()).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "zebra quantum flux", "client_id": "u1"}),
+    )
+    .await;
+    let first = loop {
+        let data = subscriber.event("ChatMessageReceived").await;
+        if data["sender_type"] != "visitor" {
+            break data;
+        }
+    };
+    assert_eq!(
+        first["sender_type"], "bot",
+        "the first unsure reply is the bot's: {first}"
+    );
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "purple elephant modem", "client_id": "u2"}),
+    )
+    .await;
+    let update = subscriber.event("ConversationUpdated").await;
+    assert_eq!(update["status"], "human");
+    let all = messages(&app, id, &visitor).await;
+    assert_eq!(all.last().unwrap()["sender_type"], "system", "{all:?}");
+    // A human has the conversation now: the bot answers nothing more.
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "What are your opening hours?", "client_id": "u3"}),
+    )
+    .await;
+    let later = subscriber.sync().await;
+    let typing_again = later
+        .iter()
+        .any(|f| f["event"] == "BotTyping" && f["data"].as_str() == Some(r#"{"typing":true}"#));
+    assert!(!typing_again, "the bot came back: {later:?}");
+    let bot_replies = messages(&app, id, &visitor)
+        .await
+        .iter()
+        .filter(|m| m["sender_type"] == "bot")
+        .count();
+    assert_eq!(bot_replies, 1);
+}
+
+#[tokio::test]
+async fn asking_for_a_human_hands_off_at_once() {
+    let mut app = TestApp::start().await;
+    app.use_bot(knowledge()).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "I want to talk to a human please", "client_id": "h1"}),
+    )
+    .await;
+    assert_eq!(
+        subscriber.event("ConversationUpdated").await["status"],
+        "human"
+    );
+    let conversation = app.store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(conversation.status, parley_store::ConversationStatus::Human);
+}
+
+#[tokio::test]
+async fn a_failing_bot_hands_off_after_its_retries() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut app = TestApp::start().await;
+    app.use_bot(json!({"kind": "llm", "base_url": format!("http://127.0.0.1:{port}/v1"), "model": "m", "timeout_secs": 2})).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "hello?", "client_id": "f1"}),
+    )
+    .await;
+    assert_eq!(
+        subscriber.event("ConversationUpdated").await["status"],
+        "human"
+    );
+    let all = messages(&app, id, &visitor).await;
+    assert_eq!(all.last().unwrap()["sender_type"], "system");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_worker_still_yields_exactly_one_reply() {
+    let mut app = TestApp::start().await;
+    app.use_bot(knowledge()).await;
+    let (id, visitor) = app.conversation().await;
+    // The message is stored with its job while no runner runs.
+    let (status, _) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "Do you ship abroad?", "client_id": "c1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // A worker claims the job and dies at once: its lease has already run out.
+    let claimed = app
+        .store
+        .claim_bot_job(Duration::ZERO)
+        .await
+        .unwrap()
+        .expect("the job was queued");
+    assert_eq!(claimed.attempts, 1);
+    // Two runners start (a restart, plus another node): the job runs again, once.
+    let first = start_runner(&app);
+    let second = start_runner(&app);
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let mut replies = 0;
+    for _ in 0..50 {
+        replies = messages(&app, id, &visitor)
+            .await
+            .iter()
+            .filter(|m| m["sender_type"] == "bot")
+            .count();
+        if replies > 0 {
+            break;
+        }
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            subscriber.event("ChatMessageReceived"),
+        )
+        .await;
+    }
+    assert_eq!(replies, 1);
+    // Let both runners poll again; still one reply.
+    subscriber.sync().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = messages(&app, id, &visitor).await;
+    assert_eq!(
+        all.iter().filter(|m| m["sender_type"] == "bot").count(),
+        1,
+        "{all:?}"
+    );
+    assert!(all
+        .iter()
+        .any(|m| m["message"].as_str().unwrap_or("").contains("worldwide")));
+    first.cancel();
+    second.cancel();
+}
