@@ -78,6 +78,9 @@ pub struct BotSettings {
     pub url: Option<String>,
     /// Webhook: the HMAC secret for `X-Parley-Signature`.
     pub secret: Option<String>,
+    /// Webhook bot: the bearer token the external bot presents when it replies through
+    /// `POST /api/bot/conversations/{id}/messages` (distinct from the signing secret).
+    pub reply_token: Option<String>,
 }
 
 impl Default for BotSettings {
@@ -103,6 +106,7 @@ impl Default for BotSettings {
             timeout_secs: None,
             url: None,
             secret: None,
+            reply_token: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The widget-facing HTTP API under `/api/chatbot/…`, plus Echo's `/broadcasting/auth`.
 
 mod attachments;
+mod bot_replies;
 mod broadcasting;
 mod extract;
 mod messages;
@@ -69,6 +70,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/chatbot/broadcasting/auth", post(broadcasting::auth))
         .route("/broadcasting/auth", post(broadcasting::auth))
         .route("/api/chatbot/attachments/{id}", get(attachments::download))
+        .route(
+            "/api/bot/conversations/{id}/messages",
+            post(bot_replies::reply),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(cors));
     api.with_state(state)

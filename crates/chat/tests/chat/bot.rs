@@ -247,3 +247,125 @@ async fn a_crashed_worker_still_yields_exactly_one_reply() {
     first.cancel();
     second.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_bot_is_called_signed_and_replies_through_the_api() {
+    use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
+
+    // The external bot: checks Parley's signature, then answers later through the reply API.
+    let (tx, mut calls) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let receiver = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let timestamp: i64 = headers["x-parley-timestamp"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let signature = headers["x-parley-signature"]
+                    .to_str()
+                    .unwrap()
+                    .trim_start_matches("sha256=")
+                    .to_string();
+                let now = chrono::Utc::now().timestamp();
+                let valid =
+                    parley_bot::verify_webhook("hook-secret", timestamp, &body, &signature, now);
+                let forged =
+                    parley_bot::verify_webhook("other-secret", timestamp, &body, &signature, now);
+                let mut call: Value = serde_json::from_slice(&body).unwrap();
+                call["signature_valid"] = json!(valid && !forged);
+                let _ = tx.send(call);
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let mut app = TestApp::start().await;
+    let (other_id, _) = app.conversation().await;
+    app.use_bot(json!({"kind": "webhook", "url": hook, "secret": "hook-secret", "reply_token": "reply-token-1"})).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "Where is my order 42?", "client_id": "w1"}),
+    )
+    .await;
+    let call = tokio::time::timeout(Duration::from_secs(10), calls.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(call["signature_valid"], true, "{call}");
+    assert_eq!(call["conversation_id"], id);
+
+    let reply = |token: &str, conversation: i64, body: Value| {
+        app.http
+            .post(app.url(&format!("/api/bot/conversations/{conversation}/messages")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        reply("wrong", id, json!({"message": "hi"}))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        reply("reply-token-1", other_id, json!({"message": "hi"}))
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "a widget without an external bot"
+    );
+    let sent = reply(
+        "reply-token-1",
+        id,
+        json!({"message": "Order 42 ships tomorrow.", "client_id": "r1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), 201);
+    let event = loop {
+        let data = subscriber.event("ChatMessageReceived").await;
+        if data["sender_type"] == "bot" {
+            break data;
+        }
+    };
+    assert_eq!(event["message"], "Order 42 ships tomorrow.");
+    let again = reply(
+        "reply-token-1",
+        id,
+        json!({"message": "Order 42 ships tomorrow.", "client_id": "r1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 200, "a retried reply is not stored twice");
+    let handed = reply(
+        "reply-token-1",
+        id,
+        json!({"message": "Passing you to a colleague.", "handoff": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(handed.status(), 201);
+    assert_eq!(
+        subscriber.event("ConversationUpdated").await["status"],
+        "human"
+    );
+    assert_eq!(
+        reply("reply-token-1", id, json!({"message": "late"}))
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+}
