@@ -45,9 +45,20 @@ enum WidgetCommand {
         /// allows any).
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// Settings as JSON: greeting, colors, position, bot (see the README).
+        #[arg(long)]
+        settings: Option<String>,
         /// Print `{"id":…,"token":"cbw_…"}`.
         #[arg(long)]
         json: bool,
+    },
+    /// Replace a widget's settings (greeting, colours, bot…).
+    Configure {
+        /// The widget id.
+        id: i64,
+        /// Settings as JSON.
+        #[arg(long)]
+        settings: String,
     },
     /// List widgets.
     List {
@@ -106,8 +117,23 @@ impl Cli {
                     Command::Widget(WidgetCommand::Create {
                         name,
                         allowed_origins,
+                        settings: widget_settings,
                         json,
-                    }) => commands::create_widget(&settings, &name, allowed_origins, json).await,
+                    }) => {
+                        let widget_settings = widget_settings.as_deref();
+                        commands::create_widget(
+                            &settings,
+                            &name,
+                            allowed_origins,
+                            widget_settings,
+                            json,
+                        )
+                        .await
+                    }
+                    Command::Widget(WidgetCommand::Configure {
+                        id,
+                        settings: widget_settings,
+                    }) => commands::configure_widget(&settings, id, &widget_settings).await,
                     Command::Widget(WidgetCommand::List { json }) => {
                         commands::list_widgets(&settings, json).await
                     }

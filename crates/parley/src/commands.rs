@@ -26,8 +26,13 @@ pub async fn create_widget(
     settings: &Settings,
     name: &str,
     allowed_origins: Vec<String>,
+    widget_settings: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
+    let widget_settings = match widget_settings {
+        Some(text) => parse_widget_settings(text)?,
+        None => serde_json::json!({}),
+    };
     if name.trim().is_empty() {
         anyhow::bail!("--name must not be empty");
     }
@@ -49,7 +54,7 @@ pub async fn create_widget(
                 .iter()
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
-            settings: serde_json::json!({}),
+            settings: widget_settings,
         })
         .await?;
     if json {
@@ -59,6 +64,37 @@ pub async fn create_widget(
         println!("Token (shown only now): {token}");
     }
     Ok(())
+}
+
+/// Parses `--settings`, checking the bot part now rather than at the first visitor message.
+fn parse_widget_settings(text: &str) -> anyhow::Result<serde_json::Value> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).context("--settings is not valid JSON")?;
+    if !value.is_object() {
+        anyhow::bail!("--settings must be a JSON object");
+    }
+    parley_bot::BotSettings::from_widget_settings(&value)
+        .context("--settings has an invalid \"bot\"")?;
+    Ok(value)
+}
+
+/// `parley widget configure ID --settings JSON`.
+pub async fn configure_widget(
+    settings: &Settings,
+    id: i64,
+    widget_settings: &str,
+) -> anyhow::Result<()> {
+    let value = parse_widget_settings(widget_settings)?;
+    if open_store(settings)
+        .await?
+        .update_widget_settings(id, value)
+        .await?
+    {
+        println!("Updated widget {id}.");
+        Ok(())
+    } else {
+        anyhow::bail!("no widget with id {id}")
+    }
 }
 
 /// `parley widget list`.

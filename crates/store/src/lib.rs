@@ -86,6 +86,8 @@ pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
     async fn widget(&self, id: i64) -> Result<Option<Widget>>;
     /// Every widget, oldest first.
     async fn widgets(&self) -> Result<Vec<Widget>>;
+    /// Replaces a widget's settings (colours, greeting, bot…); `false` if there is no such widget.
+    async fn update_widget_settings(&self, id: i64, settings: serde_json::Value) -> Result<bool>;
     /// Revokes a widget; `false` if there is no such widget or it was already revoked.
     async fn revoke_widget(&self, id: i64) -> Result<bool>;
 

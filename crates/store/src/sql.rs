@@ -116,6 +116,15 @@ where
         Ok(revoked.is_some())
     }
 
+    async fn update_widget_settings(&self, id: i64, settings: Value) -> Result<bool> {
+        let updated = sqlx::query(sql::UPDATE_WIDGET_SETTINGS)
+            .bind(settings)
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(updated.is_some())
+    }
+
     async fn create_conversation(&self, conversation: NewConversation) -> Result<Conversation> {
         let now = Utc::now();
         let widget_id = conversation.widget_id;

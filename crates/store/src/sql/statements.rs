@@ -57,6 +57,9 @@ pub(crate) const ALL_WIDGETS: &str =
 pub(crate) const REVOKE_WIDGET: &str =
     "UPDATE widgets SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 
+pub(crate) const UPDATE_WIDGET_SETTINGS: &str =
+    "UPDATE widgets SET settings = $1 WHERE id = $2 RETURNING id";
+
 // Conversations.
 
 pub(crate) const INSERT_CONVERSATION: &str = concat!(

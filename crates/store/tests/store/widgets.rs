@@ -11,7 +11,25 @@ on_both!(
     unknown_widget_is_absent,
     revoked_widget_is_not_found_by_token,
     repeated_token_conflicts,
+    settings_can_be_replaced,
 );
+
+async fn settings_can_be_replaced(db: Db) {
+    let created = widget(&db, "Settings").await;
+    let settings = json!({"bot": {"kind": "knowledge"}, "colors": {"primary": "#123456"}});
+    assert!(db
+        .update_widget_settings(created.id, settings.clone())
+        .await
+        .unwrap());
+    assert_eq!(
+        db.widget(created.id).await.unwrap().unwrap().settings,
+        settings
+    );
+    assert!(!db
+        .update_widget_settings(created.id + 1000, settings)
+        .await
+        .unwrap());
+}
 
 async fn create_and_find_widget(db: Db) {
     let created = db
