@@ -84,18 +84,39 @@ impl SqliteStore {
         // parallel; they would spin in the busy handler (sleep-and-retry, unfair, adding
         // latency) and risk SQLITE_BUSY past the timeout. One write connection turns that into
         // a fair queue in the pool, and makes concurrent migrations in this process take turns.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
-            .await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let write = open_pool(SqlitePoolOptions::new().max_connections(1), &options).await?;
+        let read = open_pool(SqlitePoolOptions::new().max_connections(READERS), &options).await?;
         tracing::debug!(url, "opened SQLite store");
         Ok(SqlStore::new(write, read))
+    }
+}
+
+/// Opens a pool, retrying while another process holds the lock that switching a new database
+/// file to WAL needs: SQLite reports that as SQLITE_BUSY at once, without its busy handler, so
+/// two processes starting together on a fresh file (`parley serve` and `parley widget create`,
+/// say) would otherwise fail.
+async fn open_pool(
+    pool: SqlitePoolOptions,
+    options: &SqliteConnectOptions,
+) -> Result<sqlx::SqlitePool> {
+    let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
+    let mut delay = Duration::from_millis(10);
+    loop {
+        match pool
+            .clone()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+        {
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("5")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(200));
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
