@@ -10,7 +10,7 @@ import { launch, newContext, openPage, widget, screenshot } from './lib/browser.
 let parley, browser;
 
 before(async () => {
-  parley = await startParley();
+  parley = await startParley({ env: { PARLEY_BOT_WORKER: 'true' } });
   browser = await launch();
 });
 

@@ -104,11 +104,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let knowledge_dir = std::env::var_os("PARLEY_KNOWLEDGE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| settings.data_dir.join("knowledge"));
-    parley_chat::bot_runner::start(
-        service.clone(),
-        parley_chat::bot_runner::RunnerConfig::new(knowledge_dir),
-        shutdown.clone(),
-    );
+    if settings.bot_worker {
+        parley_chat::bot_runner::start(
+            service.clone(),
+            parley_chat::bot_runner::RunnerConfig::new(knowledge_dir),
+            shutdown.clone(),
+        );
+    }
     let listener = bind(&settings.http_bind).await?;
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");

@@ -77,6 +77,9 @@ pub struct Settings {
     pub max_upload_bytes: Option<usize>,
     /// `PARLEY_MAX_MESSAGE_CHARS`.
     pub max_message_chars: Option<usize>,
+    /// `PARLEY_BOT_WORKER`: whether this process runs bot turns (default true). Turns queue in
+    /// the database either way; nodes that do not run them leave them to nodes that do.
+    pub bot_worker: bool,
     /// Per-minute rate limits (0 disables one): `PARLEY_RATE_CONVERSATIONS_PER_IP`,
     /// `PARLEY_RATE_CONVERSATIONS_PER_WIDGET`, `PARLEY_RATE_MESSAGES_PER_IP`,
     /// `PARLEY_RATE_MESSAGES_PER_WIDGET`.
@@ -298,6 +301,8 @@ impl Settings {
                 "PARLEY_MAX_MESSAGE_CHARS",
                 "a number of characters",
             )?,
+            bot_worker: parse::<bool>(&lookup, "PARLEY_BOT_WORKER", "true or false")?
+                .unwrap_or(true),
             rate_limits: [
                 parse(
                     &lookup,

@@ -44,6 +44,9 @@ export async function startParley({ env = {}, readyTimeoutMs = 30000 } = {}) {
     PARLEY_HTTP_ADDR: '127.0.0.1:0',
     REVERB_SERVER_PORT: '0',
     RUST_LOG: process.env.RUST_LOG || 'warn',
+    // Most tests check exactly which messages two parties exchanged; the built-in bot would
+    // answer each one. The tests about the bot turn it back on.
+    PARLEY_BOT_WORKER: 'false',
   }, env);
   // Run in a scratch directory so a developer's .env in the repo is not picked up.
   const proc = spawn(bin, ['serve'], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
