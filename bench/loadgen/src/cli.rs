@@ -50,6 +50,10 @@ pub struct Target {
     /// PID of the server process, to report its resident memory (VmRSS) before and after.
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// Process name (`comm`) of a database server the server under test uses, e.g. `postgres`:
+    /// its CPU is reported as `db_cpu_pct` instead of being counted with other processes'.
+    #[arg(long, global = true)]
+    pub db_process: Option<String>,
 }
 
 impl Target {
@@ -103,6 +107,9 @@ pub enum Scenario {
     Channels(ChannelsArgs),
     /// Client events (`client-*`) between members of private channels.
     ClientEvents(ClientEventsArgs),
+    /// Parley's chat API end to end: visitors POST messages, each conversation's subscriber
+    /// receives them (the realtime server's host, port and key come from the widget's config).
+    Chat(ChatArgs),
 }
 
 impl Scenario {
@@ -113,6 +120,8 @@ impl Scenario {
             Scenario::Fanout(_) => "fanout",
             Scenario::Channels(_) => "channels",
             Scenario::ClientEvents(_) => "client-events",
+            Scenario::Chat(a) if a.burst_secs.is_some() => "chat-burst",
+            Scenario::Chat(_) => "chat",
         }
     }
 
@@ -123,6 +132,7 @@ impl Scenario {
             Scenario::Fanout(a) => (a.subscribers + a.publishers) as u64,
             Scenario::Channels(a) => (a.connections + a.publishers) as u64,
             Scenario::ClientEvents(a) => a.groups as u64 * a.group_size,
+            Scenario::Chat(a) => (a.conversations + a.senders + CREATE_PARALLELISM) as u64,
         }
     }
 }
@@ -190,6 +200,34 @@ pub struct ClientEventsArgs {
     pub duration: u64,
 }
 
+/// Conversations being created at once during a chat run's setup.
+pub const CREATE_PARALLELISM: usize = 16;
+
+#[derive(Debug, Clone, Args)]
+pub struct ChatArgs {
+    /// Parley's HTTP address (what `parley serve` prints as `Parley listening on`).
+    #[arg(long, default_value = "http://127.0.0.1:8000", env = "PARLEY_API_URL")]
+    pub api: String,
+    /// The widget token (`cbw_…`), e.g. the demo widget's.
+    #[arg(long, env = "PARLEY_WIDGET_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Conversations, each with one subscriber on its private channel.
+    #[arg(long, default_value_t = 200)]
+    pub conversations: usize,
+    /// Messages per second over all conversations, round-robin.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Seconds of sending at `--rate`.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Instead of a steady rate, send as fast as the senders allow for this many seconds.
+    #[arg(long)]
+    pub burst_secs: Option<u64>,
+    /// Message requests in flight at most (a pool of HTTP clients).
+    #[arg(long, default_value_t = 16)]
+    pub senders: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +267,32 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn parses_chat_with_defaults_and_burst_name() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "chat",
+            "--api",
+            "http://127.0.0.1:9001",
+            "--token",
+            "cbw_x",
+        ])
+        .unwrap();
+        assert_eq!(cli.scenario.name(), "chat");
+        match &cli.scenario {
+            Scenario::Chat(a) => {
+                assert_eq!(a.conversations, 200);
+                assert_eq!(a.rate, 200.0);
+                assert_eq!(a.burst_secs, None);
+                assert_eq!(a.token, "cbw_x");
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let burst =
+            Cli::try_parse_from(["loadgen", "chat", "--token", "t", "--burst-secs", "5"]).unwrap();
+        assert_eq!(burst.scenario.name(), "chat-burst");
     }
 
     #[test]

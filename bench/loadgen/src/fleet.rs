@@ -1,6 +1,7 @@
 //! Opening thousands of subscribed connections without flooding the server, and the receive loop
 //! every measuring connection runs: one task per connection, nothing else per connection.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{Target, Tuning};
 use crate::connection::{Conn, ConnError};
-use crate::payload::{now_ns, Payload};
+use crate::payload::{now_ns, Found, Listen};
 use crate::seq::Received;
 use crate::stats::{Latency, LatencySummary, Recorder};
 use crate::wire;
@@ -51,9 +52,33 @@ impl Ctx {
         })
     }
 
-    /// Opens and subscribes one connection, at most `--connect-parallelism` at a time. Failures
-    /// are counted and give `None`.
+    /// Opens and subscribes one connection, at most `--connect-parallelism` at a time, signing
+    /// private channels locally with the app secret. Failures are counted and give `None`.
     pub async fn establish(&self, spec: &Spec) -> Option<Conn> {
+        self.establish_with(spec, |socket_id| {
+            let auth = if spec.private {
+                parley_protocol::signature::channel_auth(
+                    &self.target.key,
+                    &self.target.secret,
+                    &socket_id,
+                    &spec.channel,
+                    None,
+                )
+            } else {
+                String::new()
+            };
+            std::future::ready(Ok(auth))
+        })
+        .await
+    }
+
+    /// Like [`Ctx::establish`], with the channel's `auth` obtained by `authorize` from the
+    /// socket id (an application's auth endpoint, say). Its time counts as handshake time.
+    pub async fn establish_with<F, Fut>(&self, spec: &Spec, authorize: F) -> Option<Conn>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<String, ConnError>>,
+    {
         let Ok(permit) = self.gate.acquire().await else {
             self.setup.failed();
             return None;
@@ -61,17 +86,7 @@ impl Ctx {
         let started = Instant::now();
         let attempt = async {
             let mut conn = Conn::open(&self.url).await?;
-            let auth = if spec.private {
-                parley_protocol::signature::channel_auth(
-                    &self.target.key,
-                    &self.target.secret,
-                    &conn.socket_id,
-                    &spec.channel,
-                    None,
-                )
-            } else {
-                String::new()
-            };
+            let auth = authorize(conn.socket_id.clone()).await?;
             conn.subscribe(&spec.channel, &auth).await?;
             Ok::<_, ConnError>(conn)
         };
@@ -111,7 +126,8 @@ impl Ctx {
         let ctx = Arc::clone(self);
         tokio::spawn(async move {
             let mut conn = ctx.establish(&spec).await?;
-            let received = receive(&mut conn, spec.stream, event, &ctx.recorder, stop).await;
+            let listen = Listen::payload(event);
+            let received = receive(&mut conn, spec.stream, listen, &ctx.recorder, stop).await;
             conn.close().await;
             Some((spec.stream, received))
         })
@@ -127,12 +143,12 @@ fn setup_kind(e: &ConnError) -> &'static str {
     }
 }
 
-/// Records benchmark deliveries of `event` on `stream` until `stop` is set; anything else the
-/// server sends is counted as an error with a sample of the frame.
+/// Records benchmark deliveries on `stream` as `listen` describes them until `stop` is set;
+/// anything else the server sends is counted as an error with a sample of the frame.
 pub async fn receive(
     conn: &mut Conn,
     stream: u32,
-    event: &str,
+    listen: Listen,
     recorder: &Recorder,
     mut stop: watch::Receiver<bool>,
 ) -> Received {
@@ -151,7 +167,11 @@ pub async fn receive(
                 continue;
             }
             step = conn.next(|frame, text| {
-                if frame.event != event {
+                if listen.also.contains(&frame.event.as_ref()) {
+                    recorder.foreign.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                if frame.event != listen.event {
                     let kind = match frame.event.as_ref() {
                         "pusher:error" => "server_error",
                         _ => "unexpected_event",
@@ -160,13 +180,16 @@ pub async fn receive(
                     return;
                 }
                 let now = now_ns();
-                match frame.data_text().as_deref().and_then(Payload::decode) {
-                    Some(p) if p.c == stream => {
+                match frame.data_text().as_deref().map_or(Found::Garbled, listen.extract) {
+                    Found::Bench(p) if p.c == stream => {
                         let new = received.record(p.s);
                         recorder.record_delivery(now.saturating_sub(p.t), now, new);
                     }
-                    Some(_) => errors.count("wrong_channel", wire::excerpt(text)),
-                    None => errors.count("bad_payload", wire::excerpt(text)),
+                    Found::Bench(_) => errors.count("wrong_channel", wire::excerpt(text)),
+                    Found::Foreign => {
+                        recorder.foreign.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Found::Garbled => errors.count("bad_payload", wire::excerpt(text)),
                 }
             }) => step,
         };

@@ -1,6 +1,7 @@
 //! `parley-loadgen`: benchmarks any Pusher Channels protocol v7 server. Parses the command line,
 //! checks the descriptor limit, runs one scenario and prints its report.
 
+mod chat_api;
 mod cli;
 mod connection;
 mod fleet;
@@ -8,6 +9,7 @@ mod payload;
 mod publisher;
 mod report;
 mod scenarios;
+mod schedule;
 mod seq;
 mod stats;
 mod system;
@@ -34,21 +36,18 @@ async fn main() -> ExitCode {
 
 async fn run(cli: &cli::Cli) -> anyhow::Result<()> {
     system::ensure_fd_limit(cli.scenario.sockets_needed())?;
-    eprintln!(
-        "parley-loadgen: {} against {}:{} (app {})",
-        cli.scenario.name(),
-        cli.target.host,
-        cli.target.port,
-        cli.target.app_id
-    );
+    let server = match &cli.scenario {
+        cli::Scenario::Chat(args) => format!("the chat API at {}", args.api),
+        _ => format!(
+            "{}:{} (app {})",
+            cli.target.host, cli.target.port, cli.target.app_id
+        ),
+    };
+    eprintln!("parley-loadgen: {} against {server}", cli.scenario.name());
     let report = scenarios::run(cli).await?;
     report.print();
     if report.measured_nothing() {
-        anyhow::bail!(
-            "no connection could subscribe to {}:{}: is the server running there, with this key?",
-            cli.target.host,
-            cli.target.port
-        );
+        anyhow::bail!("no connection could subscribe on {server}: is the server running there, with this key?");
     }
     Ok(())
 }

@@ -51,6 +51,49 @@ impl Payload {
     }
 }
 
+/// What a receiver made of one event's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A benchmark payload.
+    Bench(Payload),
+    /// A well-formed event that is not the benchmark's (a chat bot's reply, say): counted
+    /// apart, neither a delivery nor an error.
+    Foreign,
+    /// Data the scenario cannot read: counted as a `bad_payload` error.
+    Garbled,
+}
+
+/// How a scenario finds its payload in an event's data (the JSON text of `data`).
+pub type Extract = fn(&str) -> Found;
+
+/// What a receiver listens for on its channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Listen {
+    /// The event that carries benchmark payloads.
+    pub event: &'static str,
+    /// Finds the payload in that event's data.
+    pub extract: Extract,
+    /// Other events the application legitimately sends on the channel (a bot's typing
+    /// indicator, a status change): counted as foreign, not as errors.
+    pub also: &'static [&'static str],
+}
+
+impl Listen {
+    /// `event`s whose whole data is the payload, and nothing else expected.
+    pub const fn payload(event: &'static str) -> Listen {
+        Listen {
+            event,
+            extract: whole_data,
+            also: &[],
+        }
+    }
+}
+
+/// [`Extract`] for events whose whole data is the payload (HTTP publishes, client events).
+pub fn whole_data(data: &str) -> Found {
+    Payload::decode(data).map_or(Found::Garbled, Found::Bench)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +121,15 @@ mod tests {
     fn decode_rejects_foreign_data() {
         assert_eq!(Payload::decode(r#"{"hello":"world"}"#), None);
         assert_eq!(Payload::decode("not json"), None);
+    }
+
+    #[test]
+    fn whole_data_extracts_or_reports_garbled() {
+        assert_eq!(
+            whole_data(r#"{"c":1,"s":2,"t":3}"#),
+            Found::Bench(Payload { c: 1, s: 2, t: 3 })
+        );
+        assert_eq!(whole_data("{}"), Found::Garbled);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Publishing benchmark events through the server's HTTP API (`POST /apps/{id}/events`, signed),
-//! at a steady rate or as a burst, with a bounded number of requests in flight so a slow server
-//! slows the publisher down instead of piling up requests.
+//! Sending benchmark events at a steady rate, as a burst or as a timed flood, with a bounded
+//! number of requests in flight so a slow server slows the sender down instead of piling up
+//! requests; and the [`Publisher`] that sends them through the Pusher HTTP API
+//! (`POST /apps/{id}/events`, signed). Other senders (the chat API) plug in through [`Publish`].
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,6 +15,7 @@ use tokio::time::Instant;
 use crate::cli::Target;
 use crate::fleet::Setup;
 use crate::payload::{now_ns, Payload};
+pub use crate::schedule::Schedule;
 use crate::seq::SeqSet;
 use crate::stats::{per_sec, Latency, LatencySummary, Recorder};
 use crate::wire;
@@ -20,9 +23,27 @@ use crate::wire;
 /// The event name every benchmark publish uses.
 pub const EVENT: &str = "bench";
 
-/// A signed HTTP API client for one app.
+/// Why one send failed: the error kind it is counted under, and a sample for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// Sends event `seq` of stream `stream` (carrying a [`Payload`] with the send time) and tells
+/// whether the server accepted it.
+pub trait Publish: Send + Sync + 'static {
+    fn publish(
+        &self,
+        stream: usize,
+        seq: u64,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// A signed HTTP API client for one app, publishing to a fixed list of channels (the streams).
 pub struct Publisher {
     client: reqwest::Client,
+    channels: Vec<String>,
     url: String,
     path: String,
     key: String,
@@ -31,7 +52,12 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(target: &Target, pool: usize, pad: usize) -> anyhow::Result<Publisher> {
+    pub fn new(
+        target: &Target,
+        channels: Vec<String>,
+        pool: usize,
+        pad: usize,
+    ) -> anyhow::Result<Publisher> {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(pool)
             .tcp_nodelay(true)
@@ -41,6 +67,7 @@ impl Publisher {
         let path = format!("/apps/{}/events", target.app_id);
         Ok(Publisher {
             client,
+            channels,
             url: format!("{}{path}", target.http_base()),
             path,
             key: target.key.clone(),
@@ -52,7 +79,7 @@ impl Publisher {
     /// Publishes one event on `channel`. The payload's send time is taken here, just before the
     /// request is signed and sent, so time spent waiting for a free publisher is not counted as
     /// server latency.
-    pub async fn publish(&self, channel: &str, stream: u32, seq: u64) -> Result<(), String> {
+    async fn send_event(&self, channel: &str, stream: u32, seq: u64) -> Result<(), String> {
         let payload = Payload {
             c: stream,
             s: seq,
@@ -94,10 +121,25 @@ impl Publisher {
     }
 }
 
+impl Publish for Publisher {
+    async fn publish(&self, stream: usize, seq: u64) -> Result<(), SendError> {
+        let channel = self.channels.get(stream).ok_or_else(|| SendError {
+            kind: "publish",
+            detail: format!("no channel for stream {stream}"),
+        })?;
+        self.send_event(channel, stream as u32, seq)
+            .await
+            .map_err(|detail| SendError {
+                kind: "publish",
+                detail,
+            })
+    }
+}
+
 /// An error with its causes (`error sending request: connection refused`), since reqwest's own
 /// message stops at the outermost layer. The URL is left out: it holds a per-request signature
 /// and would make every sample distinct.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -106,34 +148,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out
-}
-
-/// When to publish.
-#[derive(Debug, Clone, Copy)]
-pub enum Schedule {
-    /// `rate` events per second for `duration`, evenly spaced.
-    Steady { rate: f64, duration: Duration },
-    /// `count` events, each sent as soon as a publisher is free.
-    Burst { count: u64 },
-}
-
-impl Schedule {
-    pub fn total(&self) -> u64 {
-        match *self {
-            Schedule::Steady { rate, duration } => (rate * duration.as_secs_f64()).round() as u64,
-            Schedule::Burst { count } => count,
-        }
-    }
-
-    /// When event `i` is due, relative to the start; `None` means immediately.
-    fn due(&self, i: u64) -> Option<Duration> {
-        match *self {
-            Schedule::Steady { rate, .. } if rate > 0.0 => {
-                Some(Duration::from_secs_f64(i as f64 / rate))
-            }
-            _ => None,
-        }
-    }
 }
 
 /// What the publishers did.
@@ -177,7 +191,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn finish(&self, stream: usize, seq: u64, sent_ns: u64, result: Result<(), String>) {
+    fn finish(&self, stream: usize, seq: u64, sent_ns: u64, result: Result<(), SendError>) {
         self.first_send_ns.fetch_min(sent_ns, Ordering::Relaxed);
         self.last_send_ns.fetch_max(sent_ns, Ordering::Relaxed);
         match result {
@@ -195,24 +209,24 @@ impl Progress {
             }
             Err(e) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                self.recorder.errors.count("publish", e);
+                self.recorder.errors.count(e.kind, e.detail);
             }
         }
     }
 }
 
-/// Publishes `schedule.total()` events round-robin over `channels` with at most `concurrency`
+/// Publishes events round-robin over `streams` as `schedule` says, with at most `concurrency`
 /// requests in flight. Each accepted event raises the recorder's expected deliveries by the
-/// number of subscribed receivers of its channel.
-pub async fn run(
-    publisher: Arc<Publisher>,
-    channels: Arc<Vec<String>>,
+/// number of subscribed receivers of its stream.
+pub async fn run<P: Publish>(
+    publisher: Arc<P>,
+    streams: usize,
     schedule: Schedule,
     concurrency: usize,
     recorder: Arc<Recorder>,
     setup: &Setup,
 ) -> PublishOutcome {
-    let streams = channels.len().max(1);
+    let streams = streams.max(1);
     let progress = Arc::new(Progress {
         accepted: Mutex::new(vec![SeqSet::new(); streams]),
         http: Mutex::new(Latency::new()),
@@ -226,29 +240,28 @@ pub async fn run(
     let concurrency = concurrency.clamp(1, u32::MAX as usize);
     let in_flight = Arc::new(Semaphore::new(concurrency));
     let mut next_seq = vec![0u64; streams];
-    let total = schedule.total();
     let start = Instant::now();
+    let mut attempted = 0u64;
 
-    for i in 0..total {
-        if let Some(due) = schedule.due(i) {
+    while schedule.wants(attempted, start.elapsed()) {
+        if let Some(due) = schedule.due(attempted) {
             tokio::time::sleep_until(start + due).await;
         }
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             break;
         };
-        let stream = (i % streams as u64) as usize;
+        // A flood ends on time even if this event waited for a free publisher.
+        if !schedule.wants(attempted, start.elapsed()) {
+            break;
+        }
+        let stream = (attempted % streams as u64) as usize;
         let seq = next_seq[stream];
         next_seq[stream] += 1;
-        let (publisher, channels, progress) = (
-            Arc::clone(&publisher),
-            Arc::clone(&channels),
-            Arc::clone(&progress),
-        );
+        attempted += 1;
+        let (publisher, progress) = (Arc::clone(&publisher), Arc::clone(&progress));
         tokio::spawn(async move {
             let sent_ns = now_ns();
-            let result = publisher
-                .publish(&channels[stream], stream as u32, seq)
-                .await;
+            let result = publisher.publish(stream, seq).await;
             progress.finish(stream, seq, sent_ns, result);
             drop(permit);
         });
@@ -263,7 +276,7 @@ pub async fn run(
             .lock()
             .map(|a| a.clone())
             .unwrap_or_default(),
-        attempted: total,
+        attempted,
         ok: progress.ok.load(Ordering::Relaxed),
         failed: progress.failed.load(Ordering::Relaxed),
         first_send_ns: if first_send_ns == u64::MAX {
@@ -283,18 +296,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn steady_schedule_spaces_events_evenly() {
-        let s = Schedule::Steady {
-            rate: 10.0,
-            duration: Duration::from_secs(3),
-        };
-        assert_eq!(s.total(), 30);
-        assert_eq!(s.due(0), Some(Duration::ZERO));
-        assert_eq!(s.due(5), Some(Duration::from_millis(500)));
-        assert_eq!(s.due(29), Some(Duration::from_millis(2900)));
-    }
 
     #[test]
     fn achieved_rate_counts_intervals() {
@@ -329,12 +330,5 @@ mod tests {
         }
         let wrapped = Wrap(std::io::Error::other("refused"));
         assert_eq!(error_chain(&wrapped), "sending failed: refused");
-    }
-
-    #[test]
-    fn burst_schedule_has_no_pacing() {
-        let s = Schedule::Burst { count: 7 };
-        assert_eq!(s.total(), 7);
-        assert_eq!(s.due(3), None);
     }
 }

@@ -185,6 +185,7 @@ impl Report {
             cpu.generator,
             "%",
         )
+        .opt_float("db_cpu_pct", "database CPU (of one core)", cpu.db, "%")
         .opt_float(
             "other_cpu_pct",
             "other processes' CPU (host)",
@@ -288,6 +289,7 @@ mod tests {
             key: "k".into(),
             secret: "s".into(),
             server_pid: None,
+            db_process: None,
         }
     }
 

@@ -127,6 +127,9 @@ pub struct Recorder {
     pub expected: AtomicU64,
     /// Time of the last delivery, ns since the payload epoch.
     pub last_delivery_ns: AtomicU64,
+    /// Application events that are not benchmark payloads (a chat bot's replies and typing
+    /// indicator): neither deliveries nor errors.
+    pub foreign: AtomicU64,
     pub errors: Errors,
 }
 

@@ -61,6 +61,34 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     parse_stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
+/// CPU time, in ticks, of every process named `comm` (a database's backends, which come and
+/// go). A process that exits within a window takes its time with it, so this under-counts
+/// short-lived ones; a connection pool's backends live through the run.
+fn named_cpu_ticks(comm: &str) -> Option<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if parse_stat_comm(&stat) == Some(comm) {
+            total += parse_stat_cpu(&stat).unwrap_or(0);
+        }
+    }
+    Some(total)
+}
+
+/// The `(comm)` field of `/proc/PID/stat`, without its parentheses.
+fn parse_stat_comm(stat: &str) -> Option<&str> {
+    stat.get(stat.find('(')? + 1..stat.rfind(')')?)
+}
+
 /// utime and stime are fields 14 and 15; counting starts after the `(comm)` field, which may
 /// itself contain spaces and parentheses.
 fn parse_stat_cpu(stat: &str) -> Option<u64> {
@@ -93,6 +121,8 @@ fn parse_host_busy(stat: &str) -> Option<u64> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuUse {
     pub server: Option<f64>,
+    /// The database server's processes (`--db-process`), if named.
+    pub db: Option<f64>,
     /// Near 100 % means the figures measure the generator, not the server.
     pub generator: Option<f64>,
     /// Everything else on the host: on a shared machine, a neighbour (a compiler, say) taking
@@ -104,16 +134,25 @@ pub struct CpuUse {
 pub struct CpuWindow {
     server_pid: Option<String>,
     server_start: Option<u64>,
+    db_comm: Option<String>,
+    db_start: Option<u64>,
     own_start: Option<u64>,
     host_start: Option<u64>,
     started: Instant,
 }
 
 impl CpuWindow {
-    pub fn start(server_pid: Option<u32>) -> CpuWindow {
+    /// Starts measuring the target's server (`--server-pid`) and database (`--db-process`).
+    pub fn start(target: &crate::cli::Target) -> CpuWindow {
+        Self::start_pids(target.server_pid, target.db_process.as_deref())
+    }
+
+    fn start_pids(server_pid: Option<u32>, db_comm: Option<&str>) -> CpuWindow {
         let server_pid = server_pid.map(|p| p.to_string());
         CpuWindow {
             server_start: server_pid.as_deref().and_then(cpu_ticks),
+            db_start: db_comm.and_then(named_cpu_ticks),
+            db_comm: db_comm.map(str::to_string),
             own_start: cpu_ticks("self"),
             host_start: host_busy_ticks(),
             server_pid,
@@ -132,14 +171,19 @@ impl CpuWindow {
             self.server_pid.as_deref().and_then(cpu_ticks),
         );
         let generator = pct(self.own_start, cpu_ticks("self"));
+        let db = pct(
+            self.db_start,
+            self.db_comm.as_deref().and_then(named_cpu_ticks),
+        );
         let host = pct(self.host_start, host_busy_ticks());
         // Without the server's pid its use is unknown, and so is the rest's.
         let others = host
             .zip(server)
             .zip(generator)
-            .map(|((h, s), g)| (h - s - g).max(0.0));
+            .map(|((h, s), g)| (h - s - g - db.unwrap_or(0.0)).max(0.0));
         CpuUse {
             server,
+            db,
             generator,
             others,
         }
@@ -172,7 +216,7 @@ mod tests {
 
     #[test]
     fn cpu_window_sees_own_work() {
-        let window = CpuWindow::start(Some(std::process::id()));
+        let window = CpuWindow::start_pids(Some(std::process::id()), None);
         let spin = Instant::now();
         let mut x = 0u64;
         while spin.elapsed().as_millis() < 300 {
@@ -184,6 +228,16 @@ mod tests {
         assert!(cpu.generator.is_some_and(|p| p > 10.0), "{cpu:?}");
         assert!(cpu.server.is_some_and(|p| p > 10.0), "{cpu:?}");
         assert!(cpu.others.is_some_and(|p| p >= 0.0), "{cpu:?}");
+    }
+
+    #[test]
+    fn named_processes_are_summed() {
+        let stat = "42 (my (odd) proc) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0";
+        assert_eq!(parse_stat_comm(stat), Some("my (odd) proc"));
+        assert_eq!(parse_stat_comm("garbage"), None);
+        let own = std::fs::read_to_string("/proc/self/comm").unwrap();
+        assert!(named_cpu_ticks(own.trim()).is_some());
+        assert_eq!(named_cpu_ticks("no-such-process-name"), Some(0));
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub async fn run(
         args.rate,
         args.duration
     );
-    let cpu = CpuWindow::start(target.server_pid);
+    let cpu = CpuWindow::start(target);
     let first_send_ns = now_ns();
     let _ = go_tx.send(Some(Instant::now()));
     // Drain only once every sender is done: stopping while one is still sending would cut off

@@ -36,7 +36,7 @@ pub async fn run(target: &Target, tuning: &Tuning, args: &IdleArgs) -> anyhow::R
     let setup = ctx.setup.wait("idle").await;
 
     eprintln!("  all connections settled; idling {} s", args.idle_secs);
-    let cpu = system::CpuWindow::start(target.server_pid);
+    let cpu = system::CpuWindow::start(target);
     tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
     let cpu = cpu.finish();
     let server_after = server_rss(target);

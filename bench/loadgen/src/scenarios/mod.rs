@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share: picking the scenario from the command
 //! line and reporting the server's memory.
 
+mod chat;
 mod client_events;
 mod idle;
 mod publish;
@@ -47,6 +48,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
             publish::run(target, tuning, plan).await
         }
         Scenario::ClientEvents(args) => client_events::run(target, tuning, args).await,
+        Scenario::Chat(args) => chat::run(target, tuning, args, cli.scenario.name()).await,
     }
 }
 

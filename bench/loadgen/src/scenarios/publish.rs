@@ -28,7 +28,12 @@ pub struct Plan {
 
 pub async fn run(target: &Target, tuning: &Tuning, plan: Plan) -> anyhow::Result<Report> {
     let streams = plan.channels.len();
-    let publisher = Arc::new(Publisher::new(target, plan.publishers, tuning.pad)?);
+    let publisher = Arc::new(Publisher::new(
+        target,
+        plan.channels.clone(),
+        plan.publishers,
+        tuning.pad,
+    )?);
     let server_before = server_rss(target);
 
     let ctx = Ctx::new(target, tuning, plan.connections, streams);
@@ -57,15 +62,19 @@ pub async fn run(target: &Target, tuning: &Tuning, plan: Plan) -> anyhow::Result
     match plan.schedule {
         Schedule::Steady { rate, duration } => eprintln!(
             "  publishing {} events at {rate}/s for {} s over {streams} channel(s)",
-            plan.schedule.total(),
+            plan.schedule.planned().unwrap_or_default(),
             duration.as_secs()
         ),
         Schedule::Burst { count } => eprintln!("  publishing a burst of {count} events"),
+        Schedule::Flood { duration } => eprintln!(
+            "  publishing as fast as possible for {} s",
+            duration.as_secs()
+        ),
     }
-    let cpu = CpuWindow::start(target.server_pid);
+    let cpu = CpuWindow::start(target);
     let outcome = publisher::run(
         publisher,
-        Arc::new(plan.channels.clone()),
+        streams,
         plan.schedule,
         plan.publishers,
         Arc::clone(&ctx.recorder),

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Benchmarks Parley's chat path end to end (POST a message → stored → broadcast → WebSocket) on
+# SQLite and on PostgreSQL: builds release binaries, and for each database runs the `chat`
+# scenario (steady rate) and `chat --burst-secs` (as fast as the senders go), each against a
+# fresh `parley serve` pinned to core 0 with a fresh data directory (and, for PostgreSQL, a fresh
+# database, dropped afterwards). The generator runs pinned to core 1.
+#
+# Usage: bench/chat.sh [sqlite] [postgres]   (default: both)
+# Environment: CONVERSATIONS (200), RATE (200 messages/s), DURATION (20 s), SENDERS (16),
+# BURST_SECS (10; 0 skips the burst), BURST_SENDERS (64), PG_HOST (127.0.0.1), PG_USER
+# (postgres), SERVER_CORE (0), LOADGEN_CORE (1); SKIP_BUILD=1 reuses target/release.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+CONVERSATIONS=${CONVERSATIONS:-200}
+RATE=${RATE:-200}
+DURATION=${DURATION:-20}
+SENDERS=${SENDERS:-16}
+BURST_SECS=${BURST_SECS:-10}
+BURST_SENDERS=${BURST_SENDERS:-64}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_USER=${PG_USER:-postgres}
+SERVER_CORE=${SERVER_CORE:-0}
+LOADGEN_CORE=${LOADGEN_CORE:-1}
+
+backends=("$@")
+if [ ${#backends[@]} -eq 0 ]; then
+    backends=(sqlite postgres)
+fi
+for backend in "${backends[@]}"; do
+    case $backend in
+        sqlite | postgres) ;;
+        *) echo "unknown backend: $backend (sqlite or postgres)" >&2; exit 2 ;;
+    esac
+done
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    echo "== building release binaries"
+    cargo build --release -p parley -p parley-loadgen
+fi
+for bin in target/release/parley target/release/parley-loadgen; do
+    [ -x "$bin" ] || { echo "error: $bin is missing; run without SKIP_BUILD" >&2; exit 1; }
+done
+
+# Arrays, so that `$!` is the server's own pid (taskset execs it).
+SERVER_PIN=()
+LOADGEN_PIN=()
+if command -v taskset >/dev/null; then
+    SERVER_PIN=(taskset -c "$SERVER_CORE")
+    LOADGEN_PIN=(taskset -c "$LOADGEN_CORE")
+else
+    echo "warning: taskset not found, running unpinned" >&2
+fi
+
+psql_admin() {
+    psql -h "$PG_HOST" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qAtc "$1"
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/parley-chat-bench.XXXXXX")
+SERVER_PID=""
+LOADGEN_PID=""
+DATABASE=""
+
+stop_server() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+
+drop_database() {
+    if [ -n "$DATABASE" ]; then
+        psql_admin "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" ||
+            echo "warning: could not drop database $DATABASE" >&2
+    fi
+    DATABASE=""
+}
+
+cleanup() {
+    if [ -n "$LOADGEN_PID" ]; then
+        kill "$LOADGEN_PID" 2>/dev/null || true
+        wait "$LOADGEN_PID" 2>/dev/null || true
+    fi
+    stop_server
+    drop_database
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+# Starts a fresh `parley serve` for run $1 on backend $2; sets SERVER_PID, API, TOKEN.
+start_server() {
+    local run=$1 backend=$2
+    local log="$WORK/server-$run.log"
+    local env_db=()
+    if [ "$backend" = postgres ]; then
+        DATABASE="parley_bench_$(date +%s)_$RANDOM"
+        psql_admin "CREATE DATABASE $DATABASE"
+        env_db=(DATABASE_URL="postgres://$PG_USER@$PG_HOST/$DATABASE")
+    fi
+    env "${env_db[@]}" PARLEY_DATA_DIR="$WORK/data-$run" PARLEY_HTTP_ADDR=127.0.0.1:0 \
+        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT=0 \
+        PARLEY_RATE_CONVERSATIONS_PER_IP=0 PARLEY_RATE_CONVERSATIONS_PER_WIDGET=0 \
+        PARLEY_RATE_MESSAGES_PER_IP=0 PARLEY_RATE_MESSAGES_PER_WIDGET=0 PARLEY_BOT_WORKER=false \
+        RUST_LOG="${RUST_LOG:-warn}" \
+        "${SERVER_PIN[@]}" target/release/parley serve >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        API=$(sed -n 's|^Parley listening on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$log")
+        TOKEN=$(sed -n 's|^Demo widget token: \(cbw_[A-Za-z0-9_-]*\).*|\1|p' "$log")
+        if [ -n "$API" ] && [ -n "$TOKEN" ]; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "error: the server exited during start-up:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "error: the server did not print its address and demo token within 30 s:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+# Runs the generator for backend $1 in the background, writing its report to $2, and waits
+# for it: a signal interrupts `wait` at once (a foreground command would delay the trap until
+# it ends), and `$!` is the generator itself, so the trap can stop it. PostgreSQL's backends
+# are reported apart from other processes' CPU.
+loadgen() {
+    local backend=$1 out=$2 db=()
+    shift 2
+    [ "$backend" = postgres ] && db=(--db-process postgres)
+    "${LOADGEN_PIN[@]}" target/release/parley-loadgen --server-pid "$SERVER_PID" "${db[@]}" \
+        chat --api "$API" --token "$TOKEN" --conversations "$CONVERSATIONS" "$@" >"$out" &
+    LOADGEN_PID=$!
+    local status=0
+    wait "$LOADGEN_PID" || status=$?
+    LOADGEN_PID=""
+    cat "$out"
+    return $status
+}
+
+RESULTS="$WORK/results.jsonl"
+SUMMARIES="$WORK/summaries.txt"
+failed=0
+for backend in "${backends[@]}"; do
+    modes=(steady)
+    [ "$BURST_SECS" != 0 ] && modes+=(burst)
+    for mode in "${modes[@]}"; do
+        case $mode in
+            steady) args=(--rate "$RATE" --duration "$DURATION" --senders "$SENDERS") ;;
+            burst) args=(--burst-secs "$BURST_SECS" --senders "$BURST_SENDERS") ;;
+        esac
+        run="$backend-$mode"
+        echo
+        echo "== $run: chat --conversations $CONVERSATIONS ${args[*]}"
+        start_server "$run" "$backend"
+        out="$WORK/$run.txt"
+        if loadgen "$backend" "$out" "${args[@]}"; then
+            { echo "-- $run"; head -n -1 "$out"; } >>"$SUMMARIES"
+            tail -n 1 "$out" | sed "s/^{/{\"backend\":\"$backend\",/" >>"$RESULTS"
+        else
+            echo "error: $run failed" >&2
+            failed=1
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "error: the server died during $run; its log:" >&2
+            tail -n 50 "$WORK/server-$run.log" >&2
+            failed=1
+        elif grep -qiE 'warn|error' "$WORK/server-$run.log"; then
+            echo "note: the server logged warnings during $run (see $WORK/server-$run.log):" >&2
+            grep -iE 'warn|error' "$WORK/server-$run.log" | head -n 5 >&2
+        fi
+        stop_server
+        drop_database
+        rm -rf "$WORK/data-$run"
+    done
+done
+
+echo
+echo "== summaries"
+[ -f "$SUMMARIES" ] && cat "$SUMMARIES"
+echo
+echo "== results (one JSON line per run; logs in $WORK)"
+[ -f "$RESULTS" ] && cat "$RESULTS"
+exit $failed
