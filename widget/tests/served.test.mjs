@@ -1,6 +1,6 @@
 // The pages as `parley serve` itself serves them (GET /chatbot-test.html with the demo token and
 // its own origin filled in, GET /chatbot-widget.js from widget/dist): the seed's test page works
-// out of the box, same origin. Skipped while the server does not serve them yet.
+// out of the box, same origin.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,13 +19,11 @@ after(async () => {
   await parley?.stop();
 });
 
-test('the server serves the test page and the script, and the page chats', async (t) => {
+test('the server serves the test page and the script, and the page chats', async () => {
   const page404 = await fetch(parley.baseUrl + '/chatbot-test.html');
   const script404 = await fetch(parley.baseUrl + '/chatbot-widget.js');
-  if (page404.status === 404 || script404.status === 404) {
-    t.skip(`parley serve does not serve the widget yet (page ${page404.status}, script ${script404.status})`);
-    return;
-  }
+  assert.equal(page404.status, 200, 'GET /chatbot-test.html');
+  assert.equal(script404.status, 200, 'GET /chatbot-widget.js');
   const html = await page404.text();
   assert.ok(!html.includes('__PARLEY_'), 'placeholders are filled in');
   assert.ok(html.includes(parley.token), 'the demo token is in the page');
