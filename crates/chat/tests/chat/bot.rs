@@ -36,6 +36,26 @@ fn start_runner(app: &TestApp) -> CancellationToken {
     shutdown
 }
 
+/// A conversation on a widget whose bot is `bot`, with a runner and a subscriber.
+async fn with_bot(bot: Value) -> (TestApp, CancellationToken, i64, String, Subscriber) {
+    let mut app = TestApp::start().await;
+    app.use_bot(bot).await;
+    let runner = start_runner(&app);
+    let (id, visitor) = app.conversation().await;
+    let subscriber = app.subscriber(id, &visitor).await;
+    (app, runner, id, visitor, subscriber)
+}
+
+/// The next broadcast message not written by the visitor.
+async fn next_reply(subscriber: &mut Subscriber) -> Value {
+    loop {
+        let data = subscriber.event("ChatMessageReceived").await;
+        if data["sender_type"] != "visitor" {
+            return data;
+        }
+    }
+}
+
 async fn messages(app: &TestApp, id: i64, visitor: &str) -> Vec<Value> {
     let page: Value = app
         .get(&format!("/api/chatbot/conversation/{id}"))
@@ -51,11 +71,7 @@ async fn messages(app: &TestApp, id: i64, visitor: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_known_question_is_answered_with_typing_shown_first() {
-    let mut app = TestApp::start().await;
-    app.use_bot(knowledge()).await;
-    let _runner = start_runner(&app);
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
+    let (app, _runner, id, visitor, mut subscriber) = with_bot(knowledge()).await;
     let (status, _) = app
         .send(
             id,
@@ -93,23 +109,14 @@ async fn a_known_question_is_answered_with_typing_shown_first() {
 
 #[tokio::test]
 async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
-    let mut app = TestApp::start().await;
-    app.use_bot(knowledge()).await;
-    let _runner = start_runner(&app);
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
+    let (app, _runner, id, visitor, mut subscriber) = with_bot(knowledge()).await;
     app.send(
         id,
         &visitor,
         json!({"message": "zebra quantum flux", "client_id": "u1"}),
     )
     .await;
-    let first = loop {
-        let data = subscriber.event("ChatMessageReceived").await;
-        if data["sender_type"] != "visitor" {
-            break data;
-        }
-    };
+    let first = next_reply(&mut subscriber).await;
     assert_eq!(
         first["sender_type"], "bot",
         "the first unsure reply is the bot's: {first}"
@@ -146,11 +153,7 @@ async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
 
 #[tokio::test]
 async fn asking_for_a_human_hands_off_at_once() {
-    let mut app = TestApp::start().await;
-    app.use_bot(knowledge()).await;
-    let _runner = start_runner(&app);
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
+    let (app, _runner, id, visitor, mut subscriber) = with_bot(knowledge()).await;
     app.send(
         id,
         &visitor,
@@ -170,11 +173,8 @@ async fn a_failing_bot_hands_off_after_its_retries() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let mut app = TestApp::start().await;
-    app.use_bot(json!({"kind": "llm", "base_url": format!("http://127.0.0.1:{port}/v1"), "model": "m", "timeout_secs": 2})).await;
-    let _runner = start_runner(&app);
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
+    let bot = json!({"kind": "llm", "base_url": format!("http://127.0.0.1:{port}/v1"), "model": "m", "timeout_secs": 2});
+    let (app, _runner, id, visitor, mut subscriber) = with_bot(bot).await;
     app.send(
         id,
         &visitor,
@@ -334,12 +334,8 @@ async fn an_external_bot_is_called_signed_and_replies_through_the_api() {
     .await
     .unwrap();
     assert_eq!(sent.status(), 201);
-    let event = loop {
-        let data = subscriber.event("ChatMessageReceived").await;
-        if data["sender_type"] == "bot" {
-            break data;
-        }
-    };
+    let event = next_reply(&mut subscriber).await;
+    assert_eq!(event["sender_type"], "bot");
     assert_eq!(event["message"], "Order 42 ships tomorrow.");
     let again = reply(
         "reply-token-1",
