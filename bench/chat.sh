@@ -35,25 +35,8 @@ for backend in "${backends[@]}"; do
     esac
 done
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    echo "== building release binaries"
-    cargo build --release -p parley -p parley-loadgen
-fi
-for bin in target/release/parley target/release/parley-loadgen; do
-    [ -x "$bin" ] || { echo "error: $bin is missing; run without SKIP_BUILD" >&2; exit 1; }
-done
-
-# Arrays, so that `$!` is the server's own pid (taskset execs it).
-SERVER_PIN=()
-LOADGEN_PIN=()
-if command -v taskset >/dev/null; then
-    SERVER_PIN=(taskset -c "$SERVER_CORE")
-    LOADGEN_PIN=(taskset -c "$LOADGEN_CORE")
-else
-    echo "warning: taskset not found, running unpinned" >&2
-fi
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 psql_admin() {
     psql -h "$PG_HOST" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qAtc "$1"

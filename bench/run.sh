@@ -34,27 +34,8 @@ if [ ${#scenarios[@]} -eq 0 ]; then
     scenarios=(idle fanout burst channels client-events)
 fi
 
-# 10k sockets on each side: the default 1024 descriptors is far too few.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    echo "== building release binaries"
-    cargo build --release -p parley -p parley-loadgen
-fi
-for bin in target/release/parley target/release/parley-loadgen; do
-    [ -x "$bin" ] || { echo "error: $bin is missing; run without SKIP_BUILD" >&2; exit 1; }
-done
-
-# Arrays rather than a shell function, so that `$!` is the server's own pid (taskset execs it):
-# that pid is what --server-pid reads memory from and what gets killed.
-SERVER_PIN=()
-LOADGEN_PIN=()
-if command -v taskset >/dev/null; then
-    SERVER_PIN=(taskset -c "$SERVER_CORE")
-    LOADGEN_PIN=(taskset -c "$LOADGEN_CORE")
-else
-    echo "warning: taskset not found, running unpinned" >&2
-fi
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
