@@ -54,7 +54,10 @@ pub async fn spawn_watcher(
                 .collect();
             for widget_id in newly_revoked {
                 match store
-                    .conversations(Some(widget_id), None, MAX_CONVERSATIONS)
+                    .conversations(&parley_store::ConversationQuery {
+                        widget_id: Some(widget_id),
+                        ..parley_store::ConversationQuery::latest(MAX_CONVERSATIONS)
+                    })
                     .await
                 {
                     Ok(conversations) => {

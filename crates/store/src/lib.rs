@@ -71,9 +71,36 @@ pub trait BotJobs: Send + Sync {
     async fn bot_outcomes(&self, conversation_id: i64, limit: i64) -> Result<Vec<String>>;
 }
 
+/// The agents who answer from the dashboard, and whether they are available.
+#[async_trait]
+pub trait Agents: Send + Sync {
+    /// Stores a new agent (offline); an email in use is a [`StoreError::Conflict`].
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
+    /// The agent with this token hash.
+    async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>>;
+    /// An agent by id.
+    async fn agent(&self, id: i64) -> Result<Option<Agent>>;
+    /// Every agent, oldest first.
+    async fn agents(&self) -> Result<Vec<Agent>>;
+    /// Sets an agent's availability and marks them seen at `now`; `None` if there is no such
+    /// agent.
+    async fn set_agent_availability(
+        &self,
+        id: i64,
+        availability: AgentAvailability,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Agent>>;
+    /// Marks an agent seen at `now` (a heartbeat); `None` if there is no such agent.
+    async fn touch_agent(
+        &self,
+        id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Agent>>;
+}
+
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
-pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: BotJobs + Agents + Send + Sync + std::fmt::Debug + 'static {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.
     async fn migrate(&self) -> Result<()>;
@@ -95,14 +122,8 @@ pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
     async fn create_conversation(&self, conversation: NewConversation) -> Result<Conversation>;
     /// A conversation by id.
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
-    /// Conversations of a widget (all widgets when `None`), most recently updated first, at
-    /// most `limit`, optionally only those with `status`.
-    async fn conversations(
-        &self,
-        widget_id: Option<i64>,
-        status: Option<ConversationStatus>,
-        limit: i64,
-    ) -> Result<Vec<Conversation>>;
+    /// The conversations `query` asks for, most recently updated first.
+    async fn conversations(&self, query: &ConversationQuery) -> Result<Vec<Conversation>>;
     /// Changes status and assignee; returns the updated conversation.
     async fn update_conversation(
         &self,
@@ -122,6 +143,10 @@ pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Message>>;
+    /// The newest `limit` messages of a conversation, oldest first.
+    async fn latest_messages(&self, conversation_id: i64, limit: i64) -> Result<Vec<Message>>;
+    /// The last message of each of these conversations (those with any), in no set order.
+    async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<Message>>;
 
     /// Records an uploaded file.
     async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment>;
@@ -148,13 +173,6 @@ pub trait Store: BotJobs + Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Reaction>>;
     /// Reactions on the messages of a conversation.
     async fn reactions(&self, conversation_id: i64) -> Result<Vec<Reaction>>;
-
-    /// Stores a new agent; an email in use is a [`StoreError::Conflict`].
-    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
-    /// The agent with this token hash.
-    async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>>;
-    /// Every agent.
-    async fn agents(&self) -> Result<Vec<Agent>>;
 }
 
 /// Opens the store a URL names: `sqlite://path?mode=rwc` (or `sqlite:path`) or

@@ -286,8 +286,88 @@ pub struct Agent {
     /// SHA-256 (hex) of the agent's API token.
     #[serde(skip)]
     pub token_hash: String,
+    /// What the agent last said about themselves.
+    pub availability: AgentAvailability,
+    /// When their dashboard was last heard from (a heartbeat or a change of availability).
+    pub last_seen_at: Option<DateTime<Utc>>,
     /// When created.
     pub created_at: DateTime<Utc>,
+}
+
+impl Agent {
+    /// Whether the agent counts as online at `now`: available, and heard from within `window`
+    /// (so a dashboard closed without saying goodbye drops out on its own).
+    pub fn is_online(&self, now: DateTime<Utc>, window: chrono::Duration) -> bool {
+        self.availability == AgentAvailability::Online
+            && self.last_seen_at.is_some_and(|seen| now - seen <= window)
+    }
+}
+
+/// Whether an agent takes conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentAvailability {
+    /// Takes conversations.
+    Online,
+    /// At the desk but not taking new conversations.
+    Away,
+    /// Signed out.
+    Offline,
+}
+
+impl AgentAvailability {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+            Self::Offline => "offline",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "online" => Some(Self::Online),
+            "away" => Some(Self::Away),
+            "offline" => Some(Self::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// Which conversations an inbox listing wants. Every filter left `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationQuery {
+    /// Only this widget's.
+    pub widget_id: Option<i64>,
+    /// Only those with this status.
+    pub status: Option<ConversationStatus>,
+    /// Only those assigned to this agent, or to nobody.
+    pub assignee: Option<Assignee>,
+    /// Only those last updated before this instant (the next page of a listing).
+    pub updated_before: Option<DateTime<Utc>>,
+    /// At most this many; 0 or less gives none.
+    pub limit: i64,
+}
+
+impl ConversationQuery {
+    /// Everything, at most `limit`.
+    pub fn latest(limit: i64) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
+/// An assignee filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    /// Assigned to this agent.
+    Agent(i64),
+    /// Assigned to nobody.
+    Nobody,
 }
 
 /// What is needed to create an agent.

@@ -4,6 +4,7 @@
 //! the DDL, how writes and migrations take their locks) lives in `sqlite.rs` and `postgres.rs`
 //! behind [`Backend`].
 
+mod agents;
 mod errors;
 mod jobs;
 mod rows;
@@ -18,7 +19,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use self::{errors::write_error, rows::Columns, statements as sql};
 use crate::{
-    Agent, Attachment, Conversation, ConversationStatus, Inserted, Message, NewAgent,
+    Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus, Inserted, Message,
     NewAttachment, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
     StoreError, Widget,
 };
@@ -152,22 +153,26 @@ where
         row.as_ref().map(rows::conversation).transpose()
     }
 
-    async fn conversations(
-        &self,
-        widget_id: Option<i64>,
-        status: Option<ConversationStatus>,
-        limit: i64,
-    ) -> Result<Vec<Conversation>> {
-        let statement = sql::list_conversations(widget_id.is_some(), status.is_some());
-        let mut query = sqlx::query(&statement);
-        if let Some(widget_id) = widget_id {
-            query = query.bind(widget_id);
+    async fn conversations(&self, query: &ConversationQuery) -> Result<Vec<Conversation>> {
+        let statement = sql::list_conversations(query);
+        let mut select = sqlx::query(&statement);
+        if let Some(widget_id) = query.widget_id {
+            select = select.bind(widget_id);
         }
-        if let Some(status) = status {
-            query = query.bind(status.as_str().to_owned());
+        if let Some(status) = query.status {
+            select = select.bind(status.as_str().to_owned());
+        }
+        if let Some(Assignee::Agent(agent_id)) = query.assignee {
+            select = select.bind(agent_id);
+        }
+        if let Some(before) = query.updated_before {
+            select = select.bind(before);
         }
         // PostgreSQL rejects a negative LIMIT where SQLite reads it as "no limit"; both get 0.
-        let rows = query.bind(limit.max(0)).fetch_all(&self.read).await?;
+        let rows = select
+            .bind(query.limit.max(0))
+            .fetch_all(&self.read)
+            .await?;
         rows::all(&rows, rows::conversation)
     }
 
@@ -278,6 +283,31 @@ where
         rows::all(&rows, rows::message)
     }
 
+    async fn latest_messages(&self, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
+        let rows = sqlx::query(sql::LATEST_MESSAGES)
+            .bind(conversation_id)
+            .bind(limit.max(0))
+            .fetch_all(&self.read)
+            .await?;
+        rows::all(&rows, rows::message)
+    }
+
+    async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<Message>> {
+        let mut messages = Vec::with_capacity(conversation_ids.len());
+        // Bounded lists of placeholders: SQLite allows 32 766 parameters, but one plan per
+        // list length is enough.
+        for ids in conversation_ids.chunks(100) {
+            let statement = sql::last_messages(ids.len());
+            let mut select = sqlx::query(&statement);
+            for id in ids {
+                select = select.bind(*id);
+            }
+            let rows = select.fetch_all(&self.read).await?;
+            messages.extend(rows::all(&rows, rows::message)?);
+        }
+        Ok(messages)
+    }
+
     async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment> {
         let conversation_id = attachment.conversation_id;
         let row = sqlx::query(sql::INSERT_ATTACHMENT)
@@ -375,37 +405,5 @@ where
             .fetch_all(&self.read)
             .await?;
         rows::all(&rows, rows::reaction)
-    }
-
-    async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {
-        let email = agent.email.clone();
-        let row = sqlx::query(sql::INSERT_AGENT)
-            .bind(agent.name)
-            .bind(agent.email)
-            .bind(agent.token_hash)
-            .bind(Utc::now())
-            .fetch_one(&self.write)
-            .await
-            .map_err(|e| {
-                write_error(
-                    e,
-                    || format!("an agent with email {email:?} or this token"),
-                    String::new,
-                )
-            })?;
-        rows::agent(&row)
-    }
-
-    async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>> {
-        let row = sqlx::query(sql::AGENT_BY_TOKEN_HASH)
-            .bind(token_hash.to_owned())
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(rows::agent).transpose()
-    }
-
-    async fn agents(&self) -> Result<Vec<Agent>> {
-        let rows = sqlx::query(sql::ALL_AGENTS).fetch_all(&self.read).await?;
-        rows::all(&rows, rows::agent)
     }
 }

@@ -8,8 +8,8 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
-    Agent, Attachment, Conversation, ConversationStatus, Message, Reaction, ReadState, Result,
-    SenderType, StoreError, Widget,
+    Agent, AgentAvailability, Attachment, Conversation, ConversationStatus, Message, Reaction,
+    ReadState, Result, SenderType, StoreError, Widget,
 };
 
 /// Typed column reads on a row of either database. The generic bounds that say "this database
@@ -132,11 +132,17 @@ pub(crate) fn attachment(row: &impl Columns) -> Result<Attachment> {
 }
 
 pub(crate) fn agent(row: &impl Columns) -> Result<Agent> {
+    let id = row.int("id")?;
+    let availability = row.text("availability")?;
+    let availability = AgentAvailability::parse(&availability)
+        .ok_or_else(|| StoreError::Corrupt(format!("agent {id}: availability {availability:?}")))?;
     Ok(Agent {
-        id: row.int("id")?,
+        id,
         name: row.text("name")?,
         email: row.text("email")?,
         token_hash: row.text("token_hash")?,
+        availability,
+        last_seen_at: row.time_opt("last_seen_at")?,
         created_at: row.time("created_at")?,
     })
 }

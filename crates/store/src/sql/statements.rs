@@ -3,6 +3,8 @@
 //! the two). Each statement that yields records selects the columns its mapper in `rows.rs`
 //! reads.
 
+use crate::{Assignee, ConversationQuery};
+
 /// The columns of a record, for `SELECT` and `RETURNING` lists. A macro rather than constants
 /// so that `concat!` can build each statement as one `&'static str`.
 macro_rules! columns {
@@ -17,7 +19,7 @@ macro_rules! columns {
         "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
     };
     (agent) => {
-        "id, name, email, token_hash, created_at"
+        "id, name, email, token_hash, availability, last_seen_at, created_at"
     };
     (read_state) => {
         "conversation_id, reader, last_read_id"
@@ -81,22 +83,43 @@ pub(crate) const UPDATE_CONVERSATION: &str = concat!(
 pub(crate) const TOUCH_CONVERSATION: &str =
     "UPDATE conversations SET updated_at = $1 WHERE id = $2 RETURNING id";
 
-/// The inbox: conversations, optionally of one widget (`$1`) and/or with one status (the next
-/// parameter), most recently updated first, then the limit. Only the filters in use go into the
-/// SQL: an `($1 IS NULL OR widget_id = $1)` form would keep PostgreSQL's cached generic plan
-/// from using the (widget_id, updated_at) index.
-pub(crate) fn list_conversations(by_widget: bool, by_status: bool) -> String {
+/// The inbox: conversations matching `query`'s filters, most recently updated first. The
+/// parameters are bound in the order of [`ConversationQuery`]'s fields that are set, then the
+/// limit. Only the filters in use go into the SQL: an `($1 IS NULL OR widget_id = $1)` form
+/// would keep PostgreSQL's cached generic plan from using the indexes.
+pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
     let mut sql = String::from(concat!(
         "SELECT ",
         columns!(conversation),
         " FROM conversations"
     ));
-    let filters = [("widget_id", by_widget), ("status", by_status)];
     let mut parameter = 0;
-    for (column, _) in filters.iter().filter(|(_, used)| *used) {
-        parameter += 1;
-        let joiner = if parameter == 1 { "WHERE" } else { "AND" };
-        sql.push_str(&format!(" {joiner} {column} = ${parameter}"));
+    let mut filter = |sql: &mut String, condition: &str, binds: bool| {
+        sql.push_str(if sql.contains(" WHERE ") {
+            " AND "
+        } else {
+            " WHERE "
+        });
+        if binds {
+            parameter += 1;
+            sql.push_str(&condition.replace('?', &format!("${parameter}")));
+        } else {
+            sql.push_str(condition);
+        }
+    };
+    if query.widget_id.is_some() {
+        filter(&mut sql, "widget_id = ?", true);
+    }
+    if query.status.is_some() {
+        filter(&mut sql, "status = ?", true);
+    }
+    match query.assignee {
+        Some(Assignee::Agent(_)) => filter(&mut sql, "assigned_agent_id = ?", true),
+        Some(Assignee::Nobody) => filter(&mut sql, "assigned_agent_id IS NULL", false),
+        None => {}
+    }
+    if query.updated_before.is_some() {
+        filter(&mut sql, "updated_at < ?", true);
     }
     // `id` breaks ties between equal timestamps so the order is stable.
     sql.push_str(&format!(
@@ -123,6 +146,25 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
     select_messages!(),
     " WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
 );
+/// The newest `$2` messages, put back in order by the caller's outer query.
+pub(crate) const LATEST_MESSAGES: &str = concat!(
+    "SELECT * FROM (",
+    select_messages!(),
+    " WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2) latest ORDER BY id"
+);
+
+/// The last message of each of `count` conversations (`$1`…).
+pub(crate) fn last_messages(count: usize) -> String {
+    let placeholders: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    format!(
+        concat!(
+            select_messages!(),
+            " WHERE m.id IN (SELECT MAX(id) FROM messages WHERE conversation_id IN ({}) \
+             GROUP BY conversation_id)"
+        ),
+        placeholders.join(", ")
+    )
+}
 pub(crate) const MESSAGE_EXISTS: &str = "SELECT id FROM messages WHERE id = $1";
 
 // Attachments.
@@ -181,27 +223,71 @@ pub(crate) const AGENT_BY_TOKEN_HASH: &str = concat!(
     columns!(agent),
     " FROM agents WHERE token_hash = $1"
 );
+pub(crate) const AGENT_BY_ID: &str =
+    concat!("SELECT ", columns!(agent), " FROM agents WHERE id = $1");
 pub(crate) const ALL_AGENTS: &str = concat!("SELECT ", columns!(agent), " FROM agents ORDER BY id");
+pub(crate) const SET_AGENT_AVAILABILITY: &str = concat!(
+    "UPDATE agents SET availability = $1, last_seen_at = $2 WHERE id = $3 RETURNING ",
+    columns!(agent)
+);
+pub(crate) const TOUCH_AGENT: &str = concat!(
+    "UPDATE agents SET last_seen_at = $1 WHERE id = $2 RETURNING ",
+    columns!(agent)
+);
 
 #[cfg(test)]
 mod tests {
-    use super::list_conversations;
+    use super::{last_messages, list_conversations};
+    use crate::{Assignee, ConversationQuery, ConversationStatus};
+
+    fn tail(sql: String) -> String {
+        sql[sql.find(" FROM conversations").unwrap_or(0)..].to_owned()
+    }
 
     #[test]
     fn numbers_only_the_filters_in_use() {
-        let tail = |sql: String| sql[sql.find(" FROM").unwrap_or(0)..].to_owned();
         assert_eq!(
-            tail(list_conversations(false, false)),
+            tail(list_conversations(&ConversationQuery::latest(5))),
             " FROM conversations ORDER BY updated_at DESC, id DESC LIMIT $1"
         );
+        let by_status = ConversationQuery {
+            status: Some(ConversationStatus::Human),
+            ..ConversationQuery::latest(5)
+        };
         assert_eq!(
-            tail(list_conversations(false, true)),
+            tail(list_conversations(&by_status)),
             " FROM conversations WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2"
         );
+        let everything = ConversationQuery {
+            widget_id: Some(1),
+            status: Some(ConversationStatus::Human),
+            assignee: Some(Assignee::Agent(3)),
+            updated_before: Some(chrono::Utc::now()),
+            limit: 5,
+        };
         assert_eq!(
-            tail(list_conversations(true, true)),
-            " FROM conversations WHERE widget_id = $1 AND status = $2 \
-             ORDER BY updated_at DESC, id DESC LIMIT $3"
+            tail(list_conversations(&everything)),
+            " FROM conversations WHERE widget_id = $1 AND status = $2 AND assigned_agent_id = $3 \
+             AND updated_at < $4 ORDER BY updated_at DESC, id DESC LIMIT $5"
         );
+    }
+
+    #[test]
+    fn an_unassigned_filter_binds_nothing() {
+        let unassigned = ConversationQuery {
+            assignee: Some(Assignee::Nobody),
+            updated_before: Some(chrono::Utc::now()),
+            ..ConversationQuery::latest(5)
+        };
+        assert_eq!(
+            tail(list_conversations(&unassigned)),
+            " FROM conversations WHERE assigned_agent_id IS NULL AND updated_at < $1 \
+             ORDER BY updated_at DESC, id DESC LIMIT $2"
+        );
+    }
+
+    #[test]
+    fn last_messages_numbers_each_conversation() {
+        assert!(last_messages(3).contains("conversation_id IN ($1, $2, $3)"));
     }
 }

@@ -1,11 +1,16 @@
-//! Agents: creation, unique emails and tokens, lookup by token hash.
+//! Agents: creation, unique emails and tokens, lookup by token hash and id, availability and
+//! heartbeats.
 
 use chrono::Utc;
-use parley_store::{NewAgent, StoreError};
+use parley_store::{AgentAvailability, NewAgent, StoreError};
 
 use crate::support::{agent, on_both, token, Db};
 
-on_both!(create_and_find_agent, used_email_or_token_conflicts);
+on_both!(
+    create_and_find_agent,
+    used_email_or_token_conflicts,
+    availability_and_heartbeat,
+);
 
 async fn create_and_find_agent(db: Db) {
     let hash = token();
@@ -25,6 +30,9 @@ async fn create_and_find_agent(db: Db) {
         ),
         ("Ada", "ada@example.com", hash.as_str())
     );
+    // New agents start offline and unseen.
+    assert_eq!(ada.availability, AgentAvailability::Offline);
+    assert_eq!(ada.last_seen_at, None);
     assert!(
         (Utc::now() - ada.created_at).num_seconds().abs() < 60,
         "{}",
@@ -65,4 +73,57 @@ async fn used_email_or_token_conflicts(db: Db) {
         .expect_err("token in use");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(db.agents().await.expect("list"), [ada]);
+}
+
+async fn availability_and_heartbeat(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let bob = agent(&db, "bob@example.com").await;
+    let window = chrono::Duration::seconds(75);
+    let at = Utc::now() - chrono::Duration::seconds(30);
+
+    let online = db
+        .set_agent_availability(ada.id, AgentAvailability::Online, at)
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(online.availability, AgentAvailability::Online);
+    let seen = online.last_seen_at.expect("seen");
+    assert!((seen - at).num_milliseconds().abs() < 5, "{seen} vs {at}");
+    assert!(online.is_online(Utc::now(), window));
+    // Silent for longer than the window: no longer counted, though still "online" by choice.
+    assert!(!online.is_online(at + chrono::Duration::seconds(76), window));
+    assert_eq!(db.agent(ada.id).await.expect("get"), Some(online.clone()));
+    assert_eq!(
+        db.agent(bob.id)
+            .await
+            .expect("get")
+            .expect("bob")
+            .availability,
+        AgentAvailability::Offline
+    );
+
+    let later = at + chrono::Duration::seconds(20);
+    let touched = db
+        .touch_agent(ada.id, later)
+        .await
+        .expect("touch")
+        .expect("exists");
+    assert_eq!(touched.availability, AgentAvailability::Online);
+    assert!(touched.last_seen_at.expect("seen") > seen);
+
+    let away = db
+        .set_agent_availability(ada.id, AgentAvailability::Away, later)
+        .await
+        .expect("set")
+        .expect("exists");
+    assert!(!away.is_online(later, window));
+
+    assert_eq!(db.agent(999_999).await.expect("get"), None);
+    assert_eq!(db.touch_agent(999_999, later).await.expect("touch"), None);
+    assert_eq!(
+        db.set_agent_availability(999_999, AgentAvailability::Online, later)
+            .await
+            .expect("set"),
+        None
+    );
 }

@@ -1,6 +1,6 @@
 //! Conversations: creation, lookup, the filtered inbox listing, status and assignee changes.
 
-use parley_store::{ConversationStatus, NewConversation, StoreError};
+use parley_store::{Assignee, ConversationQuery, ConversationStatus, NewConversation, StoreError};
 
 use crate::support::{agent, chat, conversation, on_both, text, token, widget, Db};
 
@@ -11,6 +11,7 @@ on_both!(
     message_moves_conversation_to_the_top,
     update_status_and_assignee,
     update_rejects_unknown_agent,
+    list_by_assignee_and_page,
 );
 
 async fn create_and_get_conversation(db: Db) {
@@ -54,7 +55,7 @@ async fn conversation_needs_a_widget(db: Db) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert_eq!(db.conversation(999_999).await.expect("get"), None);
     assert!(db
-        .conversations(None, None, 10)
+        .conversations(&query(None, None, 10))
         .await
         .expect("list")
         .is_empty());
@@ -77,47 +78,50 @@ async fn list_filters_orders_and_limits(db: Db) {
     let ids = |list: Vec<parley_store::Conversation>| list.iter().map(|c| c.id).collect::<Vec<_>>();
     // Most recently updated first.
     let shop_all = db
-        .conversations(Some(shop.id), None, 10)
+        .conversations(&query(Some(shop.id), None, 10))
         .await
         .expect("list");
     assert_eq!(ids(shop_all), [first.id, second.id, third.id]);
-    let everything = db.conversations(None, None, 10).await.expect("list");
+    let everything = db
+        .conversations(&query(None, None, 10))
+        .await
+        .expect("list");
     assert_eq!(
         ids(everything),
         [first.id, second.id, elsewhere.id, third.id]
     );
 
     let human = db
-        .conversations(Some(shop.id), Some(ConversationStatus::Human), 10)
+        .conversations(&query(Some(shop.id), Some(ConversationStatus::Human), 10))
         .await;
     assert_eq!(ids(human.expect("list")), [second.id]);
     let bot = db
-        .conversations(None, Some(ConversationStatus::Bot), 10)
+        .conversations(&query(None, Some(ConversationStatus::Bot), 10))
         .await
         .expect("list");
     assert_eq!(ids(bot), [elsewhere.id, third.id]);
     let none = db
-        .conversations(Some(blog.id), Some(ConversationStatus::Closed), 10)
+        .conversations(&query(Some(blog.id), Some(ConversationStatus::Closed), 10))
         .await;
     assert!(none.expect("list").is_empty());
     assert!(db
-        .conversations(Some(999_999), None, 10)
+        .conversations(&query(Some(999_999), None, 10))
         .await
         .expect("list")
         .is_empty());
 
     let top_two = db
-        .conversations(Some(shop.id), None, 2)
+        .conversations(&query(Some(shop.id), None, 2))
         .await
         .expect("list");
     assert_eq!(ids(top_two), [first.id, second.id]);
     assert!(db
-        .conversations(None, None, 0)
+        .conversations(&query(None, None, 0))
         .await
         .expect("list")
         .is_empty());
     assert!(db
-        .conversations(None, None, -1)
+        .conversations(&query(None, None, -1))
         .await
         .expect("list")
         .is_empty());
@@ -126,7 +130,10 @@ async fn list_filters_orders_and_limits(db: Db) {
 async fn message_moves_conversation_to_the_top(db: Db) {
     let older = chat(&db).await;
     let newer = conversation(&db, older.widget_id).await;
-    let listed = db.conversations(None, None, 10).await.expect("list");
+    let listed = db
+        .conversations(&query(None, None, 10))
+        .await
+        .expect("list");
     assert_eq!(listed[0].id, newer.id);
 
     let inserted = db
@@ -140,7 +147,10 @@ async fn message_moves_conversation_to_the_top(db: Db) {
         .expect("present");
     assert_eq!(bumped.updated_at, inserted.message().created_at);
     assert!(bumped.updated_at > older.updated_at);
-    let listed = db.conversations(None, None, 10).await.expect("list");
+    let listed = db
+        .conversations(&query(None, None, 10))
+        .await
+        .expect("list");
     assert_eq!(
         listed.iter().map(|c| c.id).collect::<Vec<_>>(),
         [older.id, newer.id]
@@ -195,4 +205,68 @@ async fn update_rejects_unknown_agent(db: Db) {
         db.conversation(created.id).await.expect("get"),
         Some(created)
     );
+}
+
+fn query(
+    widget_id: Option<i64>,
+    status: Option<ConversationStatus>,
+    limit: i64,
+) -> ConversationQuery {
+    ConversationQuery {
+        widget_id,
+        status,
+        limit,
+        ..ConversationQuery::default()
+    }
+}
+
+async fn list_by_assignee_and_page(db: Db) {
+    let shop = widget(&db, "Shop").await;
+    let ada = agent(&db, "ada@example.com").await;
+    let bob = agent(&db, "bob@example.com").await;
+    let unassigned = conversation(&db, shop.id).await;
+    let adas = conversation(&db, shop.id).await;
+    let bobs = conversation(&db, shop.id).await;
+    db.update_conversation(adas.id, ConversationStatus::Human, Some(ada.id))
+        .await
+        .expect("assign");
+    let bobs = db
+        .update_conversation(bobs.id, ConversationStatus::Human, Some(bob.id))
+        .await
+        .expect("assign")
+        .expect("exists");
+    let ids = |list: Vec<parley_store::Conversation>| list.iter().map(|c| c.id).collect::<Vec<_>>();
+
+    let mine = ConversationQuery {
+        assignee: Some(Assignee::Agent(ada.id)),
+        ..ConversationQuery::latest(10)
+    };
+    assert_eq!(ids(db.conversations(&mine).await.expect("list")), [adas.id]);
+    let waiting = ConversationQuery {
+        assignee: Some(Assignee::Nobody),
+        ..ConversationQuery::latest(10)
+    };
+    assert_eq!(
+        ids(db.conversations(&waiting).await.expect("list")),
+        [unassigned.id]
+    );
+    let human_unassigned = ConversationQuery {
+        status: Some(ConversationStatus::Human),
+        assignee: Some(Assignee::Nobody),
+        ..ConversationQuery::latest(10)
+    };
+    assert!(db
+        .conversations(&human_unassigned)
+        .await
+        .expect("list")
+        .is_empty());
+
+    // The next page starts strictly before the last one seen.
+    let page = ConversationQuery {
+        updated_before: Some(bobs.updated_at),
+        ..ConversationQuery::latest(10)
+    };
+    let rest = ids(db.conversations(&page).await.expect("list"));
+    assert!(!rest.contains(&bobs.id), "{rest:?}");
+    assert!(rest.contains(&unassigned.id), "{rest:?}");
 }

@@ -1,4 +1,5 @@
-//! Messages: storing, paging with `messages_after`, and idempotency by `client_id`, also under
+//! Messages: storing, paging with `messages_after`, the newest with `latest_messages` and
+//! `last_messages`, and idempotency by `client_id`, also under
 //! concurrent inserts.
 
 use parley_store::{Inserted, NewMessage, SenderType, StoreError};
@@ -84,6 +85,30 @@ async fn insert_and_page(db: Db) {
             .expect("page"),
         stored[4..]
     );
+    // The newest ones, still oldest first; and each conversation's last message.
+    assert_eq!(
+        db.latest_messages(chat.id, 2).await.expect("latest"),
+        stored[3..]
+    );
+    assert_eq!(
+        db.latest_messages(chat.id, 100).await.expect("latest"),
+        stored
+    );
+    assert!(db
+        .latest_messages(chat.id, 0)
+        .await
+        .expect("latest")
+        .is_empty());
+    let mut last = db
+        .last_messages(&[chat.id, other.id, 999_999])
+        .await
+        .expect("last");
+    last.sort_by_key(|m| m.conversation_id);
+    assert_eq!(last.len(), 2, "{last:?}");
+    assert_eq!(last[0], stored[4]);
+    assert_eq!(last[1].conversation_id, other.id);
+    assert_eq!(last[1].message, "elsewhere");
+    assert!(db.last_messages(&[]).await.expect("last").is_empty());
     assert!(db
         .messages_after(chat.id, stored[4].id, 100)
         .await

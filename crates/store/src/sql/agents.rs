@@ -1,0 +1,83 @@
+//! The agents on both databases: accounts, and the availability the dashboard reports.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Encode, Executor, IntoArguments, Type};
+
+use super::{errors::write_error, rows, statements as sql, Backend, SqlStore};
+use crate::{Agent, AgentAvailability, Agents, NewAgent, Result};
+
+#[async_trait]
+impl<DB> Agents for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {
+        let email = agent.email.clone();
+        let row = sqlx::query(sql::INSERT_AGENT)
+            .bind(agent.name)
+            .bind(agent.email)
+            .bind(agent.token_hash)
+            .bind(Utc::now())
+            .fetch_one(&self.write)
+            .await
+            .map_err(|e| {
+                write_error(
+                    e,
+                    || format!("an agent with email {email:?} or this token"),
+                    String::new,
+                )
+            })?;
+        rows::agent(&row)
+    }
+
+    async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>> {
+        let row = sqlx::query(sql::AGENT_BY_TOKEN_HASH)
+            .bind(token_hash.to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(rows::agent).transpose()
+    }
+
+    async fn agent(&self, id: i64) -> Result<Option<Agent>> {
+        let row = sqlx::query(sql::AGENT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(rows::agent).transpose()
+    }
+
+    async fn agents(&self) -> Result<Vec<Agent>> {
+        let rows = sqlx::query(sql::ALL_AGENTS).fetch_all(&self.read).await?;
+        rows::all(&rows, rows::agent)
+    }
+
+    async fn set_agent_availability(
+        &self,
+        id: i64,
+        availability: AgentAvailability,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Agent>> {
+        let row = sqlx::query(sql::SET_AGENT_AVAILABILITY)
+            .bind(availability.as_str().to_owned())
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(rows::agent).transpose()
+    }
+
+    async fn touch_agent(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Agent>> {
+        let row = sqlx::query(sql::TOUCH_AGENT)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(rows::agent).transpose()
+    }
+}
