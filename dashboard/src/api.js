@@ -1,0 +1,120 @@
+// api.js — owns every HTTP call the dashboard makes to the agent API (docs/agent-api.md): it adds
+// `Authorization: Bearer <agent token>`, X-Socket-ID when a socket is up (so the server leaves
+// this tab's socket out of the broadcast), a time-out, and turns every failure into an ApiError
+// whose `retryable` says whether trying again can help. A 401 on any call means the token was
+// revoked: `onUnauthorized` signs the agent out.
+
+const TIMEOUT_MS = 20000;
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message || code);
+    this.status = status; // 0 = no answer (offline, timeout, server down)
+    this.code = code;
+    this.retryAfter = retryAfter; // seconds, from Retry-After on 429/503
+  }
+  get retryable() {
+    return this.status === 0 || this.status === 408 || this.status === 425 || this.status === 429 || this.status >= 500;
+  }
+}
+
+function errorFrom(status, text, retryAfterHeader) {
+  let code = 'http_' + status;
+  let message = '';
+  try {
+    const body = JSON.parse(text);
+    code = body?.error?.code || code;
+    message = body?.error?.message || '';
+  } catch {
+    /* not JSON (a proxy's page): keep the status */
+  }
+  const retryAfter = Number.parseInt(retryAfterHeader || '', 10);
+  return new ApiError(status, code, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
+}
+
+export function createApi({ baseUrl, token, socketId = () => null, onUnauthorized = () => {} }) {
+  const base = baseUrl.replace(/\/+$/, '');
+
+  function headers(json) {
+    const h = { Authorization: 'Bearer ' + token, Accept: 'application/json' };
+    if (json) h['Content-Type'] = 'application/json';
+    const sid = socketId();
+    if (sid) h['X-Socket-ID'] = sid;
+    return h;
+  }
+
+  async function request(method, path, { body, form } = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let response;
+    let text;
+    try {
+      const init = { method, headers: headers(body !== undefined), signal: controller.signal, credentials: 'omit', cache: 'no-store' };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      if (form) {
+        init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
+        init.body = new URLSearchParams(form).toString();
+      }
+      response = await fetch(base + path, init);
+      text = await response.text();
+    } catch (error) {
+      throw new ApiError(0, controller.signal.aborted ? 'timeout' : 'network', String(error?.message || error));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) {
+      const error = errorFrom(response.status, text, response.headers.get('Retry-After'));
+      if (response.status === 401) onUnauthorized(error);
+      throw error;
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError(response.status, 'bad_json', 'the server answered with something that is not JSON');
+    }
+  }
+
+  const conv = (id) => '/api/agent/conversations/' + encodeURIComponent(id);
+  const query = (params) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v != null && v !== '') q.set(k, String(v));
+    const s = q.toString();
+    return s ? '?' + s : '';
+  };
+
+  return {
+    base,
+    me: () => request('GET', '/api/agent/me'),
+    setAvailability: (availability) => request('PUT', '/api/agent/availability', { body: { availability } }),
+    heartbeat: () => request('POST', '/api/agent/heartbeat'),
+    agents: () => request('GET', '/api/agent/agents'),
+    /** {status, assigned, limit, before_updated} as in the spec. */
+    conversations: (params) => request('GET', '/api/agent/conversations' + query(params)),
+    conversation: (id, after = 0, limit = 200) => request('GET', conv(id) + query({ after, limit })),
+    send: (id, message, clientId) => request('POST', conv(id) + '/messages', { body: { message, client_id: clientId } }),
+    /** agentId undefined: me; null: nobody. */
+    assign: (id, agentId) => request('POST', conv(id) + '/assign', { body: agentId === undefined ? {} : { agent_id: agentId } }),
+    setStatus: (id, status) => request('POST', conv(id) + '/status', { body: { status } }),
+    markRead: (id, lastReadId) => request('POST', conv(id) + '/read', { body: { last_read_id: lastReadId } }),
+    /** Echo/pusher-js channel authorisation (form-encoded, as Laravel's endpoint expects). */
+    authorize: (socketIdValue, channelName, provider) =>
+      request('POST', '/api/agent/broadcasting/auth', { form: { socket_id: socketIdValue, channel_name: channelName, provider } }),
+    /**
+     * The page is going away: say "offline" in a request that outlives it. sendBeacon cannot
+     * carry the Authorization header; a keepalive fetch can.
+     */
+    goodbye() {
+      try {
+        fetch(base + '/api/agent/availability', {
+          method: 'PUT',
+          keepalive: true,
+          credentials: 'omit',
+          headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ availability: 'offline' }),
+        }).catch(() => {});
+      } catch {
+        /* the page is closing anyway; the 75 s window takes the agent offline */
+      }
+    },
+  };
+}

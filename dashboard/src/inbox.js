@@ -1,0 +1,160 @@
+// inbox.js — owns the inbox as this browser knows it: one cache of conversations (by id) fed by
+// the four listings (GET /api/agent/conversations with each tab's filter), by `InboxUpdated`
+// events and by the open conversation; each tab is a filter over that cache, most recently
+// updated first. A listing is authoritative for its tab: a cached conversation it no longer holds
+// (and no event touched since the request left) has moved elsewhere and is dropped until another
+// listing or event brings it back. Unread = the last message is the visitor's and is newer than
+// what this browser (or any agent, per the `agent` read state) has seen.
+
+import { createEmitter, isOlder, normaliseMessage } from './thread.js';
+
+export const PAGE = 50;
+
+export const TABS = [
+  { id: 'waiting', label: 'Waiting', params: { status: 'human', assigned: 'none' }, match: (c) => c.status === 'human' && c.assigned_agent_id == null },
+  { id: 'mine', label: 'Mine', params: { status: 'human', assigned: 'me' }, match: (c, me) => c.status === 'human' && c.assigned_agent_id != null && c.assigned_agent_id === me },
+  { id: 'bot', label: 'Bot', params: { status: 'bot' }, match: (c) => c.status === 'bot' },
+  { id: 'closed', label: 'Closed', params: { status: 'closed' }, match: (c) => c.status === 'closed' },
+];
+
+const text = (v) => (typeof v === 'string' && v ? v : null);
+const idOrNull = (v) => (v == null || v === '' ? null : Number.isSafeInteger(Number(v)) ? Number(v) : null);
+const time = (c) => Date.parse(c.last_message?.timestamp || '') || Date.parse(c.updated_at || '') || 0;
+
+export function normaliseConversation(raw) {
+  const id = Number(raw?.id);
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  const c = { id };
+  // Only the fields present: an event may carry a partial conversation.
+  if ('status' in raw) c.status = ['bot', 'human', 'closed'].includes(raw.status) ? raw.status : 'bot';
+  if ('assigned_agent_id' in raw) c.assigned_agent_id = idOrNull(raw.assigned_agent_id);
+  if ('widget_id' in raw) c.widget_id = idOrNull(raw.widget_id);
+  for (const k of ['visitor_name', 'visitor_email', 'page_url', 'user_agent', 'created_at', 'updated_at']) if (k in raw) c[k] = text(raw[k]);
+  if ('last_message' in raw) c.last_message = raw.last_message ? normaliseMessage(raw.last_message) : null;
+  return c;
+}
+
+export function createInbox({ api, storage, me }) {
+  const events = createEmitter();
+  const cache = new Map();
+  const hasMore = {};
+  const loading = {};
+  const handoffs = new Map(); // conversation id -> reason, from ConversationNeedsHuman
+  let epoch = 0;
+  let scheduled = false;
+
+  function changed() {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      events.emit('change');
+    });
+  }
+
+  /** Takes a conversation (and optionally its newest message) from any source. */
+  function upsert(raw, message) {
+    const next = normaliseConversation(raw);
+    if (!next) return null;
+    const current = cache.get(next.id);
+    const m = message ? normaliseMessage(message) : null;
+    let merged;
+    if (current && isOlder(next, current)) {
+      merged = current; // a stale listing: keep ours, but a newer message still counts
+    } else {
+      merged = Object.assign({}, current, next);
+      if (current?.last_message && (!next.last_message || next.last_message.id < current.last_message.id)) merged.last_message = current.last_message;
+    }
+    if (m && (!merged.last_message || m.id > merged.last_message.id)) merged = Object.assign({}, merged, { last_message: m });
+    if (!('status' in merged)) merged.status = 'bot';
+    if (!('assigned_agent_id' in merged)) merged.assigned_agent_id = null;
+    merged._epoch = ++epoch;
+    cache.set(next.id, merged);
+    if (merged.status !== 'human') handoffs.delete(next.id);
+    changed();
+    return merged;
+  }
+
+  function unread(c) {
+    const last = c?.last_message;
+    return !!last && last.sender_type === 'visitor' && last.id > storage.seen(c.id);
+  }
+
+  function list(tabId) {
+    const tab = TABS.find((t) => t.id === tabId);
+    if (!tab) return [];
+    const mine = me();
+    return [...cache.values()].filter((c) => tab.match(c, mine)).sort((a, b) => time(b) - time(a) || b.id - a.id);
+  }
+
+  async function fetchTab(tabId, { more = false } = {}) {
+    const tab = TABS.find((t) => t.id === tabId);
+    if (!tab) return;
+    const params = Object.assign({ limit: PAGE }, tab.params);
+    if (more) {
+      const shown = list(tabId);
+      const oldest = shown.reduce((min, c) => (c.updated_at && (!min || c.updated_at < min) ? c.updated_at : min), null);
+      if (oldest) params.before_updated = oldest;
+    }
+    const started = epoch;
+    loading[tabId] = true;
+    try {
+      const res = await api.conversations(params);
+      const got = Array.isArray(res?.conversations) ? res.conversations : [];
+      const ids = new Set();
+      for (const raw of got) {
+        const c = upsert(raw);
+        if (c) ids.add(c.id);
+      }
+      if (!more) {
+        const full = got.length >= PAGE;
+        const floor = full ? Math.min(...[...ids].map((id) => Date.parse(cache.get(id)?.updated_at || '') || 0)) : -Infinity;
+        for (const c of list(tabId)) {
+          if (ids.has(c.id) || c._epoch > started) continue;
+          if ((Date.parse(c.updated_at || '') || 0) >= floor) cache.delete(c.id);
+        }
+        hasMore[tabId] = full;
+      } else {
+        hasMore[tabId] = got.length >= PAGE;
+      }
+    } finally {
+      loading[tabId] = false;
+      changed();
+    }
+  }
+
+  return {
+    on: events.on,
+    upsert,
+    get: (id) => cache.get(id) || null,
+    list,
+    hasMore: (tabId) => !!hasMore[tabId],
+    isLoading: (tabId) => !!loading[tabId],
+    /** Re-reads some tabs' listings (all by default). */
+    refresh(tabIds = TABS.map((t) => t.id)) {
+      return Promise.allSettled(tabIds.map((id) => fetchTab(id)));
+    },
+    loadMore: (tabId) => fetchTab(tabId, { more: true }),
+    unread,
+    /** Messages up to `messageId` of conversation `id` have been seen (here or by any agent). */
+    markSeen(id, messageId) {
+      if (messageId > storage.seen(id)) {
+        storage.setSeen(id, messageId);
+        changed();
+      }
+    },
+    handoff: (id) => handoffs.get(id) || null,
+    setHandoff(id, reason) {
+      handoffs.set(id, reason || 'handoff');
+      changed();
+    },
+    counts() {
+      const out = {};
+      for (const tab of TABS) {
+        const rows = list(tab.id);
+        out[tab.id] = { total: rows.length, unread: rows.filter(unread).length };
+      }
+      return out;
+    },
+  };
+}

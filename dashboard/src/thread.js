@@ -1,0 +1,208 @@
+// thread.js — owns one conversation's messages as this browser knows them, by the widget's rule:
+// a message is known by its server id, and a reply this agent sent is also known by its
+// client_id, so whatever route a message arrives by (HTTP answer, conversation socket, the team
+// channel's InboxUpdated, a poll, a gap-fill) it is stored once, replaces its pending copy, and
+// the list stays ordered by id with unsent replies last. Also the conversation's read states,
+// reactions and its latest conversation object.
+
+function createEmitter() {
+  const handlers = new Map();
+  return {
+    on(name, fn) {
+      if (!handlers.has(name)) handlers.set(name, new Set());
+      handlers.get(name).add(fn);
+      return () => handlers.get(name).delete(fn);
+    },
+    emit(name, ...args) {
+      for (const fn of handlers.get(name) || []) fn(...args);
+    },
+  };
+}
+
+export { createEmitter };
+
+const SENDERS = ['visitor', 'bot', 'agent', 'system'];
+
+/**
+ * The server keeps an agent's client_id as `agent-{agent id}-{ours}` (so two agents never
+ * collide); this is the part we chose.
+ */
+export function localClientId(clientId) {
+  return String(clientId).replace(/^agent-\d+-/, '');
+}
+
+export function normaliseMessage(raw) {
+  const id = Number(raw?.id);
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  return {
+    id,
+    conversation_id: Number(raw.conversation_id) || null,
+    sender_type: SENDERS.includes(raw.sender_type) ? raw.sender_type : 'system',
+    sender_name: typeof raw.sender_name === 'string' ? raw.sender_name : null,
+    message: typeof raw.message === 'string' ? raw.message : '',
+    attachment_path: typeof raw.attachment_path === 'string' ? raw.attachment_path : null,
+    attachment_name: typeof raw.attachment_name === 'string' ? raw.attachment_name : null,
+    is_voice: raw.is_voice === true || raw.is_voice === 1 || raw.is_voice === '1',
+    timestamp: typeof raw.timestamp === 'string' ? raw.timestamp : null,
+    client_id: typeof raw.client_id === 'string' && raw.client_id ? raw.client_id : null,
+  };
+}
+
+/** Whether `next` is an older snapshot of the conversation than `current` (by updated_at). */
+export function isOlder(next, current) {
+  const a = Date.parse(next?.updated_at || '');
+  const b = Date.parse(current?.updated_at || '');
+  return Number.isFinite(a) && Number.isFinite(b) && a < b;
+}
+
+export function createThread(conversationId) {
+  const events = createEmitter();
+  const byId = new Map();
+  const byClient = new Map();
+  const state = {
+    id: conversationId,
+    conversation: null,
+    messages: [],
+    readStates: {}, // reader ('visitor', 'agent', …) -> last_read_id
+    reactions: {}, // message_id -> [{emoji, count, reactors}]
+    loaded: false, // the first fetch has answered
+    // Every message up to `cursor` is held: where the next gap-fill starts. Only HTTP fills move
+    // it, and the conversation's channel while `synced` (live, and filled since it subscribed):
+    // a message seen by another route (the team channel, a send's answer) may have jumped a gap.
+    cursor: 0,
+    synced: false,
+  };
+  let seq = 0;
+  let scheduled = false;
+
+  function order(a, b) {
+    if (a.id != null && b.id != null) return a.id - b.id;
+    if (a.id != null) return -1;
+    if (b.id != null) return 1;
+    return a._seq - b._seq;
+  }
+
+  function changed() {
+    state.messages = [...new Set([...byId.values(), ...byClient.values()])].sort(order);
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      events.emit('change', state);
+    });
+  }
+
+  return {
+    state,
+    on: events.on,
+
+    /** Stores server messages; returns those new to this browser (not our own pending ones). */
+    merge(list) {
+      const fresh = [];
+      for (const raw of Array.isArray(list) ? list : []) {
+        if (raw?.conversation_id != null && Number(raw.conversation_id) !== conversationId) continue;
+        const m = normaliseMessage(raw);
+        if (!m || byId.has(m.id)) continue;
+        const pending = m.client_id && (byClient.get(m.client_id) || byClient.get(localClientId(m.client_id)));
+        if (pending && pending.id == null) {
+          // Keep the object (and so its DOM node, and our client_id): it is sent.
+          Object.assign(pending, m, { client_id: pending.client_id, _pending: false, _status: 'sent', _error: null });
+          byId.set(m.id, pending);
+          events.emit('confirmed', pending);
+          continue;
+        }
+        m._key = m.client_id ? 'c:' + m.client_id : 'i:' + m.id;
+        m._seq = seq++;
+        byId.set(m.id, m);
+        if (m.client_id) byClient.set(m.client_id, m);
+        fresh.push(m);
+      }
+      if (fresh.length || list?.length) changed();
+      return fresh;
+    },
+
+    /** Shows a reply at once, before the server has it. */
+    addPending({ client_id, message, sender_name }) {
+      const m = {
+        id: null,
+        conversation_id: conversationId,
+        sender_type: 'agent',
+        sender_name,
+        message,
+        attachment_path: null,
+        attachment_name: null,
+        is_voice: false,
+        timestamp: new Date().toISOString(),
+        client_id,
+        _key: 'c:' + client_id,
+        _seq: seq++,
+        _pending: true,
+        _status: 'sending',
+        _error: null,
+      };
+      byClient.set(client_id, m);
+      changed();
+      return m;
+    },
+
+    patchPending(clientId, patch) {
+      const m = byClient.get(clientId);
+      if (m && m.id == null) {
+        Object.assign(m, patch);
+        changed();
+      }
+    },
+
+    removePending(clientId) {
+      const m = byClient.get(clientId);
+      if (m && m.id == null) {
+        byClient.delete(clientId);
+        changed();
+      }
+    },
+
+    hasPending: () => [...byClient.values()].some((m) => m.id == null),
+
+    /** Everything up to `id` is held. */
+    advance(id) {
+      if (Number(id) > state.cursor) state.cursor = Number(id);
+    },
+
+    /** The highest stored id (what "read up to" means). */
+    highestId() {
+      let max = 0;
+      for (const id of byId.keys()) if (id > max) max = id;
+      return max;
+    },
+
+    applyReadState(rs) {
+      if (!rs || typeof rs.reader !== 'string') return;
+      const id = Number(rs.last_read_id) || 0;
+      if (id > (state.readStates[rs.reader] || 0)) {
+        state.readStates[rs.reader] = id;
+        changed();
+      }
+    },
+
+    setReactions(messageId, reactions) {
+      state.reactions[messageId] = Array.isArray(reactions) ? reactions.filter((r) => r && typeof r.emoji === 'string' && r.count > 0) : [];
+      changed();
+    },
+
+    setConversation(conversation) {
+      if (!conversation || typeof conversation !== 'object') return;
+      if (conversation.id != null && Number(conversation.id) !== conversationId) return;
+      if (isOlder(conversation, state.conversation)) return; // an answer that left before an event
+      state.conversation = Object.assign({}, state.conversation, conversation);
+      changed();
+    },
+
+    setLoaded() {
+      if (state.loaded) return;
+      state.loaded = true;
+      changed();
+    },
+
+    touch: changed,
+  };
+}

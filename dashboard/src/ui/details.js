@@ -1,0 +1,83 @@
+// ui/details.js — owns the visitor details in the side bar: name, email (a mailto: link only for
+// something shaped like an address), the page they wrote from (a link only if http(s)), their
+// browser (a short summary; the full user agent on hover), when the conversation started, its
+// id, widget, status and assignee. All as text.
+
+import { h, httpUrl, externalLink, formatTime } from './dom.js';
+import { visitorName } from './inbox.js';
+
+const EMAIL = /^[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+$/;
+
+/** "Chrome 131 on Windows" from a user agent (best effort; the full string is kept too). */
+export function browserSummary(ua) {
+  if (typeof ua !== 'string' || !ua) return null;
+  const pick = (re) => ua.match(re);
+  let browser = null;
+  let m;
+  if ((m = pick(/Edg\/(\d+)/))) browser = 'Edge ' + m[1];
+  else if ((m = pick(/OPR\/(\d+)/))) browser = 'Opera ' + m[1];
+  else if ((m = pick(/Firefox\/(\d+)/))) browser = 'Firefox ' + m[1];
+  else if ((m = pick(/(?:HeadlessChrome|Chrome|CriOS)\/(\d+)/))) browser = 'Chrome ' + m[1];
+  else if ((m = pick(/Version\/(\d+)[\d.]* .*Safari/))) browser = 'Safari ' + m[1];
+  let os = null;
+  if (/Windows/.test(ua)) os = 'Windows';
+  else if (/iPhone|iPad/.test(ua)) os = 'iOS';
+  else if (/Mac OS X/.test(ua)) os = 'macOS';
+  else if (/Android/.test(ua)) os = 'Android';
+  else if (/CrOS/.test(ua)) os = 'ChromeOS';
+  else if (/Linux/.test(ua)) os = 'Linux';
+  if (!browser && !os) return ua.slice(0, 60);
+  return [browser || 'A browser', os].filter(Boolean).join(' on ');
+}
+
+/** "shop.example/cart" for a page link (the full address is its title). */
+export function shortUrl(href) {
+  try {
+    const url = new URL(href);
+    return url.host + (url.pathname === '/' ? '' : url.pathname);
+  } catch {
+    return href;
+  }
+}
+
+const STATUS = { bot: 'With the bot', human: 'With agents', closed: 'Closed' };
+
+export function createDetails() {
+  const dl = h('dl', { class: 'facts' });
+  const el = h('section', { class: 'details', 'aria-labelledby': 'pd-details-title', hidden: true }, h('h2', { id: 'pd-details-title', text: 'Visitor' }), dl);
+
+  function row(term, value) {
+    if (value == null || value === '') return [];
+    return [h('dt', { text: term }), h('dd', null, value)];
+  }
+
+  return {
+    el,
+    render(c, team) {
+      el.hidden = !c;
+      if (!c) return dl.replaceChildren();
+      const email = typeof c.visitor_email === 'string' && EMAIL.test(c.visitor_email) ? h('a', { href: 'mailto:' + encodeURIComponent(c.visitor_email).replace(/%40/g, '@'), text: c.visitor_email }) : c.visitor_email;
+      const pageHref = httpUrl(c.page_url);
+      let page = c.page_url;
+      if (pageHref) {
+        page = externalLink(pageHref, shortUrl(pageHref));
+        page.className = 'url';
+        page.title = c.page_url;
+      }
+      const ua = browserSummary(c.user_agent);
+      const browser = ua ? h('span', { title: c.user_agent, text: ua }) : null;
+      const agent = c.assigned_agent_id != null ? (team || []).find((a) => a.id === c.assigned_agent_id) : null;
+      dl.replaceChildren(
+        ...row('Name', visitorName(c)),
+        ...row('Email', email),
+        ...row('Page', page),
+        ...row('Browser', browser),
+        ...row('User agent', c.user_agent ? h('span', { class: 'ua', text: c.user_agent }) : null),
+        ...row('Started', c.created_at ? formatTime(c.created_at).long : null),
+        ...row('Status', STATUS[c.status] || c.status),
+        ...row('Assigned to', c.assigned_agent_id != null ? agent?.name || 'Agent #' + c.assigned_agent_id : 'Nobody'),
+        ...row('Conversation', '#' + c.id + (c.widget_id != null ? ' · widget #' + c.widget_id : '')),
+      );
+    },
+  };
+}

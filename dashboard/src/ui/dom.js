@@ -1,0 +1,130 @@
+// ui/dom.js — owns building DOM safely, by the widget's rules: every piece of text from a visitor,
+// an agent, a bot or the server goes in as a text node (textContent); the only markup is our own
+// icons, built with createElementNS from fixed path data. Links are made only from http(s) URLs
+// (validated with URL()) and open in a new tab with rel="noopener noreferrer nofollow";
+// javascript:, data: and the rest stay plain text. Also: times, relative times, and the
+// server-relative attachment links.
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** h('div', {class: 'x', onclick: fn, 'aria-label': '…', text: '…'}, child, 'text', …) */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+const ICONS = {
+  send: 'M3 20l18-8L3 4v6l12 2-12 2z',
+  file: 'M14 3H6v18h12V7zM14 3v4h4',
+  inbox: 'M3 13l3-8h12l3 8v6H3zM3 13h5l1 3h6l1-3h5',
+  out: 'M15 4h4v16h-4M10 16l4-4-4-4M14 12H4',
+  back: 'M15 18l-6-6 6-6',
+  user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
+};
+
+/** An icon from our own path data (never from user data). */
+export function icon(name) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
+/** The URL if it is an absolute http(s) URL, else null. */
+export function httpUrl(raw) {
+  if (typeof raw !== 'string' || !raw) return null;
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A link that leaves the dashboard safely. */
+export function externalLink(href, text) {
+  return h('a', { href, target: '_blank', rel: 'noopener noreferrer nofollow', text });
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+/** Text with its http(s) URLs as safe links, as a DocumentFragment. */
+export function linkify(text) {
+  const frag = document.createDocumentFragment();
+  const s = String(text);
+  let last = 0;
+  for (const match of s.matchAll(URL_RE)) {
+    let raw = match[0];
+    // Trailing punctuation belongs to the sentence ("see https://a.b/c."), but a closing bracket
+    // whose opening one is inside the URL stays (Wikipedia-style links).
+    while (/[.,;:!?)\]}'"]$/.test(raw)) {
+      const end = raw[raw.length - 1];
+      const open = { ')': '(', ']': '[', '}': '{' }[end];
+      if (open && raw.split(open).length > raw.split(end).length - 1) break;
+      raw = raw.slice(0, -1);
+    }
+    const href = httpUrl(raw);
+    if (!href) continue;
+    frag.append(document.createTextNode(s.slice(last, match.index)));
+    frag.append(externalLink(href, raw));
+    last = match.index + raw.length;
+  }
+  frag.append(document.createTextNode(s.slice(last)));
+  return frag;
+}
+
+export function parseTime(iso) {
+  const d = iso ? new Date(iso) : null;
+  return d && !Number.isNaN(d.getTime()) ? d : null;
+}
+
+/** {short, long} for a timestamp: the time today, else the date and time. */
+export function formatTime(iso) {
+  const d = parseTime(iso);
+  if (!d) return { short: '', long: '' };
+  const sameDay = d.toDateString() === new Date().toDateString();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const short = sameDay ? time : d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + time;
+  return { short, long: d.toLocaleString() };
+}
+
+/** "now", "5m", "3h", "2d", then a date: for inbox rows (refreshed every minute). */
+export function relativeTime(iso, now = Date.now()) {
+  const d = parseTime(iso);
+  if (!d) return '';
+  const s = Math.max(0, Math.round((now - d.getTime()) / 1000));
+  if (s < 45) return 'now';
+  if (s < 3600) return Math.max(1, Math.round(s / 60)) + 'm';
+  if (s < 86400) return Math.round(s / 3600) + 'h';
+  if (s < 7 * 86400) return Math.round(s / 86400) + 'd';
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+/**
+ * An attachment link from the server (`/api/chatbot/attachments/7?sig=…`, relative to the server)
+ * as an absolute URL on `base`; anything else (another scheme, another host's `//x`) is refused.
+ */
+export function serverUrl(base, path) {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) return null;
+  try {
+    const url = new URL(path, base);
+    return url.origin === new URL(base).origin ? url.href : null;
+  } catch {
+    return null;
+  }
+}

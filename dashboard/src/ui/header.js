@@ -1,0 +1,53 @@
+// ui/header.js — owns the top bar: the product name, the agent's name, the availability switch
+// (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
+// state (live, connecting, polling) and "Sign out".
+
+import { h, icon } from './dom.js';
+
+const CHOICES = [
+  ['online', 'Online'],
+  ['away', 'Away'],
+  ['offline', 'Offline'],
+];
+
+export function createHeader({ onAvailability, onSignOut }) {
+  const name = h('span', { class: 'agent-name' });
+  const radios = new Map();
+  const group = h('fieldset', { class: 'availability' }, h('legend', { class: 'sr', text: 'Availability' }));
+  for (const [value, label] of CHOICES) {
+    const input = h('input', { type: 'radio', name: 'pd-availability', value, id: 'pd-av-' + value });
+    input.addEventListener('change', () => input.checked && onAvailability(value));
+    radios.set(value, input);
+    group.append(h('label', { for: 'pd-av-' + value, class: 'seg ' + value }, input, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { text: label })));
+  }
+  const connection = h('span', { class: 'connection', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'label', text: 'Connecting…' }));
+  const signOut = h('button', { type: 'button', class: 'ghost signout', onclick: onSignOut }, icon('out'), h('span', { text: 'Sign out' }));
+  const el = h(
+    'header',
+    { class: 'top' },
+    h('div', { class: 'brand' }, icon('inbox'), h('span', { text: 'Parley' })),
+    h('div', { class: 'spacer' }),
+    connection,
+    group,
+    h('div', { class: 'me' }, icon('user'), name),
+    signOut,
+  );
+
+  return {
+    el,
+    setAgent(agent) {
+      name.textContent = agent?.name || '';
+      name.title = agent?.email || '';
+      const radio = radios.get(agent?.availability);
+      if (radio && !radio.checked) radio.checked = true;
+      el.dataset.availability = agent?.availability || '';
+    },
+    /** state: 'live' | 'connecting' | 'polling' | 'offline' */
+    setConnection(state, detail) {
+      connection.dataset.state = state;
+      const text = { live: 'Live', connecting: 'Connecting…', polling: 'Polling', offline: 'Offline' }[state] || state;
+      connection.querySelector('.label').textContent = text;
+      connection.title = detail || '';
+    },
+  };
+}

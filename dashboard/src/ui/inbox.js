@@ -1,0 +1,153 @@
+// ui/inbox.js — owns the inbox column: the tabs (Waiting, Mine, Bot, Closed; a WAI-ARIA tab list,
+// arrow keys move between tabs) with their counts, and the list of conversations of the chosen
+// tab. Each row is a button: visitor name (or "Visitor #id"), last message preview, relative
+// time, an unread dot and a "needs a human" mark. Rows are keyed by conversation id and reused,
+// so live updates never steal focus from the row the agent is on.
+
+import { h, relativeTime, formatTime } from './dom.js';
+import { TABS } from '../inbox.js';
+
+export function visitorName(c) {
+  return (c && c.visitor_name) || 'Visitor #' + (c?.id ?? '?');
+}
+
+export function preview(m, selfName) {
+  if (!m) return 'No messages yet';
+  let text = m.message || (m.is_voice ? 'Voice note' : m.attachment_name ? '📎 ' + m.attachment_name : '');
+  text = text.replace(/\s+/g, ' ').trim();
+  let who = '';
+  if (m.sender_type === 'agent') who = (m.sender_name && m.sender_name === selfName ? 'You' : m.sender_name || 'Agent') + ': ';
+  else if (m.sender_type === 'bot') who = 'Bot: ';
+  return who + text;
+}
+
+const EMPTY = {
+  waiting: 'Nobody is waiting for an agent.',
+  mine: 'No conversations are assigned to you.',
+  bot: 'The bot is not talking to anyone.',
+  closed: 'No closed conversations.',
+};
+
+export function createInboxView({ onTab, onOpen, onMore }) {
+  const tabButtons = new Map();
+  const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Inbox' });
+  for (const tab of TABS) {
+    const badge = h('span', { class: 'badge', 'aria-hidden': 'true' });
+    const button = h('button', {
+      type: 'button',
+      role: 'tab',
+      id: 'pd-tab-' + tab.id,
+      'data-tab': tab.id,
+      'aria-controls': 'pd-tabpanel',
+      'aria-selected': 'false',
+      tabindex: -1,
+    }, h('span', { class: 'label', text: tab.label }), badge);
+    button._badge = badge;
+    button._label = tab.label;
+    button.addEventListener('click', () => onTab(tab.id));
+    tabButtons.set(tab.id, button);
+    tablist.append(button);
+  }
+  tablist.addEventListener('keydown', (e) => {
+    const ids = TABS.map((t) => t.id);
+    const at = ids.indexOf(document.activeElement?.dataset?.tab);
+    if (at < 0) return;
+    let next = null;
+    if (e.key === 'ArrowRight') next = ids[(at + 1) % ids.length];
+    else if (e.key === 'ArrowLeft') next = ids[(at - 1 + ids.length) % ids.length];
+    else if (e.key === 'Home') next = ids[0];
+    else if (e.key === 'End') next = ids[ids.length - 1];
+    if (!next) return;
+    e.preventDefault();
+    onTab(next);
+    tabButtons.get(next).focus();
+  });
+
+  const list = h('ul', { class: 'convs' });
+  const empty = h('p', { class: 'empty', hidden: true });
+  const more = h('button', { type: 'button', class: 'ghost more', hidden: true, text: 'Load older conversations' });
+  const panel = h('div', { id: 'pd-tabpanel', class: 'tabpanel', role: 'tabpanel', tabindex: -1 }, list, empty, more);
+  const el = h('nav', { class: 'inbox', 'aria-label': 'Conversations' }, tablist, panel);
+  let currentTab = null;
+  more.addEventListener('click', () => onMore(currentTab));
+
+  const rows = new Map();
+
+  function row(c) {
+    let li = rows.get(c.id);
+    if (!li) {
+      const button = h('button', { type: 'button', class: 'conv', 'data-id': c.id });
+      button.addEventListener('click', () => onOpen(c.id));
+      li = h('li', null, button);
+      li._button = button;
+      rows.set(c.id, li);
+    }
+    return li;
+  }
+
+  function fill(li, c, ctx) {
+    const button = li._button;
+    const unread = ctx.unread(c);
+    const handoff = ctx.handoff(c.id);
+    const when = c.last_message?.timestamp || c.updated_at;
+    const name = visitorName(c);
+    const text = preview(c.last_message, ctx.selfName);
+    const sig = [name, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status].join('\u0000');
+    if (button._sig === sig) return;
+    button._sig = sig;
+    button.classList.toggle('unread', unread);
+    button.classList.toggle('open', c.id === ctx.openId);
+    if (c.id === ctx.openId) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+    const label = [name, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
+    button.setAttribute('aria-label', label);
+    button.replaceChildren(
+      h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
+      h(
+        'span',
+        { class: 'body' },
+        h('span', { class: 'line' }, h('span', { class: 'name', text: name }), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
+        h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
+      ),
+    );
+  }
+
+  return {
+    el,
+    /** ctx: {tab, rows, counts, openId, hasMore, loading, unread(c), handoff(id), selfName} */
+    render(ctx) {
+      currentTab = ctx.tab;
+      for (const [id, button] of tabButtons) {
+        const selected = id === ctx.tab;
+        button.setAttribute('aria-selected', String(selected));
+        button.tabIndex = selected ? 0 : -1;
+        const c = ctx.counts[id] || { total: 0, unread: 0 };
+        const shown = id === 'waiting' || id === 'mine' ? c.total : c.unread;
+        button._badge.textContent = shown ? String(shown) : '';
+        button._badge.hidden = !shown;
+        button.classList.toggle('has-unread', c.unread > 0);
+        button.setAttribute('aria-label', button._label + (shown ? ' (' + shown + (id === 'waiting' || id === 'mine' ? '' : ' unread') + ')' : ''));
+      }
+      panel.setAttribute('aria-labelledby', 'pd-tab-' + ctx.tab);
+      const seen = new Set();
+      let prev = null;
+      for (const c of ctx.rows) {
+        seen.add(c.id);
+        const li = row(c);
+        fill(li, c, ctx);
+        const want = prev ? prev.nextSibling : list.firstChild;
+        if (want !== li) list.insertBefore(li, want);
+        prev = li;
+      }
+      for (const [id, li] of rows) {
+        if (!seen.has(id)) {
+          li.remove();
+          rows.delete(id);
+        }
+      }
+      empty.hidden = ctx.rows.length > 0 || ctx.loading;
+      empty.textContent = EMPTY[ctx.tab] || '';
+      more.hidden = !ctx.hasMore;
+    },
+  };
+}
