@@ -357,17 +357,28 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     sync.fill('open');
   }
 
-  function route() {
+  /** Opens what the address says (a link, a reload, Back); the inbox shows that one's tab. */
+  function route({ fromList = false } = {}) {
     const m = /^#\/c\/(\d+)$/.exec(location.hash);
     const id = m ? Number(m[1]) : null;
     open(id);
+    if (current) current._showTab = !fromList;
     if (id != null) threadView.composer.focus();
+  }
+
+  function showTabOf(t) {
+    if (!t._showTab) return;
+    const c = conversationOf(t);
+    if (!c.status) return;
+    t._showTab = false;
+    const home = TABS.find((x) => x.match(c, self?.id));
+    if (home && home.id !== tab) selectTab(home.id);
   }
 
   function navigate(id) {
     const hash = id == null ? '' : '#/c/' + id;
     if (location.hash !== hash) history.pushState(null, '', hash || location.pathname + location.search);
-    route();
+    route({ fromList: true });
   }
 
   function selectTab(id) {
@@ -464,6 +475,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       if (res?.conversation) inbox.upsert(res.conversation);
       const last = fresh[fresh.length - 1];
       if (last) noteMessage(last);
+      showTabOf(t);
       incoming(t, fresh, { live: reason !== 'open' });
     },
     onGone: (id) => {
@@ -557,7 +569,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       for (const c of inbox.list('waiting')) waitingAlerted.add(c.id);
       renderInbox();
     });
-    listen(window, 'popstate', route);
+    listen(window, 'popstate', () => route());
     listen(window, 'online', () => {
       setBanner(null);
       outbox.kick();
