@@ -14,6 +14,7 @@ export function createStore() {
     messages: [],
     realtimeConnected: false,
     realtimeProvider: null,
+    agentsOnline: null, // whether any agent is online (null: not told)
     channelSubscription: null,
     unread: 0,
     reactions: {}, // message_id -> [{emoji, count, reactors}]
@@ -155,6 +156,13 @@ export function createStore() {
         state.readStates[rs.reader] = id;
         changed();
       }
+    },
+
+    /** Whether any agent is online, from the config, a poll or an `AgentAvailability` event. */
+    setAgentsOnline(online) {
+      if (typeof online !== 'boolean' || state.agentsOnline === online) return;
+      state.agentsOnline = online;
+      changed();
     },
 
     setConversation(conversation) {

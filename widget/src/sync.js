@@ -22,6 +22,7 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
       const res = await api.messagesAfter(id, store.highestId(), PAGE);
       if (session.id() !== id) return; // switched conversation meanwhile: drop this answer
       store.setConversation(res.conversation);
+      store.setAgentsOnline(res.agents_online);
       for (const rs of res.read_states || []) store.applyReadState(rs);
       for (const r of res.reactions || []) store.setReactions(r.message_id, r.reactions);
       const fresh = store.merge(res.messages);

@@ -82,15 +82,15 @@ export function createWidget(options) {
     return seen;
   }
 
+  /** The header's line and its dot; the dot is lit while a human agent is online. */
   function headerStatus() {
     const c = state.conversation || {};
-    const online = config?.agents_online ?? config?.widget?.settings?.agents_online;
+    const online = state.agentsOnline;
     if (c.status === 'closed') return [t('statusClosed'), false];
     if (c.status === 'human' && c.assigned_agent_id) return [t('statusAgent'), true];
-    if (c.status === 'human') return [t('statusWaiting'), online !== false];
+    if (c.status === 'human') return online === false ? [t('statusAway'), false] : [t('statusWaiting'), true];
     if (online === true) return [t('statusOnline'), true];
-    if (online === false) return [t('statusAway'), false];
-    return [t('statusBot'), true];
+    return [t('statusBot'), false];
   }
 
   // ---- rendering ----------------------------------------------------------------------------
@@ -240,6 +240,7 @@ export function createWidget(options) {
         onReactions: (e) => e && store.setReactions(e.message_id, e.reactions),
         onConversation: (e) => e && Number(e.id) === session.id() && store.setConversation(e),
         onTyping: setTyping,
+        onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
       },
     });
     tabs = createTabs(storage);
@@ -291,6 +292,7 @@ export function createWidget(options) {
   async function start() {
     config = await loadConfig();
     if (!config || stopped) return;
+    store.setAgentsOnline(config.agents_online);
     const settings = config.widget?.settings || {};
     t = createTranslator(settings.strings, options.strings);
     notifier = createNotifier({ t, sound: settings.sound !== false && options.sound !== false });

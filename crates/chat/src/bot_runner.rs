@@ -56,10 +56,7 @@ impl RunnerConfig {
     }
 }
 
-/// Events on the agents' channel.
-pub const AGENTS_CHANNEL: &str = "private-agents";
-/// A conversation needs a human.
-pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
+pub use crate::payload::{AGENTS_CHANNEL, HANDOFF_EVENT};
 /// The bot is composing (`{typing: bool}`), on the conversation's channel.
 pub const TYPING_EVENT: &str = "BotTyping";
 
@@ -332,6 +329,7 @@ impl Runner {
         };
         self.service
             .post_message(
+                conversation,
                 NewMessage {
                     conversation_id: conversation.id,
                     sender_type,

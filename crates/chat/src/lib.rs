@@ -1,11 +1,13 @@
-//! Parley's chat service: the widget API (`/api/chatbot/…`), channel authorisation for Echo,
+//! Parley's chat service: the widget API (`/api/chatbot/…`), the agents' API (`/api/agent/…`), channel authorisation for Echo,
 //! uploads, and broadcasting what changed after it is committed.
 //!
 //! # Layout
-//! - [`api`]: routes, extractors (widget and visitor identity), CORS.
+//! - [`api`]: routes, extractors (widget, visitor and agent identity), CORS; the widget's API
+//!   and the agents' (`/api/agent/…`, see `docs/agent-api.md`).
 //! - [`service`]: the operations; store first, then broadcast through an ordered queue.
 //! - [`broadcast`]: the broadcaster drivers (`reverb` embedded or over HTTP, `pusher`, `log`, `null`).
 //! - [`payload`]: the JSON shapes clients see and the event names.
+//! - [`presence`]: which agents are online, published to the team and to visitors.
 //! - [`uploads`]: type sniffing, allowlist, storage.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
@@ -15,6 +17,7 @@ pub mod broadcast;
 pub mod config;
 pub mod error;
 pub mod payload;
+pub mod presence;
 pub mod ratelimit;
 pub mod revocation;
 pub mod service;

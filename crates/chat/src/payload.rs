@@ -3,7 +3,7 @@
 //! the seed keep working.
 
 use hmac_link::attachment_signature;
-use parley_store::{Conversation, Message, Reaction, ReadState};
+use parley_store::{Agent, Conversation, Message, Reaction, ReadState};
 use serde::Serialize;
 
 /// The event a new message is broadcast as (`.ChatMessageReceived` in Echo).
@@ -15,9 +15,29 @@ pub const REACTIONS_EVENT: &str = "ReactionsUpdated";
 /// The conversation's status or assignee changed (handoff, closed).
 pub const CONVERSATION_EVENT: &str = "ConversationUpdated";
 
+/// Whether any agent is online changed (`{agents_online: bool}` to visitors; the team's
+/// availability on the agents' channel).
+pub const AVAILABILITY_EVENT: &str = "AgentAvailability";
+/// Something in the inbox changed: a message, or a conversation's status or assignee.
+pub const INBOX_EVENT: &str = "InboxUpdated";
+/// A conversation needs a human (the bot handed over).
+pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
+/// The team's channel, which every agent's dashboard subscribes to.
+pub const AGENTS_CHANNEL: &str = "private-agents";
+/// What every conversation's channel name starts with.
+pub const CONVERSATION_CHANNEL_PREFIX: &str = "private-chat.conversation.";
+
 /// The private channel of one conversation (Echo: `Echo.private('chat.conversation.' + id)`).
 pub fn conversation_channel(conversation_id: i64) -> String {
-    format!("private-chat.conversation.{conversation_id}")
+    format!("{CONVERSATION_CHANNEL_PREFIX}{conversation_id}")
+}
+
+/// The conversation a channel name belongs to, if it is a conversation's channel.
+pub fn conversation_of_channel(channel: &str) -> Option<i64> {
+    channel
+        .strip_prefix(CONVERSATION_CHANNEL_PREFIX)
+        .and_then(|id| id.parse().ok())
+        .filter(|id: &i64| *id > 0)
 }
 
 /// A message as clients see it.
@@ -65,6 +85,7 @@ impl MessageJson {
 pub struct ConversationJson {
     id: i64,
     status: &'static str,
+    assigned_agent_id: Option<i64>,
     visitor_name: Option<String>,
     visitor_email: Option<String>,
     created_at: String,
@@ -76,6 +97,7 @@ impl From<&Conversation> for ConversationJson {
         Self {
             id: c.id,
             status: c.status.as_str(),
+            assigned_agent_id: c.assigned_agent_id,
             visitor_name: c.visitor_name.clone(),
             visitor_email: c.visitor_email.clone(),
             created_at: c
@@ -84,6 +106,68 @@ impl From<&Conversation> for ConversationJson {
             updated_at: c
                 .updated_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+/// A conversation as agents see it: everything but the visitor's token, with its last message.
+#[derive(Debug, Serialize)]
+pub struct AgentConversationJson {
+    id: i64,
+    widget_id: i64,
+    status: &'static str,
+    assigned_agent_id: Option<i64>,
+    visitor_name: Option<String>,
+    visitor_email: Option<String>,
+    page_url: Option<String>,
+    user_agent: Option<String>,
+    created_at: String,
+    updated_at: String,
+    last_message: Option<MessageJson>,
+}
+
+impl AgentConversationJson {
+    /// The agents' view of `conversation`, whose latest message is `last_message`.
+    pub fn new(conversation: &Conversation, last_message: Option<MessageJson>) -> Self {
+        let time = |t: &chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        Self {
+            id: conversation.id,
+            widget_id: conversation.widget_id,
+            status: conversation.status.as_str(),
+            assigned_agent_id: conversation.assigned_agent_id,
+            visitor_name: conversation.visitor_name.clone(),
+            visitor_email: conversation.visitor_email.clone(),
+            page_url: conversation.page_url.clone(),
+            user_agent: conversation.user_agent.clone(),
+            created_at: time(&conversation.created_at),
+            updated_at: time(&conversation.updated_at),
+            last_message,
+        }
+    }
+}
+
+/// An agent as the team sees them.
+#[derive(Debug, Serialize)]
+pub struct AgentJson {
+    id: i64,
+    name: String,
+    email: String,
+    availability: parley_store::AgentAvailability,
+    /// Available and heard from recently: what counts for "agents online".
+    online: bool,
+}
+
+impl AgentJson {
+    /// `agent`'s view, `online` as the presence rules decided it.
+    pub fn new(agent: &Agent, online: bool) -> Self {
+        Self {
+            id: agent.id,
+            name: agent.name.clone(),
+            email: agent.email.clone(),
+            availability: agent.availability,
+            online,
         }
     }
 }

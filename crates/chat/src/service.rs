@@ -13,10 +13,11 @@ use parley_store::{
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    broadcast::{Broadcast, Broadcaster},
+    broadcast::{Broadcast, Broadcaster, MAX_CHANNELS_PER_EVENT},
     config::ChatConfig,
     error::ApiError,
-    payload::{self, MessageJson},
+    payload::{self, AgentConversationJson, MessageJson},
+    presence::AgentPresence,
 };
 
 /// Events waiting to be broadcast. Beyond this they are dropped and logged; clients gap-fill.
@@ -30,6 +31,10 @@ pub struct ChatService {
     /// Settings.
     pub config: Arc<ChatConfig>,
     broadcasts: mpsc::Sender<Broadcast>,
+    /// Asked directly (not through the queue) which channels are occupied.
+    pub(crate) broadcaster: Arc<dyn Broadcaster>,
+    /// Which agents are online, as last published.
+    pub(crate) presence: Arc<AgentPresence>,
     /// Wakes the bot runner when a turn is queued, so replies start without polling delay.
     bot_wakeup: Arc<Notify>,
 }
@@ -42,16 +47,18 @@ impl ChatService {
         config: ChatConfig,
     ) -> Self {
         let (broadcasts, queue) = mpsc::channel(BROADCAST_QUEUE);
-        tokio::spawn(drain(queue, broadcaster));
+        tokio::spawn(drain(queue, broadcaster.clone()));
         Self {
             store,
             config: Arc::new(config),
             broadcasts,
+            broadcaster,
+            presence: Arc::default(),
             bot_wakeup: Arc::new(Notify::new()),
         }
     }
 
-    /// Queues an event without waiting.
+    /// Queues an event for one channel without waiting.
     pub fn broadcast(
         &self,
         channel: String,
@@ -59,9 +66,22 @@ impl ChatService {
         data: &impl serde::Serialize,
         except_socket: Option<String>,
     ) {
+        self.broadcast_to(vec![channel], event, data, except_socket);
+    }
+
+    /// Queues an event for several channels (at most [`MAX_CHANNELS_PER_EVENT`]) without
+    /// waiting: one publish, one serialisation.
+    pub fn broadcast_to(
+        &self,
+        channels: Vec<String>,
+        event: &str,
+        data: &impl serde::Serialize,
+        except_socket: Option<String>,
+    ) {
+        debug_assert!(!channels.is_empty() && channels.len() <= MAX_CHANNELS_PER_EVENT);
         let data = serde_json::to_string(data).expect("payloads serialise");
         let broadcast = Broadcast {
-            channel,
+            channels,
             event: event.to_string(),
             data,
             except_socket,
@@ -71,10 +91,12 @@ impl ChatService {
         }
     }
 
-    /// Stores a message and, if it is new, broadcasts it to the conversation's channel (leaving
-    /// out `except_socket`). A repeated `client_id` returns the original and broadcasts nothing.
+    /// Stores a message in `conversation` and, if it is new, broadcasts it to the
+    /// conversation's channel (leaving out `except_socket`) and to the agents' inbox. A repeated
+    /// `client_id` returns the original and broadcasts nothing.
     pub async fn post_message(
         &self,
+        conversation: &Conversation,
         message: NewMessage,
         except_socket: Option<String>,
     ) -> Result<Inserted, ApiError> {
@@ -89,6 +111,18 @@ impl ChatService {
                 payload::conversation_channel(message.conversation_id),
                 payload::MESSAGE_EVENT,
                 &json,
+                except_socket.clone(),
+            );
+            // The insert moved the conversation's `updated_at` to the message's time.
+            let mut conversation = conversation.clone();
+            conversation.updated_at = message.created_at;
+            self.broadcast(
+                payload::AGENTS_CHANNEL.into(),
+                payload::INBOX_EVENT,
+                &serde_json::json!({
+                    "conversation": AgentConversationJson::new(&conversation, None),
+                    "message": json,
+                }),
                 except_socket,
             );
         }
@@ -168,15 +202,24 @@ impl ChatService {
             &json,
             None,
         );
+        self.broadcast(
+            payload::AGENTS_CHANNEL.into(),
+            payload::INBOX_EVENT,
+            &serde_json::json!({
+                "conversation": AgentConversationJson::new(&conversation, None),
+                "message": null,
+            }),
+            None,
+        );
         Ok(conversation)
     }
 }
 
 async fn drain(mut queue: mpsc::Receiver<Broadcast>, broadcaster: Arc<dyn Broadcaster>) {
     while let Some(event) = queue.recv().await {
-        let channel = event.channel.clone();
+        let channels = event.channels.clone();
         if let Err(error) = broadcaster.broadcast(event).await {
-            tracing::warn!(driver = broadcaster.name(), %channel, %error, "broadcast failed; clients will gap-fill");
+            tracing::warn!(driver = broadcaster.name(), ?channels, %error, "broadcast failed; clients will gap-fill");
         }
     }
 }

@@ -9,7 +9,7 @@ use parley_chat::{
     AppState, ChatConfig, ChatService, Provider, RealtimeApp,
 };
 use parley_realtime::Realtime;
-use parley_store::{NewWidget, Store};
+use parley_store::{NewAgent, NewWidget, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -104,6 +104,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let knowledge_dir = std::env::var_os("PARLEY_KNOWLEDGE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| settings.data_dir.join("knowledge"));
+    parley_chat::presence::spawn_watcher(
+        service.clone(),
+        std::time::Duration::from_secs(5),
+        shutdown.clone(),
+    );
     if settings.bot_worker {
         parley_chat::bot_runner::start(
             service.clone(),
@@ -115,6 +120,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");
     let demo_token = announce_demo_widget(&settings, store.as_ref(), http_address).await?;
+    announce_demo_agent(&settings, store.as_ref(), http_address).await?;
     let router =
         parley_chat::router(AppState::new(service)).merge(crate::pages::router(demo_token));
 
@@ -227,6 +233,37 @@ async fn announce_demo_widget(
         println!("Test page: http://{http_address}/chatbot-test.html");
     }
     Ok(token)
+}
+
+/// On a store with no agents, creates a demo agent so the dashboard works out of the box; prints
+/// its token (kept in the data directory) and the dashboard's address.
+async fn announce_demo_agent(
+    settings: &Settings,
+    store: &dyn Store,
+    http_address: SocketAddr,
+) -> anyhow::Result<()> {
+    let token_path = settings.data_dir.join("demo-agent-token");
+    if store.agents().await?.is_empty() {
+        let token = parley_chat::tokens::new_agent_token();
+        store
+            .create_agent(NewAgent {
+                name: "Demo Agent".into(),
+                email: "demo-agent@parley.invalid".into(),
+                token_hash: parley_chat::tokens::hash_token(&token),
+            })
+            .await?;
+        std::fs::create_dir_all(&settings.data_dir)?;
+        std::fs::write(&token_path, &token)
+            .with_context(|| format!("writing {}", token_path.display()))?;
+    }
+    let token = std::fs::read_to_string(&token_path)
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if !token.is_empty() {
+        println!("Demo agent token: {token}");
+    }
+    println!("Dashboard: http://{http_address}/dashboard");
+    Ok(())
 }
 
 /// Binds a listener with a deep accept backlog: the default (128) overflows when thousands of

@@ -121,6 +121,21 @@ impl Realtime {
         outboxes.len()
     }
 
+    /// The channels of `app_id` starting with `prefix` that have subscribers on this server.
+    pub fn occupied_channels(&self, app_id: &str, prefix: &str) -> Vec<String> {
+        self.shared
+            .apps
+            .by_id(app_id)
+            .map(|app| {
+                app.hub
+                    .occupied(prefix)
+                    .into_iter()
+                    .map(|(channel, _)| channel.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The HTTP routes (WebSocket upgrade, API, health, metrics), under the configured prefix.
     pub fn router(&self) -> Router {
         let routes = Router::new()

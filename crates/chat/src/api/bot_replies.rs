@@ -91,6 +91,7 @@ pub async fn reply(
     let inserted = state
         .service
         .post_message(
+            &conversation,
             NewMessage {
                 conversation_id: id,
                 sender_type: SenderType::Bot,

@@ -19,12 +19,17 @@ use super::{
     extract::{visitor_conversation, WidgetAuth},
     AppState,
 };
-use crate::{config::Provider, error::ApiError};
+use crate::{
+    config::{ChatConfig, Provider},
+    error::ApiError,
+    payload::conversation_of_channel,
+};
 
+/// What Echo posts to an authorisation endpoint.
 #[derive(Debug, Deserialize)]
-struct AuthRequest {
+pub(super) struct AuthRequest {
     socket_id: String,
-    channel_name: String,
+    pub(super) channel_name: String,
     /// Which provider's key signs (`reverb` or `pusher`); defaults to the broadcaster's.
     #[serde(default)]
     provider: Option<String>,
@@ -37,63 +42,71 @@ pub async fn auth(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
-    let request: AuthRequest = if is_json {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?
-    } else {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        AuthRequest {
-            socket_id: get("socket_id")
-                .ok_or_else(|| ApiError::BadRequest("socket_id is required".into()))?,
-            channel_name: get("channel_name")
-                .ok_or_else(|| ApiError::BadRequest("channel_name is required".into()))?,
-            provider: get("provider"),
-        }
-    };
-    if SocketId::parse(&request.socket_id).is_none() {
-        return Err(ApiError::BadRequest(
-            "socket_id must look like 123.456".into(),
-        ));
-    }
-    let conversation_id = request
-        .channel_name
-        .strip_prefix("private-chat.conversation.")
-        .and_then(|id| id.parse::<i64>().ok())
-        .ok_or_else(|| {
-            ApiError::Forbidden(format!("cannot authorise channel {}", request.channel_name))
-        })?;
+    let request = AuthRequest::parse(&headers, &body)?;
+    let conversation_id = conversation_of_channel(&request.channel_name).ok_or_else(|| {
+        ApiError::Forbidden(format!("cannot authorise channel {}", request.channel_name))
+    })?;
     visitor_conversation(&state, &widget, conversation_id, &headers)
         .await
         .map_err(|error| match error {
             ApiError::NotFound(_) => ApiError::Forbidden("not your conversation".into()),
             other => other,
         })?;
-    let config = &state.service.config;
-    let provider = match request.provider.as_deref() {
-        Some("pusher") => Provider::Pusher,
-        Some("reverb") => Provider::Reverb,
-        None => config.provider,
-        Some(other) => return Err(ApiError::BadRequest(format!("unknown provider {other:?}"))),
-    };
-    let app = config
-        .app_for(provider)
-        .ok_or_else(|| ApiError::Conflict(format!("{} is not configured", provider.as_str())))?;
-    let auth = channel_auth(
-        &app.key,
-        &app.secret,
-        &request.socket_id,
-        &request.channel_name,
-        None,
-    );
-    Ok(Json(json!({ "auth": auth })))
+    request.sign(&state.service.config)
+}
+
+impl AuthRequest {
+    /// Reads the form-encoded (pusher-js, laravel-echo) or JSON body, and checks the socket id.
+    pub(super) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        let request: AuthRequest = if is_json {
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?
+        } else {
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+            let get = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            AuthRequest {
+                socket_id: get("socket_id")
+                    .ok_or_else(|| ApiError::BadRequest("socket_id is required".into()))?,
+                channel_name: get("channel_name")
+                    .ok_or_else(|| ApiError::BadRequest("channel_name is required".into()))?,
+                provider: get("provider"),
+            }
+        };
+        if SocketId::parse(&request.socket_id).is_none() {
+            return Err(ApiError::BadRequest(
+                "socket_id must look like 123.456".into(),
+            ));
+        }
+        Ok(request)
+    }
+
+    /// The channel's signature with the requested provider's key (the broadcaster's by default).
+    pub(super) fn sign(&self, config: &ChatConfig) -> Result<Json<Value>, ApiError> {
+        let provider = match self.provider.as_deref() {
+            Some("pusher") => Provider::Pusher,
+            Some("reverb") => Provider::Reverb,
+            None => config.provider,
+            Some(other) => return Err(ApiError::BadRequest(format!("unknown provider {other:?}"))),
+        };
+        let app = config.app_for(provider).ok_or_else(|| {
+            ApiError::Conflict(format!("{} is not configured", provider.as_str()))
+        })?;
+        let auth = channel_auth(
+            &app.key,
+            &app.secret,
+            &self.socket_id,
+            &self.channel_name,
+            None,
+        );
+        Ok(Json(json!({ "auth": auth })))
+    }
 }

@@ -1,6 +1,6 @@
-//! Extractors that turn every rejection into the API's error shape, and the two identities a
-//! widget request can carry: the widget (its `cbw_` bearer token) and the visitor (the
-//! conversation's `X-Visitor-Token`).
+//! Extractors that turn every rejection into the API's error shape, and the identities a request
+//! can carry: the widget (its `cbw_` bearer token), the visitor (the conversation's
+//! `X-Visitor-Token`) and the agent (their `cba_` bearer token).
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -10,7 +10,7 @@ use axum::{
     },
     http::{header, request::Parts, HeaderMap, StatusCode},
 };
-use parley_store::{Conversation, Widget};
+use parley_store::{Agent, Conversation, Widget};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -105,6 +105,29 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
             }
         }
         Ok(Self(widget))
+    }
+}
+
+/// The agent making a request, from `Authorization: Bearer cba_…`.
+pub struct AgentAuth(pub Agent);
+
+impl FromRequestParts<Arc<AppState>> for AgentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("missing agent token (Authorization: Bearer cba_…)".into())
+        })?;
+        state
+            .service
+            .store
+            .agent_by_token_hash(&hash_token(token))
+            .await?
+            .map(Self)
+            .ok_or_else(|| ApiError::Unauthorized("unknown agent token".into()))
     }
 }
 

@@ -74,16 +74,7 @@ pub async fn send(
         )));
     }
     if let Some(client_id) = &incoming.client_id {
-        let valid = !client_id.is_empty()
-            && client_id.len() <= 64
-            && client_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
-            return Err(ApiError::Validation(
-                "client_id must be 1-64 characters of [A-Za-z0-9_-]".into(),
-            ));
-        }
+        valid_client_id(client_id)?;
     }
     if conversation.status == parley_store::ConversationStatus::Closed {
         return Err(ApiError::Conflict("the conversation is closed".into()));
@@ -98,6 +89,7 @@ pub async fn send(
     let inserted = state
         .service
         .post_message(
+            &conversation,
             NewMessage {
                 conversation_id: id,
                 sender_type: SenderType::Visitor,
@@ -118,6 +110,22 @@ pub async fn send(
     };
     let message = MessageJson::new(inserted.message(), &config.link_secret);
     Ok((status, Json(json!({ "success": true, "message": message }))))
+}
+
+/// A sender's id for a message, which makes a retried send idempotent.
+pub(super) fn valid_client_id(client_id: &str) -> Result<(), ApiError> {
+    let valid = !client_id.is_empty()
+        && client_id.len() <= 64
+        && client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(
+            "client_id must be 1-64 characters of [A-Za-z0-9_-]".into(),
+        ))
+    }
 }
 
 async fn read_incoming(request: Request, state: &Arc<AppState>) -> Result<Incoming, ApiError> {

@@ -1,5 +1,8 @@
-//! The widget-facing HTTP API under `/api/chatbot/…`, plus Echo's `/broadcasting/auth`.
+//! The HTTP API: the widget's under `/api/chatbot/…` (plus Echo's `/broadcasting/auth`), the
+//! agents' under `/api/agent/…`, and external bots' replies under `/api/bot/…`.
 
+mod agent;
+mod agent_inbox;
 mod attachments;
 mod bot_replies;
 mod broadcasting;
@@ -14,7 +17,7 @@ use axum::{
     http::{header, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
     Router,
 };
 
@@ -74,6 +77,35 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/bot/conversations/{id}/messages",
             post(bot_replies::reply),
         )
+        .route("/api/agent/me", get(agent::me))
+        .route("/api/agent/availability", put(agent::set_availability))
+        .route("/api/agent/heartbeat", post(agent::heartbeat))
+        .route("/api/agent/agents", get(agent::team))
+        .route(
+            "/api/agent/broadcasting/auth",
+            post(agent::broadcasting_auth),
+        )
+        .route("/api/agent/conversations", get(agent_inbox::list))
+        .route(
+            "/api/agent/conversations/{id}",
+            get(agent_inbox::conversation),
+        )
+        .route(
+            "/api/agent/conversations/{id}/messages",
+            post(agent_inbox::reply),
+        )
+        .route(
+            "/api/agent/conversations/{id}/assign",
+            post(agent_inbox::assign),
+        )
+        .route(
+            "/api/agent/conversations/{id}/status",
+            post(agent_inbox::set_status),
+        )
+        .route(
+            "/api/agent/conversations/{id}/read",
+            post(agent_inbox::read),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(cors));
     api.with_state(state)
@@ -89,7 +121,7 @@ async fn cors(request: Request, next: Next) -> Response {
         let headers = preflight.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

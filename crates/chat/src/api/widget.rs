@@ -17,7 +17,7 @@ use super::{
     rate_limited, AppState,
 };
 use crate::{
-    config::Provider,
+    config::{ChatConfig, Provider},
     error::ApiError,
     payload::{reactions_json, read_json, ConversationJson, MessageJson},
     tokens::{hash_token, new_visitor_token},
@@ -27,13 +27,38 @@ use crate::{
 const POLL_INTERVAL_MS: u64 = 2000;
 
 /// `GET /api/chatbot/config`: the seed's shape, from the real configuration, plus the widget's
-/// settings.
+/// settings and whether any agent is online.
 pub async fn config(
     State(state): State<Arc<AppState>>,
     WidgetAuth(widget): WidgetAuth,
     headers: HeaderMap,
-) -> Json<Value> {
+) -> Result<Json<Value>, ApiError> {
     let config = &state.service.config;
+    let mut body = realtime_settings(config, &headers);
+    body.insert("success".into(), true.into());
+    body.insert("polling".into(), json!({ "interval_ms": POLL_INTERVAL_MS }));
+    body.insert(
+        "widget".into(),
+        json!({ "id": widget.id, "name": widget.name, "settings": widget.settings }),
+    );
+    body.insert(
+        "limits".into(),
+        json!({ "max_upload_bytes": config.max_upload_bytes, "max_message_chars": config.max_message_chars }),
+    );
+    body.insert(
+        "agents_online".into(),
+        state.service.agents_online().await?.into(),
+    );
+    Ok(Json(Value::Object(body)))
+}
+
+/// Where and how browsers reach the realtime server, in the seed's shape:
+/// `realtimeProvider`, `reverb{enabled,key,host,port,scheme}`, `pusher{enabled,key,cluster,…}`.
+/// The dashboard gets the same.
+pub(super) fn realtime_settings(
+    config: &ChatConfig,
+    headers: &HeaderMap,
+) -> serde_json::Map<String, Value> {
     // Browsers reach the realtime server on the host they reached us on, unless told otherwise.
     let request_host = headers
         .get(header::HOST)
@@ -68,15 +93,11 @@ pub async fn config(
         }),
         None => json!({ "enabled": false, "key": null, "cluster": null, "encrypted": true }),
     };
-    Json(json!({
-        "success": true,
-        "realtimeProvider": config.provider.as_str(),
-        "reverb": reverb,
-        "pusher": pusher,
-        "polling": { "interval_ms": POLL_INTERVAL_MS },
-        "widget": { "id": widget.id, "name": widget.name, "settings": widget.settings },
-        "limits": { "max_upload_bytes": config.max_upload_bytes, "max_message_chars": config.max_message_chars },
-    }))
+    let mut settings = serde_json::Map::new();
+    settings.insert("realtimeProvider".into(), config.provider.as_str().into());
+    settings.insert("reverb".into(), reverb);
+    settings.insert("pusher".into(), pusher);
+    settings
 }
 
 /// Body of `POST /api/chatbot/conversation`.
@@ -187,6 +208,7 @@ pub async fn conversation(
         "conversation": ConversationJson::from(&conversation),
         "messages": messages.iter().map(|m| MessageJson::new(m, secret)).collect::<Vec<_>>(),
         "has_more": has_more,
+        "agents_online": state.service.agents_online().await?,
         "read_states": store.read_states(id).await?.iter().map(read_json).collect::<Vec<_>>(),
         "reactions": reacted.iter().map(|m| reactions_json(*m, &reactions)).collect::<Vec<_>>(),
     })))

@@ -29,11 +29,12 @@ pub enum BroadcastError {
     Unavailable(String),
 }
 
-/// One event for one channel.
+/// One event for one or more channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broadcast {
-    /// The channel, e.g. `private-chat.conversation.7`.
-    pub channel: String,
+    /// The channels, e.g. `private-chat.conversation.7`: at least one, at most
+    /// [`MAX_CHANNELS_PER_EVENT`].
+    pub channels: Vec<String>,
     /// The event name, e.g. `ChatMessageReceived`.
     pub event: String,
     /// The JSON payload, as a string.
@@ -42,11 +43,20 @@ pub struct Broadcast {
     pub except_socket: Option<String>,
 }
 
+/// The most channels one event may name: Pusher's limit, which every compatible server keeps.
+pub const MAX_CHANNELS_PER_EVENT: usize = 100;
+
 /// Publishes events to browsers.
 #[async_trait]
 pub trait Broadcaster: Send + Sync + std::fmt::Debug + 'static {
     /// Publishes one event.
     async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError>;
+    /// The channels starting with `prefix` that have subscribers now, for events meant for
+    /// everyone listening (agent availability). Drivers that cannot tell return none.
+    async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {
+        let _ = prefix;
+        Ok(Vec::new())
+    }
     /// The driver's name, for logs and the config endpoint.
     fn name(&self) -> &'static str;
 }
@@ -74,13 +84,17 @@ impl Broadcaster for Embedded {
         self.realtime
             .publish(
                 &self.app_id,
-                &[event.channel],
+                &event.channels,
                 &event.event,
                 event.data,
                 event.except_socket.as_deref(),
             )
             .map(|_| ())
             .map_err(|error| BroadcastError::Rejected(error.to_string()))
+    }
+
+    async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {
+        Ok(self.realtime.occupied_channels(&self.app_id, prefix))
     }
 
     fn name(&self) -> &'static str {
@@ -95,7 +109,7 @@ pub struct LogBroadcaster;
 #[async_trait]
 impl Broadcaster for LogBroadcaster {
     async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
-        tracing::info!(channel = %event.channel, event = %event.event, data = %event.data, "broadcast");
+        tracing::info!(channels = ?event.channels, event = %event.event, data = %event.data, "broadcast");
         Ok(())
     }
 

@@ -57,19 +57,19 @@ impl PusherHttp {
     }
 }
 
-#[async_trait]
-impl Broadcaster for PusherHttp {
-    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
-        let mut body = serde_json::json!({ "name": event.event, "channels": [event.channel], "data": event.data });
-        if let Some(socket_id) = event.except_socket {
-            body["socket_id"] = socket_id.into();
-        }
-        let body = serde_json::to_vec(&body).expect("JSON serialises");
-        let path = format!("/apps/{}/events", self.app_id);
+impl PusherHttp {
+    /// `path` on the server with the API's signature (and `params`) in the query string.
+    fn signed_url(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(String, String)],
+        body: &[u8],
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let params = sign_api_request(&self.key, &self.secret, "POST", &path, &[], &body, now);
+        let params = sign_api_request(&self.key, &self.secret, method, path, params, body, now);
         let query: Vec<String> = params
             .iter()
             .map(|(k, v)| {
@@ -79,7 +79,31 @@ impl Broadcaster for PusherHttp {
                 )
             })
             .collect();
-        let url = format!("{}{path}?{}", self.base_url, query.join("&"));
+        format!("{}{path}?{}", self.base_url, query.join("&"))
+    }
+}
+
+/// A non-2xx answer as an error: 4xx is the server refusing this request, the rest is the server
+/// being unavailable.
+async fn refused(response: reqwest::Response) -> BroadcastError {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_client_error() {
+        BroadcastError::Rejected(format!("{status}: {text}"))
+    } else {
+        BroadcastError::Unavailable(format!("{status}: {text}"))
+    }
+}
+
+#[async_trait]
+impl Broadcaster for PusherHttp {
+    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
+        let mut body = serde_json::json!({ "name": event.event, "channels": event.channels, "data": event.data });
+        if let Some(socket_id) = event.except_socket {
+            body["socket_id"] = socket_id.into();
+        }
+        let body = serde_json::to_vec(&body).expect("JSON serialises");
+        let url = self.signed_url("POST", &format!("/apps/{}/events", self.app_id), &[], &body);
         let response = self
             .client
             .post(url)
@@ -88,16 +112,39 @@ impl Broadcaster for PusherHttp {
             .send()
             .await
             .map_err(|error| BroadcastError::Unavailable(error.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let text = response.text().await.unwrap_or_default();
-        if status.is_client_error() {
-            Err(BroadcastError::Rejected(format!("{status}: {text}")))
+        if response.status().is_success() {
+            Ok(())
         } else {
-            Err(BroadcastError::Unavailable(format!("{status}: {text}")))
+            Err(refused(response).await)
         }
+    }
+
+    async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {
+        #[derive(serde::Deserialize)]
+        struct Channels {
+            channels: std::collections::HashMap<String, serde_json::Value>,
+        }
+        let params = [("filter_by_prefix".to_string(), prefix.to_string())];
+        let url = self.signed_url(
+            "GET",
+            &format!("/apps/{}/channels", self.app_id),
+            &params,
+            b"",
+        );
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| BroadcastError::Unavailable(error.to_string()))?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let listing: Channels = response
+            .json()
+            .await
+            .map_err(|error| BroadcastError::Unavailable(format!("unexpected answer: {error}")))?;
+        Ok(listing.channels.into_keys().collect())
     }
 
     fn name(&self) -> &'static str {

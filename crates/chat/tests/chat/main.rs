@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agents;
 mod bot;
 mod broadcasting;
 mod conversations;

@@ -59,6 +59,34 @@ async fn admin(url: &str, sql: &str) {
     let _ = connection.close().await;
 }
 
+/// Drops a test's schema. This runs while the test's runtime is blocked in `Drop`, so a
+/// background task of the test (the bot runner, say) may sit in an open transaction holding
+/// locks in the schema and never finish it: waiting for those locks would hang forever. Waits
+/// briefly, then ends the sessions holding them.
+async fn drop_schema(url: &str, schema: &str) {
+    use sqlx::{Connection, Executor};
+    let Ok(mut connection) = sqlx::PgConnection::connect(url).await else {
+        return;
+    };
+    let _ = connection.execute("SET lock_timeout = '2s'").await;
+    for _ in 0..3 {
+        let drop = format!("DROP SCHEMA {schema} CASCADE");
+        if connection.execute(drop.as_str()).await.is_ok() {
+            break;
+        }
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+             JOIN pg_class c ON c.oid = l.relation \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+        )
+        .bind(schema)
+        .execute(&mut connection)
+        .await;
+    }
+    let _ = connection.close().await;
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
@@ -69,7 +97,7 @@ impl Drop for TestApp {
                     .enable_all()
                     .build()
                     .unwrap();
-                runtime.block_on(admin(&url, &format!("DROP SCHEMA {schema} CASCADE")));
+                runtime.block_on(drop_schema(&url, &schema));
             })
             .join();
         }

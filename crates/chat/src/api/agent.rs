@@ -1,0 +1,117 @@
+//! The agent's own calls (`/api/agent/…`): who they are and where the realtime server is, their
+//! availability and heartbeat, the team, and Echo's channel authorisation for the dashboard.
+
+use std::sync::Arc;
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, Json};
+use chrono::Utc;
+use parley_store::{Agent, AgentAvailability};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    broadcasting::AuthRequest,
+    extract::{AgentAuth, ApiJson},
+    widget::realtime_settings,
+    AppState,
+};
+use crate::{
+    error::ApiError,
+    payload::{conversation_of_channel, AgentJson, AGENTS_CHANNEL},
+    presence::{online_window, team_json},
+};
+
+/// `GET /api/agent/me`: the agent, and the realtime settings the dashboard connects with (the
+/// widget config's `realtimeProvider`, `reverb` and `pusher`).
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let mut body = realtime_settings(&state.service.config, &headers);
+    body.insert("success".into(), true.into());
+    body.insert("agent".into(), agent_json(&agent));
+    Json(Value::Object(body))
+}
+
+/// Body of `PUT /api/agent/availability`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetAvailability {
+    availability: AgentAvailability,
+}
+
+/// `PUT /api/agent/availability`: `online`, `away` or `offline`; also a heartbeat.
+pub async fn set_availability(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    ApiJson(body): ApiJson<SetAvailability>,
+) -> Result<Json<Value>, ApiError> {
+    let agent = state
+        .service
+        .store
+        .set_agent_availability(agent.id, body.availability, Utc::now())
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    published(&state, &agent).await
+}
+
+/// `POST /api/agent/heartbeat`: the dashboard is still open.
+pub async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+) -> Result<Json<Value>, ApiError> {
+    let agent = state
+        .service
+        .store
+        .touch_agent(agent.id, Utc::now())
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    published(&state, &agent).await
+}
+
+/// Tells listeners what changed (an agent coming back after going quiet changes "online" too)
+/// and answers with the agent as stored.
+async fn published(state: &AppState, agent: &Agent) -> Result<Json<Value>, ApiError> {
+    if let Err(error) = state.service.refresh_presence().await {
+        // The change is stored; the watcher publishes it on its next look.
+        tracing::warn!(%error, "could not publish agent availability");
+    }
+    Ok(Json(json!({ "success": true, "agent": agent_json(agent) })))
+}
+
+/// `GET /api/agent/agents`: the team and who is online.
+pub async fn team(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(_): AgentAuth,
+) -> Result<Json<Value>, ApiError> {
+    let team = state.service.refresh_presence().await?;
+    let mut body = team_json(&team);
+    body["success"] = true.into();
+    Ok(Json(body))
+}
+
+/// `POST /api/agent/broadcasting/auth`: signs the agents' channel and any conversation's
+/// channel that exists, for any agent.
+pub async fn broadcasting_auth(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(_): AgentAuth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let request = AuthRequest::parse(&headers, &body)?;
+    let channel = request.channel_name.as_str();
+    if channel != AGENTS_CHANNEL {
+        let id = conversation_of_channel(channel)
+            .ok_or_else(|| ApiError::Forbidden(format!("cannot authorise channel {channel}")))?;
+        if state.service.store.conversation(id).await?.is_none() {
+            return Err(ApiError::Forbidden(format!("no conversation {id}")));
+        }
+    }
+    request.sign(&state.service.config)
+}
+
+fn agent_json(agent: &Agent) -> Value {
+    let online = agent.is_online(Utc::now(), online_window());
+    serde_json::to_value(AgentJson::new(agent, online)).expect("agents serialise")
+}

@@ -1,0 +1,323 @@
+//! The agents' inbox (`/api/agent/conversations…`): listing conversations, reading one,
+//! answering, taking or handing back, closing, and read receipts.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use parley_store::{
+    Assignee, Conversation, ConversationQuery, ConversationStatus, Inserted, NewMessage, SenderType,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    extract::{socket_id, AgentAuth, ApiJson, ApiPath, ApiQuery},
+    messages::valid_client_id,
+    AppState,
+};
+use crate::{
+    error::ApiError,
+    payload::{reactions_json, read_json, AgentConversationJson, MessageJson},
+};
+
+/// Query of `GET /api/agent/conversations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listing {
+    #[serde(default)]
+    status: Option<String>,
+    /// `me` or `none`.
+    #[serde(default)]
+    assigned: Option<String>,
+    #[serde(default)]
+    widget_id: Option<i64>,
+    #[serde(default)]
+    before_updated: Option<DateTime<Utc>>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/agent/conversations`: most recently updated first, each with its last message.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    ApiQuery(listing): ApiQuery<Listing>,
+) -> Result<Json<Value>, ApiError> {
+    let status = listing
+        .status
+        .as_deref()
+        .map(|text| {
+            ConversationStatus::parse(text)
+                .ok_or_else(|| ApiError::Validation("status must be bot, human or closed".into()))
+        })
+        .transpose()?;
+    let assignee = match listing.assigned.as_deref() {
+        None => None,
+        Some("me") => Some(Assignee::Agent(agent.id)),
+        Some("none") => Some(Assignee::Nobody),
+        Some(_) => return Err(ApiError::Validation("assigned must be me or none".into())),
+    };
+    let limit = listing.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::Validation("limit must be 1-200".into()));
+    }
+    let store = &state.service.store;
+    let conversations = store
+        .conversations(&ConversationQuery {
+            widget_id: listing.widget_id,
+            status,
+            assignee,
+            updated_before: listing.before_updated,
+            limit,
+        })
+        .await?;
+    let ids: Vec<i64> = conversations.iter().map(|c| c.id).collect();
+    let secret = &state.service.config.link_secret;
+    let mut last: HashMap<i64, MessageJson> = store
+        .last_messages(&ids)
+        .await?
+        .iter()
+        .map(|m| (m.conversation_id, MessageJson::new(m, secret)))
+        .collect();
+    let conversations: Vec<AgentConversationJson> = conversations
+        .iter()
+        .map(|c| AgentConversationJson::new(c, last.remove(&c.id)))
+        .collect();
+    Ok(Json(
+        json!({ "success": true, "conversations": conversations }),
+    ))
+}
+
+/// Query of `GET /api/agent/conversations/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/agent/conversations/{id}?after=&limit=`: the conversation, its messages with
+/// `id > after` (oldest first), read marks and reactions.
+pub async fn conversation(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(_): AgentAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Value>, ApiError> {
+    let conversation = find(&state, id).await?;
+    let limit = page.limit.unwrap_or(200);
+    if !(1..=500).contains(&limit) || page.after < 0 {
+        return Err(ApiError::Validation(
+            "limit must be 1-500 and after non-negative".into(),
+        ));
+    }
+    let store = &state.service.store;
+    // One extra row tells whether there is more without a count query.
+    let mut messages = store.messages_after(id, page.after, limit + 1).await?;
+    let has_more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
+    let secret = &state.service.config.link_secret;
+    let messages: Vec<MessageJson> = messages
+        .iter()
+        .map(|m| MessageJson::new(m, secret))
+        .collect();
+    let reactions = store.reactions(id).await?;
+    let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
+    reacted.dedup();
+    Ok(Json(json!({
+        "success": true,
+        "conversation": AgentConversationJson::new(&conversation, None),
+        "messages": messages,
+        "has_more": has_more,
+        "read_states": store.read_states(id).await?.iter().map(read_json).collect::<Vec<_>>(),
+        "reactions": reacted.iter().map(|m| reactions_json(*m, &reactions)).collect::<Vec<_>>(),
+    })))
+}
+
+/// Body of `POST /api/agent/conversations/{id}/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    message: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// `POST /api/agent/conversations/{id}/messages`: the agent answers. A conversation the bot
+/// was answering becomes the agent's, so the bot stays quiet from here on.
+pub async fn reply(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Reply>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let except = socket_id(&headers)?;
+    let mut conversation = find(&state, id).await?;
+    let config = &state.service.config;
+    let text = body.message.trim().to_string();
+    if text.is_empty() || text.chars().count() > config.max_message_chars {
+        return Err(ApiError::Validation(format!(
+            "message must be 1 to {} characters",
+            config.max_message_chars
+        )));
+    }
+    if let Some(client_id) = &body.client_id {
+        valid_client_id(client_id)?;
+    }
+    if conversation.status == ConversationStatus::Closed {
+        return Err(ApiError::Conflict(
+            "the conversation is closed; reopen it first".into(),
+        ));
+    }
+    let unattended =
+        conversation.status == ConversationStatus::Bot || conversation.assigned_agent_id.is_none();
+    if unattended {
+        conversation = state
+            .service
+            .set_status(id, ConversationStatus::Human, Some(agent.id))
+            .await?;
+    }
+    let inserted = state
+        .service
+        .post_message(
+            &conversation,
+            NewMessage {
+                conversation_id: id,
+                sender_type: SenderType::Agent,
+                sender_name: Some(agent.name.clone()),
+                message: text,
+                attachment_id: None,
+                is_voice: false,
+                // Scoped per agent, so two agents' dashboards never collide on an id.
+                client_id: body.client_id.map(|c| format!("agent-{}-{c}", agent.id)),
+                bot_job: false,
+            },
+            except,
+        )
+        .await?;
+    let status = match inserted {
+        Inserted::Created(_) => StatusCode::CREATED,
+        Inserted::Duplicate(_) => StatusCode::OK,
+    };
+    let message = MessageJson::new(inserted.message(), &config.link_secret);
+    Ok((status, Json(json!({ "success": true, "message": message }))))
+}
+
+/// Body of `POST /api/agent/conversations/{id}/assign`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// Absent: the caller. `null`: nobody.
+    #[serde(default = "caller", deserialize_with = "nullable")]
+    agent_id: Option<Option<i64>>,
+}
+
+fn caller() -> Option<Option<i64>> {
+    None
+}
+
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// `POST /api/agent/conversations/{id}/assign`: takes a conversation (or gives it to another
+/// agent, or to nobody); it becomes `human`.
+pub async fn assign(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Assign>,
+) -> Result<Json<Value>, ApiError> {
+    find(&state, id).await?;
+    let assignee = body.agent_id.unwrap_or(Some(agent.id));
+    if let Some(other) = assignee {
+        if state.service.store.agent(other).await?.is_none() {
+            return Err(ApiError::Validation(format!("there is no agent {other}")));
+        }
+    }
+    let conversation = state
+        .service
+        .set_status(id, ConversationStatus::Human, assignee)
+        .await?;
+    Ok(Json(json!({
+        "success": true,
+        "conversation": AgentConversationJson::new(&conversation, None),
+    })))
+}
+
+/// Body of `POST /api/agent/conversations/{id}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    status: String,
+}
+
+/// `POST /api/agent/conversations/{id}/status`: close, reopen for humans, or hand back to the
+/// bot (which unassigns it).
+pub async fn set_status(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(_): AgentAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<SetStatus>,
+) -> Result<Json<Value>, ApiError> {
+    let current = find(&state, id).await?;
+    let status = ConversationStatus::parse(&body.status)
+        .ok_or_else(|| ApiError::Validation("status must be bot, human or closed".into()))?;
+    let assignee = match status {
+        ConversationStatus::Bot => None,
+        ConversationStatus::Human | ConversationStatus::Closed => current.assigned_agent_id,
+    };
+    let conversation = state.service.set_status(id, status, assignee).await?;
+    Ok(Json(json!({
+        "success": true,
+        "conversation": AgentConversationJson::new(&conversation, None),
+    })))
+}
+
+/// Body of `POST /api/agent/conversations/{id}/read`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    last_read_id: i64,
+}
+
+/// `POST /api/agent/conversations/{id}/read`: the agents' read receipt (reader `agent`, which
+/// the visitor's widget shows as "Seen").
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(_): AgentAuth,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Read>,
+) -> Result<Json<Value>, ApiError> {
+    find(&state, id).await?;
+    if body.last_read_id < 0 {
+        return Err(ApiError::Validation(
+            "last_read_id must be non-negative".into(),
+        ));
+    }
+    let read_state = state
+        .service
+        .mark_read(id, "agent", body.last_read_id, socket_id(&headers)?)
+        .await?;
+    Ok(Json(
+        json!({ "success": true, "read_state": read_json(&read_state) }),
+    ))
+}
+
+async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {
+    state
+        .service
+        .store
+        .conversation(id)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))
+}

@@ -1,0 +1,514 @@
+//! The agents' API: identity, availability reaching visitors and the team, the inbox, replies
+//! that take over from the bot, assignment and status, and channel authorisation.
+
+use parley_chat::tokens;
+use parley_store::{AgentAvailability, NewAgent};
+use serde_json::{json, Value};
+
+use crate::support::{Subscriber, TestApp};
+
+struct Agent {
+    id: i64,
+    token: String,
+}
+
+async fn agent(app: &TestApp, name: &str) -> Agent {
+    let token = tokens::new_agent_token();
+    let created = app
+        .store
+        .create_agent(NewAgent {
+            name: name.into(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            token_hash: tokens::hash_token(&token),
+        })
+        .await
+        .unwrap();
+    Agent {
+        id: created.id,
+        token,
+    }
+}
+
+/// Calls the agents' API; returns (status, body).
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn get(app: &TestApp, path: &str, agent: &Agent) -> (u16, Value) {
+    call(app, reqwest::Method::GET, path, &agent.token, None).await
+}
+
+async fn post(app: &TestApp, path: &str, agent: &Agent, body: Value) -> (u16, Value) {
+    call(app, reqwest::Method::POST, path, &agent.token, Some(body)).await
+}
+
+async fn set_availability(app: &TestApp, agent: &Agent, availability: &str) -> (u16, Value) {
+    call(
+        app,
+        reqwest::Method::PUT,
+        "/api/agent/availability",
+        &agent.token,
+        Some(json!({ "availability": availability })),
+    )
+    .await
+}
+
+/// A socket subscribed to `channel` through the agents' auth endpoint.
+async fn agent_subscriber(app: &TestApp, agent: &Agent, channel: &str) -> Subscriber {
+    let mut subscriber = Subscriber::connect(app.realtime_addr).await;
+    let (status, auth) = sign(app, agent, &subscriber.socket_id, channel).await;
+    assert_eq!(status, 200, "{auth}");
+    subscriber
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+        .await;
+    let ok = subscriber.recv().await;
+    assert_eq!(
+        ok["event"], "pusher_internal:subscription_succeeded",
+        "{ok}"
+    );
+    subscriber
+}
+
+async fn sign(app: &TestApp, agent: &Agent, socket_id: &str, channel: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url("/api/agent/broadcasting/auth"))
+        .bearer_auth(&agent.token)
+        .form(&[("socket_id", socket_id), ("channel_name", channel)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn visitor_sees_agents_online(app: &TestApp) -> bool {
+    let config: Value = app
+        .get("/api/chatbot/config")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config["agents_online"].as_bool().expect("agents_online")
+}
+
+#[tokio::test]
+async fn agent_requests_need_an_agent_token() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    for token in ["", "cba_nonsense", app.token.as_str()] {
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/agent/me", token, None).await;
+        assert_eq!(status, 401, "{token}: {body}");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    let (status, me) = get(&app, "/api/agent/me", &ada).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["agent"]["id"], ada.id);
+    assert_eq!(me["agent"]["name"], "Ada");
+    assert_eq!(me["agent"]["availability"], "offline");
+    assert_eq!(me["agent"]["online"], false);
+    // The dashboard connects with the same realtime settings as the widget.
+    assert_eq!(me["realtimeProvider"], "reverb");
+    assert_eq!(me["reverb"]["port"], app.realtime_addr.port());
+}
+
+#[tokio::test]
+async fn availability_reaches_visitors_and_the_team() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let mut team = agent_subscriber(&app, &ada, "private-agents").await;
+    assert!(!visitor_sees_agents_online(&app).await);
+
+    let (status, body) = set_availability(&app, &ada, "online").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["agent"]["online"], true);
+    assert_eq!(
+        watching.event("AgentAvailability").await,
+        json!({ "agents_online": true })
+    );
+    let roster = team.event("AgentAvailability").await;
+    assert_eq!(roster["agents_online"], 1, "{roster}");
+    assert_eq!(roster["agents"][0]["name"], "Ada");
+    assert_eq!(roster["agents"][0]["availability"], "online");
+    assert!(visitor_sees_agents_online(&app).await);
+    let polled: Value = app
+        .get(&format!("/api/chatbot/conversation/{id}"))
+        .header("X-Visitor-Token", &visitor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled["agents_online"], true, "{polled}");
+
+    // Nothing changed: no second event for visitors.
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/agent/heartbeat",
+        &ada.token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let quiet = watching.sync().await;
+    assert!(
+        quiet.iter().all(|f| f["event"] != "AgentAvailability"),
+        "{quiet:?}"
+    );
+
+    let (status, _) = set_availability(&app, &ada, "away").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        watching.event("AgentAvailability").await,
+        json!({ "agents_online": false })
+    );
+    assert!(!visitor_sees_agents_online(&app).await);
+
+    let (status, body) = set_availability(&app, &ada, "busy").await;
+    assert_eq!(status, 422, "{body}");
+    let (status, team_list) = get(&app, "/api/agent/agents", &ada).await;
+    assert_eq!(status, 200);
+    assert_eq!(team_list["agents"][0]["availability"], "away");
+    assert_eq!(team_list["agents_online"], 0);
+}
+
+#[tokio::test]
+async fn a_silent_dashboard_drops_out_and_a_heartbeat_brings_it_back() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    app.store
+        .set_agent_availability(ada.id, AgentAvailability::Online, long_ago)
+        .await
+        .unwrap();
+    app.service.refresh_presence().await.unwrap();
+    assert!(!visitor_sees_agents_online(&app).await);
+
+    let mut watching = app.subscriber(id, &visitor).await;
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/agent/heartbeat",
+        &ada.token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["agent"]["online"], true);
+    assert_eq!(
+        watching.event("AgentAvailability").await,
+        json!({ "agents_online": true })
+    );
+}
+
+#[tokio::test]
+async fn an_agent_reply_takes_over_from_the_bot() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let path = format!("/api/agent/conversations/{id}/messages");
+
+    let (status, body) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "Hi, Ada here", "client_id": "r1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["sender_type"], "agent");
+    assert_eq!(body["message"]["sender_name"], "Ada");
+    let update = watching.event("ConversationUpdated").await;
+    assert_eq!(update["status"], "human");
+    assert_eq!(update["assigned_agent_id"], ada.id);
+    let seen = watching.event("ChatMessageReceived").await;
+    assert_eq!(seen["message"], "Hi, Ada here");
+    assert_eq!(seen["sender_type"], "agent");
+    assert_eq!(seen["id"], body["message"]["id"]);
+
+    // A retried send is the same message, broadcast once.
+    let (status, again) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "Hi, Ada here", "client_id": "r1"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["message"]["id"], body["message"]["id"]);
+    let after = watching.sync().await;
+    assert!(
+        after.iter().all(|f| f["event"] != "ChatMessageReceived"),
+        "{after:?}"
+    );
+
+    let (status, body) = post(&app, &path, &ada, json!({"message": "   "})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "x", "client_id": "no spaces"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        "/api/agent/conversations/999999/messages",
+        &ada,
+        json!({"message": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // The visitor's history has it, and the bot no longer answers (status human).
+    let (_, history) = get(&app, &format!("/api/agent/conversations/{id}"), &ada).await;
+    assert_eq!(history["conversation"]["status"], "human");
+    assert_eq!(history["messages"].as_array().unwrap().len(), 1);
+    let (status, _) = app.send(id, &visitor, json!({"message": "thanks"})).await;
+    assert_eq!(status, 201);
+    let jobs = app
+        .store
+        .claim_bot_job(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        jobs.is_none(),
+        "no bot turn while an agent has it: {jobs:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_lists_filters_and_updates_live() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let mut team = agent_subscriber(&app, &ada, "private-agents").await;
+    let (first, first_visitor) = app.conversation().await;
+    let (second, second_visitor) = app.conversation().await;
+
+    let (status, _) = app
+        .send(first, &first_visitor, json!({"message": "hello from one"}))
+        .await;
+    assert_eq!(status, 201);
+    let update = team.event("InboxUpdated").await;
+    assert_eq!(update["conversation"]["id"], first);
+    assert_eq!(update["message"]["message"], "hello from one");
+    let (status, _) = app
+        .send(
+            second,
+            &second_visitor,
+            json!({"message": "hello from two"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        team.event("InboxUpdated").await["conversation"]["id"],
+        second
+    );
+
+    let (status, listing) = get(&app, "/api/agent/conversations?status=bot", &ada).await;
+    assert_eq!(status, 200, "{listing}");
+    let listed = listing["conversations"].as_array().unwrap();
+    let ids: Vec<i64> = listed.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [second, first], "most recently updated first");
+    assert_eq!(listed[0]["last_message"]["message"], "hello from two");
+    assert_eq!(listed[1]["last_message"]["message"], "hello from one");
+    assert_eq!(listed[0]["visitor_name"], "Vera");
+
+    let (status, taken) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["conversation"]["assigned_agent_id"], ada.id);
+    assert_eq!(taken["conversation"]["status"], "human");
+    let update = team.event("InboxUpdated").await;
+    assert_eq!(update["conversation"]["id"], first);
+    assert_eq!(update["message"], Value::Null);
+
+    let ids = |body: Value| -> Vec<i64> {
+        body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?assigned=me", &ada)
+            .await
+            .1),
+        [first]
+    );
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?assigned=none", &ada)
+            .await
+            .1),
+        [second]
+    );
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?limit=1", &ada).await.1).len(),
+        1
+    );
+
+    for bad in [
+        "status=open",
+        "assigned=bob",
+        "limit=0",
+        "limit=201",
+        "before_updated=yesterday",
+    ] {
+        let (status, body) = get(&app, &format!("/api/agent/conversations?{bad}"), &ada).await;
+        assert!(status == 422 || status == 400, "{bad}: {status} {body}");
+        assert_eq!(body["success"], false);
+    }
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({"agent_id": 999999}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({"agent_id": null}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["conversation"]["assigned_agent_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn closing_reopening_handing_back_and_read_receipts() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let (_, sent) = app.send(id, &visitor, json!({"message": "hello"})).await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let status_path = format!("/api/agent/conversations/{id}/status");
+
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{id}/read"),
+        &ada,
+        json!({"last_read_id": sent["message"]["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let receipt = watching.event("MessageRead").await;
+    assert_eq!(receipt["reader"], "agent");
+    assert_eq!(receipt["last_read_id"], sent["message"]["id"]);
+
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "closed"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        watching.event("ConversationUpdated").await["status"],
+        "closed"
+    );
+    let (status, _) = app
+        .send(id, &visitor, json!({"message": "still there?"}))
+        .await;
+    assert_eq!(status, 409);
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{id}/messages"),
+        &ada,
+        json!({"message": "late"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+
+    let (status, _) = post(&app, &status_path, &ada, json!({"status": "human"})).await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .send(id, &visitor, json!({"message": "still there?"}))
+        .await;
+    assert_eq!(status, 201);
+
+    post(
+        &app,
+        &format!("/api/agent/conversations/{id}/assign"),
+        &ada,
+        json!({}),
+    )
+    .await;
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "bot"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["conversation"]["status"], "bot");
+    assert_eq!(body["conversation"]["assigned_agent_id"], Value::Null);
+
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "snoozed"})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(&app, &status_path, &ada, json!({"state": "closed"})).await;
+    assert_eq!(status, 422, "{body}");
+}
+
+#[tokio::test]
+async fn agents_authorise_the_team_channel_and_conversations_only() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let socket = Subscriber::connect(app.realtime_addr).await;
+
+    let mut on_conversation =
+        agent_subscriber(&app, &ada, &format!("private-chat.conversation.{id}")).await;
+    let (status, _) = app
+        .send(id, &visitor, json!({"message": "agents can read this"}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        on_conversation.event("ChatMessageReceived").await["message"],
+        "agents can read this"
+    );
+
+    for channel in [
+        "private-chat.conversation.999999",
+        "private-chat.conversation.abc",
+        "private-other",
+        "presence-agents",
+    ] {
+        let (status, body) = sign(&app, &ada, &socket.socket_id, channel).await;
+        assert_eq!(status, 403, "{channel}: {body}");
+    }
+    // A visitor's widget cannot listen to the team.
+    let response = app
+        .post("/api/chatbot/broadcasting/auth")
+        .header("X-Visitor-Token", &visitor)
+        .form(&[
+            ("socket_id", socket.socket_id.as_str()),
+            ("channel_name", "private-agents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let (status, _) = sign(&app, &ada, "not-a-socket", "private-agents").await;
+    assert_eq!(status, 400);
+}
