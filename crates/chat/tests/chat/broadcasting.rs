@@ -294,3 +294,74 @@ async fn revoking_a_widget_closes_its_live_sockets() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn the_http_driver_lists_occupied_channels_and_publishes_to_many() {
+    let app = TestApp::start().await;
+    let (first, first_visitor) = app.conversation().await;
+    let (second, second_visitor) = app.conversation().await;
+    let (_unwatched, _) = app.conversation().await;
+    let mut first_tab = app.subscriber(first, &first_visitor).await;
+    let mut second_tab = app.subscriber(second, &second_visitor).await;
+    // The embedded server's HTTP API, as an external Reverb or Pusher would be reached.
+    let driver = PusherHttp::new(
+        "reverb",
+        "http",
+        "127.0.0.1",
+        app.realtime_addr.port(),
+        APP_ID,
+        KEY,
+        SECRET,
+    );
+    use parley_chat::broadcast::{Broadcast, Broadcaster};
+    let mut occupied = driver
+        .occupied_channels("private-chat.conversation.")
+        .await
+        .unwrap();
+    occupied.sort();
+    let mut expected = vec![
+        format!("private-chat.conversation.{first}"),
+        format!("private-chat.conversation.{second}"),
+    ];
+    expected.sort();
+    assert_eq!(occupied, expected);
+    assert!(driver
+        .occupied_channels("presence-")
+        .await
+        .unwrap()
+        .is_empty());
+
+    driver
+        .broadcast(Broadcast {
+            channels: expected,
+            event: "AgentAvailability".into(),
+            data: json!({"agents_online": true}).to_string(),
+            except_socket: None,
+        })
+        .await
+        .unwrap();
+    for tab in [&mut first_tab, &mut second_tab] {
+        assert_eq!(
+            tab.event("AgentAvailability").await,
+            json!({"agents_online": true})
+        );
+    }
+
+    let wrong_secret = PusherHttp::new(
+        "reverb",
+        "http",
+        "127.0.0.1",
+        app.realtime_addr.port(),
+        APP_ID,
+        KEY,
+        "not-the-secret",
+    );
+    let refused = wrong_secret.occupied_channels("private-").await;
+    assert!(
+        matches!(
+            refused,
+            Err(parley_chat::broadcast::BroadcastError::Rejected(_))
+        ),
+        "{refused:?}"
+    );
+}
