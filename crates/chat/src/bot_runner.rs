@@ -57,6 +57,9 @@ impl RunnerConfig {
 }
 
 pub use crate::payload::{AGENTS_CHANNEL, HANDOFF_EVENT};
+
+/// How many earlier messages a bot turn sees.
+const HISTORY_TURNS: i64 = 20;
 /// The bot is composing (`{typing: bool}`), on the conversation's channel.
 pub const TYPING_EVENT: &str = "BotTyping";
 
@@ -149,7 +152,10 @@ impl Runner {
         if let Err(wait) = self.widget_limiter.check(&widget.id.to_string()) {
             return Ok(Step::RetryIn(wait, "widget bot rate limit".into()));
         }
-        let messages = store.messages_after(conversation.id, 0, 10_000).await?;
+        // The visitor's message and the turns before it: what the bot sees as history.
+        let messages = store
+            .latest_messages(conversation.id, Some(job.message_id), HISTORY_TURNS + 1)
+            .await?;
         let Some(position) = messages.iter().position(|m| m.id == job.message_id) else {
             return Ok(Step::Done("skipped"));
         };
@@ -159,10 +165,7 @@ impl Runner {
             widget_id: widget.id,
             visitor_name: conversation.visitor_name.clone(),
             message: messages[position].message.clone(),
-            history: messages[position.saturating_sub(20)..position]
-                .iter()
-                .map(history_entry)
-                .collect(),
+            history: messages[..position].iter().map(history_entry).collect(),
             unsure_count: outcomes.iter().take_while(|o| *o == "unsure").count() as u32,
             bot_turns: outcomes
                 .iter()

@@ -143,8 +143,14 @@ pub trait Store: BotJobs + Agents + Send + Sync + std::fmt::Debug + 'static {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Message>>;
-    /// The newest `limit` messages of a conversation, oldest first.
-    async fn latest_messages(&self, conversation_id: i64, limit: i64) -> Result<Vec<Message>>;
+    /// The newest `limit` messages of a conversation with `id <= up_to` (all when `None`),
+    /// oldest first: a bot turn's history, an inbox preview.
+    async fn latest_messages(
+        &self,
+        conversation_id: i64,
+        up_to: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
     /// The last message of each of these conversations (those with any), in no set order.
     async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<Message>>;
 

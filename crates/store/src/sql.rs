@@ -283,9 +283,15 @@ where
         rows::all(&rows, rows::message)
     }
 
-    async fn latest_messages(&self, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
+    async fn latest_messages(
+        &self,
+        conversation_id: i64,
+        up_to: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         let rows = sqlx::query(sql::LATEST_MESSAGES)
             .bind(conversation_id)
+            .bind(up_to.unwrap_or(i64::MAX))
             .bind(limit.max(0))
             .fetch_all(&self.read)
             .await?;

@@ -146,11 +146,11 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
     select_messages!(),
     " WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
 );
-/// The newest `$2` messages, put back in order by the caller's outer query.
+/// The newest `$3` messages with `id <= $2`, put back in order by the outer query.
 pub(crate) const LATEST_MESSAGES: &str = concat!(
     "SELECT * FROM (",
     select_messages!(),
-    " WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2) latest ORDER BY id"
+    " WHERE m.conversation_id = $1 AND m.id <= $2 ORDER BY m.id DESC LIMIT $3) latest ORDER BY id"
 );
 
 /// The last message of each of `count` conversations (`$1`…).

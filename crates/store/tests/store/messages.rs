@@ -87,15 +87,17 @@ async fn insert_and_page(db: Db) {
     );
     // The newest ones, still oldest first; and each conversation's last message.
     assert_eq!(
-        db.latest_messages(chat.id, 2).await.expect("latest"),
+        db.latest_messages(chat.id, None, 2).await.expect("latest"),
         stored[3..]
     );
     assert_eq!(
-        db.latest_messages(chat.id, 100).await.expect("latest"),
+        db.latest_messages(chat.id, None, 100)
+            .await
+            .expect("latest"),
         stored
     );
     assert!(db
-        .latest_messages(chat.id, 0)
+        .latest_messages(chat.id, None, 0)
         .await
         .expect("latest")
         .is_empty());
