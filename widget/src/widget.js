@@ -316,6 +316,8 @@ export function createWidget(options) {
         if (open) {
           notifier.restore();
           markRead();
+          // Before a conversation exists nothing pushes availability to this visitor: ask again.
+          if (session.id() == null) api.config().then((c) => store.setAgentsOnline(c?.agents_online), () => {});
         }
         render();
       },
