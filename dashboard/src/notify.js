@@ -54,9 +54,10 @@ export function createNotifier({ sound = true } = {}) {
     }
   }
 
-  document.addEventListener('visibilitychange', () => {
+  const onVisibility = () => {
     if (!document.hidden) stopFlash();
-  });
+  };
+  document.addEventListener('visibilitychange', onVisibility);
 
   return {
     /** How many conversations want the agent (shown in the title). */
@@ -84,5 +85,13 @@ export function createNotifier({ sound = true } = {}) {
       return !!flashText;
     },
     stopFlash,
+    /** Signed out: no more title changes, no more listeners. */
+    stop() {
+      stopFlash();
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('pointerdown', mark, { capture: true });
+      window.removeEventListener('keydown', mark, { capture: true });
+      audio?.close?.().catch(() => {});
+    },
   };
 }

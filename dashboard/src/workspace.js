@@ -544,6 +544,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     stopped = true;
     realtime.stop();
     presence.stop();
+    notifier.stop();
     sync.setPolling(false);
     setInboxPolling(false);
     clearTimeout(readTimer);
