@@ -1,8 +1,9 @@
 // Starts the real Parley server (`parley serve`) for one test file: a fresh data directory,
-// HTTP and realtime on port 0, and the lines it prints parsed for the ports and the demo widget
-// token. Waits for those lines (no sleeps) and stops the server in after().
+// HTTP and realtime on port 0, and the lines it prints parsed for the ports, the demo widget
+// token and (with `agent: true`) the demo agent's token. Waits for those lines (no sleeps) and
+// stops the server in after(). `cli()` runs other `parley` commands on the same data directory.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,10 +29,11 @@ export async function closedPort() {
 }
 
 /**
- * Starts `parley serve`. Resolves to {baseUrl, realtimePort, token, output(), stop(), api}.
- * `env` adds variables (e.g. REVERB_PORT to advertise a closed port).
+ * Starts `parley serve`. Resolves to {baseUrl, realtimePort, token, agentToken, output(), stop(),
+ * api, agentApi, cli}. `env` adds variables (e.g. REVERB_PORT to advertise a closed port);
+ * `agent: true` also waits for the demo agent's token.
  */
-export async function startParley({ env = {}, readyTimeoutMs = 30000 } = {}) {
+export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30000 } = {}) {
   const bin = parleyBin();
   if (!existsSync(bin)) throw new Error(`parley binary not found at ${bin}: run \`cargo build -p parley\` or set PARLEY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'parley-widget-'));
@@ -60,6 +62,8 @@ export async function startParley({ env = {}, readyTimeoutMs = 30000 } = {}) {
     if (!found.baseUrl && (m = out.match(/^Parley listening on (http:\/\/[\d.]+:\d+)/m))) found.baseUrl = m[1];
     if (!found.realtimePort && (m = out.match(/^Parley realtime server listening on http:\/\/[\d.]+:(\d+)/m))) found.realtimePort = Number(m[1]);
     if (!found.token && (m = out.match(/^Demo widget token: (cbw_\w+)/m))) found.token = m[1];
+    if (!found.agentToken && (m = out.match(/^Demo agent token: (cba_\w+)/m))) found.agentToken = m[1];
+    if (!found.dashboardUrl && (m = out.match(/^Dashboard: (http:\/\/\S+)/m))) found.dashboardUrl = m[1];
     onLine();
   };
   proc.stdout.on('data', feed);
@@ -68,9 +72,9 @@ export async function startParley({ env = {}, readyTimeoutMs = 30000 } = {}) {
 
   try {
     await new Promise((resolveReady, reject) => {
-      const timer = setTimeout(() => reject(new Error('parley did not print its ports and token in time:\n' + out)), readyTimeoutMs);
+      const timer = setTimeout(() => reject(new Error('parley did not print its ports and tokens in time:\n' + out)), readyTimeoutMs);
       onLine = () => {
-        if (found.baseUrl && found.realtimePort && found.token) {
+        if (found.baseUrl && found.realtimePort && found.token && (!agent || found.agentToken)) {
           clearTimeout(timer);
           resolveReady();
         }
@@ -89,26 +93,43 @@ export async function startParley({ env = {}, readyTimeoutMs = 30000 } = {}) {
   onLine = () => {};
 
   const { baseUrl, token } = found;
+  const call = async (method, path, headers, body) => {
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* keep text */
+    }
+    return { status: res.status, json, text };
+  };
   return {
     baseUrl,
     token,
+    agentToken: found.agentToken,
+    dashboardUrl: found.dashboardUrl || baseUrl + '/dashboard',
     realtimePort: found.realtimePort,
     dataDir: join(dir, 'data'),
     output: () => out,
     /** Calls the chat API as a widget would (Node side: another party, or checks). */
     async api(method, path, { body, visitorToken } = {}) {
       const headers = { Authorization: 'Bearer ' + token, Accept: 'application/json' };
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
       if (visitorToken) headers['X-Visitor-Token'] = visitorToken;
-      const res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      let json = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        /* keep text */
-      }
-      return { status: res.status, json, text };
+      return call(method, path, headers, body);
+    },
+    /** Calls the agent API (the demo agent's token unless another is given). */
+    agentApi(method, path, { body, agentToken = found.agentToken } = {}) {
+      return call(method, path, { Authorization: 'Bearer ' + agentToken, Accept: 'application/json' }, body);
+    },
+    /** Runs `parley <args>` on this server's data directory; resolves to its stdout. */
+    cli(args) {
+      return new Promise((resolveRun, reject) => {
+        execFile(bin, args, { cwd: dir, env: childEnv, timeout: 30000 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`parley ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolveRun(stdout),
+        );
+      });
     },
     /**
      * Publishes an event the way the chat service's broadcaster does, through the realtime
