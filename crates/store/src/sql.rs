@@ -47,11 +47,33 @@ pub(crate) trait Backend: Database<Row: Columns> {
 pub(crate) struct SqlStore<DB: Database> {
     write: Pool<DB>,
     read: Pool<DB>,
+    /// Background maintenance that lives as long as the store (SQLite's checkpoints).
+    maintenance: Option<AbortOnDrop>,
 }
 
 impl<DB: Database> SqlStore<DB> {
     pub(crate) fn new(write: Pool<DB>, read: Pool<DB>) -> Self {
-        Self { write, read }
+        Self {
+            write,
+            read,
+            maintenance: None,
+        }
+    }
+
+    /// The same store, with `task` running until the store is dropped.
+    pub(crate) fn with_maintenance(mut self, task: tokio::task::JoinHandle<()>) -> Self {
+        self.maintenance = Some(AbortOnDrop(task));
+        self
+    }
+}
+
+/// Stops a background task when its owner goes.
+#[derive(Debug)]
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -26,6 +26,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a caller waits for a pooled connection; writers queue here, one at a time.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the WAL is copied back into the database file. Commits do not do it themselves
+/// (`wal_autocheckpoint` is off on the write connection): a checkpoint inside a commit made
+/// every thousandth visitor message wait for it, which was most of the chat path's p99.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// Connections for reads. WAL lets readers run alongside the writer and each other, so a few
 /// let dashboard queries and polls proceed in parallel; more would mostly hold file handles and
 /// page caches for the small machines SQLite deployments run on.
@@ -84,10 +89,32 @@ impl SqliteStore {
         // parallel; they would spin in the busy handler (sleep-and-retry, unfair, adding
         // latency) and risk SQLITE_BUSY past the timeout. One write connection turns that into
         // a fair queue in the pool, and makes concurrent migrations in this process take turns.
-        let write = open_pool(SqlitePoolOptions::new().max_connections(1), &options).await?;
+        let write_options = options.clone().pragma("wal_autocheckpoint", "0");
+        let write = open_pool(SqlitePoolOptions::new().max_connections(1), &write_options).await?;
         let read = open_pool(SqlitePoolOptions::new().max_connections(READERS), &options).await?;
         tracing::debug!(url, "opened SQLite store");
-        Ok(SqlStore::new(write, read))
+        let checkpoints = tokio::spawn(checkpoint_periodically(read.clone()));
+        Ok(SqlStore::new(write, read).with_maintenance(checkpoints))
+    }
+}
+
+/// Copies the WAL back into the database now and then, off the commit path. PASSIVE never
+/// blocks the writer or readers: it copies what no reader still needs, and the writer starts
+/// the WAL over once everything is copied.
+async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "SQLite checkpoint failed; will retry");
+        }
     }
 }
 
