@@ -85,8 +85,10 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
   return {
     base,
     me: () => request('GET', '/api/agent/me'),
-    setAvailability: (availability) => request('PUT', '/api/agent/availability', { body: { availability } }),
-    heartbeat: () => request('POST', '/api/agent/heartbeat'),
+    // `seq` (this browser's clock) lets the server drop an update that arrives after a newer one:
+    // a closing page's "offline" that lands after the reloaded page's "online".
+    setAvailability: (availability) => request('PUT', '/api/agent/availability', { body: { availability, seq: Date.now() } }),
+    heartbeat: () => request('POST', '/api/agent/heartbeat?seq=' + Date.now()),
     agents: () => request('GET', '/api/agent/agents'),
     /** {status, assigned, limit, before_updated} as in the spec. */
     conversations: (params) => request('GET', '/api/agent/conversations' + query(params)),
@@ -110,7 +112,7 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
           keepalive: true,
           credentials: 'omit',
           headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ availability: 'offline' }),
+          body: JSON.stringify({ availability: 'offline', seq: Date.now() }),
         }).catch(() => {});
       } catch {
         /* the page is closing anyway; the 75 s window takes the agent offline */

@@ -330,7 +330,7 @@ test('attachments: an image is previewed, another file is a link; the visitor\'s
   await agentContext.close();
 });
 
-test('a second agent appears in the team list and goes online and offline live', async () => {
+test('a second agent appears in the team list, goes online and offline live, and leaves when revoked', async () => {
   const created = JSON.parse(await parley.cli(['agent', 'create', '--name', 'Grace Hopper', '--email', 'grace@example.com', '--json']));
   const agentContext = await newContext(browser);
   const page = await openPage(agentContext);
@@ -345,6 +345,15 @@ test('a second agent appears in the team list and goes online and offline live',
   await parley.agentApi('PUT', '/api/agent/availability', { body: { availability: 'away' }, agentToken: created.token });
   await grace.filter({ hasText: 'Away' }).waitFor();
   await shot(page, 'team');
+
+  // Revoked from the command line (another process): her token stops working at once, and the
+  // server's next look at the team takes her off the list.
+  await parley.cli(['agent', 'revoke', String(created.id)]);
+  const refused = await parley.agentApi('GET', '/api/agent/me', { agentToken: created.token });
+  assert.equal(refused.status, 401);
+  await grace.waitFor({ state: 'detached' });
+  const listed = JSON.parse(await parley.cli(['agent', 'list', '--json']));
+  assert.ok(listed.find((a) => a.id === created.id).revoked_at, 'listed as revoked');
   assert.deepEqual(page.errors, []);
   await agentContext.close();
 });

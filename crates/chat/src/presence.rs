@@ -98,6 +98,7 @@ impl ChatService {
             .agents()
             .await?
             .into_iter()
+            .filter(|agent| agent.revoked_at.is_none())
             .map(|agent| {
                 let online = agent.is_online(now, online_window());
                 (agent, online)

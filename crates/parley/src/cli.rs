@@ -87,6 +87,17 @@ enum AgentCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List agents.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an agent: their token stops working at once.
+    Revoke {
+        /// The agent id.
+        id: i64,
+    },
 }
 
 impl Cli {
@@ -142,6 +153,12 @@ impl Cli {
                     }
                     Command::Agent(AgentCommand::Create { name, email, json }) => {
                         commands::create_agent(&settings, &name, &email, json).await
+                    }
+                    Command::Agent(AgentCommand::List { json }) => {
+                        commands::list_agents(&settings, json).await
+                    }
+                    Command::Agent(AgentCommand::Revoke { id }) => {
+                        commands::revoke_agent(&settings, id).await
                     }
                     Command::CheckConfig | Command::Realtime => unreachable!("handled above"),
                 }

@@ -157,3 +157,31 @@ pub async fn create_agent(
     }
     Ok(())
 }
+
+/// `parley agent list`.
+pub async fn list_agents(settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let agents = open_store(settings).await?.agents().await?;
+    if json {
+        println!("{}", serde_json::to_string(&agents)?);
+        return Ok(());
+    }
+    for agent in agents {
+        let state = if agent.revoked_at.is_some() {
+            "revoked"
+        } else {
+            agent.availability.as_str()
+        };
+        println!("{}\t{}\t{}\t{}", agent.id, agent.name, agent.email, state);
+    }
+    Ok(())
+}
+
+/// `parley agent revoke ID`.
+pub async fn revoke_agent(settings: &Settings, id: i64) -> anyhow::Result<()> {
+    if open_store(settings).await?.revoke_agent(id).await? {
+        println!("Revoked agent {id}.");
+        Ok(())
+    } else {
+        anyhow::bail!("no active agent with id {id}")
+    }
+}

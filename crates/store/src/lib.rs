@@ -76,25 +76,32 @@ pub trait BotJobs: Send + Sync {
 pub trait Agents: Send + Sync {
     /// Stores a new agent (offline); an email in use is a [`StoreError::Conflict`].
     async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
-    /// The agent with this token hash.
+    /// The agent with this token hash, unless revoked.
     async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>>;
     /// An agent by id.
     async fn agent(&self, id: i64) -> Result<Option<Agent>>;
     /// Every agent, oldest first.
     async fn agents(&self) -> Result<Vec<Agent>>;
     /// Sets an agent's availability and marks them seen at `now`; `None` if there is no such
-    /// agent.
+    /// agent. With a `sequence` (the dashboard's clock), an update older than the newest one
+    /// already applied changes nothing and the agent is returned as stored.
     async fn set_agent_availability(
         &self,
         id: i64,
         availability: AgentAvailability,
         now: chrono::DateTime<chrono::Utc>,
+        sequence: Option<i64>,
     ) -> Result<Option<Agent>>;
-    /// Marks an agent seen at `now` (a heartbeat); `None` if there is no such agent.
+    /// Revokes an agent (and sets them offline); `false` if there is no such agent or they were
+    /// already revoked.
+    async fn revoke_agent(&self, id: i64) -> Result<bool>;
+    /// Marks an agent seen at `now` (a heartbeat); `None` if there is no such agent. The
+    /// `sequence` rule is [`Agents::set_agent_availability`]'s.
     async fn touch_agent(
         &self,
         id: i64,
         now: chrono::DateTime<chrono::Utc>,
+        sequence: Option<i64>,
     ) -> Result<Option<Agent>>;
 }
 

@@ -292,13 +292,16 @@ pub struct Agent {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// When created.
     pub created_at: DateTime<Utc>,
+    /// When revoked; a revoked agent's token no longer works.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl Agent {
     /// Whether the agent counts as online at `now`: available, and heard from within `window`
     /// (so a dashboard closed without saying goodbye drops out on its own).
     pub fn is_online(&self, now: DateTime<Utc>, window: chrono::Duration) -> bool {
-        self.availability == AgentAvailability::Online
+        self.revoked_at.is_none()
+            && self.availability == AgentAvailability::Online
             && self.last_seen_at.is_some_and(|seen| now - seen <= window)
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{
     broadcasting::AuthRequest,
-    extract::{AgentAuth, ApiJson},
+    extract::{AgentAuth, ApiJson, ApiQuery},
     widget::realtime_settings,
     AppState,
 };
@@ -39,9 +39,22 @@ pub async fn me(
 #[serde(deny_unknown_fields)]
 pub struct SetAvailability {
     availability: AgentAvailability,
+    /// The dashboard's clock (ms) when it decided: an update older than one already applied
+    /// (a closing page's "offline" arriving after the reloaded page's "online") is ignored.
+    #[serde(default)]
+    seq: Option<i64>,
 }
 
-/// `PUT /api/agent/availability`: `online`, `away` or `offline`; also a heartbeat.
+/// Query of `POST /api/agent/heartbeat`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beat {
+    /// As in [`SetAvailability`].
+    #[serde(default)]
+    seq: Option<i64>,
+}
+
+/// `PUT /api/agent/availability`: `{availability: online|away|offline, seq?}`; also a heartbeat.
 pub async fn set_availability(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
@@ -50,21 +63,22 @@ pub async fn set_availability(
     let agent = state
         .service
         .store
-        .set_agent_availability(agent.id, body.availability, Utc::now())
+        .set_agent_availability(agent.id, body.availability, Utc::now(), body.seq)
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
     published(&state, &agent).await
 }
 
-/// `POST /api/agent/heartbeat`: the dashboard is still open.
+/// `POST /api/agent/heartbeat?seq=`: the dashboard is still open.
 pub async fn heartbeat(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
+    ApiQuery(beat): ApiQuery<Beat>,
 ) -> Result<Json<Value>, ApiError> {
     let agent = state
         .service
         .store
-        .touch_agent(agent.id, Utc::now())
+        .touch_agent(agent.id, Utc::now(), beat.seq)
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
     published(&state, &agent).await

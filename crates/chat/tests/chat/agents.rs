@@ -125,6 +125,17 @@ async fn agent_requests_need_an_agent_token() {
     // The dashboard connects with the same realtime settings as the widget.
     assert_eq!(me["realtimeProvider"], "reverb");
     assert_eq!(me["reverb"]["port"], app.realtime_addr.port());
+
+    // A revoked agent's token stops working at once, and they leave the team.
+    set_availability(&app, &ada, "online").await;
+    let bob = agent(&app, "Bob").await;
+    assert!(app.store.revoke_agent(ada.id).await.unwrap());
+    let (status, body) = get(&app, "/api/agent/me", &ada).await;
+    assert_eq!(status, 401, "{body}");
+    let (_, team) = get(&app, "/api/agent/agents", &bob).await;
+    assert_eq!(team["agents"].as_array().unwrap().len(), 1, "{team}");
+    assert_eq!(team["agents"][0]["name"], "Bob");
+    assert_eq!(team["agents_online"], 0);
 }
 
 #[tokio::test]
@@ -183,6 +194,55 @@ async fn availability_reaches_visitors_and_the_team() {
     );
     assert!(!visitor_sees_agents_online(&app).await);
 
+    // A closing page's "offline" that arrives after the reloaded page's "online" changes nothing.
+    let (_, newer) = call(
+        &app,
+        reqwest::Method::PUT,
+        "/api/agent/availability",
+        &ada.token,
+        Some(json!({"availability": "online", "seq": 2_000})),
+    )
+    .await;
+    assert_eq!(newer["agent"]["availability"], "online");
+    assert_eq!(
+        watching.event("AgentAvailability").await,
+        json!({ "agents_online": true })
+    );
+    let (status, late) = call(
+        &app,
+        reqwest::Method::PUT,
+        "/api/agent/availability",
+        &ada.token,
+        Some(json!({"availability": "offline", "seq": 1_000})),
+    )
+    .await;
+    assert_eq!(status, 200, "{late}");
+    assert_eq!(late["agent"]["availability"], "online", "{late}");
+    let (status, beat) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/agent/heartbeat?seq=3000",
+        &ada.token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{beat}");
+    assert_eq!(beat["agent"]["online"], true);
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/agent/heartbeat?seq=soon",
+        &ada.token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    set_availability(&app, &ada, "away").await;
+    assert_eq!(
+        watching.event("AgentAvailability").await,
+        json!({ "agents_online": false })
+    );
+
     let (status, body) = set_availability(&app, &ada, "busy").await;
     assert_eq!(status, 422, "{body}");
     let (status, team_list) = get(&app, "/api/agent/agents", &ada).await;
@@ -198,7 +258,7 @@ async fn a_silent_dashboard_drops_out_and_a_heartbeat_brings_it_back() {
     let (id, visitor) = app.conversation().await;
     let long_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
     app.store
-        .set_agent_availability(ada.id, AgentAvailability::Online, long_ago)
+        .set_agent_availability(ada.id, AgentAvailability::Online, long_ago, None)
         .await
         .unwrap();
     app.service.refresh_presence().await.unwrap();

@@ -14,6 +14,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
@@ -62,22 +63,46 @@ where
         id: i64,
         availability: AgentAvailability,
         now: DateTime<Utc>,
+        sequence: Option<i64>,
     ) -> Result<Option<Agent>> {
         let row = sqlx::query(sql::SET_AGENT_AVAILABILITY)
             .bind(availability.as_str().to_owned())
             .bind(now)
             .bind(id)
+            .bind(sequence)
             .fetch_optional(&self.write)
             .await?;
-        row.as_ref().map(rows::agent).transpose()
+        match row {
+            Some(row) => rows::agent(&row).map(Some),
+            // Unknown, or an update older than one already applied: the agent as stored.
+            None => self.agent(id).await,
+        }
     }
 
-    async fn touch_agent(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Agent>> {
-        let row = sqlx::query(sql::TOUCH_AGENT)
-            .bind(now)
+    async fn revoke_agent(&self, id: i64) -> Result<bool> {
+        let row = sqlx::query(sql::REVOKE_AGENT)
+            .bind(Utc::now())
             .bind(id)
             .fetch_optional(&self.write)
             .await?;
-        row.as_ref().map(rows::agent).transpose()
+        Ok(row.is_some())
+    }
+
+    async fn touch_agent(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        sequence: Option<i64>,
+    ) -> Result<Option<Agent>> {
+        let row = sqlx::query(sql::TOUCH_AGENT)
+            .bind(now)
+            .bind(id)
+            .bind(sequence)
+            .fetch_optional(&self.write)
+            .await?;
+        match row {
+            Some(row) => rows::agent(&row).map(Some),
+            None => self.agent(id).await,
+        }
     }
 }

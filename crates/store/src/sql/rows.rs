@@ -144,6 +144,7 @@ pub(crate) fn agent(row: &impl Columns) -> Result<Agent> {
         availability,
         last_seen_at: row.time_opt("last_seen_at")?,
         created_at: row.time("created_at")?,
+        revoked_at: row.time_opt("revoked_at")?,
     })
 }
 

@@ -19,7 +19,7 @@ macro_rules! columns {
         "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
     };
     (agent) => {
-        "id, name, email, token_hash, availability, last_seen_at, created_at"
+        "id, name, email, token_hash, availability, last_seen_at, created_at, revoked_at"
     };
     (read_state) => {
         "conversation_id, reader, last_read_id"
@@ -221,17 +221,25 @@ pub(crate) const INSERT_AGENT: &str = concat!(
 pub(crate) const AGENT_BY_TOKEN_HASH: &str = concat!(
     "SELECT ",
     columns!(agent),
-    " FROM agents WHERE token_hash = $1"
+    " FROM agents WHERE token_hash = $1 AND revoked_at IS NULL"
 );
+pub(crate) const REVOKE_AGENT: &str =
+    "UPDATE agents SET revoked_at = $1, availability = 'offline' \
+     WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 pub(crate) const AGENT_BY_ID: &str =
     concat!("SELECT ", columns!(agent), " FROM agents WHERE id = $1");
 pub(crate) const ALL_AGENTS: &str = concat!("SELECT ", columns!(agent), " FROM agents ORDER BY id");
+// A presence update with a sequence applies only if it is not older than the newest applied
+// (`$N IS NULL` lets unsequenced updates, from scripts, always apply and leave the mark).
 pub(crate) const SET_AGENT_AVAILABILITY: &str = concat!(
-    "UPDATE agents SET availability = $1, last_seen_at = $2 WHERE id = $3 RETURNING ",
+    "UPDATE agents SET availability = $1, last_seen_at = $2, \
+     presence_seq = COALESCE($4, presence_seq) \
+     WHERE id = $3 AND ($4 IS NULL OR presence_seq <= $4) RETURNING ",
     columns!(agent)
 );
 pub(crate) const TOUCH_AGENT: &str = concat!(
-    "UPDATE agents SET last_seen_at = $1 WHERE id = $2 RETURNING ",
+    "UPDATE agents SET last_seen_at = $1, presence_seq = COALESCE($3, presence_seq) \
+     WHERE id = $2 AND ($3 IS NULL OR presence_seq <= $3) RETURNING ",
     columns!(agent)
 );
 

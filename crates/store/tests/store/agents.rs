@@ -10,6 +10,8 @@ on_both!(
     create_and_find_agent,
     used_email_or_token_conflicts,
     availability_and_heartbeat,
+    revoked_agent_is_not_found_by_token,
+    an_older_presence_update_changes_nothing,
 );
 
 async fn create_and_find_agent(db: Db) {
@@ -82,7 +84,7 @@ async fn availability_and_heartbeat(db: Db) {
     let at = Utc::now() - chrono::Duration::seconds(30);
 
     let online = db
-        .set_agent_availability(ada.id, AgentAvailability::Online, at)
+        .set_agent_availability(ada.id, AgentAvailability::Online, at, None)
         .await
         .expect("set")
         .expect("exists");
@@ -104,7 +106,7 @@ async fn availability_and_heartbeat(db: Db) {
 
     let later = at + chrono::Duration::seconds(20);
     let touched = db
-        .touch_agent(ada.id, later)
+        .touch_agent(ada.id, later, None)
         .await
         .expect("touch")
         .expect("exists");
@@ -112,16 +114,100 @@ async fn availability_and_heartbeat(db: Db) {
     assert!(touched.last_seen_at.expect("seen") > seen);
 
     let away = db
-        .set_agent_availability(ada.id, AgentAvailability::Away, later)
+        .set_agent_availability(ada.id, AgentAvailability::Away, later, None)
         .await
         .expect("set")
         .expect("exists");
     assert!(!away.is_online(later, window));
 
     assert_eq!(db.agent(999_999).await.expect("get"), None);
-    assert_eq!(db.touch_agent(999_999, later).await.expect("touch"), None);
     assert_eq!(
-        db.set_agent_availability(999_999, AgentAvailability::Online, later)
+        db.touch_agent(999_999, later, None).await.expect("touch"),
+        None
+    );
+    assert_eq!(
+        db.set_agent_availability(999_999, AgentAvailability::Online, later, None)
+            .await
+            .expect("set"),
+        None
+    );
+}
+
+async fn revoked_agent_is_not_found_by_token(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let now = Utc::now();
+    db.set_agent_availability(ada.id, AgentAvailability::Online, now, None)
+        .await
+        .expect("set");
+    assert!(db.revoke_agent(ada.id).await.expect("revoke"));
+    assert!(
+        !db.revoke_agent(ada.id).await.expect("again"),
+        "already revoked"
+    );
+    assert!(!db.revoke_agent(999_999).await.expect("unknown"));
+    assert_eq!(
+        db.agent_by_token_hash(&ada.token_hash)
+            .await
+            .expect("by hash"),
+        None
+    );
+    let revoked = db.agent(ada.id).await.expect("get").expect("still listed");
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(revoked.availability, AgentAvailability::Offline);
+    assert!(!revoked.is_online(now, chrono::Duration::seconds(75)));
+}
+
+async fn an_older_presence_update_changes_nothing(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let now = Utc::now();
+    // The reloaded page says "online" (sequence 200) before the closing page's "offline"
+    // (sequence 100) arrives: the late one is ignored.
+    let online = db
+        .set_agent_availability(ada.id, AgentAvailability::Online, now, Some(200))
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(online.availability, AgentAvailability::Online);
+    let late = db
+        .set_agent_availability(ada.id, AgentAvailability::Offline, now, Some(100))
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(
+        late.availability,
+        AgentAvailability::Online,
+        "older update ignored"
+    );
+    let late_beat = db
+        .touch_agent(ada.id, now + chrono::Duration::seconds(5), Some(150))
+        .await
+        .expect("touch")
+        .expect("exists");
+    assert_eq!(
+        late_beat.last_seen_at, online.last_seen_at,
+        "older heartbeat ignored"
+    );
+    // Newer, equal, and unsequenced updates apply.
+    let newer = db
+        .set_agent_availability(ada.id, AgentAvailability::Away, now, Some(300))
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(newer.availability, AgentAvailability::Away);
+    let script = db
+        .set_agent_availability(ada.id, AgentAvailability::Offline, now, None)
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(script.availability, AgentAvailability::Offline);
+    let same = db
+        .set_agent_availability(ada.id, AgentAvailability::Online, now, Some(300))
+        .await
+        .expect("set")
+        .expect("exists");
+    assert_eq!(same.availability, AgentAvailability::Online);
+    assert_eq!(
+        db.set_agent_availability(999_999, AgentAvailability::Online, now, Some(1))
             .await
             .expect("set"),
         None
