@@ -2,24 +2,22 @@
 //! reads client frames, writes whatever its outbox holds, pings when the client goes quiet,
 //! and on the way out leaves every channel and user index it joined.
 //!
-//! One task rather than a reader and a writer: it halves the per-connection tasks and needs no
-//! lock around the socket. Writes never wait on other sockets: fan-out only fills outboxes.
+//! One task rather than a reader and a writer: it halves the per-connection tasks. The task is
+//! not involved in most writes either: fan-out queues frames in the socket's [`Outbox`], a
+//! flusher task writes them, and this task only finishes writes the socket could not take at
+//! once. An idle connection is this task waiting, a decoder's few bytes, and an empty outbox:
+//! no read buffer, no write buffer.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, ops::ControlFlow, sync::Arc, time::Duration};
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use parley_protocol::{frame, ErrorCode, SocketId};
-use tokio::{
-    io::{AsyncRead, AsyncWrite},
-    time::Instant,
-};
-use tokio_websockets::{CloseCode, Message, Payload, WebSocketStream};
+use tokio::time::Instant;
 
 use crate::{
     apps::{App, ConnectionSlot},
-    outbox::{Outbox, Verdict},
+    outbox::{Flush, Outbox},
     server::Shared,
+    websocket::{self, Ending, Message, PendingSocket, Read, WebSocket},
 };
 
 mod inbound;
@@ -84,22 +82,36 @@ impl TokenBucket {
     }
 }
 
-/// Runs a connection whose WebSocket handshake is done.
-pub async fn run<S>(
-    mut ws: WebSocketStream<S>,
+/// How a connection's loop ended.
+enum End {
+    /// The server closes it: `pusher:error` and a close frame with this code.
+    Refused(Refusal),
+    /// The WebSocket layer is closing it (the client closed, or broke the protocol) or it is gone.
+    Closing,
+}
+
+/// Runs a connection whose `101` is answered: once hyper hands it over, until it closes.
+pub async fn run(
+    pending: PendingSocket,
     admission: Result<(Arc<App>, ConnectionSlot), Refusal>,
     shared: Arc<Shared>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) {
+    // Boxed: the hand-over happens once, and would otherwise add its state to every
+    // connection's task for the connection's whole life.
+    let Some(mut ws) = Box::pin(pending.ready(&shared.flusher)).await else {
+        return;
+    };
     let (app, slot) = match admission {
         Ok(admitted) => admitted,
-        Err(refusal) => return close(&mut ws, &refusal, Duration::from_secs(5)).await,
+        Err(refusal) => {
+            refuse(&mut ws, &refusal);
+            return Box::pin(ws.finish(Duration::from_secs(5))).await;
+        }
     };
     let socket_id = SocketId::random();
-    let outbox = Arc::new(Outbox::new(shared.config.send_queue_frames));
+    let outbox = ws.outbox().clone();
     let activity_timeout = shared.config.activity_timeout;
-    outbox.push(Bytes::from(frame::connection_established(
+    outbox.send_now(&websocket::frame::text(&frame::connection_established(
         &socket_id.to_string(),
         activity_timeout.as_secs(),
     )));
@@ -112,32 +124,23 @@ pub async fn run<S>(
         user: None,
         authorised: false,
     };
-    let verdict = session.pump(&mut ws, &shared).await;
+    let end = session.pump(&mut ws, &shared).await;
     session.leave_everything();
     drop(slot);
-    match verdict {
-        Some(refusal) => {
-            if refusal.code == ErrorCode::OverCapacity {
-                session.app.metrics.slow_consumers.inc();
-            }
-            close(&mut ws, &refusal, shared.config.write_timeout).await;
+    if let End::Refused(refusal) = end {
+        if refusal.code == ErrorCode::OverCapacity {
+            session.app.metrics.slow_consumers.inc();
         }
-        // The client closed, vanished, or broke the protocol. Polling the stream to its end lets
-        // tokio-websockets send the close frame it has queued (the echo of the client's close,
-        // or 1002/1007/1009 for a violation).
-        None => {
-            let drain = async { while ws.next().await.is_some() {} };
-            let _ = tokio::time::timeout(shared.config.write_timeout, drain).await;
-        }
+        refuse(&mut ws, &refusal);
     }
+    // Boxed: the closing handshake's state is only needed at the end, and would otherwise make
+    // every idle connection's task larger.
+    Box::pin(ws.finish(shared.config.write_timeout)).await;
 }
 
 impl Session {
-    /// The connection's loop. Returns how to close, or `None` when the client went away.
-    async fn pump<S>(&mut self, ws: &mut WebSocketStream<S>, shared: &Shared) -> Option<Refusal>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    /// The connection's loop, until the server or the client ends it.
+    async fn pump(&mut self, ws: &mut WebSocket, shared: &Shared) -> End {
         let config = &shared.config;
         let connected_at = Instant::now();
         let auth_deadline = self
@@ -147,9 +150,10 @@ impl Session {
             .map(|secs| connected_at + Duration::from_secs(secs));
         let mut last_heard = connected_at;
         let mut pinged_at: Option<Instant> = None;
+        // Set while frames wait for a socket that does not take them: the last write progress.
+        let mut write_stalled: Option<Instant> = None;
         // Both futures live across iterations: re-creating them per wake-up would register and
-        // unregister a timer and a cancellation waiter for every event delivered, which is most
-        // of the per-delivery cost on a busy channel.
+        // unregister a timer and a cancellation waiter each time.
         let shutdown = shared.shutdown.cancelled();
         tokio::pin!(shutdown);
         let timer = tokio::time::sleep_until(connected_at + config.activity_timeout);
@@ -159,59 +163,61 @@ impl Session {
                 Some(at) => at + config.pong_timeout,
                 None => last_heard + config.activity_timeout,
             };
-            let deadline = match auth_deadline {
+            let mut deadline = match auth_deadline {
                 Some(at) if !self.authorised => heartbeat.min(at),
                 _ => heartbeat,
             };
+            if let Some(at) = write_stalled {
+                deadline = deadline.min(at + config.write_timeout);
+            }
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
             }
             tokio::select! {
                 _ = &mut shutdown => {
-                    return Some(Refusal { code: ErrorCode::Reconnect, message: "Server shutting down".into() });
+                    return End::Refused(Refusal { code: ErrorCode::Reconnect, message: "Server shutting down".into() });
                 }
+                // The flusher writes what fan-out queues; this task only takes over what the
+                // socket did not accept at once, and close requests.
                 _ = self.outbox.ready() => {
-                    match tokio::time::timeout(config.write_timeout, self.flush(ws)).await {
-                        Ok(Ok(Verdict::Open)) => {}
-                        Ok(Ok(Verdict::Close(code, message))) => return Some(Refusal { code, message }),
-                        Ok(Err(_)) => return None,
-                        Err(_) => return Some(Refusal { code: ErrorCode::OverCapacity, message: "Client too slow: write timed out".into() }),
+                    match self.outbox.flush() {
+                        Flush::Done => write_stalled = None,
+                        Flush::Waiting(progress_at) => write_stalled = Some(progress_at),
+                        Flush::Close(code, message) => return End::Refused(Refusal { code, message }),
+                        Flush::Broken => return End::Closing,
                     }
                 }
-                received = ws.next() => {
-                    let message = match received {
-                        Some(Ok(message)) => message,
-                        // A protocol violation (tokio-websockets has already sent the close
-                        // frame with the right code) or the client went away.
-                        Some(Err(error)) => {
-                            tracing::debug!(socket_id = %self.socket_id, %error, "websocket error");
-                            return None;
-                        }
-                        None => return None,
-                    };
-                    last_heard = Instant::now();
-                    pinged_at = None;
-                    self.app.metrics.messages_in.inc();
-                    if message.is_close() {
-                        return None;
+                readable = ws.readable() => {
+                    if readable.is_err() {
+                        return End::Closing;
                     }
-                    if let Some(text) = message.as_text() {
-                        if let Some(refusal) = self.handle_text(text) {
-                            return Some(refusal);
+                    match ws.read(|message| self.on_message(message)) {
+                        Read::Open { heard: false } => {}
+                        Read::Open { heard: true } => {
+                            last_heard = Instant::now();
+                            pinged_at = None;
                         }
-                    } else if message.is_binary() {
-                        self.reply(frame::error(None, "Binary frames are not part of the Pusher protocol"));
+                        Read::Stopped(refusal) => return End::Refused(refusal),
+                        Read::Ended(ending) => {
+                            if let Ending::Violation(error) = ending {
+                                tracing::debug!(socket_id = %self.socket_id, %error, "websocket protocol violation");
+                            }
+                            return End::Closing;
+                        }
                     }
                 }
                 _ = &mut timer => {
                     let now = Instant::now();
+                    if write_stalled.is_some_and(|at| now >= at + config.write_timeout) {
+                        return End::Refused(Refusal { code: ErrorCode::OverCapacity, message: "Client too slow: write timed out".into() });
+                    }
                     if auth_deadline.is_some_and(|at| now >= at) && !self.authorised {
-                        return Some(Refusal { code: ErrorCode::Unauthorized, message: "Connection not authorized within timeout".into() });
+                        return End::Refused(Refusal { code: ErrorCode::Unauthorized, message: "Connection not authorized within timeout".into() });
                     }
-                    if pinged_at.is_some() {
-                        return Some(Refusal { code: ErrorCode::PongTimeout, message: "Pong reply not received in time".into() });
+                    if pinged_at.is_some() && now >= heartbeat {
+                        return End::Refused(Refusal { code: ErrorCode::PongTimeout, message: "Pong reply not received in time".into() });
                     }
-                    if now >= last_heard + config.activity_timeout {
+                    if pinged_at.is_none() && now >= last_heard + config.activity_timeout {
                         pinged_at = Some(now);
                         self.reply(frame::ping());
                     }
@@ -220,28 +226,27 @@ impl Session {
         }
     }
 
-    /// Writes everything queued with one flush.
-    async fn flush<S>(
-        &self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result<Verdict, tokio_websockets::Error>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let (frames, verdict) = self.outbox.drain();
-        if !frames.is_empty() {
-            self.app.metrics.messages_out.inc_by(frames.len() as u64);
-            for frame in frames {
-                ws.feed(Message::text(Payload::from(frame))).await?;
+    /// Handles one message from the client.
+    fn on_message(&mut self, message: Message<'_>) -> ControlFlow<Refusal> {
+        self.app.metrics.messages_in.inc();
+        match message {
+            Message::Text(text) => match self.handle_text(text) {
+                Some(refusal) => ControlFlow::Break(refusal),
+                None => ControlFlow::Continue(()),
+            },
+            Message::Binary(_) => {
+                self.reply(frame::error(
+                    None,
+                    "Binary frames are not part of the Pusher protocol",
+                ));
+                ControlFlow::Continue(())
             }
-            ws.flush().await?;
         }
-        Ok(verdict)
     }
 
-    /// Queues a frame for this connection only.
+    /// Sends a frame to this connection only.
     fn reply(&self, frame: String) {
-        self.outbox.push(Bytes::from(frame));
+        self.outbox.send_now(&websocket::frame::text(&frame));
     }
 
     /// Leaves every channel and the user index, so nothing refers to this socket any more.
@@ -259,20 +264,8 @@ impl Session {
 }
 
 /// Sends `pusher:error` and closes with the same code, as pusher-js expects.
-async fn close<S>(ws: &mut WebSocketStream<S>, refusal: &Refusal, write_timeout: Duration)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let error = frame::error(Some(refusal.code.code()), &refusal.message);
-    let code = CloseCode::try_from(refusal.code.code()).unwrap_or(CloseCode::POLICY_VIOLATION);
-    // Close reasons are limited to 123 bytes by RFC 6455.
-    let reason: String = refusal.message.chars().take(100).collect();
-    let closing = async {
-        ws.send(Message::text(error)).await?;
-        ws.send(Message::close(Some(code), &reason)).await?;
-        // Wait for the client's close frame so the TCP connection ends cleanly.
-        while let Some(Ok(_)) = ws.next().await {}
-        Ok::<_, tokio_websockets::Error>(())
-    };
-    let _ = tokio::time::timeout(write_timeout, closing).await;
+fn refuse(ws: &mut WebSocket, refusal: &Refusal) {
+    let error = websocket::frame::text(&frame::error(Some(refusal.code.code()), &refusal.message));
+    // Close reasons are limited to 123 bytes by RFC 6455; `close` cuts longer ones.
+    ws.close(Some(error), refusal.code.code(), &refusal.message);
 }

@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use crate::{
     outbox::Outbox,
     webhooks::{WebhookEvent, Webhooks},
+    websocket::frame::text as ws_text,
 };
 
 /// A presence member as a subscriber declares it.
@@ -154,7 +155,7 @@ impl Hub {
                 if fresh {
                     let joined = add_member(entry, &member);
                     if joined {
-                        let added = Bytes::from(frame::member_added(
+                        let added = ws_text(&frame::member_added(
                             channel.as_str(),
                             &member.user_id,
                             member.user_info.as_deref(),
@@ -167,10 +168,10 @@ impl Hub {
                         ));
                     }
                 }
-                outbox.push(Bytes::from(presence_succeeded(channel, entry)));
+                outbox.push(&ws_text(&presence_succeeded(channel, entry)));
             }
             None => {
-                outbox.push(Bytes::from(frame::subscription_succeeded(
+                outbox.push(&ws_text(&frame::subscription_succeeded(
                     channel.as_str(),
                     None,
                 )));
@@ -186,7 +187,7 @@ impl Hub {
         Ok(())
     }
 
-    fn replay_cache(&self, channel: &ChannelName, outbox: &Outbox) {
+    fn replay_cache(&self, channel: &ChannelName, outbox: &Arc<Outbox>) {
         let mut cache = self.cache.lock().expect("cache lock poisoned");
         let cached = match cache.get(channel) {
             Some((frame, expires)) if *expires > Instant::now() => Some(frame.clone()),
@@ -198,11 +199,11 @@ impl Hub {
         };
         drop(cache);
         match cached {
-            Some(frame) => {
-                outbox.push(frame);
+            Some(event) => {
+                outbox.push(&ws_frame(&event));
             }
             None => {
-                outbox.push(Bytes::from(frame::cache_miss(channel.as_str())));
+                outbox.push(&ws_text(&frame::cache_miss(channel.as_str())));
                 self.webhooks
                     .emit(WebhookEvent::channel(channel, "cache_miss"));
             }
@@ -228,7 +229,7 @@ impl Hub {
                 None => false,
             };
             if left {
-                let removed = Bytes::from(frame::member_removed(channel.as_str(), &user_id));
+                let removed = ws_text(&frame::member_removed(channel.as_str(), &user_id));
                 fan_out(entry, &removed, None);
                 self.webhooks
                     .emit(WebhookEvent::member(channel, "member_removed", &user_id));
@@ -243,22 +244,25 @@ impl Hub {
         }
     }
 
-    /// Queues `frame` to every subscriber of `channel` but `except`. Returns how many got it.
-    pub fn publish(&self, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) -> usize {
+    /// Sends `event` (a Pusher frame's JSON) to every subscriber of `channel` but `except`.
+    /// Returns how many got it. The WebSocket frame is encoded once and shared; queueing it is
+    /// all that happens under the lock (the flusher writes it).
+    pub fn publish(&self, channel: &ChannelName, event: &Bytes, except: Option<SocketId>) -> usize {
         if channel.is_cache() {
             let expires = Instant::now() + self.cache_ttl;
             self.cache
                 .lock()
                 .expect("cache lock poisoned")
-                .insert(channel.clone(), (frame.clone(), expires));
+                .insert(channel.clone(), (event.clone(), expires));
         }
+        let frame = ws_frame(event);
         if let Some(user_id) = channel.server_to_user_id() {
-            return self.send_to_user(user_id, frame);
+            return self.send_to_user(user_id, &frame);
         }
         let channels = self.channels.read().expect("hub lock poisoned");
         channels
             .get(channel)
-            .map_or(0, |entry| fan_out(entry, frame, except))
+            .map_or(0, |entry| fan_out(entry, &frame, except))
     }
 
     /// Whether `socket` is subscribed to `channel`.
@@ -294,7 +298,7 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// The cached event of a cache channel, if fresh.
+    /// The cached event (its JSON) of a cache channel, if fresh.
     pub fn cached(&self, channel: &ChannelName) -> Option<Bytes> {
         let cache = self.cache.lock().expect("cache lock poisoned");
         cache
@@ -318,10 +322,12 @@ impl Hub {
         sockets.insert(socket, outbox.clone());
         if came_online {
             if let Some(watchers) = users.watchers.get(user_id) {
-                let online =
-                    Bytes::from(frame::watchlist_events(WatchlistChange::Online, &[user_id]));
+                let online = ws_text(&frame::watchlist_events(
+                    WatchlistChange::Online,
+                    &[user_id],
+                ));
                 for watcher in watchers.values() {
-                    watcher.push(online.clone());
+                    watcher.push(&online);
                 }
             }
         }
@@ -343,7 +349,7 @@ impl Hub {
             .map(String::as_str)
             .collect();
         if !online.is_empty() {
-            outbox.push(Bytes::from(frame::watchlist_events(
+            outbox.push(&ws_text(&frame::watchlist_events(
                 WatchlistChange::Online,
                 &online,
             )));
@@ -368,27 +374,24 @@ impl Hub {
         if sockets.is_empty() {
             users.sockets.remove(user_id);
             if let Some(watchers) = users.watchers.get(user_id) {
-                let offline = Bytes::from(frame::watchlist_events(
+                let offline = ws_text(&frame::watchlist_events(
                     WatchlistChange::Offline,
                     &[user_id],
                 ));
                 for watcher in watchers.values() {
-                    watcher.push(offline.clone());
+                    watcher.push(&offline);
                 }
             }
         }
     }
 
-    /// Queues `frame` to every socket signed in as `user_id`.
+    /// Sends an encoded WebSocket `frame` to every socket signed in as `user_id`.
     pub fn send_to_user(&self, user_id: &str, frame: &Bytes) -> usize {
         let users = self.users.lock().expect("users lock poisoned");
         let Some(sockets) = users.sockets.get(user_id) else {
             return 0;
         };
-        sockets
-            .values()
-            .filter(|outbox| outbox.push(frame.clone()))
-            .count()
+        sockets.values().filter(|outbox| outbox.push(frame)).count()
     }
 
     /// Every socket that belongs to `user_id`: signed in as them, or a presence member as them.
@@ -438,6 +441,11 @@ impl Hub {
     }
 }
 
+/// The WebSocket text frame of a Pusher frame's JSON (which is UTF-8: it was built as a string).
+fn ws_frame(event: &Bytes) -> Bytes {
+    crate::websocket::frame::encode(crate::websocket::frame::OpCode::Text, event)
+}
+
 fn add_member(entry: &mut Channel, member: &MemberInfo) -> bool {
     match entry.members.get_mut(&member.user_id) {
         Some(existing) => {
@@ -462,12 +470,12 @@ fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
         .subscribers
         .iter()
         .filter(|(id, _)| Some(**id) != except)
-        .filter(|(_, subscriber)| subscriber.outbox.push(frame.clone()))
+        .filter(|(_, subscriber)| subscriber.outbox.push(frame))
         .count()
 }
 
 fn broadcast_count(channel: &ChannelName, entry: &Channel) {
-    let frame = Bytes::from(frame::subscription_count(
+    let frame = ws_text(&frame::subscription_count(
         channel.as_str(),
         entry.subscribers.len(),
     ));

@@ -6,7 +6,8 @@
 //! - [`server`]: the listener; WebSocket upgrade, HTTP API, `/up`, `/metrics`, shutdown.
 //! - [`connection`]: one socket's task: frames in, outbox out, heartbeats.
 //! - [`hub`]: one app's channels, presence members, signed-in users and cache.
-//! - [`outbox`]: a socket's bounded, never-blocking send queue.
+//! - [`websocket`]: the RFC 6455 stack: handshake, frame codec, decoder, reading socket.
+//! - [`outbox`]: a socket's write side: direct writes, then a bounded, never-blocking queue.
 //! - [`publish`]: event validation and fan-out, shared by the HTTP API and embedders.
 //! - [`http_api`]: the signed `/apps/{id}/…` endpoints.
 //! - [`webhooks`]: batched, delayed, signed, retried lifecycle events.
@@ -22,6 +23,7 @@ pub mod outbox;
 pub mod publish;
 pub mod server;
 pub mod webhooks;
+pub mod websocket;
 
 pub use config::{AppConfig, ConfigError, RealtimeConfig, WebhookConfig};
 pub use server::{run, Realtime};

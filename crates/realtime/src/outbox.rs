@@ -1,157 +1,467 @@
-//! A socket's outgoing queue: the only way anything reaches a client.
+//! A socket's write side: the only way anything reaches a client.
 //!
-//! Fan-out calls [`Outbox::push`], which never waits: it appends an already-encoded frame (a
-//! `Bytes` shared by every subscriber) or, when the queue is full, marks the socket as too slow
-//! so its task closes it with 4100. The socket's task drains everything queued in one go and
-//! writes it with a single flush, so a burst costs one syscall per socket, not one per frame.
+//! [`Outbox::push`] never waits: it queues an encoded WebSocket frame (a `Bytes` shared by every
+//! subscriber) and, if the queue was empty, hands the socket to a [`Flusher`], a task that
+//! writes the sockets it is handed one after the other, each socket's whole queue in one vectored
+//! write. A publish to many sockets therefore costs one syscall per socket and no task wake-up
+//! per socket; and when publishes come faster than the writes, the frames of several publishes
+//! leave in the same syscall (corking), because a socket's queue grows until the flusher reaches
+//! it. A socket's own replies ([`Outbox::send_now`]) are written at once when nothing is queued.
 //!
-//! Why not a tokio `mpsc`: its first block of slots is allocated up front for every channel,
-//! which is most of an idle connection's memory. A `VecDeque` allocates only while frames are
-//! waiting and is handed over whole (`mem::take`), so an idle socket owns no queue memory.
+//! Whatever the kernel does not take (its send buffer is full) stays queued, and the socket's own
+//! task finishes the job when the socket becomes writable. While anything is queued, later frames
+//! queue behind it, so order is kept. A queue that reaches its capacity marks the socket as too
+//! slow: it is closed with 4100.
+//!
+//! Why not a tokio `mpsc` per socket: its first block of slots is allocated up front, most of an
+//! idle connection's memory. A `VecDeque` allocates only while frames wait, so an idle socket owns
+//! no queue memory.
 
-use std::{collections::VecDeque, sync::Mutex};
+mod flusher;
+
+pub use flusher::Flusher;
+
+use std::{
+    collections::VecDeque,
+    io::{self, IoSlice},
+    sync::{Arc, Mutex, MutexGuard},
+    task::{Context, Poll, Waker},
+};
 
 use bytes::Bytes;
 use parley_protocol::ErrorCode;
-use tokio::sync::Notify;
+use prometheus_client::metrics::counter::Counter;
+use tokio::{net::TcpStream, time::Instant};
 
-/// What the socket's task must do after sending what was queued.
+/// The most frames given to one vectored write.
+const MAX_SLICES: usize = 64;
+
+/// What the socket's task must do after [`Outbox::flush`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Keep going.
-    Open,
+pub enum Flush {
+    /// Everything queued is written.
+    Done,
+    /// Frames still wait for the socket to become writable; the last progress was at this time.
+    Waiting(Instant),
     /// Send `pusher:error` with this code and message, then close with the same code.
     Close(ErrorCode, String),
+    /// A write failed: the client is gone.
+    Broken,
 }
 
 #[derive(Debug)]
 struct Queue {
+    /// Encoded frames waiting; the first may be partly written.
     frames: VecDeque<Bytes>,
-    verdict: Verdict,
+    /// How much of the first frame is written.
+    written: usize,
+    /// Set when the socket was asked to close (by the app, or because its queue overflowed).
+    close: Option<(ErrorCode, String)>,
+    /// A close frame is queued: nothing may follow it.
+    sealed: bool,
+    /// A write failed.
+    broken: bool,
+    /// When a write last made progress while frames were waiting.
+    progress_at: Option<Instant>,
+    /// The socket is in its flusher's list.
+    scheduled: bool,
+    /// The socket's task was woken and has not looked yet.
+    woken: bool,
+    /// The socket's task, waiting in [`Outbox::ready`]. (A waker here rather than a `Notify`,
+    /// whose waiting future is much larger: that future is part of every idle connection.)
+    waker: Option<Waker>,
 }
 
-/// One socket's queue. Shared (`Arc`) between the socket's task and every channel it is in.
+/// One socket's write side. Shared (`Arc`) between the socket's task and every channel and
+/// user index it is in.
 #[derive(Debug)]
 pub struct Outbox {
-    // A std mutex: it is held only to push or swap a `VecDeque`, never across an `.await`, and
-    // is uncontended except when a publish and the socket's task meet.
+    // The connection's stream. tokio's `try_read`, `try_write_vectored` and readiness all take
+    // `&self`, so the socket's task reads it through here while any task may write it; writers
+    // are serialised by `queue`'s lock.
+    stream: TcpStream,
+    // A std mutex, not tokio's: it is never held across an `.await`, only around a push or one
+    // non-blocking write, and is uncontended except when a publish meets the socket's own task.
     queue: Mutex<Queue>,
-    notify: Notify,
     capacity: usize,
+    sent: Option<Counter>,
+    /// Who writes what [`Outbox::push`] queues; `None`: `push` writes at once, like `send_now`.
+    flusher: Option<Arc<flusher::Shard>>,
 }
 
 impl Outbox {
-    /// A queue that holds at most `capacity` frames before its socket is deemed too slow.
-    pub fn new(capacity: usize) -> Self {
+    /// The write side of `stream`, which holds at most `capacity` unsent frames before the
+    /// socket is deemed too slow. Frames accepted are counted in `sent`. Pushed frames are
+    /// written by `flusher`, or at once without one.
+    pub fn new(
+        stream: TcpStream,
+        capacity: usize,
+        sent: Option<Counter>,
+        flusher: Option<&Flusher>,
+    ) -> Self {
         Self {
+            stream,
             queue: Mutex::new(Queue {
                 frames: VecDeque::new(),
-                verdict: Verdict::Open,
+                written: 0,
+                close: None,
+                sealed: false,
+                broken: false,
+                progress_at: None,
+                scheduled: false,
+                woken: false,
+                waker: None,
             }),
-            notify: Notify::new(),
             capacity,
+            sent,
+            flusher: flusher.map(Flusher::assign),
         }
     }
 
-    /// Queues a frame. Returns `false` when the socket is closing or just overflowed (the frame
-    /// is dropped; the client will gap-fill after it reconnects).
-    pub fn push(&self, frame: Bytes) -> bool {
+    /// The socket, for reading and for readiness.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Queues an encoded frame for the flusher. Returns `false` when the socket is closing,
+    /// broken, or just overflowed (the frame is dropped; the client gap-fills after it
+    /// reconnects).
+    pub fn push(self: &Arc<Self>, frame: &Bytes) -> bool {
+        self.enqueue(frame, false)
+    }
+
+    /// Sends an encoded frame now if nothing is queued and the socket takes it, else queues it:
+    /// for a socket's replies to its own client, which its task is there to write.
+    pub fn send_now(self: &Arc<Self>, frame: &Bytes) -> bool {
+        self.enqueue(frame, true)
+    }
+
+    fn enqueue(self: &Arc<Self>, frame: &Bytes, now: bool) -> bool {
         let mut queue = self.queue.lock().expect("outbox lock poisoned");
-        if queue.verdict != Verdict::Open {
+        if queue.close.is_some() || queue.sealed || queue.broken {
             return false;
+        }
+        if let Some(counter) = &self.sent {
+            counter.inc();
+        }
+        if queue.frames.is_empty() && !now {
+            if let Some(flusher) = &self.flusher {
+                queue.frames.push_back(frame.clone());
+                if !queue.scheduled {
+                    queue.scheduled = true;
+                    drop(queue);
+                    flusher.schedule(self.clone());
+                }
+                return true;
+            }
+        }
+        if queue.frames.is_empty() {
+            let written = match self.stream.try_write(frame) {
+                Ok(n) if n == frame.len() => return true,
+                Ok(n) => n,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(_) => {
+                    queue.broken = true;
+                    self.wake(queue);
+                    return false;
+                }
+            };
+            queue.frames.push_back(frame.clone());
+            queue.written = written;
+            queue.progress_at = Some(Instant::now());
+            // The socket's task takes over from here, when the socket is writable.
+            self.wake(queue);
+            return true;
         }
         if queue.frames.len() >= self.capacity {
-            queue.frames.clear();
-            queue.verdict = Verdict::Close(
+            // Keep a partly written frame, or the stream would lose its framing.
+            let keep = usize::from(queue.written > 0);
+            queue.frames.truncate(keep);
+            queue.close = Some((
                 ErrorCode::OverCapacity,
                 "Client too slow: send queue full".into(),
-            );
-            drop(queue);
-            self.notify.notify_one();
+            ));
+            self.wake(queue);
             return false;
         }
-        let was_empty = queue.frames.is_empty();
-        queue.frames.push_back(frame);
-        drop(queue);
-        // Only the first frame of a batch needs to wake the task; later ones ride along.
-        if was_empty {
-            self.notify.notify_one();
-        }
+        queue.frames.push_back(frame.clone());
         true
     }
 
     /// Asks the socket's task to close with `code` after what is already queued.
     pub fn close(&self, code: ErrorCode, message: impl Into<String>) {
         let mut queue = self.queue.lock().expect("outbox lock poisoned");
-        if queue.verdict == Verdict::Open {
-            queue.verdict = Verdict::Close(code, message.into());
+        if queue.close.is_none() {
+            queue.close = Some((code, message.into()));
         }
-        drop(queue);
-        self.notify.notify_one();
+        self.wake(queue);
     }
 
-    /// Waits until something was queued or a close was requested.
-    pub async fn ready(&self) {
-        self.notify.notified().await;
-    }
-
-    /// Takes everything queued, and what to do afterwards.
-    pub fn drain(&self) -> (VecDeque<Bytes>, Verdict) {
+    /// Queues the last frames (a close frame, and what must precede it) whatever the capacity,
+    /// refuses anything after them, and writes what the socket takes now.
+    pub fn seal(&self, last: &[Bytes]) {
         let mut queue = self.queue.lock().expect("outbox lock poisoned");
-        (std::mem::take(&mut queue.frames), queue.verdict.clone())
+        if queue.sealed || queue.broken {
+            return;
+        }
+        queue.sealed = true;
+        queue.frames.extend(last.iter().cloned());
+        if self.write_queued(&mut queue).is_err() {
+            queue.broken = true;
+        }
+    }
+
+    /// Waits until the socket's task has something to do: frames were left to it, a close was
+    /// requested, or the socket became writable while frames wait for it. Only the socket's own
+    /// task may wait here (one waker is kept, the way tokio keeps one per direction).
+    pub async fn ready(&self) {
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await;
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut queue = self.queue.lock().expect("outbox lock poisoned");
+        if std::mem::take(&mut queue.woken) {
+            return Poll::Ready(());
+        }
+        // Frames the flusher is about to write are not the task's business yet.
+        if !queue.frames.is_empty()
+            && !queue.scheduled
+            && self.stream.poll_write_ready(cx).is_ready()
+        {
+            return Poll::Ready(());
+        }
+        if !queue
+            .waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            queue.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Wakes the socket's task (see [`Outbox::ready`]), releasing the lock first.
+    fn wake(&self, mut queue: MutexGuard<'_, Queue>) {
+        queue.woken = true;
+        let waker = queue.waker.take();
+        drop(queue);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The flusher's turn: writes what is queued; hands what the socket does not take to the
+    /// socket's task.
+    fn flush_scheduled(&self) {
+        let mut queue = self.queue.lock().expect("outbox lock poisoned");
+        queue.scheduled = false;
+        if queue.broken {
+            return;
+        }
+        if self.write_queued(&mut queue).is_err() {
+            queue.broken = true;
+        } else if queue.frames.is_empty() {
+            return;
+        }
+        self.wake(queue);
+    }
+
+    /// Writes what is queued, as far as the socket takes it, and says what to do next.
+    pub fn flush(&self) -> Flush {
+        let mut queue = self.queue.lock().expect("outbox lock poisoned");
+        if queue.broken {
+            return Flush::Broken;
+        }
+        match self.write_queued(&mut queue) {
+            Err(_) => {
+                queue.broken = true;
+                Flush::Broken
+            }
+            Ok(()) => match (&queue.close, queue.progress_at) {
+                (Some((code, message)), _) => Flush::Close(*code, message.clone()),
+                (None, Some(at)) if !queue.frames.is_empty() => Flush::Waiting(at),
+                (None, _) => Flush::Done,
+            },
+        }
+    }
+
+    /// Whether frames are waiting for the socket.
+    pub fn has_backlog(&self) -> bool {
+        !self
+            .queue
+            .lock()
+            .expect("outbox lock poisoned")
+            .frames
+            .is_empty()
     }
 
     /// Whether the socket has been told to close.
     pub fn is_closing(&self) -> bool {
-        self.queue.lock().expect("outbox lock poisoned").verdict != Verdict::Open
+        let queue = self.queue.lock().expect("outbox lock poisoned");
+        queue.close.is_some() || queue.sealed
+    }
+
+    /// Writes queued frames until they are all written or the socket is full.
+    fn write_queued(&self, queue: &mut Queue) -> io::Result<()> {
+        while !queue.frames.is_empty() {
+            let written = {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let count = queue.frames.len().min(MAX_SLICES);
+                for (slot, frame) in slices.iter_mut().zip(&queue.frames) {
+                    *slot = IoSlice::new(frame);
+                }
+                slices[0] = IoSlice::new(&queue.frames[0][queue.written..]);
+                // One frame (the usual case outside bursts) goes with `send`, which the kernel
+                // handles with less work than `writev`.
+                let result = if count == 1 {
+                    self.stream.try_write(&slices[0])
+                } else {
+                    self.stream.try_write_vectored(&slices[..count])
+                };
+                match result {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => n,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(error) => return Err(error),
+                }
+            };
+            queue.progress_at = Some(Instant::now());
+            let mut left = written + queue.written;
+            queue.written = 0;
+            while let Some(front) = queue.frames.front() {
+                if left < front.len() {
+                    queue.written = left;
+                    break;
+                }
+                left -= front.len();
+                queue.frames.pop_front();
+            }
+        }
+        queue.progress_at = None;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use tokio::{
+        io::AsyncReadExt,
+        net::{TcpListener, TcpStream},
+    };
+
     use super::*;
 
-    #[test]
-    fn overflow_drops_the_backlog_and_closes_with_4100() {
-        let outbox = Outbox::new(2);
-        assert!(outbox.push(Bytes::from_static(b"1")));
-        assert!(outbox.push(Bytes::from_static(b"2")));
-        assert!(!outbox.push(Bytes::from_static(b"3")));
-        assert!(!outbox.push(Bytes::from_static(b"4")));
-        let (frames, verdict) = outbox.drain();
-        assert!(frames.is_empty());
-        assert!(matches!(
-            verdict,
-            Verdict::Close(ErrorCode::OverCapacity, _)
-        ));
+    /// A connected pair: the server side (for the outbox) and the client side.
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        (accepted.unwrap().0, client.unwrap())
     }
 
-    #[test]
-    fn close_keeps_what_was_queued_and_refuses_more() {
-        let outbox = Outbox::new(8);
-        outbox.push(Bytes::from_static(b"a"));
-        outbox.close(ErrorCode::Unauthorized, "bye");
-        outbox.close(ErrorCode::Reconnect, "ignored: first verdict wins");
-        assert!(!outbox.push(Bytes::from_static(b"b")));
-        let (frames, verdict) = outbox.drain();
-        assert_eq!(frames, [Bytes::from_static(b"a")]);
-        assert_eq!(
-            verdict,
-            Verdict::Close(ErrorCode::Unauthorized, "bye".into())
-        );
+    async fn read_exactly(client: &mut TcpStream, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        client.read_exact(&mut buf).await.unwrap();
+        buf
     }
 
     #[tokio::test]
-    async fn a_push_wakes_the_waiting_task() {
-        let outbox = std::sync::Arc::new(Outbox::new(8));
+    async fn a_push_to_an_idle_socket_is_written_at_once() {
+        let (server, mut client) = pair().await;
+        let outbox = Arc::new(Outbox::new(server, 8, None, None));
+        assert!(outbox.push(&Bytes::from_static(b"one")));
+        assert!(!outbox.has_backlog());
+        assert_eq!(outbox.flush(), Flush::Done);
+        assert_eq!(read_exactly(&mut client, 3).await, b"one");
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_queues_then_overflows_with_4100_keeping_the_framing() {
+        let (server, mut client) = pair().await;
+        let outbox = Arc::new(Outbox::new(server, 4, None, None));
+        let big = Bytes::from(vec![b'x'; 1 << 20]);
+        // Fill the kernel's buffers until a frame is only partly taken or not at all.
+        let mut pushed = 0;
+        while !outbox.has_backlog() {
+            assert!(outbox.push(&big));
+            pushed += 1;
+        }
+        assert!(matches!(outbox.flush(), Flush::Waiting(_)));
+        let mut accepted = 0;
+        while outbox.push(&Bytes::from_static(b"small")) {
+            accepted += 1;
+        }
+        assert_eq!(accepted, 3, "capacity 4 with one frame already queued");
+        assert!(!outbox.push(&Bytes::from_static(b"refused")));
+        let Flush::Close(code, _) = outbox.flush() else {
+            panic!("expected a close verdict");
+        };
+        assert_eq!(code, ErrorCode::OverCapacity);
+        // The close frame goes after the partly written frame, which is finished first.
+        outbox.seal(&[Bytes::from_static(b"END")]);
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move {
+                while outbox.has_backlog() {
+                    outbox.ready().await;
+                    outbox.flush();
+                }
+            }
+        });
+        let mut received = Vec::new();
+        client.read_to_end_until(&mut received, b"END").await;
+        writer.await.unwrap();
+        let frames_seen = received.len() / big.len();
+        assert!(frames_seen <= pushed, "{frames_seen} > {pushed}");
+        assert_eq!(received.len() % big.len(), 3, "whole frames, then END");
+    }
+
+    #[tokio::test]
+    async fn close_keeps_what_was_queued_and_refuses_more() {
+        let (server, _client) = pair().await;
+        let outbox = Arc::new(Outbox::new(server, 8, None, None));
+        outbox.close(ErrorCode::Unauthorized, "bye");
+        outbox.close(ErrorCode::Reconnect, "ignored: first verdict wins");
+        assert!(!outbox.push(&Bytes::from_static(b"b")));
+        assert_eq!(
+            outbox.flush(),
+            Flush::Close(ErrorCode::Unauthorized, "bye".into())
+        );
+        assert!(outbox.is_closing());
+    }
+
+    #[tokio::test]
+    async fn a_close_request_wakes_the_waiting_task() {
+        let (server, _client) = pair().await;
+        let outbox = Arc::new(Outbox::new(server, 8, None, None));
         let waiter = tokio::spawn({
             let outbox = outbox.clone();
             async move {
                 outbox.ready().await;
-                outbox.drain().0.len()
+                outbox.flush()
             }
         });
-        outbox.push(Bytes::from_static(b"x"));
-        assert_eq!(waiter.await.unwrap(), 1);
+        outbox.close(ErrorCode::Reconnect, "restart");
+        assert!(matches!(
+            waiter.await.unwrap(),
+            Flush::Close(ErrorCode::Reconnect, _)
+        ));
+    }
+
+    trait ReadUntil {
+        async fn read_to_end_until(&mut self, into: &mut Vec<u8>, end: &[u8]);
+    }
+
+    impl ReadUntil for TcpStream {
+        async fn read_to_end_until(&mut self, into: &mut Vec<u8>, end: &[u8]) {
+            let mut buf = vec![0; 1 << 16];
+            while !into.ends_with(end) {
+                let n = self.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before {end:?}");
+                into.extend_from_slice(&buf[..n]);
+            }
+        }
     }
 }

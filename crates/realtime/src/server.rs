@@ -6,21 +6,18 @@ use std::{future::Future, io, net::SocketAddr, pin::pin, sync::Arc, time::Durati
 
 use axum::{
     extract::{Path, Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
-use base64::Engine as _;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     service::TowerToHyperService,
 };
 use parley_protocol::ErrorCode;
-use sha1::{Digest, Sha1};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tokio_websockets::{Limits, ServerBuilder};
 
 use crate::{
     apps::Apps,
@@ -28,7 +25,9 @@ use crate::{
     connection::{self, Refusal},
     http_api,
     metrics::Metrics,
+    outbox::Flusher,
     publish::{self, PublishError},
+    websocket::{accept_websocket, Limits},
 };
 
 /// What every connection and request handler shares.
@@ -44,6 +43,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them.
     tracker: TaskTracker,
+    /// Writes what fan-out queues to sockets.
+    pub(crate) flusher: Flusher,
 }
 
 /// A realtime server: built from a configuration, then served on a listener. Cloning gives
@@ -68,6 +69,7 @@ impl Realtime {
                 metrics,
                 shutdown,
                 tracker: TaskTracker::new(),
+                flusher: Flusher::per_core(),
             }),
         })
     }
@@ -137,6 +139,8 @@ impl Realtime {
     }
 
     /// The HTTP routes (WebSocket upgrade, API, health, metrics), under the configured prefix.
+    /// WebSocket upgrades need HTTP/1 over a bare `TokioIo<TcpStream>`, as [`Realtime::serve`]
+    /// serves them: the socket takes the TCP stream back from hyper.
     pub fn router(&self) -> Router {
         let routes = Router::new()
             .route("/app/{key}", get(upgrade))
@@ -247,77 +251,6 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// A WebSocket whose `101 Switching Protocols` has been answered but whose connection hyper
-/// has not handed over yet.
-#[derive(Debug)]
-pub struct PendingSocket {
-    on_upgrade: hyper::upgrade::OnUpgrade,
-    limits: Limits,
-}
-
-/// The socket type every connection runs on.
-pub type Socket = tokio_websockets::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-impl PendingSocket {
-    /// Waits for hyper to hand over the connection; `None` if the client went away first.
-    pub async fn ready(self) -> Option<Socket> {
-        match self.on_upgrade.await {
-            Ok(upgraded) => Some(
-                ServerBuilder::new()
-                    .limits(self.limits)
-                    .serve(TokioIo::new(upgraded)),
-            ),
-            Err(error) => {
-                tracing::debug!(%error, "upgrade failed");
-                None
-            }
-        }
-    }
-}
-
-/// Validates an RFC 6455 upgrade request and answers it. Returns the `101` response to send and
-/// the socket to await; or the error response for a request that is not a valid upgrade. Every
-/// WebSocket the server accepts goes through here (and so does the RFC 6455 conformance echo
-/// server in `examples/`), so one set of limits applies everywhere.
-pub fn accept_websocket(
-    request: &mut Request,
-    max_message_bytes: usize,
-) -> Result<(Response, PendingSocket), Box<Response>> {
-    let Some(accept) = websocket_accept(request.headers()) else {
-        return Err(Box::new(
-            (
-            StatusCode::UPGRADE_REQUIRED,
-            [(header::UPGRADE, "websocket")],
-            Json(serde_json::json!({ "error": "This endpoint speaks WebSocket (RFC 6455, version 13)" })),
-        )
-            .into_response(),
-        ));
-    };
-    let Some(on_upgrade) = request
-        .extensions_mut()
-        .remove::<hyper::upgrade::OnUpgrade>()
-    else {
-        return Err(Box::new(
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "connection cannot be upgraded",
-            )
-                .into_response(),
-        ));
-    };
-    let response = Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "upgrade")
-        .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
-        .body(axum::body::Body::empty())
-        .expect("static response parts are valid");
-    let limits = Limits::default().max_payload_len(Some(max_message_bytes));
-    Ok((response, PendingSocket { on_upgrade, limits }))
-}
-
 /// Completes the HTTP upgrade on `/app/{key}`, then hands the socket to [`connection::run`].
 /// Refusals (unknown app, quota, origin) are sent over the WebSocket as `pusher:error` + close,
 /// because that is where pusher-js looks for them.
@@ -334,18 +267,22 @@ async fn upgrade(
     let protocol = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "protocol")
         .map(|(_, v)| v.into_owned());
-    let (response, pending) = match accept_websocket(&mut request, shared.config.max_message_bytes)
-    {
+    let limits = Limits {
+        max_message_bytes: shared.config.max_message_bytes,
+        send_queue_frames: shared.config.send_queue_frames,
+    };
+    let (response, mut pending) = match accept_websocket(&mut request, limits) {
         Ok(accepted) => accepted,
         Err(response) => return *response,
     };
     let admission = admit(&shared, &key, protocol.as_deref(), origin.as_deref());
+    if let Ok((app, _)) = &admission {
+        pending.count_sent_frames(app.metrics.messages_out.clone());
+    }
     let task_shared = shared.clone();
-    shared.tracker.spawn(async move {
-        if let Some(ws) = pending.ready().await {
-            connection::run(ws, admission, task_shared).await;
-        }
-    });
+    shared
+        .tracker
+        .spawn(connection::run(pending, admission, task_shared));
     response
 }
 
@@ -383,52 +320,5 @@ fn admit(
             ErrorCode::OverQuota,
             "Application is over connection quota".into(),
         ),
-    }
-}
-
-/// The `Sec-WebSocket-Accept` value, if this is a valid RFC 6455 upgrade request.
-fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|v| v.trim().eq_ignore_ascii_case(token))
-    };
-    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
-        return None;
-    }
-    if headers.get(header::SEC_WEBSOCKET_VERSION)?.as_bytes() != b"13" {
-        return None;
-    }
-    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
-    let mut sha1 = Sha1::new();
-    sha1.update(key.as_bytes());
-    sha1.update(WEBSOCKET_GUID.as_bytes());
-    let accept = base64::engine::general_purpose::STANDARD.encode(sha1.finalize());
-    HeaderValue::from_str(&accept).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_key_matches_rfc_6455_example() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONNECTION, "keep-alive, Upgrade".parse().unwrap());
-        headers.insert(header::UPGRADE, "websocket".parse().unwrap());
-        headers.insert(header::SEC_WEBSOCKET_VERSION, "13".parse().unwrap());
-        headers.insert(
-            header::SEC_WEBSOCKET_KEY,
-            "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap(),
-        );
-        assert_eq!(
-            websocket_accept(&headers).unwrap(),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-        headers.insert(header::SEC_WEBSOCKET_VERSION, "8".parse().unwrap());
-        assert!(websocket_accept(&headers).is_none());
     }
 }
