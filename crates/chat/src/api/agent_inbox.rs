@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
-    extract::State,
+    extract::{Request, State},
     http::{HeaderMap, StatusCode},
     Json,
 };
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::{
     extract::{socket_id, AgentAuth, ApiJson, ApiPath, ApiQuery},
-    messages::valid_client_id,
+    messages::Incoming,
     AppState,
 };
 use crate::{
@@ -141,37 +141,18 @@ pub async fn conversation(
     })))
 }
 
-/// Body of `POST /api/agent/conversations/{id}/messages`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reply {
-    message: String,
-    #[serde(default)]
-    client_id: Option<String>,
-}
-
-/// `POST /api/agent/conversations/{id}/messages`: the agent answers. A conversation the bot
-/// was answering becomes the agent's, so the bot stays quiet from here on.
+/// `POST /api/agent/conversations/{id}/messages`: the agent answers, as JSON
+/// `{message, client_id?}` or multipart with an `attachment` (as the widget sends). A
+/// conversation the bot was answering becomes the agent's, so the bot stays quiet from here on.
 pub async fn reply(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
     ApiPath(id): ApiPath<i64>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<Reply>,
+    request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let except = socket_id(&headers)?;
+    let except = socket_id(request.headers())?;
     let mut conversation = find(&state, id).await?;
-    let config = &state.service.config;
-    let text = body.message.trim().to_string();
-    if text.is_empty() || text.chars().count() > config.max_message_chars {
-        return Err(ApiError::Validation(format!(
-            "message must be 1 to {} characters",
-            config.max_message_chars
-        )));
-    }
-    if let Some(client_id) = &body.client_id {
-        valid_client_id(client_id)?;
-    }
+    let mut incoming = Incoming::read(request, &state).await?;
     if conversation.status == ConversationStatus::Closed {
         return Err(ApiError::Conflict(
             "the conversation is closed; reopen it first".into(),
@@ -185,6 +166,7 @@ pub async fn reply(
             .set_status(id, ConversationStatus::Human, Some(agent.id))
             .await?;
     }
+    let (attachment_id, is_voice) = incoming.store_upload(&state, id).await?;
     let inserted = state
         .service
         .post_message(
@@ -193,11 +175,13 @@ pub async fn reply(
                 conversation_id: id,
                 sender_type: SenderType::Agent,
                 sender_name: Some(agent.name.clone()),
-                message: text,
-                attachment_id: None,
-                is_voice: false,
+                message: incoming.text,
+                attachment_id,
+                is_voice,
                 // Scoped per agent, so two agents' dashboards never collide on an id.
-                client_id: body.client_id.map(|c| format!("agent-{}-{c}", agent.id)),
+                client_id: incoming
+                    .client_id
+                    .map(|c| format!("agent-{}-{c}", agent.id)),
                 bot_job: false,
             },
             except,
@@ -207,7 +191,7 @@ pub async fn reply(
         Inserted::Created(_) => StatusCode::CREATED,
         Inserted::Duplicate(_) => StatusCode::OK,
     };
-    let message = MessageJson::new(inserted.message(), &config.link_secret);
+    let message = MessageJson::new(inserted.message(), &state.service.config.link_secret);
     Ok((status, Json(json!({ "success": true, "message": message }))))
 }
 

@@ -36,11 +36,59 @@ struct Upload {
     is_voice: bool,
 }
 
-/// The message as sent, whichever encoding.
-struct Incoming {
-    text: String,
-    client_id: Option<String>,
+/// A message as sent, whichever encoding, checked; its file (if any) not yet stored.
+pub(super) struct Incoming {
+    /// Trimmed, within the length limit; empty only when there is a file.
+    pub(super) text: String,
+    /// Valid when present.
+    pub(super) client_id: Option<String>,
     upload: Option<Upload>,
+}
+
+impl Incoming {
+    /// Reads a JSON or multipart message and checks its text and `client_id`.
+    pub(super) async fn read(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let mut incoming = read_incoming(request, state).await?;
+        let config = &state.service.config;
+        incoming.text = incoming.text.trim().to_string();
+        if incoming.text.is_empty() && incoming.upload.is_none() {
+            return Err(ApiError::Validation(
+                "a message needs text or an attachment".into(),
+            ));
+        }
+        if incoming.text.chars().count() > config.max_message_chars {
+            return Err(ApiError::Validation(format!(
+                "message is longer than {} characters",
+                config.max_message_chars
+            )));
+        }
+        if let Some(client_id) = &incoming.client_id {
+            valid_client_id(client_id)?;
+        }
+        Ok(incoming)
+    }
+
+    /// Stores the file, if there is one: its attachment id and whether it is a voice note.
+    pub(super) async fn store_upload(
+        &mut self,
+        state: &AppState,
+        conversation_id: i64,
+    ) -> Result<(Option<i64>, bool), ApiError> {
+        match self.upload.take() {
+            Some(upload) => {
+                let id = store_upload(
+                    state,
+                    conversation_id,
+                    upload.bytes,
+                    &upload.file_name,
+                    upload.is_voice,
+                )
+                .await?;
+                Ok((Some(id), upload.is_voice))
+            }
+            None => Ok((None, false)),
+        }
+    }
 }
 
 /// Handles a message send.
@@ -59,33 +107,12 @@ pub async fn send(
     )?;
     rate_limited(state.messages_per_widget.check(&widget.id.to_string()))?;
     let except = socket_id(&headers)?;
-    let incoming = read_incoming(request, &state).await?;
-    let config = &state.service.config;
-    let text = incoming.text.trim().to_string();
-    if text.is_empty() && incoming.upload.is_none() {
-        return Err(ApiError::Validation(
-            "a message needs text or an attachment".into(),
-        ));
-    }
-    if text.chars().count() > config.max_message_chars {
-        return Err(ApiError::Validation(format!(
-            "message is longer than {} characters",
-            config.max_message_chars
-        )));
-    }
-    if let Some(client_id) = &incoming.client_id {
-        valid_client_id(client_id)?;
-    }
+    let mut incoming = Incoming::read(request, &state).await?;
     if conversation.status == parley_store::ConversationStatus::Closed {
         return Err(ApiError::Conflict("the conversation is closed".into()));
     }
-    let (attachment_id, is_voice) = match incoming.upload {
-        Some(upload) => (
-            Some(store_upload(&state, id, upload.bytes, &upload.file_name, upload.is_voice).await?),
-            upload.is_voice,
-        ),
-        None => (None, false),
-    };
+    let config = &state.service.config;
+    let (attachment_id, is_voice) = incoming.store_upload(&state, id).await?;
     let inserted = state
         .service
         .post_message(
@@ -94,7 +121,7 @@ pub async fn send(
                 conversation_id: id,
                 sender_type: SenderType::Visitor,
                 sender_name: conversation.visitor_name.clone(),
-                message: text,
+                message: incoming.text,
                 attachment_id,
                 is_voice,
                 client_id: incoming.client_id,

@@ -92,7 +92,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/api/agent/conversations/{id}/messages",
-            post(agent_inbox::reply),
+            post(agent_inbox::reply).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/api/agent/conversations/{id}/assign",

@@ -572,3 +572,47 @@ async fn agents_authorise_the_team_channel_and_conversations_only() {
     let (status, _) = sign(&app, &ada, "not-a-socket", "private-agents").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn an_agent_sends_a_file_the_visitor_can_open() {
+    use reqwest::multipart::{Form, Part};
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\x01\x01\x01\0\x18\xdd\x8d\xb0\0\0\0\0IEND\xaeB`\x82";
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let send = |form: Form| {
+        app.http
+            .post(app.url(&format!("/api/agent/conversations/{id}/messages")))
+            .bearer_auth(&ada.token)
+            .multipart(form)
+            .send()
+    };
+
+    let form = Form::new()
+        .text("message", "Here is the screenshot")
+        .text("client_id", "f1")
+        .part(
+            "attachment",
+            Part::bytes(PNG.to_vec()).file_name("shot.png"),
+        );
+    let response = send(form).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let seen = watching.event("ChatMessageReceived").await;
+    assert_eq!(seen["sender_type"], "agent");
+    assert_eq!(seen["attachment_name"], "shot.png");
+    let link = seen["attachment_path"].as_str().expect("a link");
+    assert_eq!(seen["id"], body["message"]["id"]);
+    let file = app.http.get(app.url(link)).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
+
+    // The same checks as the widget's uploads: a disguised executable is refused.
+    let form = Form::new().part(
+        "attachment",
+        Part::bytes(b"MZ\x90\0\x03\0\0\0".to_vec()).file_name("invoice.png"),
+    );
+    let response = send(form).await.unwrap();
+    assert_eq!(response.status(), 415);
+}
