@@ -338,6 +338,8 @@ impl Outbox {
             }
         }
         queue.progress_at = None;
+        // Give the queue's buffer back: an idle socket keeps no queue memory.
+        queue.frames = VecDeque::new();
         Ok(())
     }
 }
