@@ -2,7 +2,8 @@
 // `Authorization: Bearer <agent token>`, X-Socket-ID when a socket is up (so the server leaves
 // this tab's socket out of the broadcast), a time-out, and turns every failure into an ApiError
 // whose `retryable` says whether trying again can help. A 401 on any call means the token was
-// revoked: `onUnauthorized` signs the agent out.
+// revoked: `onUnauthorized` signs the agent out. File replies go as multipart through
+// XMLHttpRequest, because fetch still cannot report upload progress.
 
 const TIMEOUT_MS = 20000;
 
@@ -74,6 +75,32 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
     }
   }
 
+  /** multipart POST with upload progress (0…1); answers and fails like request(). */
+  function upload(path, form, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', base + path);
+      for (const [k, v] of Object.entries(headers(false))) xhr.setRequestHeader(k, v);
+      xhr.timeout = 10 * 60 * 1000; // big files on slow links; progress shows it is alive
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          try {
+            return resolve(JSON.parse(xhr.responseText));
+          } catch {
+            return reject(new ApiError(xhr.status, 'bad_json', 'the server answered with something that is not JSON'));
+          }
+        }
+        const error = errorFrom(xhr.status, xhr.responseText, xhr.getResponseHeader('Retry-After'));
+        if (xhr.status === 401) onUnauthorized(error);
+        reject(error);
+      };
+      xhr.onerror = () => reject(new ApiError(0, 'network', 'The upload failed: no answer from the server.'));
+      xhr.ontimeout = () => reject(new ApiError(0, 'timeout', 'The upload timed out.'));
+      xhr.send(form);
+    });
+  }
+
   const conv = (id) => '/api/agent/conversations/' + encodeURIComponent(id);
   const query = (params) => {
     const q = new URLSearchParams();
@@ -94,6 +121,14 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
     conversations: (params) => request('GET', '/api/agent/conversations' + query(params)),
     conversation: (id, after = 0, limit = 200) => request('GET', conv(id) + query({ after, limit })),
     send: (id, message, clientId) => request('POST', conv(id) + '/messages', { body: { message, client_id: clientId } }),
+    /** A file reply, with an optional caption; onProgress(0…1) while it uploads. */
+    sendFile(id, { message, clientId, file }, onProgress) {
+      const form = new FormData();
+      if (message) form.append('message', message);
+      form.append('client_id', clientId);
+      form.append('attachment', file, file.name || 'file');
+      return upload(conv(id) + '/messages', form, onProgress);
+    },
     /** agentId undefined: me; null: nobody. */
     assign: (id, agentId) => request('POST', conv(id) + '/assign', { body: agentId === undefined ? {} : { agent_id: agentId } }),
     setStatus: (id, status) => request('POST', conv(id) + '/status', { body: { status } }),

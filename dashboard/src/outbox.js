@@ -3,6 +3,9 @@
 // while the failure is one that trying again can fix (no answer, 5xx, 429); the server answers a
 // repeated client_id with the first message, so retries never double a reply. Anything else (the
 // conversation is closed: 409; too long: 422) marks the reply failed, with Retry and Remove.
+// File replies (with an optional caption) upload with progress and are never retried by
+// themselves: a network failure offers Retry, and a file the server refuses (too large: 413,
+// type not allowed: 415, empty: 422) or one over the size limit here shows why, with Remove only.
 // Sends go one at a time, in order, across conversations.
 
 import { ApiError } from './api.js';
@@ -25,6 +28,11 @@ function describe(error) {
   if (error?.status === 409) return 'This conversation is closed. Reopen it to reply.';
   return error?.message || 'Not sent.';
 }
+
+/** A refused file: sending it again cannot help. */
+const refusedFile = (error) => [400, 413, 415, 422].includes(error?.status);
+
+const megabytes = (bytes) => +(bytes / 1048576).toFixed(1) + ' MB';
 
 export function createOutbox({ api, thread, onSent }) {
   const queue = [];
@@ -49,14 +57,22 @@ export function createOutbox({ api, thread, onSent }) {
         const t = thread(item.conversationId);
         t.patchPending(item.client_id, { _status: 'sending', _error: null });
         try {
-          const res = await api.send(item.conversationId, item.message, item.client_id);
+          const res = item.file
+            ? await api.sendFile(item.conversationId, { message: item.message, clientId: item.client_id, file: item.file }, (p) =>
+                t.patchPending(item.client_id, { _progress: p }),
+              )
+            : await api.send(item.conversationId, item.message, item.client_id);
           const message = res?.message;
           if (!message || message.id == null) throw new Error('no message in the answer');
           queue.splice(queue.indexOf(item), 1);
           t.merge([message]);
           onSent?.(message, res);
         } catch (error) {
-          if (error instanceof ApiError ? error.retryable : false) {
+          if (item.file) {
+            item.state = 'failed';
+            item.refused = refusedFile(error);
+            t.patchPending(item.client_id, { _status: 'failed', _error: describe(error), _refused: item.refused });
+          } else if (error instanceof ApiError ? error.retryable : false) {
             item.attempts++;
             item.nextAt = Date.now() + backoff(item.attempts, error.retryAfter);
             item.state = 'queued';
@@ -81,10 +97,27 @@ export function createOutbox({ api, thread, onSent }) {
       pump();
       return client_id;
     },
+    /**
+     * Queues a file reply (caption may be ''); one over `maxBytes` fails here without uploading.
+     * Returns its client_id.
+     */
+    sendFile(conversationId, { file, caption, maxBytes }, senderName) {
+      const client_id = newClientId();
+      const t = thread(conversationId);
+      t.addPending({ client_id, message: caption, sender_name: senderName, file });
+      const item = { client_id, conversationId, message: caption, file, attempts: 0, nextAt: 0, state: 'queued' };
+      queue.push(item);
+      if (file.size > maxBytes) {
+        Object.assign(item, { state: 'failed', refused: true });
+        t.patchPending(client_id, { _status: 'failed', _refused: true, _error: `${file.name || 'The file'} is ${megabytes(file.size)}; files can be up to ${megabytes(maxBytes)}.` });
+      } else pump();
+      return client_id;
+    },
     retry(clientId) {
       const item = queue.find((i) => i.client_id === clientId);
-      if (item && item.state === 'failed') {
+      if (item && item.state === 'failed' && !item.refused) {
         Object.assign(item, { state: 'queued', attempts: 0, nextAt: 0 });
+        thread(item.conversationId).patchPending(clientId, { _status: 'sending', _error: null, _progress: item.file ? 0 : null });
         pump();
       }
     },

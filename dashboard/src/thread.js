@@ -3,7 +3,8 @@
 // client_id, so whatever route a message arrives by (HTTP answer, conversation socket, the team
 // channel's InboxUpdated, a poll, a gap-fill) it is stored once, replaces its pending copy, and
 // the list stays ordered by id with unsent replies last. Also the conversation's read states,
-// reactions and its latest conversation object.
+// reactions and its latest conversation object. A pending file reply holds an object URL of
+// its image for the preview, revoked once the stored message replaces it or it is removed.
 
 function createEmitter() {
   const handlers = new Map();
@@ -82,6 +83,11 @@ export function createThread(conversationId) {
     return a._seq - b._seq;
   }
 
+  function release(m) {
+    if (m._preview) URL.revokeObjectURL(m._preview);
+    m._preview = null;
+  }
+
   function changed() {
     state.messages = [...new Set([...byId.values(), ...byClient.values()])].sort(order);
     if (scheduled) return;
@@ -106,7 +112,8 @@ export function createThread(conversationId) {
         const pending = m.client_id && (byClient.get(m.client_id) || byClient.get(localClientId(m.client_id)));
         if (pending && pending.id == null) {
           // Keep the object (and so its DOM node, and our client_id): it is sent.
-          Object.assign(pending, m, { client_id: pending.client_id, _pending: false, _status: 'sent', _error: null });
+          release(pending);
+          Object.assign(pending, m, { client_id: pending.client_id, _pending: false, _status: 'sent', _error: null, _progress: null });
           byId.set(m.id, pending);
           events.emit('confirmed', pending);
           continue;
@@ -121,8 +128,8 @@ export function createThread(conversationId) {
       return fresh;
     },
 
-    /** Shows a reply at once, before the server has it. */
-    addPending({ client_id, message, sender_name }) {
+    /** Shows a reply (with `file`, a File, for a file reply) at once, before the server has it. */
+    addPending({ client_id, message, sender_name, file }) {
       const m = {
         id: null,
         conversation_id: conversationId,
@@ -130,10 +137,13 @@ export function createThread(conversationId) {
         sender_name,
         message,
         attachment_path: null,
-        attachment_name: null,
+        attachment_name: file ? file.name || 'file' : null,
         is_voice: false,
         timestamp: new Date().toISOString(),
         client_id,
+        _upload: !!file,
+        _preview: file && /^image\//.test(file.type) ? URL.createObjectURL(file) : null,
+        _progress: file ? 0 : null,
         _key: 'c:' + client_id,
         _seq: seq++,
         _pending: true,
@@ -156,6 +166,7 @@ export function createThread(conversationId) {
     removePending(clientId) {
       const m = byClient.get(clientId);
       if (m && m.id == null) {
+        release(m);
         byClient.delete(clientId);
         changed();
       }

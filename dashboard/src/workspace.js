@@ -23,6 +23,8 @@ const INBOX_POLL_MS = 3000;
 const THREAD_POLL_MS = 2500;
 const WHISPER_EVERY_MS = 2000;
 const MAX_THREADS = 30;
+// The server's default; /api/agent/me may say otherwise, and the server's 413 is the last word.
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, options = {} }) {
   let self = me.agent;
@@ -63,6 +65,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
   const threadView = createThreadView({
     base: api.base,
     onSend: send,
+    onAttach: attach,
     onTyping: agentTyping,
     onAction: act,
     onRetry: (cid) => outbox.retry(cid),
@@ -397,6 +400,14 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     threadView.scrollToEnd();
   }
 
+  /** Files as replies; the caption goes with the first. */
+  function attach(files, caption) {
+    if (!current) return;
+    const maxBytes = Number(me.limits?.max_upload_bytes) || MAX_UPLOAD_BYTES;
+    files.forEach((file, i) => outbox.sendFile(current.state.id, { file, caption: i ? '' : caption, maxBytes }, self?.name || 'Agent'));
+    threadView.scrollToEnd();
+  }
+
   async function act(action, arg) {
     const t = current;
     if (!t) return;
@@ -550,6 +561,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     clearTimeout(readTimer);
     clearTimeout(whisper.timer);
     clearTypers();
+    threadView.stop();
     for (const fn of cleanups.splice(0)) fn();
     if (window.ParleyDashboard?.__workspace === api) delete window.ParleyDashboard;
   }
@@ -601,7 +613,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
           agentsLive: realtime.isLive('agents'),
           conversationLive: realtime.isLive('conversation'),
           conversationId: current?.state.id ?? null,
-          messages: (current?.state.messages || []).map((m) => ({ id: m.id, sender_type: m.sender_type, message: m.message, client_id: m.client_id, pending: !!m._pending })),
+          messages: (current?.state.messages || []).map((m) => ({ id: m.id, sender_type: m.sender_type, message: m.message, attachment_name: m.attachment_name, client_id: m.client_id, pending: !!m._pending })),
           tab,
         };
       },

@@ -1,6 +1,7 @@
 // The agents' dashboard (/dashboard, as `parley serve` serves it) against the real server, with a
 // visitor's widget on another origin: signing in, availability reaching the widget live, a
-// conversation both ways live (typing, read receipts, no doubles), the team list, a waiting
+// conversation both ways live (typing, read receipts, no doubles), file replies (an image with a
+// caption reaching the widget; refused and too-large files stopped), the team list, a waiting
 // conversation getting the hidden tab's attention, HTML shown as text, polling without a socket,
 // and a refused token loading nothing.
 
@@ -327,6 +328,134 @@ test('attachments: an image is previewed, another file is a link; the visitor\'s
   assert.match(await details.textContent(), /node/i, 'the user agent (Node\'s fetch here)');
   await shot(page, 'attachments');
   assert.deepEqual(page.errors, []);
+  await agentContext.close();
+});
+
+test('an agent sends an image with a caption: pending with preview and progress, Retry after a lost upload, then live on the visitor\'s widget', async () => {
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const v = await visitor({ name: 'Noor' }, 'Where do I find the export button?');
+  await page.goto(parley.dashboardUrl + '#/c/' + v.conversationId);
+  await d.message('Where do I find the export button?').waitFor();
+  await page.waitForFunction(() => window.ParleyDashboard.state.conversationLive);
+
+  // The first upload is held (to see it pending), then lost; the second goes through.
+  let attempts = 0;
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/api/agent/conversations/*/messages', async (route) => {
+    if (++attempts > 1) return route.continue();
+    await held;
+    await route.abort('connectionreset');
+  });
+  const caption = 'It is here, top right';
+  await page.locator('#pd-reply').fill(caption);
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Attach a file' }).click()]);
+  await chooser.setFiles({ name: 'where.png', mimeType: 'image/png', buffer: png(48, [220, 38, 38]) });
+  assert.equal(await page.locator('#pd-reply').inputValue(), '', 'the caption left the box with the file');
+
+  const pending = page.locator('.messages .msg.pending', { hasText: caption });
+  await pending.getByRole('progressbar', { name: 'Uploading where.png' }).waitFor();
+  await pending.locator('.bubble', { hasText: 'where.png' }).waitFor();
+  const preview = pending.locator('.bubble img');
+  const blobUrl = await preview.getAttribute('src');
+  assert.match(blobUrl, /^blob:/, 'a local preview before the upload');
+  await page.waitForFunction((el) => el.naturalWidth === 48, await preview.elementHandle());
+  release();
+  const failed = page.locator('.messages .msg.failed', { hasText: caption });
+  await failed.getByRole('alert').waitFor();
+  assert.equal(await failed.getByRole('button', { name: 'Remove' }).count(), 1);
+  await failed.getByRole('button', { name: 'Retry' }).click();
+
+  // Stored: the server's signed link replaces the preview, whose object URL is revoked.
+  const stored = d.message(caption);
+  const img = stored.locator('img[alt="where.png"]');
+  await img.waitFor();
+  assert.ok((await img.getAttribute('src')).startsWith(parley.baseUrl + '/api/chatbot/attachments/'));
+  await page.waitForFunction(() => document.querySelector('.messages img[alt="where.png"]')?.naturalWidth === 48);
+  const revoked = await page.evaluate((u) => fetch(u).then(() => false, () => true), blobUrl);
+  assert.equal(revoked, true, 'the object URL was revoked');
+  assert.equal(attempts, 2);
+
+  // The visitor sees the image and the caption from the agent, live.
+  const onWidget = v.page.locator('#parley-chatbot-widget .list .msg.agent:not(.pending)', { hasText: caption });
+  const widgetImg = onWidget.locator('.bubble img[alt="where.png"]');
+  await widgetImg.waitFor({ timeout: 15000 });
+  await v.page.waitForFunction((el) => el.complete && el.naturalWidth === 48, await widgetImg.elementHandle());
+  assert.equal(await onWidget.locator('.meta b').textContent(), 'Demo Agent');
+  assert.ok(v.page.logs.includes('✓ New message received via reverb: ' + caption), 'it came over the socket');
+
+  // Once each, on both sides and on the server.
+  const state = await d.state();
+  assert.equal(state.messages.filter((m) => m.attachment_name === 'where.png').length, 1);
+  assert.ok(state.messages.every((m) => !m.pending && m.id != null), 'nothing left pending');
+  assert.equal((await v.w.state()).messages.filter((m) => m.text === caption).length, 1);
+  const server = await parley.agentApi('GET', `/api/agent/conversations/${v.conversationId}?after=0`);
+  const sent = server.json.messages.filter((m) => m.sender_type === 'agent');
+  assert.deepEqual(sent.map((m) => [m.message, m.attachment_name]), [[caption, 'where.png']]);
+  await shot(page, 'file-reply');
+  await page.unroute('**/api/agent/conversations/*/messages');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(v.page.errors, []);
+  await v.context.close();
+  await agentContext.close();
+});
+
+test('files the server refuses or that are too large show why, with Remove only; nothing reaches the visitor', async () => {
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const v = await visitor({ name: 'Mallory' }, 'Here is my question');
+  await page.goto(parley.dashboardUrl + '#/c/' + v.conversationId);
+  await d.message('Here is my question').waitFor();
+  const uploads = [];
+  page.on('request', (r) => r.method() === 'POST' && /\/messages$/.test(r.url()) && uploads.push(r.url()));
+
+  // A Windows executable named x.png, dropped on the conversation pane: the server sniffs it.
+  const exe = [...Buffer.from('MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode.', 'latin1')];
+  await page.evaluate((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], 'x.png', { type: 'image/png' }));
+    const pane = document.querySelector('.conversation .pane');
+    for (const type of ['dragenter', 'dragover', 'drop']) pane.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, exe);
+  const refused = page.locator('.messages .msg.failed').filter({ has: page.locator('.bubble', { hasText: 'x.png' }) });
+  await refused.getByRole('alert').filter({ hasText: 'files of this type are not accepted' }).waitFor();
+  assert.equal(await refused.getByRole('button', { name: 'Retry' }).count(), 0, 'no retry for a refused file');
+  assert.equal(uploads.length, 1);
+
+  // Pasted into the reply box, a file over the limit is stopped here, before any upload.
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(11 * 1024 * 1024)], 'huge.pdf', { type: 'application/pdf' }));
+    document.querySelector('#pd-reply').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  const tooBig = page.locator('.messages .msg.failed').filter({ has: page.locator('.bubble', { hasText: 'huge.pdf' }) });
+  await tooBig.getByRole('alert').filter({ hasText: 'files can be up to 10 MB' }).waitFor();
+  assert.equal(await tooBig.getByRole('button', { name: 'Retry' }).count(), 0);
+  await shot(page, 'file-refused');
+  assert.equal(uploads.length, 1, 'the big one was never sent');
+
+  await refused.getByRole('button', { name: 'Remove' }).click();
+  await tooBig.getByRole('button', { name: 'Remove' }).click();
+  await page.locator('.messages .msg.failed').first().waitFor({ state: 'detached' });
+
+  // A later reply reaches the visitor; nothing before it did.
+  await d.reply('Please send a screenshot instead');
+  await v.w.waitForMessage('Please send a screenshot instead');
+  const fromAgent = (await v.w.state()).messages.filter((m) => m.sender_type === 'agent');
+  assert.deepEqual(fromAgent.map((m) => m.text), ['Please send a screenshot instead']);
+  assert.equal(await v.page.locator('#parley-chatbot-widget .list img').count(), 0);
+  const server = await parley.agentApi('GET', `/api/agent/conversations/${v.conversationId}?after=0`);
+  assert.deepEqual(server.json.messages.filter((m) => m.attachment_name).map((m) => m.attachment_name), [], 'nothing stored');
+  assert.deepEqual((await d.state()).messages.map((m) => m.message), ['Here is my question', 'Please send a screenshot instead']);
+  assert.deepEqual(page.errors, []);
+  await v.context.close();
   await agentContext.close();
 });
 

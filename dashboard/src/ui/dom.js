@@ -27,6 +27,7 @@ export function h(tag, attrs, ...children) {
 const ICONS = {
   send: 'M3 20l18-8L3 4v6l12 2-12 2z',
   file: 'M14 3H6v18h12V7zM14 3v4h4',
+  clip: 'M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7',
   inbox: 'M3 13l3-8h12l3 8v6H3zM3 13h5l1 3h6l1-3h5',
   out: 'M15 4h4v16h-4M10 16l4-4-4-4M14 12H4',
   back: 'M15 18l-6-6 6-6',

@@ -2,7 +2,8 @@
 // agent, system, each with its own style) with name and time, the text (as text, http(s) links
 // made safe), its attachment (an image preview, an audio player for voice notes, or a file link;
 // attachment_path is a signed link relative to the server), the reply's send state (sending,
-// retrying, failed with Retry / Remove), "Seen" under the last reply the visitor has read, and
+// retrying, failed with Retry / Remove; a file reply's name, local preview and upload progress;
+// a refused file with Remove only), "Seen" under the last reply the visitor has read, and
 // reactions (read-only here). Each part is rebuilt only when its own data changed.
 
 import { h, icon, linkify, formatTime, serverUrl } from './dom.js';
@@ -29,9 +30,16 @@ function attachment(m, ctx) {
   return h('a', { class: 'image', href: url, target: '_blank', rel: 'noopener noreferrer', 'aria-label': 'Image: ' + name }, img);
 }
 
+/** A file reply not stored yet: its name, and for an image its local preview (an object URL). */
+function localFile(m, ctx) {
+  const name = m.attachment_name || 'file';
+  const img = m._preview && h('img', { src: m._preview, alt: '', onload: () => ctx.onMediaLoad?.(), onerror: () => img.remove() });
+  return h('div', { class: 'local' }, img, h('span', { class: 'file' }, icon('file'), h('span', { text: name })));
+}
+
 function body(m, ctx) {
   const bubble = h('div', { class: 'bubble' });
-  const media = m.attachment_path ? attachment(m, ctx) : null;
+  const media = m.attachment_path ? attachment(m, ctx) : m._upload ? localFile(m, ctx) : null;
   if (media) bubble.append(media);
   if (m.message) bubble.append(h('div', { class: 'text' }, linkify(m.message)));
   return bubble;
@@ -43,9 +51,14 @@ function note(m, ctx) {
       'div',
       { class: 'note err', role: 'alert' },
       h('span', { text: 'Not sent. ' + (m._error || '') }),
-      h('button', { type: 'button', class: 'link', onclick: () => ctx.onRetry(m.client_id), text: 'Retry' }),
+      m._refused ? null : h('button', { type: 'button', class: 'link', onclick: () => ctx.onRetry(m.client_id), text: 'Retry' }),
       h('button', { type: 'button', class: 'link', onclick: () => ctx.onDiscard(m.client_id), text: 'Remove' }),
     );
+  }
+  if (m._pending && m._upload) {
+    const pct = Math.round((m._progress || 0) * 100);
+    const label = 'Uploading ' + (m.attachment_name || 'file');
+    return h('div', { class: 'note' }, h('progress', { max: 100, value: pct, 'aria-label': label }), h('span', { text: pct < 100 ? pct + '%' : 'Sending…' }));
   }
   if (m._pending) return h('div', { class: 'note', text: m._status === 'retrying' ? 'Not sent yet, retrying…' : 'Sending…' });
   if (ctx.seenId === m.id) return h('div', { class: 'note seen', text: 'Seen by the visitor' });
@@ -63,8 +76,8 @@ function reactions(m, ctx) {
 }
 
 const signatures = {
-  body: (m) => [m.message, m.attachment_path, m.attachment_name, m.is_voice].join('\u0000'),
-  note: (m, ctx) => [m._status, m._pending, m._error, ctx.seenId === m.id].join('|'),
+  body: (m) => [m.message, m.attachment_path, m.attachment_name, m.is_voice, m._preview].join('\u0000'),
+  note: (m, ctx) => [m._status, m._pending, m._error, m._refused, m._upload && Math.round((m._progress || 0) * 100), ctx.seenId === m.id].join('|'),
   reacts: (m, ctx) => JSON.stringify(ctx.reactions[m.id] || []),
 };
 

@@ -1,17 +1,18 @@
 // ui/thread.js — owns the conversation pane: its header (visitor name, status, assignee picker
 // and the actions "Assign to me", "Hand back to bot", "Close", "Reopen"), the message list (an
 // ordered list, keyed by client_id or id, so updates touch only what changed and the scroll
-// position is kept unless the agent was at the bottom), the typing line, the reply composer, and
-// the empty state when no conversation is open.
+// position is kept unless the agent was at the bottom), the typing line, the reply composer (files
+// dropped on the pane go to it), and the empty state when no conversation is open.
 
 import { h, icon } from './dom.js';
 import { renderMessage } from './message.js';
 import { createComposer } from './composer.js';
+import { bindDrop } from './attach.js';
 import { visitorName } from './inbox.js';
 
 const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
 
-export function createThreadView({ base, onSend, onTyping, onAction, onRetry, onDiscard, onBack }) {
+export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onBack }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
   const status = h('span', { class: 'status-pill' });
   const assignee = h('select', { id: 'pd-assignee', 'aria-label': 'Assigned to' });
@@ -33,10 +34,11 @@ export function createThreadView({ base, onSend, onTyping, onAction, onRetry, on
   const list = h('ol', { class: 'messages', 'aria-labelledby': 'pd-conv-title', tabindex: 0 });
   const loading = h('p', { class: 'loading', text: 'Loading the conversation…' });
   const typingRow = h('div', { class: 'typing', 'aria-live': 'polite' });
-  const composer = createComposer({ onSend, onTyping });
+  const composer = createComposer({ onSend, onAttach, onTyping });
   const placeholder = h('div', { class: 'placeholder' }, h('p', { text: 'Choose a conversation from the inbox.' }));
   const pane = h('div', { class: 'pane', hidden: true }, head, loading, list, typingRow, composer.el);
   const el = h('section', { class: 'conversation', 'aria-label': 'Conversation' }, placeholder, pane);
+  const unbindDrop = bindDrop(pane, composer.attachFiles);
 
   const nodes = new Map();
   let shownId = null;
@@ -114,6 +116,7 @@ export function createThreadView({ base, onSend, onTyping, onAction, onRetry, on
       if (stick || ctx.forceScroll) scrollToEnd();
     },
     scrollToEnd,
+    stop: unbindDrop,
     setTyping(label) {
       typingRow.replaceChildren();
       if (label) typingRow.append(h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', { text: label }));
