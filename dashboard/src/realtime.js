@@ -8,6 +8,7 @@
 
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js/dist/web/pusher.min.js';
+import { echoOptions as sharedEchoOptions } from '../../widget/src/echo-options.js';
 
 export const REALTIME_CONFIG = {
   providers: ['pusher', 'reverb'], // priority order, as in the widget
@@ -46,30 +47,7 @@ export function createRealtime({ config, api, handlers, options = {} }) {
   }
 
   function echoOptions(name) {
-    const common = {
-      Pusher,
-      withoutInterceptors: true,
-      enabledTransports: ['ws', 'wss'], // no xhr/sockjs fallbacks: those load scripts from a CDN
-      disableStats: true,
-      auth: { headers: {} },
-      channelAuthorization: {
-        customHandler: ({ socketId, channelName }, callback) =>
-          api.authorize(socketId, channelName, name).then(
-            (res) => callback(null, res),
-            (error) => callback(error, null),
-          ),
-      },
-    };
-    if (name === 'pusher') {
-      const p = config.pusher;
-      const o = { broadcaster: 'pusher', key: p.key, cluster: p.cluster || 'mt1', forceTLS: p.encrypted !== false };
-      if (p.host) Object.assign(o, { wsHost: p.host, wsPort: Number(p.port) || 80, wssPort: Number(p.port) || 443 });
-      return Object.assign(common, o);
-    }
-    const r = config.reverb;
-    const tls = r.scheme === 'https';
-    const port = Number(r.port) || (tls ? 443 : 80);
-    return Object.assign(common, { broadcaster: 'reverb', key: r.key, wsHost: r.host || location.hostname, wsPort: port, wssPort: port, forceTLS: tls });
+    return sharedEchoOptions({ Pusher, config, provider: name, authorize: (socketId, channel) => api.authorize(socketId, channel, name) });
   }
 
   /** Resolves to a connected Echo, or null after the allowed attempts. */

@@ -8,6 +8,7 @@
 
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js/dist/web/pusher.min.js';
+import { echoOptions as sharedEchoOptions } from './echo-options.js';
 
 export const REALTIME_CONFIG = {
   providers: ['pusher', 'reverb'], // priority order, as in the seed
@@ -40,32 +41,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
   }
 
   function echoOptions(name) {
-    const common = {
-      Pusher,
-      withoutInterceptors: true, // never add X-Socket-Id to the host page's axios/jQuery calls
-      enabledTransports: ['ws', 'wss'], // no xhr/sockjs fallbacks: those load scripts from a CDN
-      disableStats: true,
-      auth: { headers: {} },
-      // Our own handler rather than authEndpoint: it sends the widget and visitor tokens, says
-      // which provider's key must sign, and keeps a host page's CSRF meta tag out of the request.
-      channelAuthorization: {
-        customHandler: ({ socketId, channelName: ch }, callback) =>
-          api.authorize(socketId, ch, name).then(
-            (res) => callback(null, res),
-            (error) => callback(error, null),
-          ),
-      },
-    };
-    if (name === 'pusher') {
-      const p = config.pusher;
-      const o = { broadcaster: 'pusher', key: p.key, cluster: p.cluster || 'mt1', forceTLS: p.encrypted !== false };
-      if (p.host) Object.assign(o, { wsHost: p.host, wsPort: Number(p.port) || 80, wssPort: Number(p.port) || 443 });
-      return Object.assign(common, o);
-    }
-    const r = config.reverb;
-    const tls = r.scheme === 'https';
-    const port = Number(r.port) || (tls ? 443 : 80);
-    return Object.assign(common, { broadcaster: 'reverb', key: r.key, wsHost: r.host || location.hostname, wsPort: port, wssPort: port, forceTLS: tls });
+    return sharedEchoOptions({ Pusher, config, provider: name, authorize: (socketId, channel) => api.authorize(socketId, channel, name) });
   }
 
   /** Resolves to a connected Echo, or null after the allowed attempts. */
