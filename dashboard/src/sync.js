@@ -7,16 +7,11 @@
 // Polling is the same call on a timer, on only while the conversation's channel is not live.
 
 import { ApiError } from './api.js';
+import { createCatchUp } from '../../widget/src/catch-up.js';
 
 const PAGE = 200;
 
 export function createSync({ api, current, onFetched, onGone, intervalMs = 2500 }) {
-  let running = null;
-  let again = false;
-  let pollTimer = null;
-  let polling = false;
-  let failures = 0;
-
   async function fillOnce(reason) {
     const thread = current();
     if (!thread) return;
@@ -36,59 +31,13 @@ export function createSync({ api, current, onFetched, onGone, intervalMs = 2500 
     }
   }
 
-  /**
-   * Catches up; concurrent calls share one run (plus one more if asked during it). Resolves to
-   * whether it succeeded.
-   */
-  function fill(reason = 'fill') {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await fillOnce(reason);
-        } while (again);
-        failures = 0;
-        return true;
-      } catch (error) {
-        failures++;
-        const thread = current();
-        if (error instanceof ApiError && (error.status === 403 || error.status === 404)) onGone(thread?.state.id, error);
-        else if (!(error instanceof ApiError)) console.error('[dashboard] sync failed:', error);
-        return false;
-      } finally {
-        running = null;
-      }
-    })();
-    return running;
-  }
-
-  function tick() {
-    pollTimer = null;
-    if (!polling) return;
-    fill('poll').finally(() => {
-      if (!polling || pollTimer) return;
-      let wait = intervalMs * (document.hidden ? 2 : 1);
-      if (failures) wait = Math.min(30000, intervalMs * 2 ** Math.min(failures, 4));
-      pollTimer = setTimeout(tick, wait);
-    });
-  }
-
-  return {
-    fill,
-    /** Turns the poller on (no live channel) or off (subscribed). */
-    setPolling(on) {
-      if (on === polling) return;
-      polling = on;
-      clearTimeout(pollTimer);
-      pollTimer = null;
-      if (on) pollTimer = setTimeout(tick, intervalMs);
+  return createCatchUp({
+    fillOnce,
+    intervalMs,
+    onError(error) {
+      const thread = current();
+      if (error instanceof ApiError && (error.status === 403 || error.status === 404)) onGone(thread?.state.id, error);
+      else if (!(error instanceof ApiError)) console.error('[dashboard] sync failed:', error);
     },
-    get polling() {
-      return polling;
-    },
-  };
+  });
 }

@@ -5,16 +5,11 @@
 // on a timer, on only while no socket is subscribed.
 
 import { ApiError } from './api.js';
+import { createCatchUp } from './catch-up.js';
 
 const PAGE = 100;
 
 export function createSync({ api, store, session, onFetched, onGone, onUnauthorized, intervalMs = 2000 }) {
-  let running = null;
-  let again = false;
-  let pollTimer = null;
-  let polling = false;
-  let failures = 0;
-
   async function fillOnce(reason) {
     const id = session.id();
     if (id == null) return;
@@ -31,55 +26,14 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
     }
   }
 
-  /** Catches up; concurrent calls share one run (plus one more if asked during it). */
-  function fill(reason = 'fill') {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await fillOnce(reason);
-        } while (again);
-        failures = 0;
-      } catch (error) {
-        failures++;
-        if (error instanceof ApiError && (error.status === 403 || error.status === 404)) onGone(session.id());
-        else if (error instanceof ApiError && error.status === 401) onUnauthorized(error);
-        else if (!(error instanceof ApiError)) console.error('[chatbot] sync failed:', error);
-      } finally {
-        running = null;
-      }
-    })();
-    return running;
-  }
-
-  function tick() {
-    pollTimer = null;
-    if (!polling) return;
-    fill('poll').finally(() => {
-      if (!polling || pollTimer) return;
-      // Back off while the server is unreachable; slower in a hidden tab.
-      let wait = intervalMs * (document.hidden ? 3 : 1);
-      if (failures) wait = Math.min(30000, intervalMs * 2 ** Math.min(failures, 4));
-      pollTimer = setTimeout(tick, wait);
-    });
-  }
-
-  return {
-    fill,
-    /** Turns the poller on (no socket) or off (socket subscribed). */
-    setPolling(on) {
-      if (on === polling) return;
-      polling = on;
-      clearTimeout(pollTimer);
-      pollTimer = null;
-      if (on) pollTimer = setTimeout(tick, intervalMs);
+  return createCatchUp({
+    fillOnce,
+    intervalMs,
+    hiddenFactor: 3,
+    onError(error) {
+      if (error instanceof ApiError && (error.status === 403 || error.status === 404)) onGone(session.id());
+      else if (error instanceof ApiError && error.status === 401) onUnauthorized(error);
+      else if (!(error instanceof ApiError)) console.error('[chatbot] sync failed:', error);
     },
-    get polling() {
-      return polling;
-    },
-  };
+  });
 }
