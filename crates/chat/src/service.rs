@@ -129,6 +129,58 @@ impl ChatService {
         Ok(inserted)
     }
 
+    /// A page of a conversation's history as clients read it: `messages` with `id > after`
+    /// (oldest first, at most `limit`, which must be 1-500), `has_more`, every reader's
+    /// `read_states` and the `reactions`.
+    pub async fn history_page(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        if !(1..=500).contains(&limit) || after < 0 {
+            return Err(ApiError::Validation(
+                "limit must be 1-500 and after non-negative".into(),
+            ));
+        }
+        // One extra row tells whether there is more without a count query.
+        let mut messages = self
+            .store
+            .messages_after(conversation_id, after, limit + 1)
+            .await?;
+        let has_more = messages.len() as i64 > limit;
+        messages.truncate(limit as usize);
+        let secret = &self.config.link_secret;
+        let reactions = self.store.reactions(conversation_id).await?;
+        let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
+        reacted.dedup();
+        let read_states = self.store.read_states(conversation_id).await?;
+        let mut page = serde_json::Map::new();
+        page.insert(
+            "messages".into(),
+            serde_json::to_value(
+                messages
+                    .iter()
+                    .map(|m| MessageJson::new(m, secret))
+                    .collect::<Vec<_>>(),
+            )
+            .expect("messages serialise"),
+        );
+        page.insert("has_more".into(), has_more.into());
+        page.insert(
+            "read_states".into(),
+            read_states.iter().map(payload::read_json).collect(),
+        );
+        page.insert(
+            "reactions".into(),
+            reacted
+                .iter()
+                .map(|m| payload::reactions_json(*m, &reactions))
+                .collect(),
+        );
+        Ok(page)
+    }
+
     /// What the bot runner waits on.
     pub fn bot_wakeup(&self) -> Arc<Notify> {
         self.bot_wakeup.clone()

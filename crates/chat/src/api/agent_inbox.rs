@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
-    payload::{reactions_json, read_json, AgentConversationJson, MessageJson},
+    payload::{read_json, AgentConversationJson, MessageJson},
 };
 
 /// Query of `GET /api/agent/conversations`.
@@ -112,33 +112,16 @@ pub async fn conversation(
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, ApiError> {
     let conversation = find(&state, id).await?;
-    let limit = page.limit.unwrap_or(200);
-    if !(1..=500).contains(&limit) || page.after < 0 {
-        return Err(ApiError::Validation(
-            "limit must be 1-500 and after non-negative".into(),
-        ));
-    }
-    let store = &state.service.store;
-    // One extra row tells whether there is more without a count query.
-    let mut messages = store.messages_after(id, page.after, limit + 1).await?;
-    let has_more = messages.len() as i64 > limit;
-    messages.truncate(limit as usize);
-    let secret = &state.service.config.link_secret;
-    let messages: Vec<MessageJson> = messages
-        .iter()
-        .map(|m| MessageJson::new(m, secret))
-        .collect();
-    let reactions = store.reactions(id).await?;
-    let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
-    reacted.dedup();
-    Ok(Json(json!({
-        "success": true,
-        "conversation": AgentConversationJson::new(&conversation, None),
-        "messages": messages,
-        "has_more": has_more,
-        "read_states": store.read_states(id).await?.iter().map(read_json).collect::<Vec<_>>(),
-        "reactions": reacted.iter().map(|m| reactions_json(*m, &reactions)).collect::<Vec<_>>(),
-    })))
+    let mut body = state
+        .service
+        .history_page(id, page.after, page.limit.unwrap_or(200))
+        .await?;
+    body.insert("success".into(), true.into());
+    body.insert(
+        "conversation".into(),
+        serde_json::to_value(AgentConversationJson::new(&conversation, None)).expect("serialises"),
+    );
+    Ok(Json(Value::Object(body)))
 }
 
 /// `POST /api/agent/conversations/{id}/messages`: the agent answers, as JSON

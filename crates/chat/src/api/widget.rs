@@ -19,7 +19,7 @@ use super::{
 use crate::{
     config::{ChatConfig, Provider},
     error::ApiError,
-    payload::{reactions_json, read_json, ConversationJson, MessageJson},
+    payload::{reactions_json, read_json, ConversationJson},
     tokens::{hash_token, new_visitor_token},
 };
 
@@ -188,30 +188,20 @@ pub async fn conversation(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) || page.after < 0 {
-        return Err(ApiError::Validation(
-            "limit must be 1-500 and after non-negative".into(),
-        ));
-    }
-    let store = &state.service.store;
-    // One extra row tells whether there is more without a count query.
-    let mut messages = store.messages_after(id, page.after, limit + 1).await?;
-    let has_more = messages.len() as i64 > limit;
-    messages.truncate(limit as usize);
-    let secret = &state.service.config.link_secret;
-    let reactions = store.reactions(id).await?;
-    let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
-    reacted.dedup();
-    Ok(Json(json!({
-        "success": true,
-        "conversation": ConversationJson::from(&conversation),
-        "messages": messages.iter().map(|m| MessageJson::new(m, secret)).collect::<Vec<_>>(),
-        "has_more": has_more,
-        "agents_online": state.service.agents_online().await?,
-        "read_states": store.read_states(id).await?.iter().map(read_json).collect::<Vec<_>>(),
-        "reactions": reacted.iter().map(|m| reactions_json(*m, &reactions)).collect::<Vec<_>>(),
-    })))
+    let mut body = state
+        .service
+        .history_page(id, page.after, page.limit.unwrap_or(100))
+        .await?;
+    body.insert("success".into(), true.into());
+    body.insert(
+        "conversation".into(),
+        serde_json::to_value(ConversationJson::from(&conversation)).expect("serialises"),
+    );
+    body.insert(
+        "agents_online".into(),
+        state.service.agents_online().await?.into(),
+    );
+    Ok(Json(Value::Object(body)))
 }
 
 /// Body of `POST …/read`.
