@@ -49,6 +49,61 @@ async fn malformed_frames_get_an_error_and_the_socket_stays() {
 }
 
 #[tokio::test]
+async fn websocket_pings_are_answered_and_the_socket_stays() {
+    let server = TestServer::default().await;
+    let mut client = server.connect().await;
+    client.send_raw(Message::ping(&b"are you there"[..])).await;
+    assert_eq!(client.recv_pong().await, b"are you there");
+    client.subscribe("news").await;
+    server.publish("news", "still", "here").await;
+    assert_eq!(client.recv().await["event"], "still");
+}
+
+#[tokio::test]
+async fn a_protocol_violation_closes_with_1002_then_the_tcp_connection() {
+    let server = TestServer::default().await;
+    let mut bystander = server.connect().await;
+    bystander.subscribe("news").await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let upgrade = format!(
+        "GET /app/{KEY}?protocol=7 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(upgrade.as_bytes()).await.unwrap();
+    // A text frame with RSV1 set (no extension was negotiated), masked as clients must.
+    stream
+        .write_all(&[0xC1, 0x82, 0, 0, 0, 0, b'h', b'i'])
+        .await
+        .unwrap();
+    let close_1002 = [0x88, 0x02, 0x03, 0xEA];
+    let mut received = Vec::new();
+    let mut buf = [0; 4096];
+    while !received.ends_with(&close_1002) {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("no close frame")
+            .unwrap();
+        assert!(n > 0, "closed without a close frame: {received:?}");
+        received.extend_from_slice(&buf[..n]);
+    }
+    // Answer the close; the server then drops the TCP connection.
+    stream
+        .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xEA])
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest));
+    assert!(
+        read.await.is_ok(),
+        "the server kept the connection after the close handshake"
+    );
+    assert!(rest.is_empty(), "{rest:?}");
+    server.publish("news", "still", "here").await;
+    assert_eq!(bystander.recv().await["event"], "still");
+}
+
+#[tokio::test]
 async fn oversized_messages_close_only_that_socket_with_1009() {
     let config = parley_realtime::RealtimeConfig {
         max_message_bytes: 4096,

@@ -207,6 +207,20 @@ impl Client {
         self.ws.send(message).await.unwrap();
     }
 
+    /// Skips text frames until a WebSocket pong arrives; returns its payload.
+    pub async fn recv_pong(&mut self) -> Vec<u8> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a pong")
+                .expect("socket closed while waiting for a pong")
+                .expect("websocket error while waiting for a pong");
+            if message.is_pong() {
+                return message.as_payload().to_vec();
+            }
+        }
+    }
+
     /// The next text frame, as JSON.
     pub async fn recv(&mut self) -> Value {
         loop {
