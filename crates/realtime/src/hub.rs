@@ -465,12 +465,24 @@ fn add_member(entry: &mut Channel, member: &MemberInfo) -> bool {
     }
 }
 
+/// Channels up to this size are written at once by the publisher (a client event to the other
+/// member of a private chat costs one syscall and no task hop); larger ones go through the
+/// flusher, whose queues let a burst of publishes leave in one syscall per socket.
+const DIRECT_FAN_OUT: usize = 16;
+
 fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
+    let direct = entry.subscribers.len() <= DIRECT_FAN_OUT;
     entry
         .subscribers
         .iter()
         .filter(|(id, _)| Some(**id) != except)
-        .filter(|(_, subscriber)| subscriber.outbox.push(frame))
+        .filter(|(_, subscriber)| {
+            if direct {
+                subscriber.outbox.send_now(frame)
+            } else {
+                subscriber.outbox.push(frame)
+            }
+        })
         .count()
 }
 

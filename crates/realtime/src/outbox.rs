@@ -6,7 +6,8 @@
 //! write. A publish to many sockets therefore costs one syscall per socket and no task wake-up
 //! per socket; and when publishes come faster than the writes, the frames of several publishes
 //! leave in the same syscall (corking), because a socket's queue grows until the flusher reaches
-//! it. A socket's own replies ([`Outbox::send_now`]) are written at once when nothing is queued.
+//! it. A socket's own replies, and events on small channels ([`Outbox::send_now`]), are written
+//! at once when nothing is queued.
 //!
 //! Whatever the kernel does not take (its send buffer is full) stays queued, and the socket's own
 //! task finishes the job when the socket becomes writable. While anything is queued, later frames
@@ -130,8 +131,9 @@ impl Outbox {
         self.enqueue(frame, false)
     }
 
-    /// Sends an encoded frame now if nothing is queued and the socket takes it, else queues it:
-    /// for a socket's replies to its own client, which its task is there to write.
+    /// Sends an encoded frame now if nothing is queued and the socket takes it, else queues it
+    /// behind what is (the socket's task writes the rest): for a socket's replies to its own
+    /// client, and for channels too small for the flusher's batching to pay.
     pub fn send_now(self: &Arc<Self>, frame: &Bytes) -> bool {
         self.enqueue(frame, true)
     }
