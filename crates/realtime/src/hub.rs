@@ -150,28 +150,29 @@ impl Hub {
             self.webhooks
                 .emit(WebhookEvent::channel(channel, "channel_occupied"));
         }
+        // The subscriber hears of its own subscription first (a reply to its request, written
+        // at once), the others after: so a client that saw its `subscription_succeeded` and then
+        // listens for `member_added` on another socket does not miss it.
         match member {
             Some(member) => {
-                if fresh {
-                    let joined = add_member(entry, &member);
-                    if joined {
-                        let added = ws_text(&frame::member_added(
-                            channel.as_str(),
-                            &member.user_id,
-                            member.user_info.as_deref(),
-                        ));
-                        fan_out(entry, &added, Some(socket));
-                        self.webhooks.emit(WebhookEvent::member(
-                            channel,
-                            "member_added",
-                            &member.user_id,
-                        ));
-                    }
+                let joined = fresh && add_member(entry, &member);
+                outbox.send_now(&ws_text(&presence_succeeded(channel, entry)));
+                if joined {
+                    let added = ws_text(&frame::member_added(
+                        channel.as_str(),
+                        &member.user_id,
+                        member.user_info.as_deref(),
+                    ));
+                    fan_out(entry, &added, Some(socket));
+                    self.webhooks.emit(WebhookEvent::member(
+                        channel,
+                        "member_added",
+                        &member.user_id,
+                    ));
                 }
-                outbox.push(&ws_text(&presence_succeeded(channel, entry)));
             }
             None => {
-                outbox.push(&ws_text(&frame::subscription_succeeded(
+                outbox.send_now(&ws_text(&frame::subscription_succeeded(
                     channel.as_str(),
                     None,
                 )));
