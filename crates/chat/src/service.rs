@@ -13,7 +13,7 @@ use parley_store::{
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    broadcast::{Broadcast, Broadcaster, MAX_CHANNELS_PER_EVENT},
+    broadcast::{Broadcast, Broadcaster, MAX_CHANNELS_PER_EVENT, MAX_EVENTS_PER_BATCH},
     config::ChatConfig,
     error::ApiError,
     payload::{self, AgentConversationJson, MessageJson},
@@ -267,11 +267,15 @@ impl ChatService {
     }
 }
 
+/// Publishes queued events in order. Whatever queued up while the last publish was in flight
+/// goes as one batch: over HTTP, a visitor's message and its inbox update become one request.
 async fn drain(mut queue: mpsc::Receiver<Broadcast>, broadcaster: Arc<dyn Broadcaster>) {
-    while let Some(event) = queue.recv().await {
-        let channels = event.channels.clone();
-        if let Err(error) = broadcaster.broadcast(event).await {
-            tracing::warn!(driver = broadcaster.name(), ?channels, %error, "broadcast failed; clients will gap-fill");
+    let mut batch = Vec::with_capacity(MAX_EVENTS_PER_BATCH);
+    while queue.recv_many(&mut batch, MAX_EVENTS_PER_BATCH).await > 0 {
+        let events = std::mem::take(&mut batch);
+        let count = events.len();
+        if let Err(error) = broadcaster.broadcast_batch(events).await {
+            tracing::warn!(driver = broadcaster.name(), count, %error, "broadcast failed; clients will gap-fill");
         }
     }
 }

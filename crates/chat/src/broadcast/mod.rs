@@ -46,11 +46,26 @@ pub struct Broadcast {
 /// The most channels one event may name: Pusher's limit, which every compatible server keeps.
 pub const MAX_CHANNELS_PER_EVENT: usize = 100;
 
+/// The most events one batch may carry (Pusher's `batch_events` limit).
+pub const MAX_EVENTS_PER_BATCH: usize = 10;
+
 /// Publishes events to browsers.
 #[async_trait]
 pub trait Broadcaster: Send + Sync + std::fmt::Debug + 'static {
     /// Publishes one event.
     async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError>;
+    /// Publishes events in order (at most [`MAX_EVENTS_PER_BATCH`]); drivers that can send them
+    /// in one request do. Returns the first failure; events after a failed request may or may not
+    /// have been published (broadcasting is at most once either way).
+    async fn broadcast_batch(&self, events: Vec<Broadcast>) -> Result<(), BroadcastError> {
+        let mut first_error = None;
+        for event in events {
+            if let Err(error) = self.broadcast(event).await {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
     /// The channels starting with `prefix` that have subscribers now, for events meant for
     /// everyone listening (agent availability). Drivers that cannot tell return none.
     async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {

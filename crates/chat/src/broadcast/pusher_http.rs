@@ -83,6 +83,53 @@ impl PusherHttp {
     }
 }
 
+impl PusherHttp {
+    /// `POST /apps/{id}/batch_events` with single-channel events; one event goes to `/events`.
+    async fn send_batch(&self, mut events: Vec<Broadcast>) -> Result<(), BroadcastError> {
+        match events.len() {
+            0 => return Ok(()),
+            1 => return self.broadcast(events.remove(0)).await,
+            _ => {}
+        }
+        let batch: Vec<serde_json::Value> = events
+            .into_iter()
+            .map(|event| {
+                let mut item = serde_json::json!({
+                    "name": event.event,
+                    "channel": event.channels[0],
+                    "data": event.data,
+                });
+                if let Some(socket_id) = event.except_socket {
+                    item["socket_id"] = socket_id.into();
+                }
+                item
+            })
+            .collect();
+        let path = format!("/apps/{}/batch_events", self.app_id);
+        self.post_json(&path, &serde_json::json!({ "batch": batch }))
+            .await
+    }
+
+    /// A signed JSON POST to the HTTP API.
+    async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<(), BroadcastError> {
+        let body = serde_json::to_vec(body).expect("JSON serialises");
+        let url = self.signed_url("POST", path, &[], &body);
+        let response = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| BroadcastError::Unavailable(error.to_string()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(refused(response).await)
+        }
+    }
+}
+
 /// A non-2xx answer as an error: 4xx is the server refusing this request, the rest is the server
 /// being unavailable.
 async fn refused(response: reqwest::Response) -> BroadcastError {
@@ -102,21 +149,31 @@ impl Broadcaster for PusherHttp {
         if let Some(socket_id) = event.except_socket {
             body["socket_id"] = socket_id.into();
         }
-        let body = serde_json::to_vec(&body).expect("JSON serialises");
-        let url = self.signed_url("POST", &format!("/apps/{}/events", self.app_id), &[], &body);
-        let response = self
-            .client
-            .post(url)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
+        self.post_json(&format!("/apps/{}/events", self.app_id), &body)
             .await
-            .map_err(|error| BroadcastError::Unavailable(error.to_string()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(response).await)
+    }
+
+    /// Events for one channel each go in one `batch_events` request, in order; an event for
+    /// several channels (which a batch item cannot name) goes on its own, in its place.
+    async fn broadcast_batch(&self, events: Vec<Broadcast>) -> Result<(), BroadcastError> {
+        let mut first_error = None;
+        let mut run: Vec<Broadcast> = Vec::new();
+        for event in events {
+            if event.channels.len() == 1 {
+                run.push(event);
+                continue;
+            }
+            if let Err(error) = self.send_batch(std::mem::take(&mut run)).await {
+                first_error.get_or_insert(error);
+            }
+            if let Err(error) = self.broadcast(event).await {
+                first_error.get_or_insert(error);
+            }
         }
+        if let Err(error) = self.send_batch(run).await {
+            first_error.get_or_insert(error);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {

@@ -347,6 +347,50 @@ async fn the_http_driver_lists_occupied_channels_and_publishes_to_many() {
         );
     }
 
+    // A batch keeps its order: single-channel events go as one batch_events request, the
+    // multi-channel one on its own in its place; the excepted socket is left out.
+    let event = |name: &str, channels: Vec<String>, except: Option<String>| Broadcast {
+        channels,
+        event: name.into(),
+        data: json!({ "n": name }).to_string(),
+        except_socket: except,
+    };
+    let (first_channel, second_channel) = (
+        format!("private-chat.conversation.{first}"),
+        format!("private-chat.conversation.{second}"),
+    );
+    driver
+        .broadcast_batch(vec![
+            event("one", vec![first_channel.clone()], None),
+            event("two", vec![second_channel.clone()], None),
+            event(
+                "both",
+                vec![first_channel.clone(), second_channel.clone()],
+                None,
+            ),
+            event(
+                "three",
+                vec![first_channel.clone()],
+                Some(first_tab.socket_id.clone()),
+            ),
+            event("four", vec![first_channel.clone()], None),
+        ])
+        .await
+        .unwrap();
+    let names = |frames: Vec<Value>| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|f| {
+                f["event"]
+                    .as_str()
+                    .is_some_and(|e| ["one", "two", "both", "three", "four"].contains(&e))
+            })
+            .map(|f| f["event"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(first_tab.sync().await), ["one", "both", "four"]);
+    assert_eq!(names(second_tab.sync().await), ["two", "both"]);
+
     let wrong_secret = PusherHttp::new(
         "reverb",
         "http",
