@@ -137,17 +137,18 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
     authorize: (socketIdValue, channelName, provider) =>
       request('POST', '/api/agent/broadcasting/auth', { form: { socket_id: socketIdValue, channel_name: channelName, provider } }),
     /**
-     * The page is going away: say "offline" in a request that outlives it. sendBeacon cannot
-     * carry the Authorization header; a keepalive fetch can.
+     * The page is going away: say so in a request that outlives it. The server keeps the agent
+     * online for a short grace only, so a reload (which says hello again at once) shows visitors
+     * nothing, and a closed tab drops out within seconds. sendBeacon cannot carry the
+     * Authorization header; a keepalive fetch can.
      */
     goodbye() {
       try {
-        fetch(base + '/api/agent/availability', {
-          method: 'PUT',
+        fetch(base + '/api/agent/heartbeat?leaving=true&seq=' + Date.now(), {
+          method: 'POST',
           keepalive: true,
           credentials: 'omit',
-          headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ availability: 'offline', seq: Date.now() }),
+          headers: { Authorization: 'Bearer ' + token },
         }).catch(() => {});
       } catch {
         /* the page is closing anyway; the 75 s window takes the agent offline */

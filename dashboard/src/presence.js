@@ -1,9 +1,9 @@
 // presence.js — owns the agent's own availability and the team's. It sets availability with
 // PUT /api/agent/availability (optimistic, rolled back on failure), sends the heartbeat
-// (POST /api/agent/heartbeat) every 25 s while the page is open, and on pagehide says "offline"
-// with a keepalive request, unless another dashboard tab of this browser is still open (tabs
-// find each other over a BroadcastChannel). Reopening restores what the agent last chose, so a
-// reload does not leave them offline. The team comes from GET /api/agent/agents and the
+// (POST /api/agent/heartbeat) every 25 s while the page is open, and on pagehide says it is
+// leaving with a keepalive request (the server then counts the agent online for a short grace
+// only), unless another dashboard tab of this browser is still open (tabs find each other over a
+// BroadcastChannel). Reopening restores what the agent last chose. The team comes from GET /api/agent/agents and the
 // `AgentAvailability` events on `private-agents`.
 
 export const HEARTBEAT_MS = 25000;
@@ -140,7 +140,7 @@ export function createPresence({ api, storage, onSelf, onTeam, onError }) {
       window.addEventListener('pageshow', onPageShow);
       document.addEventListener('visibilitychange', onVisible);
       const saved = storage.availability();
-      // The page's own goodbye (a reload, a closed tab) left us offline: put back the choice.
+      // Stored offline (signed out elsewhere, or an older dashboard's goodbye): put back the choice.
       if (saved && saved !== 'offline' && self.availability === 'offline') set(saved, { remember: false });
       else beat();
       heartbeatTimer = setInterval(beat, HEARTBEAT_MS);

@@ -26,6 +26,12 @@ pub fn online_window() -> chrono::Duration {
     chrono::Duration::seconds(75)
 }
 
+/// How long an agent whose dashboard said it is closing still counts as online: long enough for
+/// a reloaded page to say hello again, so visitors do not see "away" flash by.
+pub fn leaving_grace() -> chrono::Duration {
+    chrono::Duration::seconds(10)
+}
+
 /// How long a visitor-facing answer is reused: the widget polls every 2 s per visitor, and
 /// that should not become a query per poll.
 const ANSWER_FRESH_FOR: Duration = Duration::from_secs(2);

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     error::ApiError,
     payload::{conversation_of_channel, AgentJson, AGENTS_CHANNEL},
-    presence::{online_window, team_json},
+    presence::{leaving_grace, online_window, team_json},
 };
 
 /// `GET /api/agent/me`: the agent, and the realtime settings the dashboard connects with (the
@@ -52,6 +52,10 @@ pub struct Beat {
     /// As in [`SetAvailability`].
     #[serde(default)]
     seq: Option<i64>,
+    /// The page is closing: keep counting the agent as online only for a short grace, so a
+    /// reload (which says hello again at once) does not show visitors "away" for a moment.
+    #[serde(default)]
+    leaving: bool,
 }
 
 /// `PUT /api/agent/availability`: `{availability: online|away|offline, seq?}`; also a heartbeat.
@@ -69,16 +73,23 @@ pub async fn set_availability(
     published(&state, &agent).await
 }
 
-/// `POST /api/agent/heartbeat?seq=`: the dashboard is still open.
+/// `POST /api/agent/heartbeat?seq=&leaving=`: the dashboard is still open (or, with
+/// `leaving=true`, closing).
 pub async fn heartbeat(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
     ApiQuery(beat): ApiQuery<Beat>,
 ) -> Result<Json<Value>, ApiError> {
+    // Leaving: seen as long ago as leaves `leaving_grace` of the online window.
+    let seen = if beat.leaving {
+        Utc::now() - (online_window() - leaving_grace())
+    } else {
+        Utc::now()
+    };
     let agent = state
         .service
         .store
-        .touch_agent(agent.id, Utc::now(), beat.seq)
+        .touch_agent(agent.id, seen, beat.seq)
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
     published(&state, &agent).await

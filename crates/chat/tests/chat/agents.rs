@@ -237,6 +237,34 @@ async fn availability_reaches_visitors_and_the_team() {
     )
     .await;
     assert_eq!(status, 400);
+
+    // A closing page says it is leaving: still online (visitors see no change) but only for the
+    // grace, as if last heard from that long before the window ends.
+    let (status, leaving) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/agent/heartbeat?seq=4000&leaving=true",
+        &ada.token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{leaving}");
+    assert_eq!(leaving["agent"]["online"], true);
+    let stored = app.store.agent(ada.id).await.unwrap().unwrap();
+    let silent_for = chrono::Utc::now() - stored.last_seen_at.unwrap();
+    assert!(
+        (60..=70).contains(&silent_for.num_seconds()),
+        "seen {silent_for} ago"
+    );
+    assert!(!stored.is_online(
+        chrono::Utc::now() + chrono::Duration::seconds(11),
+        parley_chat::presence::online_window()
+    ));
+    let quiet = watching.sync().await;
+    assert!(
+        quiet.iter().all(|f| f["event"] != "AgentAvailability"),
+        "{quiet:?}"
+    );
     set_availability(&app, &ada, "away").await;
     assert_eq!(
         watching.event("AgentAvailability").await,
