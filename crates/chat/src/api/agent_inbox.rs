@@ -18,11 +18,12 @@ use serde_json::{json, Value};
 use super::{
     extract::{socket_id, AgentAuth, ApiJson, ApiPath, ApiQuery},
     messages::Incoming,
+    widget::Read,
     AppState,
 };
 use crate::{
     error::ApiError,
-    payload::{read_json, AgentConversationJson, MessageJson},
+    payload::{AgentConversationJson, MessageJson},
 };
 
 /// Query of `GET /api/agent/conversations`.
@@ -249,13 +250,6 @@ pub async fn set_status(
     })))
 }
 
-/// Body of `POST /api/agent/conversations/{id}/read`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Read {
-    last_read_id: i64,
-}
-
 /// `POST /api/agent/conversations/{id}/read`: the agents' read receipt (reader `agent`, which
 /// the visitor's widget shows as "Seen").
 pub async fn read(
@@ -266,18 +260,7 @@ pub async fn read(
     ApiJson(body): ApiJson<Read>,
 ) -> Result<Json<Value>, ApiError> {
     find(&state, id).await?;
-    if body.last_read_id < 0 {
-        return Err(ApiError::Validation(
-            "last_read_id must be non-negative".into(),
-        ));
-    }
-    let read_state = state
-        .service
-        .mark_read(id, "agent", body.last_read_id, socket_id(&headers)?)
-        .await?;
-    Ok(Json(
-        json!({ "success": true, "read_state": read_json(&read_state) }),
-    ))
+    body.apply(&state, id, "agent", &headers).await
 }
 
 async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {

@@ -204,11 +204,35 @@ pub async fn conversation(
     Ok(Json(Value::Object(body)))
 }
 
-/// Body of `POST …/read`.
+/// Body of `POST …/read`, from the widget or the dashboard.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Read {
     last_read_id: i64,
+}
+
+impl Read {
+    /// Moves `reader`'s mark in conversation `id` and answers with the resulting read state.
+    pub(super) async fn apply(
+        self,
+        state: &AppState,
+        id: i64,
+        reader: &str,
+        headers: &HeaderMap,
+    ) -> Result<Json<Value>, ApiError> {
+        if self.last_read_id < 0 {
+            return Err(ApiError::Validation(
+                "last_read_id must be non-negative".into(),
+            ));
+        }
+        let read_state = state
+            .service
+            .mark_read(id, reader, self.last_read_id, socket_id(headers)?)
+            .await?;
+        Ok(Json(
+            json!({ "success": true, "read_state": read_json(&read_state) }),
+        ))
+    }
 }
 
 /// `POST /api/chatbot/conversation/{id}/read`: the visitor's read receipt.
@@ -220,18 +244,7 @@ pub async fn read(
     ApiJson(body): ApiJson<Read>,
 ) -> Result<Json<Value>, ApiError> {
     visitor_conversation(&state, &widget, id, &headers).await?;
-    if body.last_read_id < 0 {
-        return Err(ApiError::Validation(
-            "last_read_id must be non-negative".into(),
-        ));
-    }
-    let state_after = state
-        .service
-        .mark_read(id, "visitor", body.last_read_id, socket_id(&headers)?)
-        .await?;
-    Ok(Json(
-        json!({ "success": true, "read_state": read_json(&state_after) }),
-    ))
+    body.apply(&state, id, "visitor", &headers).await
 }
 
 /// Body of `POST …/reactions`.
