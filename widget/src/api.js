@@ -4,33 +4,11 @@
 // an ApiError whose `retryable` says whether trying again can help. Uploads use XMLHttpRequest
 // because fetch still cannot report upload progress.
 
+import { ApiError, errorFrom } from './api-error.js';
+
+export { ApiError };
+
 const TIMEOUT_MS = 20000;
-
-export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
-    super(message || code);
-    this.status = status; // 0 = no answer (offline, timeout, CORS, server down)
-    this.code = code;
-    this.retryAfter = retryAfter; // seconds, from Retry-After on 429/503
-  }
-  get retryable() {
-    return this.status === 0 || this.status === 408 || this.status === 425 || this.status === 429 || this.status >= 500;
-  }
-}
-
-function errorFrom(status, text, retryAfterHeader) {
-  let code = 'http_' + status;
-  let message = '';
-  try {
-    const body = JSON.parse(text);
-    code = body?.error?.code || code;
-    message = body?.error?.message || '';
-  } catch {
-    /* not JSON (a proxy's page): keep the status */
-  }
-  const retryAfter = Number.parseInt(retryAfterHeader || '', 10);
-  return new ApiError(status, code, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
-}
 
 export function createApi({ baseUrl, apiToken, session, socketId }) {
   const base = baseUrl.replace(/\/+$/, '');

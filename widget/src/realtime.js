@@ -8,7 +8,7 @@
 
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js/dist/web/pusher.min.js';
-import { echoOptions as sharedEchoOptions } from './echo-options.js';
+import { connectEcho, echoOptions as sharedEchoOptions } from './echo-options.js';
 
 export const REALTIME_CONFIG = {
   providers: ['pusher', 'reverb'], // priority order, as in the seed
@@ -46,44 +46,14 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
 
   /** Resolves to a connected Echo, or null after the allowed attempts. */
   function attempt(name, gen, attempts) {
-    return new Promise((resolve) => {
-      let e;
-      try {
-        e = new Echo(echoOptions(name));
-      } catch (error) {
-        console.warn(LABEL[name] + ' could not start:', error);
-        return resolve(null);
-      }
-      const connection = e.connector.pusher.connection;
-      let tries = 0;
-      let timer = null;
-      let settled = false;
-      const finish = (ok) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        connection.unbind('state_change', onState);
-        if (!ok) e.disconnect();
-        resolve(ok ? e : null);
-      };
-      const onState = ({ current }) => {
-        if (gen !== generation) finish(false);
-        else if (current === 'connected') finish(true);
-        else if (current === 'failed') finish(false); // no WebSocket support at all
-      };
-      const arm = () => {
-        timer = setTimeout(() => {
-          if (gen !== generation || ++tries >= attempts) return finish(false);
-          e.disconnect();
-          timer = setTimeout(() => {
-            if (settled) return;
-            e.connector.pusher.connect();
-            arm();
-          }, opts.reconnectDelay);
-        }, opts.attemptTimeout);
-      };
-      connection.bind('state_change', onState);
-      arm();
+    return connectEcho({
+      Echo,
+      options: echoOptions(name),
+      attempts,
+      attemptTimeout: opts.attemptTimeout,
+      reconnectDelay: opts.reconnectDelay,
+      isCurrent: () => gen === generation,
+      onError: (error) => console.warn(LABEL[name] + ' could not start:', error),
     });
   }
 

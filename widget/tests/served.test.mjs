@@ -51,6 +51,9 @@ test('the built-in bot answers the demo widget: the dots show, then the answer',
   await w.send('Hello there');
   await w.waitForMessage('Hello there');
   await w.waitForState(() => window.ChatbotWidget.state.realtimeConnected && !!window.ChatbotWidget.state.channelSubscription);
+  // The first message gets a bot reply of its own: let it land before recording the second's,
+  // or its answer could be recorded ahead of the second reply's dots.
+  await w.waitForState(() => window.ChatbotWidget.state.messages.some((m) => m.sender_type === 'bot'));
   // Record, inside the page, every time the typing dots appear and every bot message that is
   // rendered, in order: the bot answers in milliseconds, too fast to poll for.
   await page.evaluate(() => {
