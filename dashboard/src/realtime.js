@@ -1,7 +1,8 @@
 // realtime.js — owns the dashboard's socket: the widget's provider chain (Pusher when enabled,
 // then Reverb, each tried a few times, then polling with a retry every 30 s), the team channel
-// `private-agents` (always) and the open conversation's `private-chat.conversation.{id}`, their
-// events, and typing whispers. laravel-echo 2 and pusher-js 8 are bundled and handed to each other
+// `private-agents` (always), the agent's own `private-agent.{id}` (which the server closes when the
+// agent is revoked, so a revoked dashboard falls back to polling and is refused at once), and the
+// open conversation's `private-chat.conversation.{id}`, their events, and typing whispers. laravel-echo 2 and pusher-js 8 are bundled and handed to each other
 // directly (no window.Echo / window.Pusher). Channels are authorised by
 // POST /api/agent/broadcasting/auth with the agent's token. A channel counts as live only while
 // the socket is connected AND the channel is subscribed; the app polls whatever is not live.
@@ -24,7 +25,7 @@ const AGENTS = 'agents';
 const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'BotTyping', 'AgentAvailability'];
 const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability'];
 
-export function createRealtime({ config, api, handlers, options = {} }) {
+export function createRealtime({ config, agentId, api, handlers, options = {} }) {
   const opts = Object.assign({}, REALTIME_CONFIG, options);
   let echo = null;
   let provider = null; // 'pusher' | 'reverb' | 'polling' | null (connecting)
@@ -94,6 +95,9 @@ export function createRealtime({ config, api, handlers, options = {} }) {
     });
     status();
     subscribeAgents();
+    if (agentId != null) {
+      e.private('agent.' + agentId).error((error) => console.warn('[dashboard] own channel refused:', error));
+    }
     if (conversation) subscribeConversation(conversation.id);
   }
 

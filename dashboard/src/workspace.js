@@ -513,6 +513,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
 
   realtime = createRealtime({
     config: me.realtime || me,
+    agentId: self?.id,
     api,
     options: options.realtime,
     handlers: {

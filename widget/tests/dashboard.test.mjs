@@ -475,12 +475,25 @@ test('a second agent appears in the team list, goes online and offline live, and
   await grace.filter({ hasText: 'Away' }).waitFor();
   await shot(page, 'team');
 
-  // Revoked from the command line (another process): her token stops working at once, and the
-  // server's next look at the team takes her off the list.
+  // Grace has her own dashboard open too.
+  const graceContext = await newContext(browser);
+  const gracePage = await openPage(graceContext);
+  const graceDashboard = dashboard(gracePage);
+  await graceDashboard.signIn(created.token);
+  await graceDashboard.live();
+
+  // Revoked from the command line (another process): her token stops working at once, the
+  // server's next look at the team takes her off the list, and it closes her dashboard's socket,
+  // whose fallback polling is refused, so she is signed out within seconds rather than at her
+  // next heartbeat (25 s).
   await parley.cli(['agent', 'revoke', String(created.id)]);
   const refused = await parley.agentApi('GET', '/api/agent/me', { agentToken: created.token });
   assert.equal(refused.status, 401);
   await grace.waitFor({ state: 'detached' });
+  await gracePage.getByText('The server no longer accepts your token').waitFor({ timeout: 15000 });
+  await gracePage.getByLabel('Agent token').waitFor();
+  assert.deepEqual(gracePage.errors, []);
+  await graceContext.close();
   const listed = JSON.parse(await parley.cli(['agent', 'list', '--json']));
   assert.ok(listed.find((a) => a.id === created.id).revoked_at, 'listed as revoked');
   assert.deepEqual(page.errors, []);

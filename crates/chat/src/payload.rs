@@ -24,6 +24,9 @@ pub const INBOX_EVENT: &str = "InboxUpdated";
 pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
 /// The team's channel, which every agent's dashboard subscribes to.
 pub const AGENTS_CHANNEL: &str = "private-agents";
+/// What each agent's own channel is named after. Nothing is published there yet: the dashboard
+/// subscribes so that revoking the agent can close its sockets.
+pub const AGENT_CHANNEL_PREFIX: &str = "private-agent.";
 /// What every conversation's channel name starts with.
 pub const CONVERSATION_CHANNEL_PREFIX: &str = "private-chat.conversation.";
 
@@ -38,6 +41,11 @@ pub fn conversation_of_channel(channel: &str) -> Option<i64> {
         .strip_prefix(CONVERSATION_CHANNEL_PREFIX)
         .and_then(|id| id.parse().ok())
         .filter(|id: &i64| *id > 0)
+}
+
+/// One agent's own channel.
+pub fn agent_channel(agent_id: i64) -> String {
+    format!("{AGENT_CHANNEL_PREFIX}{agent_id}")
 }
 
 /// A message as clients see it.

@@ -87,8 +87,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         parley_chat::revocation::spawn_watcher(
             store.clone(),
             std::time::Duration::from_secs(2),
-            move |channel| {
-                realtime.close_channel(&app_id, channel, "Widget revoked");
+            move |channel, reason| {
+                realtime.close_channel(&app_id, channel, reason);
             },
             shutdown.clone(),
         )

@@ -17,7 +17,9 @@ use super::{
 };
 use crate::{
     error::ApiError,
-    payload::{conversation_of_channel, AgentJson, AGENTS_CHANNEL},
+    payload::{
+        agent_channel, conversation_of_channel, AgentJson, AGENTS_CHANNEL, AGENT_CHANNEL_PREFIX,
+    },
     presence::{leaving_grace, online_window, team_json},
 };
 
@@ -116,17 +118,23 @@ pub async fn team(
     Ok(Json(body))
 }
 
-/// `POST /api/agent/broadcasting/auth`: signs the agents' channel and any conversation's
-/// channel that exists, for any agent.
+/// `POST /api/agent/broadcasting/auth`: signs the agents' channel, the agent's own channel, and
+/// any conversation's channel that exists, for any agent.
 pub async fn broadcasting_auth(
     State(state): State<Arc<AppState>>,
-    AgentAuth(_): AgentAuth,
+    AgentAuth(agent): AgentAuth,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let request = AuthRequest::parse(&headers, &body)?;
     let channel = request.channel_name.as_str();
-    if channel != AGENTS_CHANNEL {
+    if channel.starts_with(AGENT_CHANNEL_PREFIX) {
+        if channel != agent_channel(agent.id) {
+            return Err(ApiError::Forbidden(format!(
+                "cannot authorise another agent's channel {channel}"
+            )));
+        }
+    } else if channel != AGENTS_CHANNEL {
         let id = conversation_of_channel(channel)
             .ok_or_else(|| ApiError::Forbidden(format!("cannot authorise channel {channel}")))?;
         if state.service.store.conversation(id).await?.is_none() {

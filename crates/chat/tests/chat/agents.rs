@@ -602,6 +602,52 @@ async fn agents_authorise_the_team_channel_and_conversations_only() {
 }
 
 #[tokio::test]
+async fn revoking_an_agent_closes_their_dashboard_socket() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let grace = agent(&app, "Grace").await;
+    let socket = Subscriber::connect(app.realtime_addr).await;
+    // Each agent may listen on their own channel, and on nobody else's.
+    let (status, body) = sign(
+        &app,
+        &ada,
+        &socket.socket_id,
+        &format!("private-agent.{}", grace.id),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = sign(&app, &ada, &socket.socket_id, "private-agent.x").await;
+    assert_eq!(status, 403, "{body}");
+
+    let mut ada_socket = agent_subscriber(&app, &ada, &format!("private-agent.{}", ada.id)).await;
+    let mut grace_socket =
+        agent_subscriber(&app, &grace, &format!("private-agent.{}", grace.id)).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let realtime = app.realtime.clone();
+    parley_chat::revocation::spawn_watcher(
+        app.store.clone(),
+        std::time::Duration::from_millis(20),
+        move |channel, reason| {
+            realtime.close_channel(crate::support::APP_ID, channel, reason);
+        },
+        shutdown.clone(),
+    )
+    .await;
+    assert!(app.store.revoke_agent(ada.id).await.unwrap());
+    assert_eq!(ada_socket.closed().await, Some(4009));
+    let (status, _) = get(&app, "/api/agent/me", &ada).await;
+    assert_eq!(status, 401);
+    // Grace's dashboard is untouched: her socket is still open.
+    grace_socket
+        .send(json!({"event": "pusher:ping", "data": {}}))
+        .await;
+    assert_eq!(grace_socket.recv().await["event"], "pusher:pong");
+    let (status, _) = get(&app, "/api/agent/me", &grace).await;
+    assert_eq!(status, 200);
+    shutdown.cancel();
+}
+
+#[tokio::test]
 async fn an_agent_sends_a_file_the_visitor_can_open() {
     use reqwest::multipart::{Form, Part};
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\x01\x01\x01\0\x18\xdd\x8d\xb0\0\0\0\0IEND\xaeB`\x82";

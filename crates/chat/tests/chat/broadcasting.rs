@@ -276,8 +276,8 @@ async fn revoking_a_widget_closes_its_live_sockets() {
     parley_chat::revocation::spawn_watcher(
         app.store.clone(),
         std::time::Duration::from_millis(20),
-        move |channel| {
-            realtime.close_channel(APP_ID, channel, "Widget revoked");
+        move |channel, reason| {
+            realtime.close_channel(APP_ID, channel, reason);
         },
         shutdown.clone(),
     )
