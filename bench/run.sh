@@ -6,6 +6,8 @@
 # Usage: bench/run.sh [idle] [fanout] [burst] [channels] [client-events]   (default: all)
 # Sizes can be overridden through the environment, e.g. IDLE_CONNECTIONS=2000 DURATION=10;
 # SKIP_BUILD=1 reuses the release binaries already in target/release.
+# SERVER=sockudo or SERVER=soketi measures that peer instead, the same way (install it first with
+# bench/peers/install.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,6 +24,9 @@ CE_GROUPS=${CE_GROUPS:-500}
 CE_GROUP_SIZE=${CE_GROUP_SIZE:-2}
 CE_RATE=${CE_RATE:-10}
 DURATION=${DURATION:-30}
+SERVER=${SERVER:-parley}
+# Where bench/peers/install.sh puts the peer servers.
+PEERS=$PWD/bench/peers/.install
 SERVER_CORE=${SERVER_CORE:-0}
 LOADGEN_CORE=${LOADGEN_CORE:-1}
 
@@ -61,16 +66,50 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
+# The peers are started with the same app and with their own limits lifted to the benchmark's
+# sizes, so that no figure is a peer's default quota.
 start_server() {
     PORT=$(free_port)
     local log="$WORK/server-$1.log"
-    env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
-        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
-        PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
-        "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+    case $SERVER in
+        parley)
+            env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
+                REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
+                PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
+                "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+            ;;
+        sockudo)
+            (cd "$WORK" && exec env HOST=127.0.0.1 PORT="$PORT" METRICS_ENABLED=false \
+                SOCKUDO_DEFAULT_APP_ID=$APP_ID SOCKUDO_DEFAULT_APP_KEY=$APP_KEY \
+                SOCKUDO_DEFAULT_APP_SECRET=$APP_SECRET SOCKUDO_DEFAULT_APP_ENABLED=true \
+                SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
+                SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS=100000 SOCKUDO_MAX_CONNECTIONS=100000 \
+                SOCKUDO_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SECOND=1000000 \
+                SOCKUDO_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SECOND=1000000 \
+                SOCKUDO_DEFAULT_APP_MAX_READ_REQUESTS_PER_SECOND=1000000 \
+                RATE_LIMITER_ENABLED=false QUEUE_DRIVER=memory \
+                RUST_LOG="${RUST_LOG:-warn}" \
+                "${SERVER_PIN[@]}" "$PEERS/sockudo/bin/sockudo") >"$log" 2>&1 &
+            ;;
+        soketi)
+            # One process (not soketi-pm2); limits are unlimited by default and said so here.
+            # Its /usage server and cluster discovery ports are moved off their fixed defaults.
+            env SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PORT" SOKETI_METRICS_ENABLED=false \
+                SOKETI_METRICS_SERVER_PORT="$(free_port)" SOKETI_CLUSTER_PORT="$(free_port)" \
+                SOKETI_DEFAULT_APP_ID=$APP_ID SOKETI_DEFAULT_APP_KEY=$APP_KEY \
+                SOKETI_DEFAULT_APP_SECRET=$APP_SECRET SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
+                SOKETI_DEFAULT_APP_MAX_CONNS=-1 SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC=-1 \
+                SOKETI_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SEC=-1 SOKETI_DEFAULT_APP_MAX_READ_REQ_PER_SEC=-1 \
+                SOKETI_ADAPTER_DRIVER=local SOKETI_QUEUE_DRIVER=sync SOKETI_SHUTDOWN_GRACE_PERIOD=0 \
+                NODE_NO_WARNINGS=1 \
+                "${SERVER_PIN[@]}" node "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" start \
+                >"$log" 2>&1 &
+            ;;
+        *) echo "unknown SERVER=$SERVER (parley, sockudo or soketi)" >&2; return 1 ;;
+    esac
     SERVER_PID=$!
     for _ in $(seq 1 300); do
-        if grep -q "listening on http://127.0.0.1:$PORT" "$log"; then
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -80,7 +119,7 @@ start_server() {
         fi
         sleep 0.1
     done
-    echo "error: the server did not report listening on port $PORT within 30 s:" >&2
+    echo "error: the server did not accept connections on port $PORT within 30 s:" >&2
     cat "$log" >&2
     return 1
 }

@@ -179,6 +179,22 @@ impl Conn {
         }
     }
 
+    /// The TCP socket under the connection, for the receive loop to read directly, and the
+    /// activity timeout the server announced. Whatever the WebSocket layer had buffered is
+    /// dropped with it, so this is only for the moment after subscribing, before a run sends
+    /// anything.
+    pub fn into_socket(self) -> std::io::Result<(std::net::TcpStream, Duration)> {
+        // The generator is built without TLS, so every stream is plain; should TLS be enabled,
+        // those connections get an error here and stay on their task.
+        #[allow(irrefutable_let_patterns)]
+        let MaybeTlsStream::Plain(tcp) = self.ws.into_inner() else {
+            return Err(std::io::Error::other(
+                "a TLS connection cannot be read directly",
+            ));
+        };
+        Ok((tcp.into_std()?, self.activity_timeout))
+    }
+
     /// Closes politely, but never waits long: at the end of a run thousands close at once.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close()).await;

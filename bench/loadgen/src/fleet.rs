@@ -1,20 +1,22 @@
-//! Opening thousands of subscribed connections without flooding the server, and the receive loop
-//! every measuring connection runs: one task per connection, nothing else per connection.
+//! Opening thousands of subscribed connections without flooding the server, and receiving on
+//! them: a task per connection to connect and subscribe, then the socket goes to the shared
+//! receive thread ([`crate::reactor`]), and what it receives is judged by [`record`].
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{oneshot, watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::cli::{Target, Tuning};
 use crate::connection::{Conn, ConnError};
 use crate::payload::{now_ns, Found, Listen};
+use crate::reactor::{Adopted, Reactor};
 use crate::seq::Received;
 use crate::stats::{Latency, LatencySummary, Recorder};
-use crate::wire;
+use crate::wire::{self, Frame};
 
 /// What one connection is for.
 #[derive(Debug, Clone)]
@@ -38,15 +40,25 @@ pub struct Ctx {
     /// Bounds concurrent handshakes to `--connect-parallelism`.
     gate: Semaphore,
     url: String,
+    /// Where subscribed receivers are read; `None` if its thread could not start, and then
+    /// each receiver reads on its own task.
+    reactor: Option<Reactor>,
 }
 
 impl Ctx {
     pub fn new(target: &Target, tuning: &Tuning, connections: usize, streams: usize) -> Arc<Ctx> {
+        let recorder = Arc::new(Recorder::new());
+        let reactor = Reactor::start(Arc::clone(&recorder))
+            .inspect_err(|e| {
+                eprintln!("  warning: no receive thread ({e}); one task per connection")
+            })
+            .ok();
         Arc::new(Ctx {
             url: target.ws_url(),
             target: target.clone(),
             tuning: tuning.clone(),
-            recorder: Arc::new(Recorder::new()),
+            reactor,
+            recorder,
             setup: Setup::new(connections, streams),
             gate: Semaphore::new(tuning.connect_parallelism.max(1)),
         })
@@ -121,15 +133,54 @@ impl Ctx {
         self: &Arc<Self>,
         spec: Spec,
         event: &'static str,
-        stop: watch::Receiver<bool>,
+        mut stop: watch::Receiver<bool>,
     ) -> JoinHandle<Option<(u32, Received)>> {
         let ctx = Arc::clone(self);
         tokio::spawn(async move {
             let mut conn = ctx.establish(&spec).await?;
             let listen = Listen::payload(event);
-            let received = receive(&mut conn, spec.stream, listen, &ctx.recorder, stop).await;
-            conn.close().await;
-            Some((spec.stream, received))
+            let Some(reactor) = &ctx.reactor else {
+                let received = receive(&mut conn, spec.stream, listen, &ctx.recorder, stop).await;
+                conn.close().await;
+                return Some((spec.stream, received));
+            };
+            let (socket, activity_timeout) = match conn.into_socket() {
+                Ok(raw) => raw,
+                Err(e) => {
+                    ctx.recorder.errors.count("closed_early", e);
+                    return Some((spec.stream, Received::default()));
+                }
+            };
+            let (done, mut received) = oneshot::channel();
+            reactor.adopt(Adopted {
+                socket,
+                stream: spec.stream,
+                listen,
+                activity_timeout,
+                done,
+            });
+            // The task only waits: for its connection to end, or for the run to, when it stops
+            // the receive thread (every task does; once is enough).
+            let until_stopped = async {
+                while !*stop.borrow_and_update() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::select! {
+                ended = &mut received => return Some((spec.stream, ended.unwrap_or_default())),
+                () = until_stopped => reactor.stop(),
+            }
+            match received.await {
+                Ok(received) => Some((spec.stream, received)),
+                Err(_) => {
+                    ctx.recorder
+                        .errors
+                        .count("task_failed", "the receive thread ended early");
+                    Some((spec.stream, Received::default()))
+                }
+            }
         })
     }
 }
@@ -167,30 +218,7 @@ pub async fn receive(
                 continue;
             }
             step = conn.next(|frame, text| {
-                if listen.also.contains(&frame.event.as_ref()) {
-                    recorder.foreign.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                if frame.event != listen.event {
-                    let kind = match frame.event.as_ref() {
-                        "pusher:error" => "server_error",
-                        _ => "unexpected_event",
-                    };
-                    errors.count(kind, wire::excerpt(text));
-                    return;
-                }
-                let now = now_ns();
-                match frame.data_text().as_deref().map_or(Found::Garbled, listen.extract) {
-                    Found::Bench(p) if p.c == stream => {
-                        let new = received.record(p.s);
-                        recorder.record_delivery(now.saturating_sub(p.t), now, new);
-                    }
-                    Found::Bench(_) => errors.count("wrong_channel", wire::excerpt(text)),
-                    Found::Foreign => {
-                        recorder.foreign.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Found::Garbled => errors.count("bad_payload", wire::excerpt(text)),
-                }
+                record(frame, text, stream, &listen, &mut received, recorder);
             }) => step,
         };
         if let Err(e) = step {
@@ -205,6 +233,48 @@ pub async fn receive(
         }
     }
     received
+}
+
+/// Judges one Pusher frame a receiver got (other than pings): a benchmark delivery on its own
+/// stream is recorded; a foreign event is counted apart; anything else is an error, counted with
+/// a sample of the frame.
+pub fn record(
+    frame: &Frame<'_>,
+    text: &str,
+    stream: u32,
+    listen: &Listen,
+    received: &mut Received,
+    recorder: &Recorder,
+) {
+    let errors = &recorder.errors;
+    if listen.also.contains(&frame.event.as_ref()) {
+        recorder.foreign.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    if frame.event != listen.event {
+        let kind = match frame.event.as_ref() {
+            "pusher:error" => "server_error",
+            _ => "unexpected_event",
+        };
+        errors.count(kind, wire::excerpt(text));
+        return;
+    }
+    let now = now_ns();
+    match frame
+        .data_text()
+        .as_deref()
+        .map_or(Found::Garbled, listen.extract)
+    {
+        Found::Bench(p) if p.c == stream => {
+            let new = received.record(p.s);
+            recorder.record_delivery(now.saturating_sub(p.t), now, new);
+        }
+        Found::Bench(_) => errors.count("wrong_channel", wire::excerpt(text)),
+        Found::Foreign => {
+            recorder.foreign.fetch_add(1, Ordering::Relaxed);
+        }
+        Found::Garbled => errors.count("bad_payload", wire::excerpt(text)),
+    }
 }
 
 /// Progress and outcome of opening a run's connections.

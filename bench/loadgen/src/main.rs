@@ -7,6 +7,7 @@ mod connection;
 mod fleet;
 mod payload;
 mod publisher;
+mod reactor;
 mod report;
 mod scenarios;
 mod schedule;
