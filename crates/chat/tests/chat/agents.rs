@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 
 use crate::support::{Subscriber, TestApp};
 
-struct Agent {
-    id: i64,
-    token: String,
+pub(crate) struct Agent {
+    pub id: i64,
+    pub token: String,
 }
 
-async fn agent(app: &TestApp, name: &str) -> Agent {
+pub(crate) async fn agent(app: &TestApp, name: &str) -> Agent {
     let token = tokens::new_agent_token();
     let created = app
         .store
@@ -46,7 +46,7 @@ async fn call(
     (status, response.json().await.unwrap())
 }
 
-async fn get(app: &TestApp, path: &str, agent: &Agent) -> (u16, Value) {
+pub(crate) async fn get(app: &TestApp, path: &str, agent: &Agent) -> (u16, Value) {
     call(app, reqwest::Method::GET, path, &agent.token, None).await
 }
 
@@ -66,7 +66,7 @@ async fn set_availability(app: &TestApp, agent: &Agent, availability: &str) -> (
 }
 
 /// A socket subscribed to `channel` through the agents' auth endpoint.
-async fn agent_subscriber(app: &TestApp, agent: &Agent, channel: &str) -> Subscriber {
+pub(crate) async fn agent_subscriber(app: &TestApp, agent: &Agent, channel: &str) -> Subscriber {
     let mut subscriber = Subscriber::connect(app.realtime_addr).await;
     let (status, auth) = sign(app, agent, &subscriber.socket_id, channel).await;
     assert_eq!(status, 200, "{auth}");
@@ -81,7 +81,12 @@ async fn agent_subscriber(app: &TestApp, agent: &Agent, channel: &str) -> Subscr
     subscriber
 }
 
-async fn sign(app: &TestApp, agent: &Agent, socket_id: &str, channel: &str) -> (u16, Value) {
+pub(crate) async fn sign(
+    app: &TestApp,
+    agent: &Agent,
+    socket_id: &str,
+    channel: &str,
+) -> (u16, Value) {
     let response = app
         .http
         .post(app.url("/api/agent/broadcasting/auth"))
@@ -599,52 +604,6 @@ async fn agents_authorise_the_team_channel_and_conversations_only() {
     assert_eq!(response.status(), 403);
     let (status, _) = sign(&app, &ada, "not-a-socket", "private-agents").await;
     assert_eq!(status, 400);
-}
-
-#[tokio::test]
-async fn revoking_an_agent_closes_their_dashboard_socket() {
-    let app = TestApp::start().await;
-    let ada = agent(&app, "Ada").await;
-    let grace = agent(&app, "Grace").await;
-    let socket = Subscriber::connect(app.realtime_addr).await;
-    // Each agent may listen on their own channel, and on nobody else's.
-    let (status, body) = sign(
-        &app,
-        &ada,
-        &socket.socket_id,
-        &format!("private-agent.{}", grace.id),
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    let (status, body) = sign(&app, &ada, &socket.socket_id, "private-agent.x").await;
-    assert_eq!(status, 403, "{body}");
-
-    let mut ada_socket = agent_subscriber(&app, &ada, &format!("private-agent.{}", ada.id)).await;
-    let mut grace_socket =
-        agent_subscriber(&app, &grace, &format!("private-agent.{}", grace.id)).await;
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let realtime = app.realtime.clone();
-    parley_chat::revocation::spawn_watcher(
-        app.store.clone(),
-        std::time::Duration::from_millis(20),
-        move |channel, reason| {
-            realtime.close_channel(crate::support::APP_ID, channel, reason);
-        },
-        shutdown.clone(),
-    )
-    .await;
-    assert!(app.store.revoke_agent(ada.id).await.unwrap());
-    assert_eq!(ada_socket.closed().await, Some(4009));
-    let (status, _) = get(&app, "/api/agent/me", &ada).await;
-    assert_eq!(status, 401);
-    // Grace's dashboard is untouched: her socket is still open.
-    grace_socket
-        .send(json!({"event": "pusher:ping", "data": {}}))
-        .await;
-    assert_eq!(grace_socket.recv().await["event"], "pusher:pong");
-    let (status, _) = get(&app, "/api/agent/me", &grace).await;
-    assert_eq!(status, 200);
-    shutdown.cancel();
 }
 
 #[tokio::test]

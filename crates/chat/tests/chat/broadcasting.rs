@@ -267,35 +267,6 @@ impl RemoteClient {
 }
 
 #[tokio::test]
-async fn revoking_a_widget_closes_its_live_sockets() {
-    let app = TestApp::start().await;
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let realtime = app.realtime.clone();
-    parley_chat::revocation::spawn_watcher(
-        app.store.clone(),
-        std::time::Duration::from_millis(20),
-        move |channel, reason| {
-            realtime.close_channel(APP_ID, channel, reason);
-        },
-        shutdown.clone(),
-    )
-    .await;
-    app.store.revoke_widget(app.widget_id).await.unwrap();
-    assert_eq!(subscriber.closed().await, Some(4009));
-    assert_eq!(
-        app.get("/api/chatbot/config")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    shutdown.cancel();
-}
-
-#[tokio::test]
 async fn the_http_driver_lists_occupied_channels_and_publishes_to_many() {
     let app = TestApp::start().await;
     let (first, first_visitor) = app.conversation().await;

@@ -8,4 +8,5 @@ mod bot;
 mod broadcasting;
 mod conversations;
 mod messages;
+mod revocation;
 mod uploads;
