@@ -8,6 +8,8 @@ run:
 
 # The store's behaviour tests run on SQLite and on this PostgreSQL.
 export PARLEY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1/test
+# Scale-out tests run two nodes sharing this Redis.
+export PARLEY_TEST_REDIS_URL ?= redis://127.0.0.1:6379/
 
 test: test-rust test-conformance test-autobahn test-widget
 

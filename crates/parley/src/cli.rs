@@ -191,6 +191,12 @@ fn check_config(settings: &Settings) -> anyhow::Result<()> {
     realtime.validate()?;
     println!("configuration is valid");
     println!("realtime server binds {}", settings.realtime_bind);
+    if let Some(cluster) = &settings.cluster {
+        println!(
+            "joins the nodes on Redis pub/sub channel {:?} (REDIS_URL)",
+            cluster.channel
+        );
+    }
     for app in &realtime.apps {
         println!("app {app:?}");
     }
@@ -210,6 +216,7 @@ fn run_realtime(settings: Settings) -> anyhow::Result<()> {
         let listener = crate::serve::bind(&settings.realtime_bind).await?;
         let address: SocketAddr = listener.local_addr()?;
         let realtime = Realtime::new(config)?;
+        crate::serve::join_cluster(&realtime, &settings).await?;
         // Tests and scripts read this line to find the port when they asked for port 0.
         println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
         tracing::info!(%address, "realtime server started");

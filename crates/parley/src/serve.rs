@@ -31,6 +31,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let listener = bind(&settings.realtime_bind).await?;
         let address = listener.local_addr()?;
         let realtime = Realtime::new(realtime_config)?;
+        join_cluster(&realtime, &settings).await?;
         println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
         tasks.spawn(
             realtime
@@ -285,4 +286,19 @@ pub(crate) async fn bind(address: &str) -> anyhow::Result<TcpListener> {
         .bind(resolved)
         .with_context(|| format!("cannot listen on {address}"))?;
     Ok(socket.listen(4096)?)
+}
+
+/// Joins the other nodes when `REDIS_URL` is set; a Redis that cannot be reached stops start-up
+/// rather than leaving this node silently on its own.
+pub(crate) async fn join_cluster(realtime: &Realtime, settings: &Settings) -> anyhow::Result<()> {
+    let Some(cluster) = &settings.cluster else {
+        return Ok(());
+    };
+    realtime
+        .join_cluster(&cluster.redis_url, &cluster.channel)
+        .await
+        // The URL is not repeated: it may hold a password.
+        .context("joining the other nodes through REDIS_URL")?;
+    tracing::info!(channel = %cluster.channel, "joined the cluster through Redis");
+    Ok(())
 }

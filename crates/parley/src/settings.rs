@@ -84,6 +84,28 @@ pub struct Settings {
     /// `PARLEY_RATE_CONVERSATIONS_PER_WIDGET`, `PARLEY_RATE_MESSAGES_PER_IP`,
     /// `PARLEY_RATE_MESSAGES_PER_WIDGET`.
     pub rate_limits: [Option<u32>; 4],
+    /// `REDIS_URL`: this node joins the others that share the Redis (scale-out).
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// Scale-out through Redis pub/sub.
+#[derive(Clone)]
+pub struct ClusterSettings {
+    /// `REDIS_URL`, e.g. `redis://127.0.0.1:6379/`.
+    pub redis_url: String,
+    /// `PARLEY_CLUSTER_CHANNEL`: the pub/sub channel the nodes share (default
+    /// `parley:realtime`); separate deployments on one Redis use different ones.
+    pub channel: String,
+}
+
+impl std::fmt::Debug for ClusterSettings {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSettings")
+            .field("redis_url", &"[redacted]")
+            .field("channel", &self.channel)
+            .finish()
+    }
 }
 
 /// `BROADCAST_CONNECTION`, as in Laravel.
@@ -284,7 +306,25 @@ impl Settings {
                 reason: "needs PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET".into(),
             });
         }
+        let cluster = match get("REDIS_URL") {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("redis+unix://") => {
+                Some(ClusterSettings {
+                    redis_url: url,
+                    channel: get("PARLEY_CLUSTER_CHANNEL")
+                        .unwrap_or_else(|| "parley:realtime".into()),
+                })
+            }
+            Some(url) => {
+                return Err(SettingsError::Invalid {
+                    name: "REDIS_URL",
+                    value: url,
+                    reason: "expected redis://host:port/ or redis+unix:///path".into(),
+                })
+            }
+        };
         Ok(Self {
+            cluster,
             data_dir,
             realtime_bind,
             apps,
@@ -449,6 +489,31 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.realtime_bind, "127.0.0.1:8080");
         assert!(matches!(s.apps, AppsSource::Generated));
+    }
+
+    #[test]
+    fn redis_url_joins_a_cluster_and_a_bad_one_is_refused() {
+        assert!(settings(&[]).unwrap().cluster.is_none());
+        let s = settings(&[("REDIS_URL", "redis://:hunter2@127.0.0.1:6379/")]).unwrap();
+        let cluster = s.cluster.expect("REDIS_URL set");
+        assert_eq!(cluster.channel, "parley:realtime");
+        assert!(
+            !format!("{cluster:?}").contains("hunter2"),
+            "password in Debug"
+        );
+        let s = settings(&[
+            ("REDIS_URL", "redis://127.0.0.1/"),
+            ("PARLEY_CLUSTER_CHANNEL", "site-a"),
+        ])
+        .unwrap();
+        assert_eq!(s.cluster.unwrap().channel, "site-a");
+        assert!(matches!(
+            settings(&[("REDIS_URL", "127.0.0.1:6379")]),
+            Err(SettingsError::Invalid {
+                name: "REDIS_URL",
+                ..
+            })
+        ));
     }
 
     #[test]

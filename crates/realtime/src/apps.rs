@@ -12,6 +12,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    cluster::ClusterSlot,
     config::{AppConfig, RealtimeConfig},
     hub::Hub,
     metrics::{AppMetrics, Metrics},
@@ -27,6 +28,8 @@ pub struct App {
     pub hub: Hub,
     /// Its metric handles.
     pub metrics: AppMetrics,
+    /// The way to the other nodes, once the server has joined a cluster.
+    pub cluster: ClusterSlot,
     connections: AtomicUsize,
 }
 
@@ -71,7 +74,12 @@ pub struct Apps {
 
 impl Apps {
     /// Builds each app's hub and starts its webhook worker.
-    pub fn start(config: &RealtimeConfig, metrics: &Metrics, shutdown: &CancellationToken) -> Self {
+    pub fn start(
+        config: &RealtimeConfig,
+        metrics: &Metrics,
+        cluster: &ClusterSlot,
+        shutdown: &CancellationToken,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .user_agent(concat!("parley-realtime/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -97,6 +105,7 @@ impl Apps {
                 config: app_config.clone(),
                 hub,
                 metrics: app_metrics,
+                cluster: cluster.clone(),
                 connections: AtomicUsize::new(0),
             });
             by_key.insert(app_config.key.clone(), app.clone());

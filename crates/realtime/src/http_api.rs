@@ -19,7 +19,7 @@ use axum::{
 };
 use parley_protocol::{
     signature::{verify_api_request, ApiRequest},
-    ChannelKind, ChannelName, ErrorCode,
+    ChannelKind, ChannelName,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -368,9 +368,7 @@ async fn connections(signed: Signed) -> Json<Value> {
 
 async fn terminate(Path(path): Path<HashMap<String, String>>, signed: Signed) -> Json<Value> {
     let user_id = path.get("user_id").map_or("", String::as_str);
-    for outbox in signed.app.hub.user_outboxes(user_id) {
-        outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
-    }
+    crate::server::terminate_user(&signed.app, user_id);
     Json(json!({}))
 }
 

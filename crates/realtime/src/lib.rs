@@ -14,6 +14,7 @@
 //! - [`metrics`]: Prometheus counters and gauges.
 
 pub mod apps;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod http_api;

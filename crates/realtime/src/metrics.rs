@@ -22,6 +22,7 @@ pub struct Metrics {
     webhooks_sent: Family<ByApp, Counter>,
     webhook_failures: Family<ByApp, Counter>,
     api_requests: Family<Vec<(String, String)>, Counter>,
+    cluster_dropped: Counter,
 }
 
 /// One app's handles.
@@ -66,6 +67,7 @@ impl Metrics {
             webhooks_sent: Family::default(),
             webhook_failures: Family::default(),
             api_requests: Family::default(),
+            cluster_dropped: Counter::default(),
         };
         registry.register(
             "connections",
@@ -112,6 +114,11 @@ impl Metrics {
             "HTTP API requests by status",
             metrics.api_requests.clone(),
         );
+        registry.register(
+            "cluster_dropped",
+            "Messages for other nodes dropped because Redis could not keep up",
+            metrics.cluster_dropped.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -131,6 +138,11 @@ impl Metrics {
             webhooks_sent: self.webhooks_sent.get_or_create(&labels).clone(),
             webhook_failures: self.webhook_failures.get_or_create(&labels).clone(),
         }
+    }
+
+    /// Counts messages for other nodes that had to be dropped.
+    pub fn cluster_dropped(&self) -> Counter {
+        self.cluster_dropped.clone()
     }
 
     /// Counts one HTTP API request.

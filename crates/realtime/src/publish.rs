@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use parley_protocol::{frame, ChannelKind, ChannelName, SocketId};
 
-use crate::apps::App;
+use crate::{apps::App, cluster};
 
 /// An event that passed validation.
 #[derive(Debug, Clone)]
@@ -125,7 +125,14 @@ pub fn deliver(app: &App, event: &Event) -> usize {
                 channel.as_str(),
                 &event.data,
             ));
-            app.hub.publish(channel, &frame, event.except)
+            fan_out(app, channel, &frame, event.except)
         })
         .sum()
+}
+
+/// Delivers an encoded frame to `channel`'s subscribers here and on every other node. Returns
+/// how many sockets here it was queued to.
+pub fn fan_out(app: &App, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) -> usize {
+    cluster::forward_frame(app, channel, frame, except);
+    app.hub.publish(channel, frame, except)
 }

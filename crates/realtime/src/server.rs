@@ -20,7 +20,8 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    apps::Apps,
+    apps::{App, Apps},
+    cluster::{self, ClusterError, ClusterSlot},
     config::{ConfigError, RealtimeConfig},
     connection::{self, Refusal},
     http_api,
@@ -36,7 +37,9 @@ pub struct Shared {
     /// Server settings.
     pub config: RealtimeConfig,
     /// The apps.
-    pub apps: Apps,
+    pub apps: Arc<Apps>,
+    /// The way to the other nodes, once joined (every app holds the same slot).
+    cluster: ClusterSlot,
     /// Metrics.
     pub metrics: Metrics,
     /// Cancelled when the server shuts down; every connection watches it.
@@ -61,11 +64,13 @@ impl Realtime {
         config.validate()?;
         let metrics = Metrics::new();
         let shutdown = CancellationToken::new();
-        let apps = Apps::start(&config, &metrics, &shutdown);
+        let cluster = ClusterSlot::default();
+        let apps = Arc::new(Apps::start(&config, &metrics, &cluster, &shutdown));
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
                 apps,
+                cluster,
                 metrics,
                 shutdown,
                 tracker: TaskTracker::new(),
@@ -99,10 +104,26 @@ impl Realtime {
     /// `terminate_connections` does.
     pub fn terminate_user(&self, app_id: &str, user_id: &str) {
         if let Some(app) = self.shared.apps.by_id(app_id) {
-            for outbox in app.hub.user_outboxes(user_id) {
-                outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
-            }
+            terminate_user(app, user_id);
         }
+    }
+
+    /// Joins the other nodes that share Redis at `url` on the pub/sub channel `channel`: from
+    /// then on, what this server delivers reaches their sockets and theirs reaches this one's.
+    /// Returns once the subscription is live. Joining twice is refused.
+    pub async fn join_cluster(&self, url: &str, channel: &str) -> Result<(), ClusterError> {
+        if self.shared.cluster.get().is_some() {
+            return Err(ClusterError::AlreadyJoined);
+        }
+        cluster::join(
+            self.shared.apps.clone(),
+            &self.shared.cluster,
+            url,
+            channel.to_string(),
+            self.shared.metrics.cluster_dropped(),
+            self.shared.shutdown.clone(),
+        )
+        .await
     }
 
     /// Closes (with 4009 and `reason`) every socket subscribed to `channel` in `app_id`: for
@@ -116,6 +137,7 @@ impl Realtime {
         else {
             return 0;
         };
+        cluster::forward_close_channel(app, &channel, reason);
         let outboxes = app.hub.subscriber_outboxes(&channel);
         for outbox in &outboxes {
             outbox.close(ErrorCode::Unauthorized, reason);
@@ -320,5 +342,13 @@ fn admit(
             ErrorCode::OverQuota,
             "Application is over connection quota".into(),
         ),
+    }
+}
+
+/// Closes `user_id`'s sockets here and on every other node with 4009.
+pub(crate) fn terminate_user(app: &App, user_id: &str) {
+    cluster::forward_terminate(app, user_id);
+    for outbox in app.hub.user_outboxes(user_id) {
+        outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
     }
 }

@@ -274,9 +274,7 @@ impl Session {
             &raw,
             user_id.as_deref(),
         ));
-        self.app
-            .hub
-            .publish(&channel, &relayed, Some(self.socket_id));
+        crate::publish::fan_out(&self.app, &channel, &relayed, Some(self.socket_id));
         let webhooks = self.app.hub.webhooks();
         if webhooks.enabled() {
             webhooks.emit(WebhookEvent::client_event(

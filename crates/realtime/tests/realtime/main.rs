@@ -5,6 +5,7 @@ mod support;
 mod api;
 mod channels;
 mod client_events;
+mod cluster;
 mod lifecycle;
 mod users;
 mod webhooks;

@@ -40,9 +40,19 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: RealtimeConfig) -> Self {
+        Self::serve(Realtime::new(config).unwrap()).await
+    }
+
+    /// A node of a cluster: joined to the others on `channel` of the Redis at `redis_url`.
+    pub async fn start_clustered(config: RealtimeConfig, redis_url: &str, channel: &str) -> Self {
+        let realtime = Realtime::new(config).unwrap();
+        realtime.join_cluster(redis_url, channel).await.unwrap();
+        Self::serve(realtime).await
+    }
+
+    async fn serve(realtime: Realtime) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let realtime = Realtime::new(config).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = realtime;
         let task = tokio::spawn(async move {

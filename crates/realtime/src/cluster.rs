@@ -1,0 +1,364 @@
+//! Scale-out: what one node delivers reaches the sockets of every node. The nodes share one
+//! Redis pub/sub channel; each message names the node that sent it, so a node ignores its own
+//! echo (it delivered locally already). No home-made cluster protocol: Redis does the fan-out
+//! between nodes, each node does its own to its sockets.
+//!
+//! Redis is never on a publish's path: delivering queues the message and returns, and one task
+//! per node sends whatever queued up meanwhile as one pipeline. If Redis is slow or away, the
+//! queue fills, and what does not fit is dropped and counted (`parley_cluster_dropped_total`):
+//! local sockets are never held up by other nodes.
+//!
+//! What crosses nodes: channel events (HTTP API publishes, client events, server-to-user
+//! events), `terminate_connections`, and closing a channel's sockets. What does not yet: channel
+//! and presence-member counts and the webhooks that depend on them, which each node reports for
+//! its own sockets.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use parley_protocol::{ChannelName, ErrorCode, SocketId};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::apps::{App, Apps};
+
+/// Messages waiting for the sender task; beyond this they are dropped (and counted).
+const QUEUE: usize = 65_536;
+/// Most messages in one pipeline.
+const PIPELINE: usize = 512;
+/// How long joining waits for Redis to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause before resubscribing after the subscription connection failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// Why joining a cluster failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The URL is not a Redis URL.
+    #[error("invalid REDIS_URL: {0}")]
+    BadUrl(#[source] redis::RedisError),
+    /// Redis did not answer.
+    #[error("cannot reach Redis: {0}")]
+    Unreachable(#[source] redis::RedisError),
+    /// The server is in a cluster already.
+    #[error("this server has joined a cluster already")]
+    AlreadyJoined,
+}
+
+/// This node's way out to the others. Every app holds the same one (set once, on joining).
+#[derive(Debug)]
+pub struct ClusterLink {
+    node: u64,
+    queue: mpsc::Sender<String>,
+    dropped: prometheus_client::metrics::counter::Counter,
+}
+
+/// The slot apps share: empty until the server joins a cluster.
+pub type ClusterSlot = Arc<OnceLock<ClusterLink>>;
+
+/// What one node tells the others, for one app.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Message {
+    node: u64,
+    app: String,
+    #[serde(flatten)]
+    what: What,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum What {
+    /// A frame for a channel's subscribers (already encoded: a receiving node only relays it).
+    Frame {
+        channel: String,
+        frame: String,
+        except: Option<String>,
+    },
+    /// Close the sockets a user signed in on.
+    Terminate { user: String },
+    /// Close the sockets subscribed to a channel.
+    CloseChannel { channel: String, reason: String },
+}
+
+impl ClusterLink {
+    fn send(&self, app: &App, what: What) {
+        let message = Message {
+            node: self.node,
+            app: app.config.id.clone(),
+            what,
+        };
+        let text = serde_json::to_string(&message).expect("cluster messages serialise");
+        if self.queue.try_send(text).is_err() {
+            self.dropped.inc();
+        }
+    }
+}
+
+/// Tells the other nodes, if there are any, that `frame` went to `channel`'s subscribers here.
+pub fn forward_frame(app: &App, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) {
+    if let Some(link) = app.cluster.get() {
+        link.send(
+            app,
+            What::Frame {
+                channel: channel.as_str().to_string(),
+                frame: String::from_utf8_lossy(frame).into_owned(),
+                except: except.map(|s| s.to_string()),
+            },
+        );
+    }
+}
+
+/// Tells the other nodes to close `user_id`'s sockets.
+pub fn forward_terminate(app: &App, user_id: &str) {
+    if let Some(link) = app.cluster.get() {
+        link.send(
+            app,
+            What::Terminate {
+                user: user_id.to_string(),
+            },
+        );
+    }
+}
+
+/// Tells the other nodes to close the sockets on `channel`.
+pub fn forward_close_channel(app: &App, channel: &ChannelName, reason: &str) {
+    if let Some(link) = app.cluster.get() {
+        link.send(
+            app,
+            What::CloseChannel {
+                channel: channel.as_str().to_string(),
+                reason: reason.to_string(),
+            },
+        );
+    }
+}
+
+/// Connects this node to the others through Redis at `url`, on the pub/sub channel `channel`.
+/// Returns once the subscription is live, so that nothing published after it is missed.
+pub(crate) async fn join(
+    apps: Arc<Apps>,
+    slot: &ClusterSlot,
+    url: &str,
+    channel: String,
+    dropped: prometheus_client::metrics::counter::Counter,
+    shutdown: CancellationToken,
+) -> Result<(), ClusterError> {
+    let client = redis::Client::open(url).map_err(ClusterError::BadUrl)?;
+    // One plain attempt first, so that a wrong address fails at once with its own error rather
+    // than after the connection manager's retries.
+    let check = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<()>(&mut connection).await
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, check).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(ClusterError::Unreachable(error)),
+        Err(_) => {
+            return Err(ClusterError::Unreachable(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no answer within 5 s",
+            ))))
+        }
+    }
+    let publisher = ConnectionManager::new(client.clone())
+        .await
+        .map_err(ClusterError::Unreachable)?;
+    let node = rand_node_id();
+    let (queue, pending) = mpsc::channel(QUEUE);
+    let (live_tx, mut live) = watch::channel(false);
+    tokio::spawn(receive_loop(
+        client,
+        channel.clone(),
+        node,
+        apps,
+        live_tx,
+        shutdown.clone(),
+    ));
+    // The first subscription must succeed before joining counts as done.
+    while !*live.borrow_and_update() {
+        if live.changed().await.is_err() {
+            return Err(ClusterError::Unreachable(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "the subscription ended before it started",
+            ))));
+        }
+    }
+    tokio::spawn(send_loop(publisher, channel, pending, shutdown));
+    // A second join is refused by the caller; this cannot be set twice.
+    let _ = slot.set(ClusterLink {
+        node,
+        queue,
+        dropped,
+    });
+    Ok(())
+}
+
+/// Sends what queued up, as one pipeline per wake-up, in order.
+async fn send_loop(
+    mut publisher: ConnectionManager,
+    channel: String,
+    mut pending: mpsc::Receiver<String>,
+    shutdown: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(PIPELINE);
+    loop {
+        let count = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            count = pending.recv_many(&mut batch, PIPELINE) => count,
+        };
+        if count == 0 {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for message in batch.drain(..) {
+            pipe.publish(&channel, message).ignore();
+        }
+        if let Err(error) = pipe.query_async::<()>(&mut publisher).await {
+            // The connection manager reconnects by itself; these messages are lost to the
+            // other nodes, as a broadcast may be (clients catch up from the store).
+            tracing::warn!(%error, "cluster publish failed");
+        }
+    }
+}
+
+/// Subscribes (again after any failure) and applies other nodes' messages to this node.
+async fn receive_loop(
+    client: redis::Client,
+    channel: String,
+    node: u64,
+    apps: Arc<Apps>,
+    live: watch::Sender<bool>,
+    shutdown: CancellationToken,
+) {
+    use futures_util::StreamExt;
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let pubsub = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            subscribed = subscribed => subscribed,
+        };
+        match pubsub {
+            Ok(pubsub) => {
+                live.send_replace(true);
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    let message = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        message = messages.next() => message,
+                    };
+                    let Some(message) = message else { break };
+                    match message.get_payload::<String>() {
+                        Ok(text) => apply(&apps, node, &text),
+                        Err(error) => tracing::warn!(%error, "unreadable cluster message"),
+                    }
+                }
+                tracing::warn!("cluster subscription lost; resubscribing");
+            }
+            Err(error) => tracing::warn!(%error, "cannot subscribe to the cluster channel"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+        }
+    }
+}
+
+/// Applies one message from another node; its own, and anything unreadable, are ignored.
+fn apply(apps: &Apps, node: u64, text: &str) {
+    let message: Message = match serde_json::from_str(text) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable cluster message");
+            return;
+        }
+    };
+    if message.node == node {
+        return;
+    }
+    let Some(app) = apps.by_id(&message.app) else {
+        return;
+    };
+    let channel = |name: &str| ChannelName::parse(name, usize::MAX).ok();
+    match message.what {
+        What::Frame {
+            channel: name,
+            frame,
+            except,
+        } => {
+            if let Some(channel) = channel(&name) {
+                let except = except.as_deref().and_then(SocketId::parse);
+                app.hub.publish(&channel, &Bytes::from(frame), except);
+            }
+        }
+        What::Terminate { user } => {
+            for outbox in app.hub.user_outboxes(&user) {
+                outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
+            }
+        }
+        What::CloseChannel {
+            channel: name,
+            reason,
+        } => {
+            if let Some(channel) = channel(&name) {
+                for outbox in app.hub.subscriber_outboxes(&channel) {
+                    outbox.close(ErrorCode::Unauthorized, reason.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A node id, unique enough among a cluster's nodes: from the clock and the process.
+fn rand_node_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_in_a_readable_shape() {
+        let message = Message {
+            node: 7,
+            app: "a".into(),
+            what: What::Frame {
+                channel: "private-x".into(),
+                frame: r#"{"event":"e"}"#.into(),
+                except: Some("1.2".into()),
+            },
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["kind"], "frame");
+        assert_eq!(value["channel"], "private-x");
+        assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), message);
+        let terminate = r#"{"node":1,"app":"a","kind":"terminate","user":"u"}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(terminate).unwrap().what,
+            What::Terminate { user: "u".into() }
+        );
+    }
+
+    #[test]
+    fn node_ids_differ() {
+        assert_ne!(rand_node_id(), rand_node_id());
+    }
+}

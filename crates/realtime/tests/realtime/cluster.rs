@@ -1,0 +1,125 @@
+//! Scale-out through Redis: two nodes sharing one Redis deliver each other's events, client
+//! events and terminations, and never deliver their own twice. Runs when
+//! `PARLEY_TEST_REDIS_URL` names a Redis (`make test` sets it); each test has its own pub/sub
+//! channel, so tests running at once never see each other's messages.
+
+use parley_realtime::{cluster::ClusterError, Realtime};
+use serde_json::json;
+
+use crate::support::*;
+
+fn redis_url() -> Option<String> {
+    let url = std::env::var("PARLEY_TEST_REDIS_URL").ok();
+    if url.is_none() {
+        eprintln!("PARLEY_TEST_REDIS_URL is not set: the cluster tests have nothing to run on");
+    }
+    url
+}
+
+/// Two nodes on one Redis channel unique to the calling test.
+async fn two_nodes(test: &str) -> Option<(TestServer, TestServer)> {
+    let url = redis_url()?;
+    let channel = format!("parley-test:{test}:{}", std::process::id());
+    let a = TestServer::start_clustered(config_with(app()), &url, &channel).await;
+    let b = TestServer::start_clustered(config_with(app()), &url, &channel).await;
+    Some((a, b))
+}
+
+#[tokio::test]
+async fn an_event_published_on_one_node_reaches_every_node_once() {
+    let Some((a, b)) = two_nodes("publish").await else {
+        return;
+    };
+    let mut on_a = a.connect().await;
+    let mut on_b = b.connect().await;
+    on_a.subscribe("news").await;
+    on_b.subscribe("news").await;
+
+    let (status, _) = a.publish("news", "first", r#"{"n":1}"#).await;
+    assert_eq!(status, 200);
+    for client in [&mut on_a, &mut on_b] {
+        let got = client.recv_event("first").await;
+        assert_eq!(data(&got), json!({"n": 1}));
+        assert_eq!(got["channel"], "news");
+    }
+    // Published from the other node: if either node had delivered "first" twice (its own echo
+    // from Redis), the duplicate would arrive before this, as Redis keeps one channel in order.
+    let (status, _) = b.publish("news", "second", r#"{"n":2}"#).await;
+    assert_eq!(status, 200);
+    for client in [&mut on_a, &mut on_b] {
+        assert_eq!(client.recv().await["event"], "second");
+    }
+}
+
+#[tokio::test]
+async fn client_events_cross_nodes_but_never_come_back_to_the_sender() {
+    let Some((a, b)) = two_nodes("client-events").await else {
+        return;
+    };
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.subscribe_private("private-chat").await;
+    bob.subscribe_private("private-chat").await;
+
+    let typing =
+        json!({"event": "client-typing", "channel": "private-chat", "data": {"typing": true}});
+    ann.send(typing.clone()).await;
+    assert_eq!(bob.recv().await, typing);
+    let reply =
+        json!({"event": "client-typing", "channel": "private-chat", "data": {"typing": false}});
+    bob.send(reply.clone()).await;
+    // Ann's own event, echoed back through the other node, would come first.
+    assert_eq!(ann.recv().await, reply);
+    assert!(bob.sync().await.is_empty(), "bob got his own event back");
+}
+
+#[tokio::test]
+async fn users_are_reached_and_terminated_on_any_node() {
+    let Some((a, b)) = two_nodes("users").await else {
+        return;
+    };
+    let mut ann = b.connect().await;
+    ann.sign_in("ann", &[]).await;
+
+    let (status, _) = a
+        .publish("#server-to-user-ann", "hello", r#"{"to":"ann"}"#)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(data(&ann.recv_event("hello").await), json!({"to": "ann"}));
+
+    let (status, body) = a
+        .api(
+            "POST",
+            &format!("/apps/{APP_ID}/users/ann/terminate_connections"),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({})));
+    assert_eq!(ann.closed().await.0, Some(4009));
+}
+
+#[tokio::test]
+async fn joining_fails_clearly_without_a_reachable_redis() {
+    let realtime = Realtime::new(config_with(app())).unwrap();
+    assert!(matches!(
+        realtime.join_cluster("not a url", "c").await,
+        Err(ClusterError::BadUrl(_))
+    ));
+    // Port 1 on this host: nothing listens there.
+    assert!(matches!(
+        realtime.join_cluster("redis://127.0.0.1:1/", "c").await,
+        Err(ClusterError::Unreachable(_))
+    ));
+    let Some(url) = redis_url() else {
+        return;
+    };
+    realtime
+        .join_cluster(&url, "parley-test:join-twice")
+        .await
+        .unwrap();
+    assert!(matches!(
+        realtime.join_cluster(&url, "parley-test:join-twice").await,
+        Err(ClusterError::AlreadyJoined)
+    ));
+}

@@ -1,0 +1,90 @@
+// Scale-out: two `parley realtime` processes share one Redis (REDIS_URL). Events the Node SDK
+// publishes on one node reach pusher-js clients on both, once; client events and server-to-user
+// events cross nodes; terminate_connections on one node closes a user's socket on the other.
+// Needs PARLEY_TEST_REDIS_URL (`make test` sets it); each run uses its own pub/sub channel.
+
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, makeApp } from './lib/server.mjs';
+import { EventLog, connectPusher, newPusher, sdkFor, subscribed, waitFor, waitForArgs, uniq, cleanup } from './lib/util.mjs';
+
+const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL;
+
+describe('two nodes sharing Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is not set' }, () => {
+  const app = makeApp();
+  let nodeA;
+  let nodeB;
+  let sdkA;
+  let sdkB;
+
+  before(async () => {
+    const env = { REDIS_URL, PARLEY_CLUSTER_CHANNEL: uniq('parley-conformance') };
+    [nodeA, nodeB] = await Promise.all([startServer({ apps: [app], env }), startServer({ apps: [app], env })]);
+    sdkA = sdkFor(nodeA, app);
+    sdkB = sdkFor(nodeB, app);
+  });
+  after(async () => {
+    await cleanup();
+    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+  });
+  afterEach(cleanup);
+
+  test('an event triggered on one node reaches pusher-js on both, once each', async () => {
+    const name = uniq('news');
+    const onA = await connectPusher(nodeA, app);
+    const onB = await connectPusher(nodeB, app);
+    const [chA] = await subscribed(onA, name);
+    const [chB] = await subscribed(onB, name);
+    const logs = [new EventLog(), new EventLog()];
+    chA.bind_global((ev, data) => logs[0].push(ev, data));
+    chB.bind_global((ev, data) => logs[1].push(ev, data));
+
+    const res = await sdkA.trigger(name, 'first', { n: 1 });
+    assert.equal(res.status, 200);
+    // A marker from the other node: Redis keeps one channel in order, so a duplicate of
+    // "first" (a node delivering its own echo) would be logged before it.
+    await Promise.all(logs.map((log) => log.waitFor((e) => e.name === 'first')));
+    assert.equal((await sdkB.trigger(name, 'second', { n: 2 })).status, 200);
+    for (const log of logs) {
+      await log.waitFor((e) => e.name === 'second');
+      const events = log.names().filter((n) => !n.startsWith('pusher'));
+      assert.deepEqual(events, ['first', 'second']);
+      assert.deepEqual(log.entries.find((e) => e.name === 'first').data, { n: 1 });
+    }
+  });
+
+  test('client events cross nodes and never come back to the sender', async () => {
+    const name = uniq('private-ce');
+    const a = await connectPusher(nodeA, app, { sdk: sdkA });
+    const b = await connectPusher(nodeB, app, { sdk: sdkB });
+    const [chA] = await subscribed(a, name);
+    const [chB] = await subscribed(b, name);
+    const logA = new EventLog();
+    chA.bind_global((ev, data) => logA.push(ev, data));
+    const bGot = waitForArgs(chB, 'client-ping');
+    assert.equal(chA.trigger('client-ping', { from: 'a' }), true);
+    assert.deepEqual((await bGot)[0], { from: 'a' });
+    chB.trigger('client-pong', { from: 'b' });
+    await logA.waitFor((e) => e.name === 'client-pong');
+    assert.deepEqual(logA.names().filter((n) => n.startsWith('client-')), ['client-pong']);
+  });
+
+  test('sendToUser on one node reaches the user signed in on the other; terminate closes it', async () => {
+    const id = uniq('ann');
+    const ann = newPusher(nodeB, app, { sdk: sdkB, user: { id } });
+    const ok = waitFor(ann.connection, 'message', 5000, (e) => e.event === 'pusher:signin_success');
+    ann.signin();
+    await ok;
+    const ch = ann.user.serverToUserChannel;
+    if (!ch.subscribed) await waitFor(ch, 'pusher:subscription_succeeded');
+    const got = waitFor(ann.user, 'hello');
+    assert.equal((await sdkA.sendToUser(id, 'hello', { to: 'ann' })).status, 200);
+    assert.deepEqual(await got, { to: 'ann' });
+
+    const states = new EventLog();
+    ann.connection.bind('state_change', ({ current }) => states.push(current));
+    assert.equal((await sdkA.terminateUserConnections(id)).status, 200);
+    const settled = await states.waitFor((e) => e.name !== 'connected', 5000, 'leaving connected');
+    assert.equal(settled.name, 'disconnected', JSON.stringify(states.names()));
+  });
+});
