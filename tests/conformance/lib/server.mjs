@@ -53,9 +53,10 @@ export async function startServer({ apps, env = {}, readyTimeoutMs = 15000 } = {
   }
   const dir = mkdtempSync(join(tmpdir(), 'parley-conf-'));
   const childEnv = { ...process.env };
-  // Never inherit app settings from the developer's shell.
+  // Never inherit app settings from the developer's shell; nor REDIS_URL, or servers of
+  // different test files would join one cluster (the cluster tests pass it explicitly).
   for (const k of Object.keys(childEnv)) {
-    if (k.startsWith('REVERB_') || k.startsWith('PARLEY_') || k.startsWith('PUSHER_')) delete childEnv[k];
+    if (k.startsWith('REVERB_') || k.startsWith('PARLEY_') || k.startsWith('PUSHER_') || k === 'REDIS_URL') delete childEnv[k];
   }
   childEnv.REVERB_SERVER_HOST = '127.0.0.1';
   childEnv.REVERB_SERVER_PORT = '0';
