@@ -7,7 +7,8 @@
 # Sizes can be overridden through the environment, e.g. IDLE_CONNECTIONS=2000 DURATION=10;
 # SKIP_BUILD=1 reuses the release binaries already in target/release.
 # SERVER=sockudo or SERVER=soketi measures that peer instead, the same way (install it first with
-# bench/peers/install.sh).
+# bench/peers/install.sh). SERVER=parley-cluster starts two Parley nodes sharing Redis
+# (REDIS_URL, default redis://127.0.0.1:6379/): subscribers on one, HTTP publishes to the other.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,34 +50,59 @@ free_port() {
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
 SERVER_PID=""
+# With SERVER=parley-cluster: the node publishes go to, and its port.
+PUBLISH_NODE_PID=""
+API_PORT=""
 
-stop_server() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
+stop_pid() {
+    local pid=$1
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
         # Give it its shutdown grace, then insist.
         for _ in $(seq 1 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     fi
+}
+
+stop_server() {
+    stop_pid "$SERVER_PID"
+    stop_pid "$PUBLISH_NODE_PID"
     SERVER_PID=""
+    PUBLISH_NODE_PID=""
+    API_PORT=""
 }
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
 # The peers are started with the same app and with their own limits lifted to the benchmark's
 # sizes, so that no figure is a peer's default quota.
+# A `parley realtime` on $1 logging to $2; extra environment after that.
+start_parley() {
+    local port=$1 log=$2
+    shift 2
+    env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
+        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$port" \
+        PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" "$@" \
+        "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+}
+
 start_server() {
     PORT=$(free_port)
     local log="$WORK/server-$1.log"
     case $SERVER in
-        parley)
-            env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
-                REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
-                PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
-                "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+        parley) start_parley "$PORT" "$log" ;;
+        parley-cluster)
+            # Each node joins before it listens, so both are in the cluster once both accept.
+            local cluster=(REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/}"
+                PARLEY_CLUSTER_CHANNEL="parley-bench:$$:$1")
+            API_PORT=$(free_port)
+            start_parley "$API_PORT" "$WORK/publish-node-$1.log" "${cluster[@]}"
+            PUBLISH_NODE_PID=$!
+            start_parley "$PORT" "$log" "${cluster[@]}"
             ;;
         sockudo)
             (cd "$WORK" && exec env HOST=127.0.0.1 PORT="$PORT" METRICS_ENABLED=false \
@@ -105,11 +131,12 @@ start_server() {
                 "${SERVER_PIN[@]}" node "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" start \
                 >"$log" 2>&1 &
             ;;
-        *) echo "unknown SERVER=$SERVER (parley, sockudo or soketi)" >&2; return 1 ;;
+        *) echo "unknown SERVER=$SERVER (parley, parley-cluster, sockudo or soketi)" >&2; return 1 ;;
     esac
     SERVER_PID=$!
     for _ in $(seq 1 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null &&
+            { [ -z "$API_PORT" ] || (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; }; then
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -125,9 +152,11 @@ start_server() {
 }
 
 loadgen() {
+    local api=()
+    [ -n "$API_PORT" ] && api=(--api-port "$API_PORT")
     "${LOADGEN_PIN[@]}" target/release/parley-loadgen \
-        --host 127.0.0.1 --port "$PORT" --app-id "$APP_ID" --key "$APP_KEY" --secret "$APP_SECRET" \
-        --server-pid "$SERVER_PID" "$@"
+        --host 127.0.0.1 --port "$PORT" "${api[@]}" --app-id "$APP_ID" --key "$APP_KEY" \
+        --secret "$APP_SECRET" --server-pid "$SERVER_PID" "$@"
 }
 
 RESULTS="$WORK/results.jsonl"

@@ -31,6 +31,10 @@ pub struct Target {
         env = "REVERB_SERVER_PORT"
     )]
     pub port: u16,
+    /// Where HTTP API publishes go, when not to `--port`: another node of a cluster, to measure
+    /// delivery across nodes.
+    #[arg(long, global = true)]
+    pub api_port: Option<u16>,
     #[arg(long, global = true, default_value = "bench", env = "REVERB_APP_ID")]
     pub app_id: String,
     #[arg(
@@ -65,7 +69,11 @@ impl Target {
     }
 
     pub fn http_base(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        format!(
+            "http://{}:{}",
+            self.host,
+            self.api_port.unwrap_or(self.port)
+        )
     }
 }
 

@@ -285,6 +285,7 @@ mod tests {
         crate::cli::Target {
             host: "127.0.0.1".into(),
             port: 1,
+            api_port: None,
             app_id: "a".into(),
             key: "k".into(),
             secret: "s".into(),

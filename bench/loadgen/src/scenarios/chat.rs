@@ -214,6 +214,7 @@ fn ws_target(target: &Target, api: &str, realtime: &RealtimeInfo) -> Target {
             .or(api_host)
             .unwrap_or_else(|| target.host.clone()),
         port: realtime.port,
+        api_port: None,
         app_id: target.app_id.clone(),
         key: realtime.key.clone(),
         secret: String::new(),
@@ -315,6 +316,7 @@ mod tests {
         let cli_target = Target {
             host: "10.0.0.1".into(),
             port: 8080,
+            api_port: None,
             app_id: "bench".into(),
             key: "bench-key".into(),
             secret: "bench-secret".into(),
