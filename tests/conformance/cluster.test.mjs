@@ -1,6 +1,7 @@
 // Scale-out: two `parley realtime` processes share one Redis (REDIS_URL). Events the Node SDK
 // publishes on one node reach pusher-js clients on both, once; client events and server-to-user
-// events cross nodes; terminate_connections on one node closes a user's socket on the other.
+// events cross nodes; terminate_connections on one node closes a user's socket on the other;
+// the channel queries count the sockets of both nodes.
 // Needs PARLEY_TEST_REDIS_URL (`make test` sets it); each run uses its own pub/sub channel.
 
 import { describe, test, before, after, afterEach } from 'node:test';
@@ -86,5 +87,29 @@ describe('two nodes sharing Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_RED
     assert.equal((await sdkA.terminateUserConnections(id)).status, 200);
     const settled = await states.waitFor((e) => e.name !== 'connected', 5000, 'leaving connected');
     assert.equal(settled.name, 'disconnected', JSON.stringify(states.names()));
+  });
+
+  test('channel queries on one node count subscribers and members on both', async () => {
+    const news = uniq('news');
+    const room = uniq('presence-room');
+    const onA = await connectPusher(nodeA, app);
+    const onB = await connectPusher(nodeB, app);
+    await subscribed(onA, news);
+    await subscribed(onB, news);
+    const annA = await connectPusher(nodeA, app, { sdk: sdkA, presence: { user_id: 'ann', user_info: {} } });
+    const annB = await connectPusher(nodeB, app, { sdk: sdkB, presence: { user_id: 'ann', user_info: {} } });
+    const bobB = await connectPusher(nodeB, app, { sdk: sdkB, presence: { user_id: 'bob', user_info: {} } });
+    for (const p of [annA, annB, bobB]) await subscribed(p, room);
+
+    const info = await (await sdkA.get({ path: `/channels/${news}`, params: { info: 'subscription_count' } })).json();
+    assert.deepEqual(info, { occupied: true, subscription_count: 2 });
+    const presence = await (
+      await sdkB.get({ path: `/channels/${room}`, params: { info: 'user_count,subscription_count' } })
+    ).json();
+    assert.deepEqual(presence, { occupied: true, user_count: 2, subscription_count: 3 });
+    const users = await (await sdkA.get({ path: `/channels/${room}/users` })).json();
+    assert.deepEqual(users.users.map((u) => u.id).sort(), ['ann', 'bob']);
+    const listed = await (await sdkA.get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
+    assert.equal(listed.channels[room].user_count, 2);
   });
 });

@@ -9,12 +9,14 @@
 //! local sockets are never held up by other nodes.
 //!
 //! What crosses nodes: channel events (HTTP API publishes, client events, server-to-user
-//! events), `terminate_connections`, and closing a channel's sockets. What does not yet: channel
-//! and presence-member counts and the webhooks that depend on them, which each node reports for
-//! its own sockets.
+//! events), `terminate_connections`, closing a channel's sockets, and the HTTP API's channel and
+//! connection queries ([`survey`]: each node answers for its own sockets). What does not yet:
+//! presence `member_added`/`member_removed` and the member list a subscriber gets, and the
+//! webhooks, which each node derives from its own sockets.
 
 use std::{
-    sync::{Arc, OnceLock},
+    collections::HashMap,
+    sync::{atomic::AtomicU64, Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -26,6 +28,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::apps::{App, Apps};
+
+mod survey;
+
+pub use survey::{survey, ChannelStat, Scope, Survey};
 
 /// Messages waiting for the sender task; beyond this they are dropped (and counted).
 const QUEUE: usize = 65_536;
@@ -56,6 +62,14 @@ pub struct ClusterLink {
     node: u64,
     queue: mpsc::Sender<String>,
     dropped: prometheus_client::metrics::counter::Counter,
+    /// The pub/sub channel the nodes share.
+    channel: String,
+    /// For queries to Redis itself (how many nodes there are).
+    redis: ConnectionManager,
+    /// Queries of this node waiting for the others' answers, by id. A std mutex: held only to
+    /// insert, look up or remove.
+    pending: Mutex<HashMap<u64, mpsc::UnboundedSender<Survey>>>,
+    next_query: AtomicU64,
 }
 
 /// The slot apps share: empty until the server joins a cluster.
@@ -83,6 +97,10 @@ enum What {
     Terminate { user: String },
     /// Close the sockets subscribed to a channel.
     CloseChannel { channel: String, reason: String },
+    /// Report this node's figures for a scope to the asking node.
+    Query { id: u64, scope: Scope },
+    /// A node's figures, for node `to`'s query `id`.
+    Answer { id: u64, to: u64, survey: Survey },
 }
 
 impl ClusterLink {
@@ -188,12 +206,21 @@ pub(crate) async fn join(
             ))));
         }
     }
-    tokio::spawn(send_loop(publisher, channel, pending, shutdown));
+    tokio::spawn(send_loop(
+        publisher.clone(),
+        channel.clone(),
+        pending,
+        shutdown,
+    ));
     // A second join is refused by the caller; this cannot be set twice.
     let _ = slot.set(ClusterLink {
         node,
         queue,
         dropped,
+        channel,
+        redis: publisher,
+        pending: Mutex::default(),
+        next_query: AtomicU64::new(0),
     });
     Ok(())
 }
@@ -288,6 +315,7 @@ fn apply(apps: &Apps, node: u64, text: &str) {
         return;
     };
     let channel = |name: &str| ChannelName::parse(name, usize::MAX).ok();
+    let link = app.cluster.get();
     match message.what {
         What::Frame {
             channel: name,
@@ -312,6 +340,24 @@ fn apply(apps: &Apps, node: u64, text: &str) {
                 for outbox in app.hub.subscriber_outboxes(&channel) {
                     outbox.close(ErrorCode::Unauthorized, reason.clone());
                 }
+            }
+        }
+        What::Query { id, scope } => {
+            if let Some(link) = link {
+                let survey = survey::local(app, &scope);
+                link.send(
+                    app,
+                    What::Answer {
+                        id,
+                        to: message.node,
+                        survey,
+                    },
+                );
+            }
+        }
+        What::Answer { id, to, survey } => {
+            if let (Some(link), true) = (link, to == node) {
+                link.answered(id, survey);
             }
         }
     }

@@ -26,6 +26,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     apps::App,
+    cluster::{self, ChannelStat, Scope},
     publish::{self, PublishError},
     server::Shared,
 };
@@ -190,33 +191,55 @@ impl EventBody {
     }
 }
 
-/// `info` attributes of the channels an event went to.
-fn channel_attributes(
+/// `info` attributes of the channels an event went to, counted across every node.
+async fn channel_attributes(
     app: &App,
     channels: &[ChannelName],
     info: &[&str],
 ) -> Result<Map<String, Value>, ApiError> {
     let mut out = Map::new();
     for channel in channels {
-        out.insert(
-            channel.to_string(),
-            Value::Object(attributes(app, channel, info)?),
-        );
+        let attributes = counted_attributes(app, channel, info).await?;
+        out.insert(channel.to_string(), Value::Object(attributes));
     }
     Ok(out)
 }
 
-fn attributes(
+/// Whether `info` may be asked of `channel`: checked before publishing, so that a bad request
+/// publishes nothing.
+fn check_info(app: &App, channels: &[ChannelName], info: &[&str]) -> Result<(), ApiError> {
+    for channel in channels {
+        attributes(app, channel, None, info)?;
+    }
+    Ok(())
+}
+
+/// One channel's `info` attributes, counted across every node (only when some are asked for).
+async fn counted_attributes(
     app: &App,
     channel: &ChannelName,
     info: &[&str],
 ) -> Result<Map<String, Value>, ApiError> {
-    let counts = app.hub.counts(channel).unwrap_or_default();
+    if info.iter().all(|a| a.is_empty() || *a == "cache") {
+        return attributes(app, channel, None, info);
+    }
+    let survey = cluster::survey(app, Scope::Exact(channel.to_string())).await;
+    attributes(app, channel, survey.channels.get(channel.as_str()), info)
+}
+
+/// `info` attributes from a channel's figures (`None`: nobody there).
+fn attributes(
+    app: &App,
+    channel: &ChannelName,
+    stat: Option<&ChannelStat>,
+    info: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    let (subscriptions, users) = stat.map_or((0, 0), |s| (s.subscriptions, s.members.len()));
     let mut out = Map::new();
     for attribute in info {
         match *attribute {
             "user_count" if channel.kind() == ChannelKind::Presence => {
-                out.insert("user_count".into(), counts.users.into());
+                out.insert("user_count".into(), users.into());
             }
             "user_count" => {
                 return Err(ApiError::new(
@@ -225,7 +248,7 @@ fn attributes(
                 ))
             }
             "subscription_count" => {
-                out.insert("subscription_count".into(), counts.subscriptions.into());
+                out.insert("subscription_count".into(), subscriptions.into());
             }
             "cache" => {
                 if let Some(frame) = app.hub.cached(channel) {
@@ -251,14 +274,13 @@ async fn events(signed: Signed) -> Result<Json<Value>, ApiError> {
         .as_deref()
         .map(|i| i.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    // Check the info attributes before publishing, so a bad request publishes nothing.
-    channel_attributes(&signed.app, &event.channels, &info)?;
+    check_info(&signed.app, &event.channels, &info)?;
     publish::deliver(&signed.app, &event);
     if info.is_empty() {
         return Ok(Json(json!({})));
     }
     Ok(Json(
-        json!({ "channels": channel_attributes(&signed.app, &event.channels, &info)? }),
+        json!({ "channels": channel_attributes(&signed.app, &event.channels, &info).await? }),
     ))
 }
 
@@ -296,7 +318,9 @@ async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
             .map(|i| i.split(',').map(str::trim).collect())
             .unwrap_or_default();
         let attributes = match event.channels.first() {
-            Some(channel) if !info.is_empty() => attributes(&signed.app, channel, &info)?,
+            Some(channel) if !info.is_empty() => {
+                counted_attributes(&signed.app, channel, &info).await?
+            }
             _ => Map::new(),
         };
         results.push(Value::Object(attributes));
@@ -313,11 +337,18 @@ async fn channels(signed: Signed) -> Result<Json<Value>, ApiError> {
             "user_count needs filter_by_prefix=presence-",
         ));
     }
+    // Checked before asking the other nodes, so a bad request costs nothing.
+    let any = ChannelName::parse("presence-x", usize::MAX).expect("a valid name");
+    attributes(&signed.app, &any, None, &info)?;
+    let survey = cluster::survey(&signed.app, Scope::Prefix(prefix.to_string())).await;
     let mut out = Map::new();
-    for (channel, _) in signed.app.hub.occupied(prefix) {
+    for (name, stat) in &survey.channels {
+        let Ok(channel) = ChannelName::parse(name, usize::MAX) else {
+            continue;
+        };
         out.insert(
-            channel.to_string(),
-            Value::Object(attributes(&signed.app, &channel, &info)?),
+            name.clone(),
+            Value::Object(attributes(&signed.app, &channel, Some(stat), &info)?),
         );
     }
     Ok(Json(json!({ "channels": out })))
@@ -333,11 +364,12 @@ async fn channel(
     signed: Signed,
 ) -> Result<Json<Value>, ApiError> {
     let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
-    let mut out = attributes(&signed.app, &channel, &signed.info())?;
-    out.insert(
-        "occupied".into(),
-        signed.app.hub.counts(&channel).is_some().into(),
-    );
+    let info = signed.info();
+    attributes(&signed.app, &channel, None, &info)?;
+    let survey = cluster::survey(&signed.app, Scope::Exact(channel.to_string())).await;
+    let stat = survey.channels.get(channel.as_str());
+    let mut out = attributes(&signed.app, &channel, stat, &info)?;
+    out.insert("occupied".into(), stat.is_some().into());
     Ok(Json(Value::Object(out)))
 }
 
@@ -352,18 +384,18 @@ async fn users(
             "Users are only listed for presence channels",
         ));
     }
-    let users: Vec<Value> = signed
-        .app
-        .hub
-        .member_ids(&channel)
-        .into_iter()
-        .map(|id| json!({ "id": id }))
-        .collect();
+    let survey = cluster::survey(&signed.app, Scope::Exact(channel.to_string())).await;
+    let users: Vec<Value> = survey
+        .channels
+        .get(channel.as_str())
+        .map(|stat| stat.members.iter().map(|id| json!({ "id": id })).collect())
+        .unwrap_or_default();
     Ok(Json(json!({ "users": users })))
 }
 
 async fn connections(signed: Signed) -> Json<Value> {
-    Json(json!({ "connections": signed.app.connection_count() }))
+    let survey = cluster::survey(&signed.app, Scope::Connections).await;
+    Json(json!({ "connections": survey.connections }))
 }
 
 async fn terminate(Path(path): Path<HashMap<String, String>>, signed: Signed) -> Json<Value> {

@@ -16,10 +16,14 @@ fn redis_url() -> Option<String> {
     url
 }
 
+fn test_channel(test: &str) -> String {
+    format!("parley-test:{test}:{}", std::process::id())
+}
+
 /// Two nodes on one Redis channel unique to the calling test.
 async fn two_nodes(test: &str) -> Option<(TestServer, TestServer)> {
     let url = redis_url()?;
-    let channel = format!("parley-test:{test}:{}", std::process::id());
+    let channel = test_channel(test);
     let a = TestServer::start_clustered(config_with(app()), &url, &channel).await;
     let b = TestServer::start_clustered(config_with(app()), &url, &channel).await;
     Some((a, b))
@@ -122,4 +126,104 @@ async fn joining_fails_clearly_without_a_reachable_redis() {
         realtime.join_cluster(&url, "parley-test:join-twice").await,
         Err(ClusterError::AlreadyJoined)
     ));
+}
+
+#[tokio::test]
+async fn channel_queries_count_every_node() {
+    let Some((a, b)) = two_nodes("queries").await else {
+        return;
+    };
+    let mut news_a = a.connect().await;
+    news_a.subscribe("news").await;
+    let mut news_b = b.connect().await;
+    news_b.subscribe("news").await;
+    let mut news_b2 = b.connect().await;
+    news_b2.subscribe("news").await;
+    // Ann on both nodes, Bob on one: two users, three sockets.
+    let mut ann_a = a.connect().await;
+    ann_a.subscribe_presence("presence-room", "ann").await;
+    let mut ann_b = b.connect().await;
+    ann_b.subscribe_presence("presence-room", "ann").await;
+    let mut bob_b = b.connect().await;
+    bob_b.subscribe_presence("presence-room", "bob").await;
+
+    let (status, body) = a
+        .api(
+            "GET",
+            &format!("/apps/{APP_ID}/channels"),
+            &[("info", "subscription_count")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["channels"]["news"]["subscription_count"], 3);
+    assert_eq!(body["channels"]["presence-room"]["subscription_count"], 3);
+
+    let (status, body) = a
+        .api(
+            "GET",
+            &format!("/apps/{APP_ID}/channels/presence-room"),
+            &[("info", "user_count,subscription_count")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"occupied": true, "user_count": 2, "subscription_count": 3})
+    );
+
+    let (_, body) = b
+        .api(
+            "GET",
+            &format!("/apps/{APP_ID}/channels/presence-room/users"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(body, json!({"users": [{"id": "ann"}, {"id": "bob"}]}));
+
+    let (_, body) = b
+        .api("GET", &format!("/apps/{APP_ID}/connections"), &[], None)
+        .await;
+    assert_eq!(body, json!({"connections": 6}));
+
+    // A channel only the other node has is occupied from here too; an empty one is not.
+    let (_, body) = b
+        .api("GET", &format!("/apps/{APP_ID}/channels/news"), &[], None)
+        .await;
+    assert_eq!(body["occupied"], true);
+    let (_, body) = a
+        .api(
+            "GET",
+            &format!("/apps/{APP_ID}/channels/nobody-here"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(body, json!({"occupied": false}));
+}
+
+#[tokio::test]
+async fn a_node_that_never_answers_is_left_out_not_waited_for() {
+    let Some((a, b)) = two_nodes("silent").await else {
+        return;
+    };
+    // Something subscribed to the nodes' channel that never answers: a node going away.
+    let client = redis::Client::open(redis_url().unwrap()).unwrap();
+    let mut silent = client.get_async_pubsub().await.unwrap();
+    silent.subscribe(test_channel("silent")).await.unwrap();
+
+    let mut on_b = b.connect().await;
+    on_b.subscribe("news").await;
+    let (status, body) = a
+        .api(
+            "GET",
+            &format!("/apps/{APP_ID}/channels/news"),
+            &[("info", "subscription_count")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"occupied": true, "subscription_count": 1}));
 }
