@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent_inbox;
 mod agents;
 mod bot;
 mod broadcasting;

@@ -1,0 +1,300 @@
+//! The agents' inbox: replies that take over from the bot, listing and filtering with live
+//! updates, closing, reopening and handing back, read receipts, and files agents send.
+
+use serde_json::{json, Value};
+
+use crate::agents::{agent, agent_subscriber, get, post};
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn an_agent_reply_takes_over_from_the_bot() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let path = format!("/api/agent/conversations/{id}/messages");
+
+    let (status, body) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "Hi, Ada here", "client_id": "r1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["sender_type"], "agent");
+    assert_eq!(body["message"]["sender_name"], "Ada");
+    let update = watching.event("ConversationUpdated").await;
+    assert_eq!(update["status"], "human");
+    assert_eq!(update["assigned_agent_id"], ada.id);
+    let seen = watching.event("ChatMessageReceived").await;
+    assert_eq!(seen["message"], "Hi, Ada here");
+    assert_eq!(seen["sender_type"], "agent");
+    assert_eq!(seen["id"], body["message"]["id"]);
+
+    // A retried send is the same message, broadcast once.
+    let (status, again) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "Hi, Ada here", "client_id": "r1"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["message"]["id"], body["message"]["id"]);
+    let after = watching.sync().await;
+    assert!(
+        after.iter().all(|f| f["event"] != "ChatMessageReceived"),
+        "{after:?}"
+    );
+
+    let (status, body) = post(&app, &path, &ada, json!({"message": "   "})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        &path,
+        &ada,
+        json!({"message": "x", "client_id": "no spaces"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        "/api/agent/conversations/999999/messages",
+        &ada,
+        json!({"message": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // The visitor's history has it, and the bot no longer answers (status human).
+    let (_, history) = get(&app, &format!("/api/agent/conversations/{id}"), &ada).await;
+    assert_eq!(history["conversation"]["status"], "human");
+    assert_eq!(history["messages"].as_array().unwrap().len(), 1);
+    let (status, _) = app.send(id, &visitor, json!({"message": "thanks"})).await;
+    assert_eq!(status, 201);
+    let jobs = app
+        .store
+        .claim_bot_job(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        jobs.is_none(),
+        "no bot turn while an agent has it: {jobs:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_lists_filters_and_updates_live() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let mut team = agent_subscriber(&app, &ada, "private-agents").await;
+    let (first, first_visitor) = app.conversation().await;
+    let (second, second_visitor) = app.conversation().await;
+
+    let (status, _) = app
+        .send(first, &first_visitor, json!({"message": "hello from one"}))
+        .await;
+    assert_eq!(status, 201);
+    let update = team.event("InboxUpdated").await;
+    assert_eq!(update["conversation"]["id"], first);
+    assert_eq!(update["message"]["message"], "hello from one");
+    let (status, _) = app
+        .send(
+            second,
+            &second_visitor,
+            json!({"message": "hello from two"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        team.event("InboxUpdated").await["conversation"]["id"],
+        second
+    );
+
+    let (status, listing) = get(&app, "/api/agent/conversations?status=bot", &ada).await;
+    assert_eq!(status, 200, "{listing}");
+    let listed = listing["conversations"].as_array().unwrap();
+    let ids: Vec<i64> = listed.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [second, first], "most recently updated first");
+    assert_eq!(listed[0]["last_message"]["message"], "hello from two");
+    assert_eq!(listed[1]["last_message"]["message"], "hello from one");
+    assert_eq!(listed[0]["visitor_name"], "Vera");
+
+    let (status, taken) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["conversation"]["assigned_agent_id"], ada.id);
+    assert_eq!(taken["conversation"]["status"], "human");
+    let update = team.event("InboxUpdated").await;
+    assert_eq!(update["conversation"]["id"], first);
+    assert_eq!(update["message"], Value::Null);
+
+    let ids = |body: Value| -> Vec<i64> {
+        body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?assigned=me", &ada)
+            .await
+            .1),
+        [first]
+    );
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?assigned=none", &ada)
+            .await
+            .1),
+        [second]
+    );
+    assert_eq!(
+        ids(get(&app, "/api/agent/conversations?limit=1", &ada).await.1).len(),
+        1
+    );
+
+    for bad in [
+        "status=open",
+        "assigned=bob",
+        "limit=0",
+        "limit=201",
+        "before_updated=yesterday",
+    ] {
+        let (status, body) = get(&app, &format!("/api/agent/conversations?{bad}"), &ada).await;
+        assert!(status == 422 || status == 400, "{bad}: {status} {body}");
+        assert_eq!(body["success"], false);
+    }
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({"agent_id": 999999}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{first}/assign"),
+        &ada,
+        json!({"agent_id": null}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["conversation"]["assigned_agent_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn closing_reopening_handing_back_and_read_receipts() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let (_, sent) = app.send(id, &visitor, json!({"message": "hello"})).await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let status_path = format!("/api/agent/conversations/{id}/status");
+
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{id}/read"),
+        &ada,
+        json!({"last_read_id": sent["message"]["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let receipt = watching.event("MessageRead").await;
+    assert_eq!(receipt["reader"], "agent");
+    assert_eq!(receipt["last_read_id"], sent["message"]["id"]);
+
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "closed"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        watching.event("ConversationUpdated").await["status"],
+        "closed"
+    );
+    let (status, _) = app
+        .send(id, &visitor, json!({"message": "still there?"}))
+        .await;
+    assert_eq!(status, 409);
+    let (status, body) = post(
+        &app,
+        &format!("/api/agent/conversations/{id}/messages"),
+        &ada,
+        json!({"message": "late"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+
+    let (status, _) = post(&app, &status_path, &ada, json!({"status": "human"})).await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .send(id, &visitor, json!({"message": "still there?"}))
+        .await;
+    assert_eq!(status, 201);
+
+    post(
+        &app,
+        &format!("/api/agent/conversations/{id}/assign"),
+        &ada,
+        json!({}),
+    )
+    .await;
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "bot"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["conversation"]["status"], "bot");
+    assert_eq!(body["conversation"]["assigned_agent_id"], Value::Null);
+
+    let (status, body) = post(&app, &status_path, &ada, json!({"status": "snoozed"})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(&app, &status_path, &ada, json!({"state": "closed"})).await;
+    assert_eq!(status, 422, "{body}");
+}
+
+#[tokio::test]
+async fn an_agent_sends_a_file_the_visitor_can_open() {
+    use reqwest::multipart::{Form, Part};
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\x01\x01\x01\0\x18\xdd\x8d\xb0\0\0\0\0IEND\xaeB`\x82";
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let mut watching = app.subscriber(id, &visitor).await;
+    let send = |form: Form| {
+        app.http
+            .post(app.url(&format!("/api/agent/conversations/{id}/messages")))
+            .bearer_auth(&ada.token)
+            .multipart(form)
+            .send()
+    };
+
+    let form = Form::new()
+        .text("message", "Here is the screenshot")
+        .text("client_id", "f1")
+        .part(
+            "attachment",
+            Part::bytes(PNG.to_vec()).file_name("shot.png"),
+        );
+    let response = send(form).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let seen = watching.event("ChatMessageReceived").await;
+    assert_eq!(seen["sender_type"], "agent");
+    assert_eq!(seen["attachment_name"], "shot.png");
+    let link = seen["attachment_path"].as_str().expect("a link");
+    assert_eq!(seen["id"], body["message"]["id"]);
+    let file = app.http.get(app.url(link)).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
+
+    // The same checks as the widget's uploads: a disguised executable is refused.
+    let form = Form::new().part(
+        "attachment",
+        Part::bytes(b"MZ\x90\0\x03\0\0\0".to_vec()).file_name("invoice.png"),
+    );
+    let response = send(form).await.unwrap();
+    assert_eq!(response.status(), 415);
+}
