@@ -4,7 +4,8 @@
 // updated first. A listing is authoritative for its tab: a cached conversation it no longer holds
 // (and no event touched since the request left) has moved elsewhere and is dropped until another
 // listing or event brings it back. Unread = the last message is the visitor's and is newer than
-// what this browser (or any agent, per the `agent` read state) has seen.
+// what this browser (or any agent, per the `agent` read state) has seen. A search (`?q=`) is one
+// more listing: its results, in the server's order, over the same cache.
 
 import { createEmitter, isOlder, normaliseMessage } from './thread.js';
 
@@ -42,6 +43,8 @@ export function createInbox({ api, storage, me }) {
   const handoffs = new Map(); // conversation id -> reason, from ConversationNeedsHuman
   let epoch = 0;
   let scheduled = false;
+  // The current search: its text, the ids it found, and which request is the latest.
+  const search = { q: '', ids: [], loading: false, seq: 0 };
 
   function changed() {
     if (scheduled) return;
@@ -81,6 +84,7 @@ export function createInbox({ api, storage, me }) {
   }
 
   function list(tabId) {
+    if (tabId === 'search') return search.ids.map((id) => cache.get(id)).filter(Boolean);
     const tab = TABS.find((t) => t.id === tabId);
     if (!tab) return [];
     const mine = me();
@@ -123,16 +127,47 @@ export function createInbox({ api, storage, me }) {
     }
   }
 
+  /** Runs the search for `q` (blank ends searching); a newer call wins over an older one. */
+  async function setSearch(q) {
+    const text = (q || '').trim();
+    const seq = ++search.seq;
+    search.q = text;
+    if (!text) {
+      search.ids = [];
+      search.loading = false;
+      changed();
+      return;
+    }
+    search.loading = true;
+    changed();
+    try {
+      const res = await api.conversations({ q: text, limit: PAGE });
+      if (seq !== search.seq) return;
+      const got = Array.isArray(res?.conversations) ? res.conversations : [];
+      search.ids = got.map((raw) => upsert(raw)?.id).filter((id) => id != null);
+    } finally {
+      if (seq === search.seq) {
+        search.loading = false;
+        changed();
+      }
+    }
+  }
+
   return {
     on: events.on,
     upsert,
+    setSearch,
+    /** The text being searched for, or '' when the tabs are shown. */
+    searching: () => search.q,
     get: (id) => cache.get(id) || null,
     list,
-    hasMore: (tabId) => !!hasMore[tabId],
-    isLoading: (tabId) => !!loading[tabId],
-    /** Re-reads some tabs' listings (all by default). */
+    hasMore: (tabId) => tabId !== 'search' && !!hasMore[tabId],
+    isLoading: (tabId) => (tabId === 'search' ? search.loading : !!loading[tabId]),
+    /** Re-reads some tabs' listings (all by default), and the search results if searching. */
     refresh(tabIds = TABS.map((t) => t.id)) {
-      return Promise.allSettled(tabIds.map((id) => fetchTab(id)));
+      const reads = tabIds.map((id) => fetchTab(id));
+      if (search.q) reads.push(setSearch(search.q));
+      return Promise.allSettled(reads);
     },
     loadMore: (tabId) => fetchTab(tabId, { more: true }),
     unread,

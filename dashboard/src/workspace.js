@@ -20,6 +20,7 @@ import { createTeam } from './ui/team.js';
 import { createThreadView } from './ui/thread.js';
 
 const INBOX_POLL_MS = 3000;
+const SEARCH_PAUSE_MS = 250;
 const THREAD_POLL_MS = 2500;
 const WHISPER_EVERY_MS = 2000;
 const MAX_THREADS = 30;
@@ -35,6 +36,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
   let tab = TABS.some((t) => t.id === storage.tab()) ? storage.tab() : 'waiting';
   let inboxPolling = false;
   let inboxTimer = null;
+  let searchTimer = null;
   let polls = 0;
   let readTimer = null;
   let baseline = false; // the first listing has answered: later arrivals in Waiting are news
@@ -61,6 +63,11 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     onTab: selectTab,
     onOpen: (id) => navigate(id),
     onMore: (id) => inbox.loadMore(id).catch((e) => toast('Could not load more: ' + e.message, { error: true })),
+    onSearch: (q) => {
+      // Typing pauses briefly before asking, so a word is one request, not one per letter.
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => inbox.setSearch(q).catch((e) => e?.status !== 401 && toast('Could not search: ' + e.message, { error: true })), q.trim() ? SEARCH_PAUSE_MS : 0);
+    },
   });
   const threadView = createThreadView({
     base: api.base,
@@ -132,13 +139,16 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
 
   function renderInbox() {
     const counts = inbox.counts();
+    const query = inbox.searching();
+    const shown = query ? 'search' : tab;
     inboxView.render({
-      tab,
-      rows: inbox.list(tab),
+      tab: shown,
+      query,
+      rows: inbox.list(shown),
       counts,
       openId: current?.state.id ?? null,
-      hasMore: inbox.hasMore(tab),
-      loading: inbox.isLoading(tab) && !baseline,
+      hasMore: inbox.hasMore(shown),
+      loading: inbox.isLoading(shown) && (shown === 'search' || !baseline),
       unread: (c) => inbox.unread(c) && c.id !== current?.state.id,
       handoff: inbox.handoff,
       selfName: self?.name,
@@ -560,6 +570,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     sync.setPolling(false);
     setInboxPolling(false);
     clearTimeout(readTimer);
+    clearTimeout(searchTimer);
     clearTimeout(whisper.timer);
     clearTypers();
     threadView.stop();

@@ -500,6 +500,45 @@ test('a second agent appears in the team list, goes online and offline live, and
   await agentContext.close();
 });
 
+test('the search field finds conversations by visitor name or message text, in any tab', async () => {
+  const start = async (name, message) => {
+    const started = await parley.api('POST', '/api/chatbot/conversation', { body: { visitor_name: name } });
+    const { id } = started.json.conversation;
+    const sent = await parley.api('POST', `/api/chatbot/conversation/${id}/messages`, { body: { message, client_id: 's1' }, visitorToken: started.json.visitor_token });
+    assert.equal(sent.status, 201, sent.text);
+    return id;
+  };
+  await start('Searchable Sam', 'My parcel never arrived');
+  await start('Other Olga', 'Do you ship abroad?');
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const search = page.getByRole('searchbox', { name: 'Search conversations' });
+
+  await search.fill('PARCEL');
+  await d.row('Searchable Sam').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.convs')?.textContent.includes('Other Olga'));
+  assert.equal(await page.locator('.convs .conv').count(), 1);
+  assert.equal(await page.getByRole('tablist').isHidden(), true, 'the tabs make way for the results');
+  await shot(page, 'search');
+
+  await search.fill('olga');
+  await d.row('Other Olga').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.convs')?.textContent.includes('Searchable Sam'));
+
+  await search.fill('<b>nothing like this</b>');
+  await page.locator('.tabpanel .empty', { hasText: 'No conversations match “<b>nothing like this</b>”.' }).waitFor();
+  assert.equal(await page.locator('.tabpanel .empty b').count(), 0, 'the search text is shown as text');
+
+  await search.press('Escape');
+  await page.getByRole('tablist').waitFor();
+  assert.equal(await search.inputValue(), '');
+  assert.deepEqual(page.errors, []);
+  await agentContext.close();
+});
+
 test('a conversation newly waiting for a human flashes the hidden tab\'s title and lists in Waiting', async () => {
   const agentContext = await newContext(browser);
   const page = await openPage(agentContext);

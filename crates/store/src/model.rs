@@ -350,6 +350,9 @@ pub struct ConversationQuery {
     pub assignee: Option<Assignee>,
     /// Only those last updated before this instant (the next page of a listing).
     pub updated_before: Option<DateTime<Utc>>,
+    /// Only those whose visitor name or email, or any message, contains this text (case is
+    /// ignored; on SQLite only for ASCII letters). Empty matches everything.
+    pub text: Option<String>,
     /// At most this many; 0 or less gives none.
     pub limit: i64,
 }

@@ -190,6 +190,9 @@ where
         if let Some(before) = query.updated_before {
             select = select.bind(before);
         }
+        if let Some(text) = &query.text {
+            select = select.bind(sql::contains_pattern(text));
+        }
         // PostgreSQL rejects a negative LIMIT where SQLite reads it as "no limit"; both get 0.
         let rows = select
             .bind(query.limit.max(0))

@@ -2,7 +2,8 @@
 // arrow keys move between tabs) with their counts, and the list of conversations of the chosen
 // tab. Each row is a button: visitor name (or "Visitor #id"), last message preview, relative
 // time, an unread dot and a "needs a human" mark. Rows are keyed by conversation id and reused,
-// so live updates never steal focus from the row the agent is on.
+// so live updates never steal focus from the row the agent is on. Above the tabs, a search field:
+// while it holds text the list shows what the search found, whatever the tab.
 
 import { h, relativeTime, formatTime } from './dom.js';
 import { TABS } from '../inbox.js';
@@ -28,7 +29,23 @@ const EMPTY = {
   closed: 'No closed conversations.',
 };
 
-export function createInboxView({ onTab, onOpen, onMore }) {
+export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
+  const searchInput = h('input', {
+    type: 'search',
+    id: 'pd-search',
+    placeholder: 'Search name, email or messages',
+    'aria-label': 'Search conversations',
+    autocomplete: 'off',
+    maxlength: 200,
+  });
+  searchInput.addEventListener('input', () => onSearch(searchInput.value));
+  searchInput.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && searchInput.value) {
+      searchInput.value = '';
+      onSearch('');
+    }
+  });
+  const searchBox = h('div', { class: 'search', role: 'search' }, searchInput);
   const tabButtons = new Map();
   const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Inbox' });
   for (const tab of TABS) {
@@ -67,7 +84,7 @@ export function createInboxView({ onTab, onOpen, onMore }) {
   const empty = h('p', { class: 'empty', hidden: true });
   const more = h('button', { type: 'button', class: 'ghost more', hidden: true, text: 'Load older conversations' });
   const panel = h('div', { id: 'pd-tabpanel', class: 'tabpanel', role: 'tabpanel', tabindex: -1 }, list, empty, more);
-  const el = h('nav', { class: 'inbox', 'aria-label': 'Conversations' }, tablist, panel);
+  const el = h('nav', { class: 'inbox', 'aria-label': 'Conversations' }, searchBox, tablist, panel);
   let currentTab = null;
   more.addEventListener('click', () => onMore(currentTab));
 
@@ -117,6 +134,8 @@ export function createInboxView({ onTab, onOpen, onMore }) {
     /** ctx: {tab, rows, counts, openId, hasMore, loading, unread(c), handoff(id), selfName} */
     render(ctx) {
       currentTab = ctx.tab;
+      const searching = ctx.tab === 'search';
+      tablist.hidden = searching;
       for (const [id, button] of tabButtons) {
         const selected = id === ctx.tab;
         button.setAttribute('aria-selected', String(selected));
@@ -128,7 +147,13 @@ export function createInboxView({ onTab, onOpen, onMore }) {
         button.classList.toggle('has-unread', c.unread > 0);
         button.setAttribute('aria-label', button._label + (shown ? ' (' + shown + (id === 'waiting' || id === 'mine' ? '' : ' unread') + ')' : ''));
       }
-      panel.setAttribute('aria-labelledby', 'pd-tab-' + ctx.tab);
+      if (searching) {
+        panel.removeAttribute('aria-labelledby');
+        panel.setAttribute('aria-label', 'Search results');
+      } else {
+        panel.removeAttribute('aria-label');
+        panel.setAttribute('aria-labelledby', 'pd-tab-' + ctx.tab);
+      }
       const seen = new Set();
       let prev = null;
       for (const c of ctx.rows) {
@@ -146,7 +171,7 @@ export function createInboxView({ onTab, onOpen, onMore }) {
         }
       }
       empty.hidden = ctx.rows.length > 0 || ctx.loading;
-      empty.textContent = EMPTY[ctx.tab] || '';
+      empty.textContent = searching ? 'No conversations match “' + ctx.query + '”.' : EMPTY[ctx.tab] || '';
       more.hidden = !ctx.hasMore;
     },
   };

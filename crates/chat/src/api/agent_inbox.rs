@@ -41,7 +41,13 @@ pub struct Listing {
     before_updated: Option<DateTime<Utc>>,
     #[serde(default)]
     limit: Option<i64>,
+    /// Text to find in the visitor's name or email, or in any message.
+    #[serde(default)]
+    q: Option<String>,
 }
+
+/// Longest search text accepted.
+const MAX_SEARCH_CHARS: usize = 200;
 
 /// `GET /api/agent/conversations`: most recently updated first, each with its last message.
 pub async fn list(
@@ -67,6 +73,18 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::Validation("limit must be 1-200".into()));
     }
+    let text = listing
+        .q
+        .map(|q| q.trim().to_string())
+        .filter(|q| !q.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
+    {
+        return Err(ApiError::Validation(format!(
+            "q must be at most {MAX_SEARCH_CHARS} characters"
+        )));
+    }
     let store = &state.service.store;
     let conversations = store
         .conversations(&ConversationQuery {
@@ -74,6 +92,7 @@ pub async fn list(
             status,
             assignee,
             updated_before: listing.before_updated,
+            text,
             limit,
         })
         .await?;

@@ -298,3 +298,65 @@ async fn an_agent_sends_a_file_the_visitor_can_open() {
     let response = send(form).await.unwrap();
     assert_eq!(response.status(), 415);
 }
+
+#[tokio::test]
+async fn agents_search_the_inbox_by_visitor_and_message_text() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let started = |name: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .post("/api/chatbot/conversation")
+                .json(&json!({"visitor_name": name, "visitor_email": format!("{}@example.com", name.to_lowercase())}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            let body: Value = response.json().await.unwrap();
+            (
+                body["conversation"]["id"].as_i64().unwrap(),
+                body["visitor_token"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let (grace, _) = started("Grace").await;
+    let (alan, alan_token) = started("Alan").await;
+    let (status, _) = app
+        .send(alan, &alan_token, json!({"message": "Where is my refund?"}))
+        .await;
+    assert_eq!(status, 201);
+
+    let ids = |body: &Value| -> Vec<i64> {
+        body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (status, body) = get(&app, "/api/agent/conversations?q=REFUND", &ada).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [alan]);
+    assert_eq!(
+        body["conversations"][0]["last_message"]["message"],
+        "Where is my refund?"
+    );
+    let (_, body) = get(&app, "/api/agent/conversations?q=grace%40example", &ada).await;
+    assert_eq!(ids(&body), [grace]);
+    // Blank text lists everything; with a filter it narrows further.
+    let (_, body) = get(&app, "/api/agent/conversations?q=%20%20", &ada).await;
+    assert_eq!(ids(&body).len(), 2);
+    let (_, body) = get(
+        &app,
+        "/api/agent/conversations?q=refund&status=closed",
+        &ada,
+    )
+    .await;
+    assert_eq!(ids(&body), Vec::<i64>::new());
+
+    let long = "x".repeat(201);
+    let (status, body) = get(&app, &format!("/api/agent/conversations?q={long}"), &ada).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["success"], false);
+}

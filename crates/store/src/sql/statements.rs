@@ -87,6 +87,21 @@ pub(crate) const TOUCH_CONVERSATION: &str =
 /// parameters are bound in the order of [`ConversationQuery`]'s fields that are set, then the
 /// limit. Only the filters in use go into the SQL: an `($1 IS NULL OR widget_id = $1)` form
 /// would keep PostgreSQL's cached generic plan from using the indexes.
+/// A LIKE pattern matching `text` anywhere, case folded as `LOWER()` folds it, with LIKE's own
+/// characters escaped (`\` is the escape character).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
     let mut sql = String::from(concat!(
         "SELECT ",
@@ -120,6 +135,17 @@ pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
     }
     if query.updated_before.is_some() {
         filter(&mut sql, "updated_at < ?", true);
+    }
+    if query.text.is_some() {
+        // One parameter, used three times: the LIKE pattern, already lowercased and escaped.
+        filter(
+            &mut sql,
+            "(LOWER(COALESCE(visitor_name, '')) LIKE ? ESCAPE '\\' \
+             OR LOWER(COALESCE(visitor_email, '')) LIKE ? ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id \
+             AND LOWER(m.message) LIKE ? ESCAPE '\\'))",
+            true,
+        );
     }
     // `id` breaks ties between equal timestamps so the order is stable.
     sql.push_str(&format!(
@@ -245,7 +271,7 @@ pub(crate) const TOUCH_AGENT: &str = concat!(
 
 #[cfg(test)]
 mod tests {
-    use super::{last_messages, list_conversations};
+    use super::{contains_pattern, last_messages, list_conversations};
     use crate::{Assignee, ConversationQuery, ConversationStatus};
 
     fn tail(sql: String) -> String {
@@ -271,13 +297,29 @@ mod tests {
             status: Some(ConversationStatus::Human),
             assignee: Some(Assignee::Agent(3)),
             updated_before: Some(chrono::Utc::now()),
+            text: Some("x".into()),
             limit: 5,
         };
-        assert_eq!(
-            tail(list_conversations(&everything)),
-            " FROM conversations WHERE widget_id = $1 AND status = $2 AND assigned_agent_id = $3 \
-             AND updated_at < $4 ORDER BY updated_at DESC, id DESC LIMIT $5"
+        let sql = tail(list_conversations(&everything));
+        assert!(
+            sql.starts_with(
+                " FROM conversations WHERE widget_id = $1 AND status = $2 AND assigned_agent_id = $3 \
+                 AND updated_at < $4 AND (LOWER("
+            ),
+            "{sql}"
         );
+        // The text filter's three LIKEs share one parameter.
+        assert_eq!(sql.matches("LIKE $5").count(), 3, "{sql}");
+        assert!(
+            sql.ends_with(" ORDER BY updated_at DESC, id DESC LIMIT $6"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn a_search_pattern_matches_like_characters_literally() {
+        assert_eq!(contains_pattern("Ab"), "%ab%");
+        assert_eq!(contains_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
     }
 
     #[test]

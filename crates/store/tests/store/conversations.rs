@@ -12,6 +12,7 @@ on_both!(
     update_status_and_assignee,
     update_rejects_unknown_agent,
     list_by_assignee_and_page,
+    search_by_visitor_and_message_text,
 );
 
 async fn create_and_get_conversation(db: Db) {
@@ -269,4 +270,62 @@ async fn list_by_assignee_and_page(db: Db) {
     let rest = ids(db.conversations(&page).await.expect("list"));
     assert!(!rest.contains(&bobs.id), "{rest:?}");
     assert!(rest.contains(&unassigned.id), "{rest:?}");
+}
+
+async fn search_by_visitor_and_message_text(db: Db) {
+    let shop = widget(&db, "Shop").await;
+    let named = |name: &str, email: Option<&str>| NewConversation {
+        widget_id: shop.id,
+        visitor_name: Some(name.into()),
+        visitor_email: email.map(Into::into),
+        visitor_token_hash: token(),
+        page_url: None,
+        user_agent: None,
+    };
+    let grace = db
+        .create_conversation(named("Grace Hopper", Some("grace@navy.example")))
+        .await
+        .expect("create");
+    let alan = db
+        .create_conversation(named("Alan", None))
+        .await
+        .expect("create");
+    db.insert_message(text(alan.id, "My REFUND for order 50% off_sale", None))
+        .await
+        .expect("message");
+    let found = |needle: &str| {
+        let db = db.clone();
+        let query = ConversationQuery {
+            text: Some(needle.into()),
+            ..ConversationQuery::latest(10)
+        };
+        async move {
+            db.conversations(&query)
+                .await
+                .expect("search")
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("hopper").await, [grace.id], "by name, any case");
+    assert_eq!(found("NAVY.example").await, [grace.id], "by email");
+    assert_eq!(found("refund").await, [alan.id], "by message text");
+    // LIKE's own characters are matched literally.
+    assert_eq!(found("50%").await, [alan.id]);
+    assert_eq!(found("0% o").await, [alan.id]);
+    assert!(found("5_%").await.is_empty());
+    assert_eq!(found("off_sale").await, [alan.id]);
+    assert!(found("nobody").await.is_empty());
+    // Combined with the other filters.
+    let closed_only = ConversationQuery {
+        text: Some("refund".into()),
+        status: Some(ConversationStatus::Closed),
+        ..ConversationQuery::latest(10)
+    };
+    assert!(db
+        .conversations(&closed_only)
+        .await
+        .expect("search")
+        .is_empty());
 }
