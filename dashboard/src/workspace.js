@@ -77,6 +77,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     onAction: act,
     onRetry: (cid) => outbox.retry(cid),
     onDiscard: (cid) => outbox.discard(cid),
+    onReact: react,
     onBack: () => navigate(null),
   });
   const details = createDetails();
@@ -437,6 +438,19 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     } catch (error) {
       if (error?.status !== 401) toast('Could not do that: ' + error.message, { error: true });
       renderThread(); // put the assignee picker back
+    }
+  }
+
+  /** Adds or removes this agent's reaction; the answer (and the event) carry the new set. */
+  async function react(m, emoji, on) {
+    const t = current;
+    if (!t || m.id == null) return;
+    try {
+      const res = await api.react(t.state.id, m.id, emoji, on);
+      if (res?.reactions) t.setReactions(res.reactions.message_id, res.reactions.reactions);
+      renderThread();
+    } catch (error) {
+      if (error?.status !== 401) toast('Could not react: ' + error.message, { error: true });
     }
   }
 

@@ -500,6 +500,40 @@ test('a second agent appears in the team list, goes online and offline live, and
   await agentContext.close();
 });
 
+test('an agent reacts to a visitor\'s message; the visitor sees it live, and it can be taken back', async () => {
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const v = await visitor({ name: 'Rita Reacts' }, 'Thanks, that solved it');
+  await d.tab('Bot').click();
+  await d.row('Rita Reacts').click();
+  const msg = d.message('Thanks, that solved it');
+  await msg.waitFor();
+
+  await msg.hover();
+  await msg.locator('.addreact').click();
+  await msg.locator('.picker button', { hasText: '👍' }).click();
+  const chip = msg.locator('.chip', { hasText: '👍 1' });
+  await chip.waitFor();
+  assert.equal(await chip.getAttribute('aria-pressed'), 'true', 'the agent\'s own reaction');
+  const onWidget = v.w.message('Thanks, that solved it').locator('.chip', { hasText: '👍 1' });
+  await onWidget.waitFor();
+  assert.equal(await onWidget.getAttribute('aria-pressed'), 'false', 'not the visitor\'s');
+  await shot(page, 'reaction');
+
+  await chip.click();
+  await msg.locator('.chip').waitFor({ state: 'detached' });
+  await v.w.message('Thanks, that solved it').locator('.chip').waitFor({ state: 'detached' });
+  const stored = await parley.agentApi('GET', `/api/agent/conversations/${v.conversationId}?after=0`);
+  assert.deepEqual(stored.json.reactions, []);
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(v.page.errors, []);
+  await v.context.close();
+  await agentContext.close();
+});
+
 test('the search field finds conversations by visitor name or message text, in any tab', async () => {
   const start = async (name, message) => {
     const started = await parley.api('POST', '/api/chatbot/conversation', { body: { visitor_name: name } });

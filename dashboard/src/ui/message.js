@@ -4,9 +4,14 @@
 // attachment_path is a signed link relative to the server), the reply's send state (sending,
 // retrying, failed with Retry / Remove; a file reply's name, local preview and upload progress;
 // a refused file with Remove only), "Seen" under the last reply the visitor has read, and
-// reactions (read-only here). Each part is rebuilt only when its own data changed.
+// reactions: the widget's chips and picker, with the agent as reactor (`agent:{id}`). Each part
+// is rebuilt only when its own data changed.
 
 import { h, icon, linkify, formatTime, serverUrl } from './dom.js';
+import { reactionBar } from '../../../widget/src/ui/message.js';
+
+const LABELS = { react: 'Add a reaction', reactWith: 'React with {emoji}', reactionCount: '{emoji} {count}' };
+const t = (key, vars = {}) => (LABELS[key] || key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
 
 const IMAGE_EXT = /\.(png|jpe?g|gif|webp|avif)$/i;
 
@@ -66,19 +71,14 @@ function note(m, ctx) {
 }
 
 function reactions(m, ctx) {
-  const list = (ctx.reactions[m.id] || []).filter((r) => r.count > 0);
-  if (!list.length) return null;
-  return h(
-    'div',
-    { class: 'reacts', 'aria-label': 'Reactions' },
-    list.map((r) => h('span', { class: 'chip', title: (r.reactors || []).join(', '), text: r.emoji + ' ' + r.count })),
-  );
+  if (m._pending || m._status === 'failed') return null;
+  return reactionBar(m, { reactions: ctx.reactions, reactor: 'agent:' + ctx.selfId, t, onReact: ctx.onReact });
 }
 
 const signatures = {
   body: (m) => [m.message, m.attachment_path, m.attachment_name, m.is_voice, m._preview].join('\u0000'),
   note: (m, ctx) => [m._status, m._pending, m._error, m._refused, m._upload && Math.round((m._progress || 0) * 100), ctx.seenId === m.id].join('|'),
-  reacts: (m, ctx) => JSON.stringify(ctx.reactions[m.id] || []),
+  reacts: (m, ctx) => [m.id, m._pending, m._status, JSON.stringify(ctx.reactions[m.id] || [])].join('|'),
 };
 
 /** Creates or refreshes the node for message m. */

@@ -12,7 +12,7 @@ import { visitorName } from './inbox.js';
 
 const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
 
-export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onBack }) {
+export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
   const status = h('span', { class: 'status-pill' });
   const assignee = h('select', { id: 'pd-assignee', 'aria-label': 'Assigned to' });
@@ -95,7 +95,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
       renderHead(c, ctx);
       loading.hidden = !!ctx.loaded;
       const stick = atBottom();
-      const mctx = { base, visitorName: visitorName(c), seenId: ctx.seenId, reactions: ctx.reactions || {}, onRetry, onDiscard, onMediaLoad: () => stick && scrollToEnd() };
+      const mctx = { base, visitorName: visitorName(c), seenId: ctx.seenId, reactions: ctx.reactions || {}, selfId: ctx.selfId, onRetry, onDiscard, onReact, onMediaLoad: () => stick && scrollToEnd() };
       const seen = new Set();
       let prev = null;
       for (const m of ctx.messages) {

@@ -67,13 +67,19 @@ function note(m, ctx) {
   return null;
 }
 
-function reactions(m, ctx) {
+/**
+ * A stored message's reaction chips (each toggles the reader's own) and the emoji picker. Shared
+ * with the dashboard: `ctx.reactor` is who reads ('visitor' here, 'agent:{id}' there), `ctx.t`
+ * the labels, `ctx.onReact(m, emoji, on)` the action.
+ */
+export function reactionBar(m, ctx) {
   if (m.id == null || m.sender_type === 'system') return null;
+  const reactor = ctx.reactor || 'visitor';
   const list = ctx.reactions[m.id] || [];
   const row = h('div', { class: 'reacts' }); // chips only; hidden while empty
   for (const r of list) {
     if (!r.count) continue;
-    const mine = Array.isArray(r.reactors) && r.reactors.includes('visitor');
+    const mine = Array.isArray(r.reactors) && r.reactors.includes(reactor);
     row.append(
       h('button', {
         type: 'button',
@@ -93,7 +99,7 @@ function reactions(m, ctx) {
     if (open) picker.querySelector('button')?.focus();
   };
   for (const emoji of EMOJIS) {
-    const mine = list.some((r) => r.emoji === emoji && r.reactors?.includes('visitor'));
+    const mine = list.some((r) => r.emoji === emoji && r.reactors?.includes(reactor));
     picker.append(
       h('button', {
         type: 'button',
@@ -146,7 +152,7 @@ export function renderMessage(node, m, ctx) {
         : h('div', { class: 'meta' }, h('b', { text: displayName(m, ctx) }), h('time', { datetime: m.timestamp || '', title: time.long, text: time.short }));
     node.append(node._parts.meta);
   }
-  for (const [part, build] of [['body', body], ['note', note], ['reacts', reactions]]) {
+  for (const [part, build] of [['body', body], ['note', note], ['reacts', reactionBar]]) {
     const sig = signatures[part](m, ctx);
     if (node._sig[part] === sig) continue;
     node._sig[part] = sig;

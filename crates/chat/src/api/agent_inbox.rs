@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::{
     extract::{socket_id, AgentAuth, ApiJson, ApiPath, ApiQuery},
     messages::Incoming,
-    widget::Read,
+    widget::{React, Read},
     AppState,
 };
 use crate::{
@@ -280,6 +280,26 @@ pub async fn read(
 ) -> Result<Json<Value>, ApiError> {
     find(&state, id).await?;
     body.apply(&state, id, "agent", &headers).await
+}
+
+/// `POST /api/agent/conversations/{id}/messages/{message_id}/reactions`: adds (or with
+/// `on:false` removes) this agent's emoji reaction; the reactor is `agent:{id}`.
+pub async fn react(
+    State(state): State<Arc<AppState>>,
+    AgentAuth(agent): AgentAuth,
+    ApiPath((id, message_id)): ApiPath<(i64, i64)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<React>,
+) -> Result<Json<Value>, ApiError> {
+    find(&state, id).await?;
+    body.apply(
+        &state,
+        id,
+        message_id,
+        &format!("agent:{}", agent.id),
+        &headers,
+    )
+    .await
 }
 
 async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {

@@ -106,6 +106,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/agent/conversations/{id}/read",
             post(agent_inbox::read),
         )
+        .route(
+            "/api/agent/conversations/{id}/messages/{message_id}/reactions",
+            post(agent_inbox::react),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(cors));
     api.with_state(state)

@@ -260,6 +260,44 @@ fn yes() -> bool {
     true
 }
 
+impl React {
+    /// Adds (or removes) `reactor`'s reaction to message `message_id` of conversation `id` and
+    /// answers with the message's reactions.
+    pub(super) async fn apply(
+        self,
+        state: &AppState,
+        id: i64,
+        message_id: i64,
+        reactor: &str,
+        headers: &HeaderMap,
+    ) -> Result<Json<Value>, ApiError> {
+        let emoji = self.emoji.trim();
+        if emoji.is_empty()
+            || emoji.chars().count() > 8
+            || emoji
+                .chars()
+                .any(|c| c.is_ascii_alphanumeric() || c.is_control())
+        {
+            return Err(ApiError::Validation("emoji must be one emoji".into()));
+        }
+        let in_conversation = state
+            .service
+            .store
+            .messages_after(id, message_id - 1, 1)
+            .await?;
+        if in_conversation.first().map(|m| m.id) != Some(message_id) {
+            return Err(ApiError::NotFound("message"));
+        }
+        let reactions = state
+            .service
+            .react(id, message_id, reactor, emoji, self.on, socket_id(headers)?)
+            .await?;
+        Ok(Json(
+            json!({ "success": true, "reactions": reactions_json(message_id, &reactions) }),
+        ))
+    }
+}
+
 /// `POST /api/chatbot/conversation/{id}/messages/{message_id}/reactions`: adds (or with
 /// `on:false` removes) the visitor's emoji reaction.
 pub async fn react(
@@ -270,35 +308,6 @@ pub async fn react(
     ApiJson(body): ApiJson<React>,
 ) -> Result<Json<Value>, ApiError> {
     visitor_conversation(&state, &widget, id, &headers).await?;
-    let emoji = body.emoji.trim();
-    if emoji.is_empty()
-        || emoji.chars().count() > 8
-        || emoji
-            .chars()
-            .any(|c| c.is_ascii_alphanumeric() || c.is_control())
-    {
-        return Err(ApiError::Validation("emoji must be one emoji".into()));
-    }
-    let in_conversation = state
-        .service
-        .store
-        .messages_after(id, message_id - 1, 1)
-        .await?;
-    if in_conversation.first().map(|m| m.id) != Some(message_id) {
-        return Err(ApiError::NotFound("message"));
-    }
-    let reactions = state
-        .service
-        .react(
-            id,
-            message_id,
-            "visitor",
-            emoji,
-            body.on,
-            socket_id(&headers)?,
-        )
-        .await?;
-    Ok(Json(
-        json!({ "success": true, "reactions": reactions_json(message_id, &reactions) }),
-    ))
+    body.apply(&state, id, message_id, "visitor", &headers)
+        .await
 }

@@ -360,3 +360,40 @@ async fn agents_search_the_inbox_by_visitor_and_message_text() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["success"], false);
 }
+
+#[tokio::test]
+async fn agents_react_to_messages_and_the_visitor_sees_it() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let (status, sent) = app
+        .send(id, &visitor, json!({"message": "Thanks a lot!"}))
+        .await;
+    assert_eq!(status, 201);
+    let message_id = sent["message"]["id"].as_i64().unwrap();
+    let mut tab = app.subscriber(id, &visitor).await;
+    let path = format!("/api/agent/conversations/{id}/messages/{message_id}/reactions");
+
+    let (status, body) = post(&app, &path, &ada, json!({"emoji": "👍"})).await;
+    assert_eq!(status, 200, "{body}");
+    let expected = json!([{"emoji": "👍", "count": 1, "reactors": [format!("agent:{}", ada.id)]}]);
+    assert_eq!(body["reactions"]["reactions"], expected);
+    let event = tab.event("ReactionsUpdated").await;
+    assert_eq!(event["message_id"], message_id);
+    assert_eq!(event["reactions"], expected);
+
+    let (status, body) = post(&app, &path, &ada, json!({"emoji": "👍", "on": false})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reactions"]["reactions"], json!([]));
+
+    let (status, _) = post(&app, &path, &ada, json!({"emoji": "ok"})).await;
+    assert_eq!(status, 422);
+    // A message of another conversation is not this one's.
+    let (other, _) = app.conversation().await;
+    let wrong = format!("/api/agent/conversations/{other}/messages/{message_id}/reactions");
+    let (status, _) = post(&app, &wrong, &ada, json!({"emoji": "👍"})).await;
+    assert_eq!(status, 404);
+    let missing = format!("/api/agent/conversations/999999/messages/{message_id}/reactions");
+    let (status, _) = post(&app, &missing, &ada, json!({"emoji": "👍"})).await;
+    assert_eq!(status, 404);
+}
