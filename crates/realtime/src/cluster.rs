@@ -189,22 +189,34 @@ pub(crate) async fn join(
     let node = rand_node_id();
     let (queue, pending) = mpsc::channel(QUEUE);
     let (live_tx, mut live) = watch::channel(false);
+    let receiving = shutdown.child_token();
     tokio::spawn(receive_loop(
         client,
         channel.clone(),
         node,
         apps,
         live_tx,
-        shutdown.clone(),
+        receiving.clone(),
     ));
-    // The first subscription must succeed before joining counts as done.
-    while !*live.borrow_and_update() {
-        if live.changed().await.is_err() {
-            return Err(ClusterError::Unreachable(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "the subscription ended before it started",
-            ))));
+    // The first subscription must succeed before joining counts as done; if it does not in
+    // time, the receive task is stopped with the child token and start-up fails.
+    let subscribed = async {
+        while !*live.borrow_and_update() {
+            if live.changed().await.is_err() {
+                return false;
+            }
         }
+        true
+    };
+    if !matches!(
+        tokio::time::timeout(CONNECT_TIMEOUT, subscribed).await,
+        Ok(true)
+    ) {
+        receiving.cancel();
+        return Err(ClusterError::Unreachable(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "could not subscribe to the cluster channel within 5 s",
+        ))));
     }
     tokio::spawn(send_loop(
         publisher.clone(),
