@@ -110,6 +110,9 @@ export function createApi({ baseUrl, token, socketId = () => null, onUnauthorize
     /** agentId undefined: me; null: nobody. */
     assign: (id, agentId) => request('POST', conv(id) + '/assign', { body: agentId === undefined ? {} : { agent_id: agentId } }),
     setStatus: (id, status) => request('POST', conv(id) + '/status', { body: { status } }),
+    savedReplies: () => request('GET', '/api/agent/saved-replies'),
+    createSavedReply: (shortcut, text) => request('POST', '/api/agent/saved-replies', { body: { shortcut, text } }),
+    deleteSavedReply: (id) => request('DELETE', '/api/agent/saved-replies/' + encodeURIComponent(id)),
     react: (id, messageId, emoji, on) => request('POST', conv(id) + '/messages/' + encodeURIComponent(messageId) + '/reactions', { body: { emoji, on } }),
     markRead: (id, lastReadId) => request('POST', conv(id) + '/read', { body: { last_read_id: lastReadId } }),
     /** Echo/pusher-js channel authorisation (form-encoded, as Laravel's endpoint expects). */

@@ -17,6 +17,7 @@ import { createDetails } from './ui/details.js';
 import { createHeader } from './ui/header.js';
 import { createInboxView, visitorName, preview } from './ui/inbox.js';
 import { createTeam } from './ui/team.js';
+import { createSavedRepliesView } from './ui/saved-replies.js';
 import { createThreadView } from './ui/thread.js';
 
 const INBOX_POLL_MS = 3000;
@@ -79,8 +80,32 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     onDiscard: (cid) => outbox.discard(cid),
     onReact: react,
     onBack: () => navigate(null),
+    savedReplies: () => savedReplies,
   });
   const details = createDetails();
+  let savedReplies = [];
+  const savedView = createSavedRepliesView({
+    // A refusal (a taken shortcut, say) is thrown to the form, which shows it.
+    onAdd: async (shortcut, text) => {
+      await api.createSavedReply(shortcut, text);
+      await loadSavedReplies();
+    },
+    onDelete: (reply) =>
+      api
+        .deleteSavedReply(reply.id)
+        .catch((e) => e?.status !== 401 && e?.status !== 404 && toast('Could not delete: ' + e.message, { error: true }))
+        .then(loadSavedReplies),
+  });
+
+  async function loadSavedReplies() {
+    try {
+      const res = await api.savedReplies();
+      savedReplies = Array.isArray(res?.saved_replies) ? res.saved_replies.filter((r) => r && typeof r.shortcut === 'string' && typeof r.text === 'string') : [];
+      savedView.render(savedReplies);
+    } catch (error) {
+      if (error?.status !== 401) toast('Could not load saved replies: ' + error.message, { error: true });
+    }
+  }
   const teamView = createTeam();
   const toasts = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'pd-live' });
@@ -91,7 +116,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     skip,
     header.el,
     banner,
-    h('div', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el)),
+    h('div', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el, savedView.el)),
     toasts,
     live,
   );
@@ -603,6 +628,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     header.setConnection('connecting');
     presence.start(self);
     realtime.start();
+    loadSavedReplies();
     inbox.refresh().then(() => {
       baseline = true;
       for (const c of inbox.list('waiting')) waitingAlerted.add(c.id);

@@ -534,6 +534,57 @@ test('an agent reacts to a visitor\'s message; the visitor sees it live, and it 
   await agentContext.close();
 });
 
+test('saved replies: kept in the side panel, inserted by typing / and the shortcut, then sent', async () => {
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const panel = page.locator('section.saved');
+  await panel.getByLabel('Shortcut').fill('thanks');
+  await panel.getByLabel('Reply text').fill('Thank you for waiting — I am on it.');
+  await panel.getByRole('button', { name: 'Save reply' }).click();
+  await panel.locator('.saved-reply', { hasText: '/thanks' }).waitFor();
+  // The same shortcut again is refused, and the form says why.
+  await panel.getByLabel('Shortcut').fill('thanks');
+  await panel.getByLabel('Reply text').fill('Another text');
+  await panel.getByRole('button', { name: 'Save reply' }).click();
+  await panel.getByRole('alert').filter({ hasText: /already exists/ }).waitFor();
+  assert.equal(await panel.locator('.saved-reply').count(), 1);
+
+  const v = await visitor({ name: 'Sara Saved' }, 'Hello? Anyone?');
+  await d.tab('Bot').click();
+  await d.row('Sara Saved').click();
+  const box = page.locator('#pd-reply');
+  await box.fill('/tha');
+  const option = page.getByRole('option', { name: /\/thanks/ });
+  await option.waitFor();
+  assert.equal(await option.getAttribute('aria-selected'), 'true');
+  await box.press('Enter');
+  assert.equal(await box.inputValue(), 'Thank you for waiting — I am on it.');
+  await page.locator('#pd-saved-picker').waitFor({ state: 'hidden' });
+  await shot(page, 'saved-reply');
+  await box.press('Enter');
+  await v.w.waitForMessage('Thank you for waiting — I am on it.');
+
+  // No match, no list; Escape closes a list without sending.
+  await box.fill('/nothing-like-it');
+  assert.equal(await page.locator('#pd-saved-picker').isHidden(), true);
+  await box.fill('/t');
+  await option.waitFor();
+  await box.press('Escape');
+  await page.locator('#pd-saved-picker').waitFor({ state: 'hidden' });
+  assert.equal(await box.inputValue(), '/t');
+
+  await panel.getByRole('button', { name: 'Delete /thanks' }).click();
+  await panel.locator('.saved-reply').waitFor({ state: 'detached' });
+  const listed = await parley.agentApi('GET', '/api/agent/saved-replies');
+  assert.deepEqual(listed.json.saved_replies, []);
+  assert.deepEqual(page.errors, []);
+  await v.context.close();
+  await agentContext.close();
+});
+
 test('the search field finds conversations by visitor name or message text, in any tab', async () => {
   const start = async (name, message) => {
     const started = await parley.api('POST', '/api/chatbot/conversation', { body: { visitor_name: name } });

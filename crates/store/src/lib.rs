@@ -105,9 +105,23 @@ pub trait Agents: Send + Sync {
     ) -> Result<Option<Agent>>;
 }
 
+/// The replies agents keep for reuse, shared by the team.
+#[async_trait]
+pub trait SavedReplies: Send + Sync {
+    /// Every saved reply, by shortcut.
+    async fn saved_replies(&self) -> Result<Vec<SavedReply>>;
+    /// Stores a new one; a shortcut in use is a [`StoreError::Conflict`].
+    async fn create_saved_reply(&self, reply: NewSavedReply) -> Result<SavedReply>;
+    /// Replaces one's shortcut and text; `None` if there is no such reply.
+    async fn update_saved_reply(&self, id: i64, reply: NewSavedReply)
+        -> Result<Option<SavedReply>>;
+    /// Deletes one; false if there was no such reply.
+    async fn delete_saved_reply(&self, id: i64) -> Result<bool>;
+}
+
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
-pub trait Store: BotJobs + Agents + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: BotJobs + Agents + SavedReplies + Send + Sync + std::fmt::Debug + 'static {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.
     async fn migrate(&self) -> Result<()>;

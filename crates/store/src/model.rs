@@ -376,6 +376,30 @@ pub enum Assignee {
     Nobody,
 }
 
+/// A reply agents keep for reuse, inserted by its shortcut.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SavedReply {
+    /// Id.
+    pub id: i64,
+    /// What the agent types after `/` (lowercase letters, digits, `-` and `_`; unique).
+    pub shortcut: String,
+    /// The text inserted.
+    pub text: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A saved reply's content, to create or replace one.
+#[derive(Debug, Clone)]
+pub struct NewSavedReply {
+    /// Its shortcut.
+    pub shortcut: String,
+    /// Its text.
+    pub text: String,
+}
+
 /// What is needed to create an agent.
 #[derive(Debug, Clone)]
 pub struct NewAgent {

@@ -8,6 +8,7 @@ mod agents;
 mod errors;
 mod jobs;
 mod rows;
+mod saved_replies;
 mod statements;
 
 use std::future::Future;

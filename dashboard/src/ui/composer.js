@@ -3,7 +3,8 @@
 // file; what is typed goes with the file as its caption), a length limit, a
 // line saying what sending will do (take over from the bot) or why it cannot (closed), and
 // reporting when the agent starts and stops typing (stopped = 4 s without a key, a send, or
-// leaving the box).
+// leaving the box). A reply that starts with `/` offers the saved replies whose shortcut
+// matches (a list box: arrows choose, Enter or Tab inserts, Escape closes).
 
 import { h, icon } from './dom.js';
 import { bindPaste, createAttach } from './attach.js';
@@ -11,7 +12,7 @@ import { bindPaste, createAttach } from './attach.js';
 const IDLE_MS = 4000;
 const MAX_CHARS = 5000;
 
-export function createComposer({ onSend, onAttach, onTyping }) {
+export function createComposer({ onSend, onAttach, onTyping, savedReplies = () => [] }) {
   let typing = false;
   let idleTimer = null;
 
@@ -26,7 +27,41 @@ export function createComposer({ onSend, onAttach, onTyping }) {
   const send = h('button', { type: 'button', class: 'primary send', 'aria-label': 'Send reply', title: 'Send (Enter)' }, icon('send'), h('span', { text: 'Send' }));
   const hint = h('p', { id: 'pd-reply-hint', class: 'hint' });
   const attach = createAttach(attachFiles);
-  const el = h('div', { class: 'composer' }, h('div', { class: 'row' }, attach.button, attach.picker, input, send), hint);
+  const picker = h('ul', { id: 'pd-saved-picker', class: 'saved-picker', role: 'listbox', 'aria-label': 'Saved replies', hidden: true });
+  input.setAttribute('aria-controls', 'pd-saved-picker');
+  let choices = [];
+  let chosen = 0;
+  const el = h('div', { class: 'composer' }, picker, h('div', { class: 'row' }, attach.button, attach.picker, input, send), hint);
+
+  /** Shows the saved replies matching `/query` (whole box), or hides the list. */
+  function offer() {
+    const m = /^\/([\w-]*)$/.exec(input.value);
+    const query = m ? m[1].toLowerCase() : null;
+    choices = query == null ? [] : savedReplies().filter((r) => r.shortcut.includes(query)).sort((a, b) => b.shortcut.startsWith(query) - a.shortcut.startsWith(query)).slice(0, 8);
+    chosen = Math.min(chosen, Math.max(choices.length - 1, 0));
+    picker.hidden = choices.length === 0;
+    picker.replaceChildren(
+      ...choices.map((r, i) => {
+        const option = h('li', { id: 'pd-saved-opt-' + i, role: 'option', 'aria-selected': String(i === chosen) }, h('b', { text: '/' + r.shortcut }), h('span', { text: r.text }));
+        option.addEventListener('mousedown', (e) => {
+          e.preventDefault(); // keep the focus in the box
+          insert(r);
+        });
+        return option;
+      }),
+    );
+    if (choices.length) input.setAttribute('aria-activedescendant', 'pd-saved-opt-' + chosen);
+    else input.removeAttribute('aria-activedescendant');
+  }
+
+  function insert(reply) {
+    input.value = reply.text;
+    choices = [];
+    offer();
+    grow();
+    setTyping(true);
+    input.focus();
+  }
 
   function grow() {
     input.style.height = 'auto';
@@ -55,12 +90,35 @@ export function createComposer({ onSend, onAttach, onTyping }) {
 
   bindPaste(input, attachFiles);
   input.addEventListener('keydown', (e) => {
+    if (choices.length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        chosen = (chosen + (e.key === 'ArrowDown' ? 1 : choices.length - 1)) % choices.length;
+        offer();
+        return;
+      }
+      if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+        e.preventDefault();
+        insert(choices[chosen]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        choices = [];
+        picker.hidden = true;
+        input.removeAttribute('aria-activedescendant');
+        return;
+      }
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       submit();
     }
   });
   input.addEventListener('input', () => {
+    chosen = 0;
+    offer();
     grow();
     setTyping(input.value.trim().length > 0);
   });
@@ -87,6 +145,7 @@ export function createComposer({ onSend, onAttach, onTyping }) {
     reset() {
       if (typing) setTyping(false);
       input.value = '';
+      offer();
       grow();
     },
   };

@@ -12,7 +12,7 @@ import { visitorName } from './inbox.js';
 
 const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
 
-export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack }) {
+export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack, savedReplies }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
   const status = h('span', { class: 'status-pill' });
   const assignee = h('select', { id: 'pd-assignee', 'aria-label': 'Assigned to' });
@@ -34,7 +34,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
   const list = h('ol', { class: 'messages', 'aria-labelledby': 'pd-conv-title', tabindex: 0 });
   const loading = h('p', { class: 'loading', text: 'Loading the conversation…' });
   const typingRow = h('div', { class: 'typing', 'aria-live': 'polite' });
-  const composer = createComposer({ onSend, onAttach, onTyping });
+  const composer = createComposer({ onSend, onAttach, onTyping, savedReplies });
   const placeholder = h('div', { class: 'placeholder' }, h('p', { text: 'Choose a conversation from the inbox.' }));
   const pane = h('div', { class: 'pane', hidden: true }, head, loading, list, typingRow, composer.el);
   const el = h('section', { class: 'conversation', 'aria-label': 'Conversation' }, placeholder, pane);

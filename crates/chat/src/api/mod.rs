@@ -8,6 +8,7 @@ mod bot_replies;
 mod broadcasting;
 mod extract;
 mod messages;
+mod saved_replies;
 mod widget;
 
 use std::sync::Arc;
@@ -110,6 +111,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/agent/conversations/{id}/messages/{message_id}/reactions",
             post(agent_inbox::react),
         )
+        .route(
+            "/api/agent/saved-replies",
+            get(saved_replies::list).post(saved_replies::create),
+        )
+        .route(
+            "/api/agent/saved-replies/{id}",
+            put(saved_replies::update).delete(saved_replies::delete),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(cors));
     api.with_state(state)
@@ -125,7 +134,7 @@ async fn cors(request: Request, next: Next) -> Response {
         let headers = preflight.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -397,3 +397,105 @@ async fn agents_react_to_messages_and_the_visitor_sees_it() {
     let (status, _) = post(&app, &missing, &ada, json!({"emoji": "👍"})).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn saved_replies_are_kept_listed_replaced_and_deleted() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let grace = agent(&app, "Grace").await;
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let request = app
+            .http
+            .request(method, app.url(path))
+            .bearer_auth(&ada.token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/agent/saved-replies",
+        Some(json!({"shortcut": "/Refund", "text": "  Refunds take 5 days.  "})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["saved_reply"]["shortcut"], "refund");
+    assert_eq!(body["saved_reply"]["text"], "Refunds take 5 days.");
+    let id = body["saved_reply"]["id"].as_i64().unwrap();
+
+    // The whole team sees it.
+    let (status, body) = get(&app, "/api/agent/saved-replies", &grace).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["saved_replies"][0]["shortcut"], "refund");
+
+    let (status, _) = call(
+        reqwest::Method::POST,
+        "/api/agent/saved-replies",
+        Some(json!({"shortcut": "refund", "text": "again"})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    for bad in [
+        json!({"shortcut": "two words", "text": "x"}),
+        json!({"shortcut": "", "text": "x"}),
+        json!({"shortcut": "ok", "text": "   "}),
+        json!({"shortcut": "ok", "text": "x".repeat(5001)}),
+        json!({"shortcut": "ok"}),
+    ] {
+        let (status, body) = call(
+            reqwest::Method::POST,
+            "/api/agent/saved-replies",
+            Some(bad.clone()),
+        )
+        .await;
+        assert!(status == 422 || status == 400, "{bad}: {status} {body}");
+        assert_eq!(body["success"], false);
+    }
+
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        &format!("/api/agent/saved-replies/{id}"),
+        Some(json!({"shortcut": "refunds", "text": "Refunds take 3 days."})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["saved_reply"]["shortcut"], "refunds");
+    let (status, _) = call(
+        reqwest::Method::PUT,
+        "/api/agent/saved-replies/999999",
+        Some(json!({"shortcut": "x", "text": "y"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        &format!("/api/agent/saved-replies/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        &format!("/api/agent/saved-replies/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, body) = get(&app, "/api/agent/saved-replies", &ada).await;
+    assert_eq!(body["saved_replies"], json!([]));
+    // Visitors' tokens get nowhere.
+    let response = app
+        .http
+        .get(app.url("/api/agent/saved-replies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}

@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
     Agent, AgentAvailability, Attachment, Conversation, ConversationStatus, Message, Reaction,
-    ReadState, Result, SenderType, StoreError, Widget,
+    ReadState, Result, SavedReply, SenderType, StoreError, Widget,
 };
 
 /// Typed column reads on a row of either database. The generic bounds that say "this database
@@ -145,6 +145,16 @@ pub(crate) fn agent(row: &impl Columns) -> Result<Agent> {
         last_seen_at: row.time_opt("last_seen_at")?,
         created_at: row.time("created_at")?,
         revoked_at: row.time_opt("revoked_at")?,
+    })
+}
+
+pub(crate) fn saved_reply(row: &impl Columns) -> Result<SavedReply> {
+    Ok(SavedReply {
+        id: row.int("id")?,
+        shortcut: row.text("shortcut")?,
+        text: row.text("text")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     })
 }
 

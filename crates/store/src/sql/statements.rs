@@ -27,6 +27,9 @@ macro_rules! columns {
     (reaction) => {
         "message_id, reactor, emoji"
     };
+    (saved_reply) => {
+        "id, shortcut, text, created_at, updated_at"
+    };
 }
 
 /// Full messages: each message's own columns plus its attachment's file name.
@@ -268,6 +271,22 @@ pub(crate) const TOUCH_AGENT: &str = concat!(
      WHERE id = $2 AND ($3 IS NULL OR presence_seq <= $3) RETURNING ",
     columns!(agent)
 );
+
+pub(crate) const ALL_SAVED_REPLIES: &str = concat!(
+    "SELECT ",
+    columns!(saved_reply),
+    " FROM saved_replies ORDER BY shortcut"
+);
+pub(crate) const INSERT_SAVED_REPLY: &str = concat!(
+    "INSERT INTO saved_replies (shortcut, text, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+     RETURNING ",
+    columns!(saved_reply)
+);
+pub(crate) const UPDATE_SAVED_REPLY: &str = concat!(
+    "UPDATE saved_replies SET shortcut = $1, text = $2, updated_at = $3 WHERE id = $4 RETURNING ",
+    columns!(saved_reply)
+);
+pub(crate) const DELETE_SAVED_REPLY: &str = "DELETE FROM saved_replies WHERE id = $1 RETURNING id";
 
 #[cfg(test)]
 mod tests {

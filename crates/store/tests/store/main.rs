@@ -11,5 +11,6 @@ mod conversations;
 mod marks;
 mod messages;
 mod migrate;
+mod saved_replies;
 mod urls;
 mod widgets;
