@@ -97,9 +97,7 @@ impl Signed {
     }
 
     fn info(&self) -> Vec<&str> {
-        self.param("info")
-            .map(|info| info.split(',').map(str::trim).collect())
-            .unwrap_or_default()
+        split_info(self.param("info"))
     }
 }
 
@@ -191,61 +189,75 @@ impl EventBody {
     }
 }
 
+/// The attributes an `info` parameter asks for.
+fn split_info(info: Option<&str>) -> Vec<&str> {
+    info.map(|info| info.split(',').map(str::trim).collect())
+        .unwrap_or_default()
+}
+
+/// Refuses unknown attributes, and `user_count` where no presence channel is asked about.
+/// Checked before anything is published or counted, so a bad request does nothing.
+fn check_info(info: &[&str], presence: bool) -> Result<(), ApiError> {
+    for attribute in info {
+        match *attribute {
+            "user_count" if !presence => {
+                return Err(ApiError::new(
+                    400,
+                    "user_count is only available for presence channels",
+                ))
+            }
+            "user_count" | "subscription_count" | "cache" | "" => {}
+            other => {
+                return Err(ApiError::new(
+                    400,
+                    format!("Unknown info attribute {other:?}"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `info` attributes of the channels an event went to, counted across every node.
 async fn channel_attributes(
     app: &App,
     channels: &[ChannelName],
     info: &[&str],
-) -> Result<Map<String, Value>, ApiError> {
+) -> Map<String, Value> {
     let mut out = Map::new();
     for channel in channels {
-        let attributes = counted_attributes(app, channel, info).await?;
+        let attributes = counted_attributes(app, channel, info).await;
         out.insert(channel.to_string(), Value::Object(attributes));
     }
-    Ok(out)
+    out
 }
 
-/// Whether `info` may be asked of `channel`: checked before publishing, so that a bad request
-/// publishes nothing.
-fn check_info(app: &App, channels: &[ChannelName], info: &[&str]) -> Result<(), ApiError> {
-    for channel in channels {
-        attributes(app, channel, None, info)?;
-    }
-    Ok(())
-}
-
-/// One channel's `info` attributes, counted across every node (only when some are asked for).
-async fn counted_attributes(
-    app: &App,
-    channel: &ChannelName,
-    info: &[&str],
-) -> Result<Map<String, Value>, ApiError> {
-    if info.iter().all(|a| a.is_empty() || *a == "cache") {
+/// One channel's `info` attributes, counted across every node (only when counts are asked for).
+async fn counted_attributes(app: &App, channel: &ChannelName, info: &[&str]) -> Map<String, Value> {
+    if !info
+        .iter()
+        .any(|a| matches!(*a, "user_count" | "subscription_count"))
+    {
         return attributes(app, channel, None, info);
     }
     let survey = cluster::survey(app, Scope::Exact(channel.to_string())).await;
     attributes(app, channel, survey.channels.get(channel.as_str()), info)
 }
 
-/// `info` attributes from a channel's figures (`None`: nobody there).
+/// `info` attributes (already checked with [`check_info`]) from a channel's figures (`None`:
+/// nobody there).
 fn attributes(
     app: &App,
     channel: &ChannelName,
     stat: Option<&ChannelStat>,
     info: &[&str],
-) -> Result<Map<String, Value>, ApiError> {
+) -> Map<String, Value> {
     let (subscriptions, users) = stat.map_or((0, 0), |s| (s.subscriptions, s.members.len()));
     let mut out = Map::new();
     for attribute in info {
         match *attribute {
-            "user_count" if channel.kind() == ChannelKind::Presence => {
-                out.insert("user_count".into(), users.into());
-            }
             "user_count" => {
-                return Err(ApiError::new(
-                    400,
-                    "user_count is only available for presence channels",
-                ))
+                out.insert("user_count".into(), users.into());
             }
             "subscription_count" => {
                 out.insert("subscription_count".into(), subscriptions.into());
@@ -256,31 +268,24 @@ fn attributes(
                     out.insert("cache".into(), cached);
                 }
             }
-            "" => {}
-            other => {
-                return Err(ApiError::new(
-                    400,
-                    format!("Unknown info attribute {other:?}"),
-                ))
-            }
+            _ => {}
         }
     }
-    Ok(out)
+    out
 }
 
 async fn events(signed: Signed) -> Result<Json<Value>, ApiError> {
     let (event, info) = parse_body::<EventBody>(&signed.body)?.validate(&signed.app)?;
-    let info: Vec<&str> = info
-        .as_deref()
-        .map(|i| i.split(',').map(str::trim).collect())
-        .unwrap_or_default();
-    check_info(&signed.app, &event.channels, &info)?;
+    let info = split_info(info.as_deref());
+    for channel in &event.channels {
+        check_info(&info, channel.kind() == ChannelKind::Presence)?;
+    }
     publish::deliver(&signed.app, &event);
     if info.is_empty() {
         return Ok(Json(json!({})));
     }
     Ok(Json(
-        json!({ "channels": channel_attributes(&signed.app, &event.channels, &info).await? }),
+        json!({ "channels": channel_attributes(&signed.app, &event.channels, &info).await }),
     ))
 }
 
@@ -298,12 +303,21 @@ async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
             format!("A batch may hold at most {max} events"),
         ));
     }
-    // Validate the whole batch first: a batch is published entirely or not at all.
+    // Validate the whole batch first, its `info` too: a batch is published entirely or not at
+    // all.
     let events = body
         .batch
         .into_iter()
         .map(|event| event.validate(&signed.app))
         .collect::<Result<Vec<_>, _>>()?;
+    for (event, info) in &events {
+        if let Some(channel) = event.channels.first() {
+            check_info(
+                &split_info(info.as_deref()),
+                channel.kind() == ChannelKind::Presence,
+            )?;
+        }
+    }
     let any_info = events.iter().any(|(_, info)| info.is_some());
     for (event, _) in &events {
         publish::deliver(&signed.app, event);
@@ -313,13 +327,10 @@ async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
     }
     let mut results = Vec::with_capacity(events.len());
     for (event, info) in &events {
-        let info: Vec<&str> = info
-            .as_deref()
-            .map(|i| i.split(',').map(str::trim).collect())
-            .unwrap_or_default();
+        let info = split_info(info.as_deref());
         let attributes = match event.channels.first() {
             Some(channel) if !info.is_empty() => {
-                counted_attributes(&signed.app, channel, &info).await?
+                counted_attributes(&signed.app, channel, &info).await
             }
             _ => Map::new(),
         };
@@ -337,9 +348,7 @@ async fn channels(signed: Signed) -> Result<Json<Value>, ApiError> {
             "user_count needs filter_by_prefix=presence-",
         ));
     }
-    // Checked before asking the other nodes, so a bad request costs nothing.
-    let any = ChannelName::parse("presence-x", usize::MAX).expect("a valid name");
-    attributes(&signed.app, &any, None, &info)?;
+    check_info(&info, prefix.starts_with("presence-"))?;
     let survey = cluster::survey(&signed.app, Scope::Prefix(prefix.to_string())).await;
     let mut out = Map::new();
     for (name, stat) in &survey.channels {
@@ -348,7 +357,7 @@ async fn channels(signed: Signed) -> Result<Json<Value>, ApiError> {
         };
         out.insert(
             name.clone(),
-            Value::Object(attributes(&signed.app, &channel, Some(stat), &info)?),
+            Value::Object(attributes(&signed.app, &channel, Some(stat), &info)),
         );
     }
     Ok(Json(json!({ "channels": out })))
@@ -365,10 +374,10 @@ async fn channel(
 ) -> Result<Json<Value>, ApiError> {
     let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
     let info = signed.info();
-    attributes(&signed.app, &channel, None, &info)?;
+    check_info(&info, channel.kind() == ChannelKind::Presence)?;
     let survey = cluster::survey(&signed.app, Scope::Exact(channel.to_string())).await;
     let stat = survey.channels.get(channel.as_str());
-    let mut out = attributes(&signed.app, &channel, stat, &info)?;
+    let mut out = attributes(&signed.app, &channel, stat, &info);
     out.insert("occupied".into(), stat.is_some().into());
     Ok(Json(Value::Object(out)))
 }

@@ -172,6 +172,22 @@ async fn event_limits_are_enforced_and_nothing_is_half_published() {
         )
         .await;
     assert_eq!(status, 400);
+    // An `info` the server cannot answer refuses the whole batch before anything goes out.
+    for info in ["user_count", "nonsense"] {
+        let batch = json!({"batch": [
+            {"name": "ok", "channel": "c0", "data": "1"},
+            {"name": "asks", "channel": "c0", "data": "2", "info": info},
+        ]});
+        let (status, body) = server
+            .api(
+                "POST",
+                &format!("/apps/{APP_ID}/batch_events"),
+                &[],
+                Some(batch),
+            )
+            .await;
+        assert_eq!(status, 400, "{info}: {body}");
+    }
     assert!(
         client.sync().await.is_empty(),
         "a refused request published something"
