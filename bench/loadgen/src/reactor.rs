@@ -424,6 +424,19 @@ mod tests {
         (head[0] & 0x0F, payload)
     }
 
+    /// Gives `client` to the receive thread as a stream-0 benchmark receiver.
+    fn hand_over(reactor: &Reactor, client: std::net::TcpStream) -> oneshot::Receiver<Received> {
+        let (done, received) = oneshot::channel();
+        reactor.adopt(Adopted {
+            socket: client,
+            stream: 0,
+            listen: Listen::payload("bench"),
+            activity_timeout: Duration::from_secs(120),
+            done,
+        });
+        received
+    }
+
     fn event(seq: u64) -> Vec<u8> {
         let data = crate::payload::Payload { c: 0, s: seq, t: 0 }.encode(0);
         let text = serde_json::json!({"event": "bench", "channel": "c", "data": data}).to_string();
@@ -437,14 +450,7 @@ mod tests {
         let (mut server, _) = listener.accept().unwrap();
         let recorder = Arc::new(Recorder::new());
         let reactor = Reactor::start(Arc::clone(&recorder)).unwrap();
-        let (done, received) = oneshot::channel();
-        reactor.adopt(Adopted {
-            socket: client,
-            stream: 0,
-            listen: Listen::payload("bench"),
-            activity_timeout: Duration::from_secs(120),
-            done,
-        });
+        let received = hand_over(&reactor, client);
 
         // Two events in one write, then one split across two writes.
         let mut both = event(0);
@@ -491,15 +497,7 @@ mod tests {
         for _ in 0..3 {
             let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
             servers.push(listener.accept().unwrap().0);
-            let (done, received) = oneshot::channel();
-            reactor.adopt(Adopted {
-                socket: client,
-                stream: 0,
-                listen: Listen::payload("bench"),
-                activity_timeout: Duration::from_secs(120),
-                done,
-            });
-            results.push(received);
+            results.push(hand_over(&reactor, client));
         }
         servers[1].write_all(&event(7)).unwrap();
         // Wait for the delivery before stopping, without sleeping a guessed time.

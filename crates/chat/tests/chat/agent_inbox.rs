@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::agents::{agent, agent_subscriber, get, post};
+use crate::agents::{agent, agent_subscriber, call, get, post};
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -303,25 +303,12 @@ async fn an_agent_sends_a_file_the_visitor_can_open() {
 async fn agents_search_the_inbox_by_visitor_and_message_text() {
     let app = TestApp::start().await;
     let ada = agent(&app, "Ada").await;
-    let started = |name: &'static str| {
-        let app = &app;
-        async move {
-            let response = app
-                .post("/api/chatbot/conversation")
-                .json(&json!({"visitor_name": name, "visitor_email": format!("{}@example.com", name.to_lowercase())}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 201);
-            let body: Value = response.json().await.unwrap();
-            (
-                body["conversation"]["id"].as_i64().unwrap(),
-                body["visitor_token"].as_str().unwrap().to_string(),
-            )
-        }
-    };
-    let (grace, _) = started("Grace").await;
-    let (alan, alan_token) = started("Alan").await;
+    let (grace, _) = app
+        .conversation_as(json!({"visitor_name": "Grace", "visitor_email": "grace@example.com"}))
+        .await;
+    let (alan, alan_token) = app
+        .conversation_as(json!({"visitor_name": "Alan", "visitor_email": "alan@example.com"}))
+        .await;
     let (status, _) = app
         .send(alan, &alan_token, json!({"message": "Where is my refund?"}))
         .await;
@@ -403,25 +390,11 @@ async fn saved_replies_are_kept_listed_replaced_and_deleted() {
     let app = TestApp::start().await;
     let ada = agent(&app, "Ada").await;
     let grace = agent(&app, "Grace").await;
-    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let request = app
-            .http
-            .request(method, app.url(path))
-            .bearer_auth(&ada.token);
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
-    };
-    let (status, body) = call(
-        reqwest::Method::POST,
+    let (status, body) = post(
+        &app,
         "/api/agent/saved-replies",
-        Some(json!({"shortcut": "/Refund", "text": "  Refunds take 5 days.  "})),
+        &ada,
+        json!({"shortcut": "/Refund", "text": "  Refunds take 5 days.  "}),
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -434,10 +407,11 @@ async fn saved_replies_are_kept_listed_replaced_and_deleted() {
     assert_eq!(status, 200);
     assert_eq!(body["saved_replies"][0]["shortcut"], "refund");
 
-    let (status, _) = call(
-        reqwest::Method::POST,
+    let (status, _) = post(
+        &app,
         "/api/agent/saved-replies",
-        Some(json!({"shortcut": "refund", "text": "again"})),
+        &ada,
+        json!({"shortcut": "refund", "text": "again"}),
     )
     .await;
     assert_eq!(status, 409);
@@ -448,42 +422,45 @@ async fn saved_replies_are_kept_listed_replaced_and_deleted() {
         json!({"shortcut": "ok", "text": "x".repeat(5001)}),
         json!({"shortcut": "ok"}),
     ] {
-        let (status, body) = call(
-            reqwest::Method::POST,
-            "/api/agent/saved-replies",
-            Some(bad.clone()),
-        )
-        .await;
+        let (status, body) = post(&app, "/api/agent/saved-replies", &ada, bad.clone()).await;
         assert!(status == 422 || status == 400, "{bad}: {status} {body}");
         assert_eq!(body["success"], false);
     }
 
     let (status, body) = call(
+        &app,
         reqwest::Method::PUT,
         &format!("/api/agent/saved-replies/{id}"),
+        &ada.token,
         Some(json!({"shortcut": "refunds", "text": "Refunds take 3 days."})),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["saved_reply"]["shortcut"], "refunds");
     let (status, _) = call(
+        &app,
         reqwest::Method::PUT,
         "/api/agent/saved-replies/999999",
+        &ada.token,
         Some(json!({"shortcut": "x", "text": "y"})),
     )
     .await;
     assert_eq!(status, 404);
 
     let (status, _) = call(
+        &app,
         reqwest::Method::DELETE,
         &format!("/api/agent/saved-replies/{id}"),
+        &ada.token,
         None,
     )
     .await;
     assert_eq!(status, 200);
     let (status, _) = call(
+        &app,
         reqwest::Method::DELETE,
         &format!("/api/agent/saved-replies/{id}"),
+        &ada.token,
         None,
     )
     .await;

@@ -30,7 +30,7 @@ pub(crate) async fn agent(app: &TestApp, name: &str) -> Agent {
 }
 
 /// Calls the agents' API; returns (status, body).
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

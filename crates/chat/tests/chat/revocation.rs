@@ -6,11 +6,8 @@ use serde_json::json;
 use crate::agents::{agent, agent_subscriber, get, sign};
 use crate::support::*;
 
-#[tokio::test]
-async fn revoking_a_widget_closes_its_live_sockets() {
-    let app = TestApp::start().await;
-    let (id, visitor) = app.conversation().await;
-    let mut subscriber = app.subscriber(id, &visitor).await;
+/// The watcher as `parley serve` runs it, looking every 20 ms; cancel the token to stop it.
+async fn watch_revocations(app: &TestApp) -> tokio_util::sync::CancellationToken {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let realtime = app.realtime.clone();
     parley_chat::revocation::spawn_watcher(
@@ -22,6 +19,15 @@ async fn revoking_a_widget_closes_its_live_sockets() {
         shutdown.clone(),
     )
     .await;
+    shutdown
+}
+
+#[tokio::test]
+async fn revoking_a_widget_closes_its_live_sockets() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    let shutdown = watch_revocations(&app).await;
     app.store.revoke_widget(app.widget_id).await.unwrap();
     assert_eq!(subscriber.closed().await, Some(4009));
     assert_eq!(
@@ -56,17 +62,7 @@ async fn revoking_an_agent_closes_their_dashboard_socket() {
     let mut ada_socket = agent_subscriber(&app, &ada, &format!("private-agent.{}", ada.id)).await;
     let mut grace_socket =
         agent_subscriber(&app, &grace, &format!("private-agent.{}", grace.id)).await;
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let realtime = app.realtime.clone();
-    parley_chat::revocation::spawn_watcher(
-        app.store.clone(),
-        std::time::Duration::from_millis(20),
-        move |channel, reason| {
-            realtime.close_channel(APP_ID, channel, reason);
-        },
-        shutdown.clone(),
-    )
-    .await;
+    let shutdown = watch_revocations(&app).await;
     assert!(app.store.revoke_agent(ada.id).await.unwrap());
     assert_eq!(ada_socket.closed().await, Some(4009));
     let (status, _) = get(&app, "/api/agent/me", &ada).await;

@@ -233,9 +233,14 @@ impl TestApp {
 
     /// Starts a conversation; returns (id, visitor token).
     pub async fn conversation(&self) -> (i64, String) {
+        self.conversation_as(json!({"visitor_name": "Vera"})).await
+    }
+
+    /// Starts a conversation with these visitor details; returns (id, visitor token).
+    pub async fn conversation_as(&self, visitor: Value) -> (i64, String) {
         let response = self
             .post("/api/chatbot/conversation")
-            .json(&json!({"visitor_name": "Vera"}))
+            .json(&visitor)
             .send()
             .await
             .unwrap();
