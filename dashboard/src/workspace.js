@@ -472,8 +472,8 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     if (!t || m.id == null) return;
     try {
       const res = await api.react(t.state.id, m.id, emoji, on);
+      // setReactions re-renders the thread, as for the ReactionsUpdated event.
       if (res?.reactions) t.setReactions(res.reactions.message_id, res.reactions.reactions);
-      renderThread();
     } catch (error) {
       if (error?.status !== 401) toast('Could not react: ' + error.message, { error: true });
     }
