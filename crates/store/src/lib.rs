@@ -8,6 +8,7 @@ pub mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+mod text;
 
 use async_trait::async_trait;
 pub use model::*;
@@ -32,6 +33,13 @@ pub enum StoreError {
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// Text holds a NUL (U+0000), which PostgreSQL cannot store; refused on every database
+    /// so that both answer alike.
+    #[error("{field} contains a NUL character")]
+    InvalidText {
+        /// Which value, e.g. `message` or `visitor name`.
+        field: &'static str,
+    },
 }
 
 /// The result type of every store call.

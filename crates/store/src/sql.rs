@@ -20,9 +20,9 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use self::{errors::write_error, rows::Columns, statements as sql};
 use crate::{
-    Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus, Inserted, Message,
-    NewAttachment, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
-    StoreError, Widget,
+    text, Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus, Inserted,
+    Message, NewAttachment, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result,
+    Store, StoreError, Widget,
 };
 
 /// What a database contributes beyond sqlx's driver.
@@ -97,6 +97,12 @@ where
     }
 
     async fn create_widget(&self, widget: NewWidget) -> Result<Widget> {
+        text::check("widget name", &widget.name)?;
+        text::check("widget token hash", &widget.token_hash)?;
+        for origin in &widget.allowed_origins {
+            text::check("allowed origin", origin)?;
+        }
+        text::check_json("widget settings", &widget.settings)?;
         let row = sqlx::query(sql::INSERT_WIDGET)
             .bind(widget.name)
             .bind(widget.token_hash)
@@ -111,6 +117,9 @@ where
     }
 
     async fn widget_by_token_hash(&self, token_hash: &str) -> Result<Option<Widget>> {
+        if !text::storable(token_hash) {
+            return Ok(None);
+        }
         let row = sqlx::query(sql::LIVE_WIDGET_BY_TOKEN_HASH)
             .bind(token_hash.to_owned())
             .fetch_optional(&self.read)
@@ -141,6 +150,7 @@ where
     }
 
     async fn update_widget_settings(&self, id: i64, settings: Value) -> Result<bool> {
+        text::check_json("widget settings", &settings)?;
         let updated = sqlx::query(sql::UPDATE_WIDGET_SETTINGS)
             .bind(settings)
             .bind(id)
@@ -150,6 +160,11 @@ where
     }
 
     async fn create_conversation(&self, conversation: NewConversation) -> Result<Conversation> {
+        text::check_optional("visitor name", conversation.visitor_name.as_deref())?;
+        text::check_optional("visitor email", conversation.visitor_email.as_deref())?;
+        text::check("visitor token hash", &conversation.visitor_token_hash)?;
+        text::check_optional("page url", conversation.page_url.as_deref())?;
+        text::check_optional("user agent", conversation.user_agent.as_deref())?;
         let now = Utc::now();
         let widget_id = conversation.widget_id;
         let row = sqlx::query(sql::INSERT_CONVERSATION)
@@ -177,6 +192,9 @@ where
     }
 
     async fn conversations(&self, query: &ConversationQuery) -> Result<Vec<Conversation>> {
+        if query.text.as_deref().is_some_and(|t| !text::storable(t)) {
+            return Ok(Vec::new());
+        }
         let statement = sql::list_conversations(query);
         let mut select = sqlx::query(&statement);
         if let Some(widget_id) = query.widget_id {
@@ -225,6 +243,9 @@ where
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted> {
+        text::check("message", &message.message)?;
+        text::check_optional("sender name", message.sender_name.as_deref())?;
+        text::check_optional("client id", message.client_id.as_deref())?;
         let conversation_id = message.conversation_id;
         let attachment_id = message.attachment_id;
         let now = Utc::now();
@@ -341,6 +362,9 @@ where
     }
 
     async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment> {
+        text::check("attachment name", &attachment.original_name)?;
+        text::check("attachment storage name", &attachment.storage_name)?;
+        text::check("attachment content type", &attachment.content_type)?;
         let conversation_id = attachment.conversation_id;
         let row = sqlx::query(sql::INSERT_ATTACHMENT)
             .bind(conversation_id)
@@ -375,6 +399,7 @@ where
         reader: &str,
         last_read_id: i64,
     ) -> Result<ReadState> {
+        text::check("reader", reader)?;
         let row = sqlx::query(sql::MARK_READ)
             .bind(conversation_id)
             .bind(reader.to_owned())
@@ -402,6 +427,8 @@ where
         emoji: &str,
         on: bool,
     ) -> Result<Vec<Reaction>> {
+        text::check("reactor", reactor)?;
+        text::check("emoji", emoji)?;
         let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
         // Checked up front so that removing from a missing message is NotFound too, rather
         // than an empty list.

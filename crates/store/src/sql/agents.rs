@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
 use super::{errors::write_error, rows, statements as sql, Backend, SqlStore};
-use crate::{Agent, AgentAvailability, Agents, NewAgent, Result};
+use crate::{text, Agent, AgentAvailability, Agents, NewAgent, Result};
 
 #[async_trait]
 impl<DB> Agents for SqlStore<DB>
@@ -19,6 +19,9 @@ where
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
     async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {
+        text::check("agent name", &agent.name)?;
+        text::check("agent email", &agent.email)?;
+        text::check("agent token hash", &agent.token_hash)?;
         let email = agent.email.clone();
         let row = sqlx::query(sql::INSERT_AGENT)
             .bind(agent.name)
@@ -38,6 +41,9 @@ where
     }
 
     async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>> {
+        if !text::storable(token_hash) {
+            return Ok(None);
+        }
         let row = sqlx::query(sql::AGENT_BY_TOKEN_HASH)
             .bind(token_hash.to_owned())
             .fetch_optional(&self.read)

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::{rows::Columns, Backend, SqlStore};
-use crate::{BotJob, BotJobs, Result};
+use crate::{text, BotJob, BotJobs, Result};
 
 /// Queues the turn for a just-inserted visitor message.
 pub(super) async fn enqueue<DB>(
@@ -80,7 +80,7 @@ where
 
     async fn finish_bot_job(&self, id: i64, outcome: &str) -> Result<()> {
         sqlx::query("UPDATE bot_jobs SET state = 'done', outcome = $1, locked_until = NULL, updated_at = $2 WHERE id = $3")
-            .bind(outcome.to_owned())
+            .bind(text::lossy(outcome).into_owned())
             .bind(Utc::now())
             .bind(id)
             .execute(&self.write)
@@ -94,7 +94,7 @@ where
              WHERE id = $4",
         )
         .bind(retry_at)
-        .bind(error.chars().take(2000).collect::<String>())
+        .bind(text::lossy(error).chars().take(2000).collect::<String>())
         .bind(Utc::now())
         .bind(id)
         .execute(&self.write)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
 use super::{errors::write_error, rows, statements as sql, Backend, SqlStore};
-use crate::{NewSavedReply, Result, SavedReplies, SavedReply};
+use crate::{text, NewSavedReply, Result, SavedReplies, SavedReply};
 
 #[async_trait]
 impl<DB> SavedReplies for SqlStore<DB>
@@ -25,6 +25,7 @@ where
     }
 
     async fn create_saved_reply(&self, reply: NewSavedReply) -> Result<SavedReply> {
+        storable(&reply)?;
         let shortcut = reply.shortcut.clone();
         let row = sqlx::query(sql::INSERT_SAVED_REPLY)
             .bind(reply.shortcut)
@@ -41,6 +42,7 @@ where
         id: i64,
         reply: NewSavedReply,
     ) -> Result<Option<SavedReply>> {
+        storable(&reply)?;
         let shortcut = reply.shortcut.clone();
         let row = sqlx::query(sql::UPDATE_SAVED_REPLY)
             .bind(reply.shortcut)
@@ -60,4 +62,9 @@ where
             .await?;
         Ok(deleted.is_some())
     }
+}
+
+fn storable(reply: &NewSavedReply) -> Result<()> {
+    text::check("saved reply shortcut", &reply.shortcut)?;
+    text::check("saved reply text", &reply.text)
 }

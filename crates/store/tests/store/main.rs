@@ -12,5 +12,6 @@ mod marks;
 mod messages;
 mod migrate;
 mod saved_replies;
+mod text;
 mod urls;
 mod widgets;
