@@ -30,6 +30,23 @@ pub enum StoreError {
     /// A migration failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The PostgreSQL server could not be reached at start: where (host and port, never the
+    /// password) and why.
+    #[error("cannot connect to PostgreSQL at {address}: {reason}")]
+    Unreachable {
+        /// `host:port`, or the socket path.
+        address: String,
+        /// Why (refused, timed out, authentication…).
+        reason: sqlx::Error,
+    },
+    /// The SQLite database file could not be opened or created: which file and why.
+    #[error("cannot open the SQLite database at {path}: {reason}")]
+    CannotOpen {
+        /// The file.
+        path: String,
+        /// Why (no such directory, permission denied…).
+        reason: sqlx::Error,
+    },
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("corrupt record: {0}")]
     Corrupt(String),

@@ -1,8 +1,8 @@
 //! The SQLite store, Parley's embedded default: connection settings (WAL, foreign keys, busy
-//! timeout), the pools, and the SQLite migrations. The queries themselves are shared, in
-//! `sql.rs`.
+//! timeout), the pools, the database file (created readable by its owner only), and the SQLite
+//! migrations. The queries themselves are shared, in `sql.rs`.
 
-use std::{str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     migrate::Migrator,
@@ -14,7 +14,7 @@ use sqlx::{
 
 use crate::{
     sql::{Backend, SqlStore},
-    Result,
+    Result, StoreError,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -84,18 +84,40 @@ impl SqliteStore {
             return Ok(SqlStore::new(pool.clone(), pool));
         }
 
+        let path = options.get_filename().to_owned();
+        let cannot_open = |reason| StoreError::CannotOpen {
+            path: path.display().to_string(),
+            reason,
+        };
+        create_private(&path).await.map_err(cannot_open)?;
         let options = options.journal_mode(SqliteJournalMode::Wal);
         // SQLite allows one writer at a time. Extra write connections would not write in
         // parallel; they would spin in the busy handler (sleep-and-retry, unfair, adding
         // latency) and risk SQLITE_BUSY past the timeout. One write connection turns that into
         // a fair queue in the pool, and makes concurrent migrations in this process take turns.
         let write_options = options.clone().pragma("wal_autocheckpoint", "0");
-        let write = open_pool(SqlitePoolOptions::new().max_connections(1), &write_options).await?;
-        let read = open_pool(SqlitePoolOptions::new().max_connections(READERS), &options).await?;
+        let write = open_pool(SqlitePoolOptions::new().max_connections(1), &write_options)
+            .await
+            .map_err(cannot_open)?;
+        let read = open_pool(SqlitePoolOptions::new().max_connections(READERS), &options)
+            .await
+            .map_err(cannot_open)?;
         tracing::debug!(url, "opened SQLite store");
         let checkpoints = tokio::spawn(checkpoint_periodically(read.clone()));
         Ok(SqlStore::new(write, read).with_maintenance(checkpoints))
     }
+}
+
+/// Creates the database file, if missing, readable and writable by its owner only: it holds
+/// every conversation. SQLite gives the `-wal` and `-shm` files it creates beside it the same
+/// permissions. An existing file keeps the permissions it has.
+async fn create_private(path: &Path) -> sqlx::Result<()> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path).await?;
+    Ok(())
 }
 
 /// Copies the WAL back into the database now and then, off the commit path. PASSIVE never
@@ -125,7 +147,7 @@ async fn checkpoint_periodically(pool: SqlitePool) {
 async fn open_pool(
     pool: SqlitePoolOptions,
     options: &SqliteConnectOptions,
-) -> Result<sqlx::SqlitePool> {
+) -> sqlx::Result<sqlx::SqlitePool> {
     let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
     let mut delay = Duration::from_millis(10);
     loop {
@@ -142,7 +164,7 @@ async fn open_pool(
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(200));
             }
-            result => return Ok(result?),
+            result => return result,
         }
     }
 }

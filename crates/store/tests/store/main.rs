@@ -11,6 +11,7 @@ mod conversations;
 mod marks;
 mod messages;
 mod migrate;
+mod open;
 mod saved_replies;
 mod text;
 mod urls;
