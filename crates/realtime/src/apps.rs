@@ -1,14 +1,15 @@
 //! The apps a server serves, looked up by key (WebSocket) or id (HTTP API), each with its live
-//! hub, metrics and connection count.
+//! hub, metrics, connection count and open sockets by id.
 
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        Arc, Mutex,
     },
 };
 
+use parley_protocol::SocketId;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -16,6 +17,7 @@ use crate::{
     config::{AppConfig, RealtimeConfig},
     hub::Hub,
     metrics::{AppMetrics, Metrics},
+    outbox::Outbox,
     webhooks,
 };
 
@@ -31,6 +33,10 @@ pub struct App {
     /// The way to the other nodes, once the server has joined a cluster.
     pub cluster: ClusterSlot,
     connections: AtomicUsize,
+    /// Every open socket by id, whatever it holds, so an app can close the sockets it granted
+    /// something to (a revoked identity's) even after they left every channel. A std mutex:
+    /// held only to insert, remove or look up.
+    sockets: Mutex<HashMap<SocketId, Arc<Outbox>>>,
 }
 
 impl App {
@@ -43,23 +49,56 @@ impl App {
         }
         self.metrics.connections.inc();
         self.metrics.connections_total.inc();
-        Some(ConnectionSlot { app: self.clone() })
+        Some(ConnectionSlot {
+            app: self.clone(),
+            socket: None,
+        })
     }
 
     /// Open connections now.
     pub fn connection_count(&self) -> usize {
         self.connections.load(Ordering::Acquire)
     }
+
+    /// The outboxes of those of `sockets` that are open here.
+    pub fn outboxes_of(&self, sockets: &[SocketId]) -> Vec<(SocketId, Arc<Outbox>)> {
+        let open = self.sockets.lock().expect("socket index poisoned");
+        sockets
+            .iter()
+            .filter_map(|id| open.get(id).map(|outbox| (*id, outbox.clone())))
+            .collect()
+    }
 }
 
-/// A held connection slot; dropping it frees the slot, however the connection ends.
+/// A held connection slot; dropping it frees the slot (and the socket's place in the index),
+/// however the connection ends.
 #[derive(Debug)]
 pub struct ConnectionSlot {
     app: Arc<App>,
+    socket: Option<SocketId>,
+}
+
+impl ConnectionSlot {
+    /// Lists the connection's socket under its id until the slot is dropped.
+    pub fn track(&mut self, socket: SocketId, outbox: &Arc<Outbox>) {
+        self.app
+            .sockets
+            .lock()
+            .expect("socket index poisoned")
+            .insert(socket, outbox.clone());
+        self.socket = Some(socket);
+    }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            self.app
+                .sockets
+                .lock()
+                .expect("socket index poisoned")
+                .remove(&socket);
+        }
         self.app.connections.fetch_sub(1, Ordering::AcqRel);
         self.app.metrics.connections.dec();
     }
@@ -107,6 +146,7 @@ impl Apps {
                 metrics: app_metrics,
                 cluster: cluster.clone(),
                 connections: AtomicUsize::new(0),
+                sockets: Mutex::default(),
             });
             by_key.insert(app_config.key.clone(), app.clone());
             by_id.insert(app_config.id.clone(), app);
