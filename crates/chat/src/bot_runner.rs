@@ -337,7 +337,8 @@ impl Runner {
                     conversation_id: conversation.id,
                     sender_type,
                     sender_name,
-                    message: text,
+                    // A model's output may hold control characters the API refuses from people.
+                    message: crate::text::without_refused(&text).into_owned(),
                     attachment_id: None,
                     is_voice: false,
                     client_id: Some(reply_key.to_string()),

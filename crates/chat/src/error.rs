@@ -36,6 +36,10 @@ pub enum ApiError {
     /// 422: well-formed but invalid values.
     #[error("{0}")]
     Validation(String),
+    /// 422: text holding a control character other than newline, carriage return or tab
+    /// (see `text.rs`); its own code so clients can tell it from other validation failures.
+    #[error("{0}")]
+    InvalidText(String),
     /// 429: too many requests; retry after this many seconds.
     #[error("too many requests, retry in {0} s")]
     RateLimited(u64),
@@ -57,6 +61,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::InvalidText(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -68,6 +73,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(_) => Self::NotFound("record"),
             StoreError::Conflict(what) => Self::Conflict(format!("already exists: {what}")),
+            StoreError::InvalidText { field } => {
+                Self::InvalidText(format!("{field} contains a control character"))
+            }
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -9,6 +9,7 @@
 //! - [`payload`]: the JSON shapes clients see and the event names.
 //! - [`presence`]: which agents are online, published to the team and to visitors.
 //! - [`uploads`]: type sniffing, allowlist, storage.
+//! - [`text`]: what text people may send (no control characters), and what a reaction is.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod presence;
 pub mod ratelimit;
 pub mod revocation;
 pub mod service;
+pub mod text;
 pub mod tokens;
 pub mod uploads;
 

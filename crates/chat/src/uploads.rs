@@ -1,6 +1,6 @@
 //! Uploaded files: the type is sniffed from the bytes (never taken from the upload's headers)
-//! and checked against an allowlist; files get generated names under the data directory and are
-//! served only through the API.
+//! and checked against an allowlist; files get generated names under the data directory, are
+//! readable by their owner only, and are served only through the API.
 
 use std::path::{Path, PathBuf};
 
@@ -78,12 +78,24 @@ pub fn new_storage_name() -> String {
     hex::encode(bytes)
 }
 
-/// Writes the file; returns its storage name.
+/// Writes the file, readable by its owner only (as the directory, when this creates it): a
+/// visitor's files are nobody else's on the machine. Returns its storage name.
 pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
+    use tokio::io::AsyncWriteExt as _;
     let dir = attachments_dir(data_dir);
-    tokio::fs::create_dir_all(&dir).await?;
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(&dir).await?;
     let name = new_storage_name();
-    tokio::fs::write(dir.join(&name), bytes).await?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(dir.join(&name)).await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
     Ok(name)
 }
 

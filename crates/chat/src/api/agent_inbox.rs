@@ -24,6 +24,7 @@ use super::{
 use crate::{
     error::ApiError,
     payload::{AgentConversationJson, MessageJson},
+    text,
 };
 
 /// Query of `GET /api/agent/conversations`.
@@ -72,6 +73,9 @@ pub async fn list(
     let limit = listing.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::Validation("limit must be 1-200".into()));
+    }
+    if let Some(q) = &listing.q {
+        text::check("q", q)?;
     }
     let text = listing
         .q

@@ -1,9 +1,9 @@
 //! `GET /api/chatbot/attachments/{id}?sig=…`: serves a stored file. Links are signed (so an
 //! `<img src>` works without headers but ids cannot be enumerated), files are sent with their
 //! sniffed type, `nosniff`, a sandboxing CSP, and `Content-Disposition` (inline only for images
-//! and audio, which browsers render without running anything).
+//! and audio, which browsers render without running anything) carrying the file's own name.
 
-use std::sync::Arc;
+use std::{fmt::Write as _, sync::Arc};
 
 use axum::{
     body::Body,
@@ -47,12 +47,9 @@ pub async fn download(
         .map_err(|_| ApiError::NotFound("attachment"))?;
     let inline = attachment.content_type.starts_with("image/")
         || attachment.content_type.starts_with("audio/");
-    let disposition = format!(
-        "{}; filename=\"{}\"",
+    let disposition = content_disposition(
         if inline { "inline" } else { "attachment" },
-        attachment
-            .original_name
-            .replace(|c: char| !c.is_ascii() || c == '"', "_")
+        &attachment.original_name,
     );
     let mut response = Body::from(bytes).into_response();
     let headers = response.headers_mut();
@@ -78,4 +75,48 @@ pub async fn download(
         HeaderValue::from_static("private, max-age=86400"),
     );
     Ok(response)
+}
+
+/// `Content-Disposition` naming the file: the name itself, UTF-8 and percent-encoded
+/// (`filename*`, RFC 6266 and RFC 5987), which every current browser uses, after an ASCII
+/// stand-in (`filename`) for clients that do not read `filename*`: each character outside
+/// printable ASCII, and the quote, backslash and percent sign some clients misread there,
+/// becomes `_`.
+fn content_disposition(kind: &str, name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '%' => '_',
+            ' ' => ' ',
+            c if c.is_ascii_graphic() => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for byte in name.bytes() {
+        // RFC 5987's attr-char; everything else is escaped.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn names_go_out_as_utf8_with_an_ascii_stand_in() {
+        assert_eq!(
+            content_disposition("attachment", "résumé 100%.txt"),
+            "attachment; filename=\"r_sum_ 100_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20100%25.txt"
+        );
+        assert_eq!(
+            content_disposition("inline", "a\"b\\c;d'e.png"),
+            "inline; filename=\"a_b_c;d'e.png\"; filename*=UTF-8''a%22b%5Cc%3Bd%27e.png"
+        );
+    }
 }

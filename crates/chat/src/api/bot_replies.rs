@@ -76,6 +76,7 @@ pub async fn reply(
             conversation.status.as_str()
         )));
     }
+    crate::text::check("message", &body.message)?;
     let text = body.message.trim().to_string();
     if text.is_empty() || text.chars().count() > state.service.config.max_message_chars {
         return Err(ApiError::Validation(

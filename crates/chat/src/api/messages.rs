@@ -17,7 +17,7 @@ use super::{
     extract::{client_ip, socket_id, visitor_conversation, ApiJson, ApiPath, WidgetAuth},
     rate_limited, AppState,
 };
-use crate::{error::ApiError, payload::MessageJson, uploads};
+use crate::{error::ApiError, payload::MessageJson, text, uploads};
 
 /// A JSON message.
 #[derive(Debug, Deserialize)]
@@ -50,6 +50,7 @@ impl Incoming {
     pub(super) async fn read(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let mut incoming = read_incoming(request, state).await?;
         let config = &state.service.config;
+        text::check("message", &incoming.text)?;
         incoming.text = incoming.text.trim().to_string();
         if incoming.text.is_empty() && incoming.upload.is_none() {
             return Err(ApiError::Validation(

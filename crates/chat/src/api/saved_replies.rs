@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{AgentAuth, ApiJson, ApiPath};
-use crate::{error::ApiError, AppState};
+use crate::{error::ApiError, text, AppState};
 
 /// Longest shortcut.
 const MAX_SHORTCUT_CHARS: usize = 32;
@@ -36,6 +36,7 @@ impl SavedReplyBody {
                 "shortcut must be 1-{MAX_SHORTCUT_CHARS} letters, digits, - or _"
             )));
         }
+        text::check("text", &self.text)?;
         let text = self.text.trim().to_string();
         if text.is_empty() || text.chars().count() > max_text_chars {
             return Err(ApiError::Validation(format!(

@@ -20,6 +20,7 @@ use crate::{
     config::{ChatConfig, Provider},
     error::ApiError,
     payload::{reactions_json, read_json, ConversationJson},
+    text,
     tokens::{hash_token, new_visitor_token},
 };
 
@@ -117,6 +118,9 @@ fn optional_text(
     field: &str,
     max: usize,
 ) -> Result<Option<String>, ApiError> {
+    if let Some(value) = &value {
+        text::check(field, value)?;
+    }
     let value = value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
@@ -220,9 +224,15 @@ impl Read {
         reader: &str,
         headers: &HeaderMap,
     ) -> Result<Json<Value>, ApiError> {
-        if self.last_read_id < 0 {
+        // Only a message of this conversation: a mark past every id (another conversation's
+        // newer message, 2^63-1) would hide every later message from the receipts for good.
+        let named = match self.last_read_id {
+            ..=0 => Vec::new(),
+            last => state.service.store.messages_after(id, last - 1, 1).await?,
+        };
+        if named.first().map(|m| m.id) != Some(self.last_read_id) {
             return Err(ApiError::Validation(
-                "last_read_id must be non-negative".into(),
+                "last_read_id must be the id of a message in this conversation".into(),
             ));
         }
         let read_state = state
@@ -272,13 +282,12 @@ impl React {
         headers: &HeaderMap,
     ) -> Result<Json<Value>, ApiError> {
         let emoji = self.emoji.trim();
-        if emoji.is_empty()
-            || emoji.chars().count() > 8
-            || emoji
-                .chars()
-                .any(|c| c.is_ascii_alphanumeric() || c.is_control())
-        {
-            return Err(ApiError::Validation("emoji must be one emoji".into()));
+        if !text::one_emoji(emoji) {
+            return Err(ApiError::Validation(
+                "emoji must be exactly one emoji (a flag, a sequence joined by ZWJ, or one with a \
+                 skin tone counts as one)"
+                    .into(),
+            ));
         }
         let in_conversation = state
             .service

@@ -10,4 +10,5 @@ mod broadcasting;
 mod conversations;
 mod messages;
 mod revocation;
+mod text;
 mod uploads;

@@ -139,7 +139,9 @@ async fn bad_messages_get_clear_errors() {
 async fn read_receipts_only_move_forward_and_are_broadcast() {
     let app = TestApp::start().await;
     let (id, visitor) = app.conversation().await;
-    let (_, sent) = app.send(id, &visitor, json!({"message": "hi"})).await;
+    let (_, first) = app.send(id, &visitor, json!({"message": "hi"})).await;
+    let first_id = first["message"]["id"].as_i64().unwrap();
+    let (_, sent) = app.send(id, &visitor, json!({"message": "there"})).await;
     let message_id = sent["message"]["id"].as_i64().unwrap();
     let mut subscriber = app.subscriber(id, &visitor).await;
     let read = |last: i64| {
@@ -155,12 +157,94 @@ async fn read_receipts_only_move_forward_and_are_broadcast() {
         event,
         json!({"conversation_id": id, "reader": "visitor", "last_read_id": message_id})
     );
-    let body: Value = read(0).await.unwrap().json().await.unwrap();
+    let body: Value = read(first_id).await.unwrap().json().await.unwrap();
     assert_eq!(
         body["read_state"]["last_read_id"], message_id,
         "the mark moved backwards"
     );
     assert_eq!(read(-1).await.unwrap().status(), 422);
+}
+
+/// Reads a conversation as the widget and as an agent; returns (status, body).
+async fn mark_read(
+    app: &TestApp,
+    id: i64,
+    visitor: &str,
+    agent: &crate::agents::Agent,
+    last: Value,
+) -> [(u16, Value); 2] {
+    let response = app
+        .post(&format!("/api/chatbot/conversation/{id}/read"))
+        .header("X-Visitor-Token", visitor)
+        .json(&json!({ "last_read_id": last }))
+        .send()
+        .await
+        .unwrap();
+    let widget = (response.status().as_u16(), response.json().await.unwrap());
+    let agent = crate::agents::post(
+        app,
+        &format!("/api/agent/conversations/{id}/read"),
+        agent,
+        json!({ "last_read_id": last }),
+    )
+    .await;
+    [widget, agent]
+}
+
+#[tokio::test]
+async fn a_read_receipt_names_a_message_of_its_conversation() {
+    let app = TestApp::start().await;
+    let ada = crate::agents::agent(&app, "Ada").await;
+    let (id, visitor) = app.conversation().await;
+    let (other, other_visitor) = app.conversation().await;
+    let (_, mine) = app.send(id, &visitor, json!({"message": "hi"})).await;
+    let mine = mine["message"]["id"].as_i64().unwrap();
+    let (_, theirs) = app
+        .send(
+            other,
+            &other_visitor,
+            json!({"message": "later, elsewhere"}),
+        )
+        .await;
+    let theirs = theirs["message"]["id"].as_i64().unwrap();
+    assert!(theirs > mine);
+
+    for (last, what) in [
+        (json!(theirs), "another conversation's message"),
+        (json!(i64::MAX), "2^63-1"),
+        (json!(theirs + 1000), "no message yet"),
+        (json!(0), "no message"),
+    ] {
+        for (reader, (status, body)) in ["widget", "agent"]
+            .iter()
+            .zip(mark_read(&app, id, &visitor, &ada, last.clone()).await)
+        {
+            assert_eq!(status, 422, "{reader}, {what}: {body}");
+            assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+        }
+    }
+    assert!(
+        app.store.read_states(id).await.unwrap().is_empty(),
+        "a refused mark was stored"
+    );
+
+    // The conversation's own messages still move both marks, which later messages can pass.
+    for (reader, (status, body)) in ["widget", "agent"]
+        .iter()
+        .zip(mark_read(&app, id, &visitor, &ada, json!(mine)).await)
+    {
+        assert_eq!(status, 200, "{reader}: {body}");
+        assert_eq!(body["read_state"]["last_read_id"], mine);
+    }
+    let (_, next) = app.send(id, &visitor, json!({"message": "again"})).await;
+    let next = next["message"]["id"].as_i64().unwrap();
+    for (reader, (status, body)) in ["widget", "agent"]
+        .iter()
+        .zip(mark_read(&app, id, &visitor, &ada, json!(next)).await)
+    {
+        assert_eq!(status, 200, "{reader}: {body}");
+        assert_eq!(body["read_state"]["last_read_id"], next);
+    }
 }
 
 #[tokio::test]
@@ -190,6 +274,40 @@ async fn reactions_toggle_and_are_broadcast() {
     let body: Value = react("👍", false).await.unwrap().json().await.unwrap();
     assert_eq!(body["reactions"]["reactions"], json!([]));
     assert_eq!(react("abc", true).await.unwrap().status(), 422);
+    // One emoji, however many code points it takes; never two, a letter, or a lone half flag.
+    for emoji in [
+        "👍🏽",
+        "🇫🇷",
+        "👨‍👩‍👧",
+        "1️⃣",
+        "#⃣",
+        "❤️",
+        "🏳️‍🌈",
+        "🧑🏻‍❤️‍💋‍🧑🏼",
+        "🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}",
+    ] {
+        let response = react(emoji, true).await.unwrap();
+        assert_eq!(response.status(), 200, "{emoji:?} is one emoji");
+    }
+    for emoji in [
+        "👍👍",
+        "🇫🇷🇩🇪",
+        "👍 👍",
+        "🇫",
+        "a",
+        "é",
+        "1",
+        "#",
+        "👍a",
+        "a👍",
+        "\u{200d}👍",
+        "👍\u{200d}",
+        "\u{fe0f}",
+        "🏴\u{e0067}\u{e0062}",
+    ] {
+        let response = react(emoji, true).await.unwrap();
+        assert_eq!(response.status(), 422, "{emoji:?} is not one emoji");
+    }
     let other = app
         .post(&format!(
             "/api/chatbot/conversation/{id}/messages/{}/reactions",

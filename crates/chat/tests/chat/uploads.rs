@@ -131,3 +131,95 @@ async fn disallowed_and_oversized_uploads_are_refused_and_leave_nothing() {
     let files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
     assert_eq!(files, 0, "refused uploads left files behind");
 }
+
+/// `%XX` escapes decoded, as RFC 5987 defines them.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            decoded.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    decoded
+}
+
+#[tokio::test]
+async fn a_non_ascii_file_name_survives_the_download() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    for (name, kind) in [
+        ("фото отпуск.png", "inline"),
+        ("résumé 100%.txt", "attachment"),
+        ("日本語's.txt", "attachment"),
+    ] {
+        let bytes = if name.ends_with(".png") {
+            PNG.to_vec()
+        } else {
+            b"plain text".to_vec()
+        };
+        // As browsers send it: the name's UTF-8 bytes as they are.
+        let form = Form::new()
+            .percent_encode_noop()
+            .part("attachment", Part::bytes(bytes).file_name(name));
+        let (status, body) = upload(&app, id, &visitor, form).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["message"]["attachment_name"], name);
+
+        let path = body["message"]["attachment_path"].as_str().unwrap();
+        let file = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(file.status(), 200);
+        let disposition = file.headers()["content-disposition"].to_str().unwrap();
+        let parts: Vec<&str> = disposition.split("; ").collect();
+        assert_eq!(parts[0], kind, "{disposition}");
+        let fallback = parts[1]
+            .strip_prefix("filename=\"")
+            .and_then(|p| p.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("no ASCII filename: {disposition}"));
+        assert!(fallback.is_ascii() && !fallback.is_empty(), "{disposition}");
+        assert_eq!(
+            fallback.chars().count(),
+            name.chars().count(),
+            "one stand-in per character: {disposition}"
+        );
+        let encoded = parts[2]
+            .strip_prefix("filename*=UTF-8''")
+            .unwrap_or_else(|| panic!("no filename*: {disposition}"));
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"%!#$&+-.^_`|~".contains(&b)),
+            "only RFC 5987 attr-chars and escapes: {disposition}"
+        );
+        assert_eq!(percent_decode(encoded), name.as_bytes(), "{disposition}");
+    }
+}
+
+#[tokio::test]
+async fn stored_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let form = Form::new().part("attachment", Part::bytes(PNG.to_vec()).file_name("a.png"));
+    let (status, body) = upload(&app, id, &visitor, form).await;
+    assert_eq!(status, 201, "{body}");
+    let dir = parley_chat::uploads::attachments_dir(&app.data_dir);
+    let mode = |path: &std::path::Path| {
+        format!(
+            "{:o}",
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+        )
+    };
+    assert_eq!(mode(&dir), "700");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), "600");
+}
