@@ -151,13 +151,15 @@ describe('connection', () => {
     assert.equal(r.status, 200);
   });
 
-  test('GET /metrics → Prometheus text', async () => {
-    // Open a connection first so there is something to count.
+  test('GET /metrics → OpenMetrics text', async () => {
+    // Open a connection first so there is something to count. The Python part parses the whole
+    // output with Prometheus' own parsers (python/test_metrics.py).
     await RawClient.connect(server.wsUrl(app.key));
     const r = await http(server, 'GET', '/metrics');
     assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/openmetrics-text; version=1\.0\.0/);
     assert.match(r.text, /^# (HELP|TYPE) \w+/m, 'Prometheus exposition format');
+    assert.match(r.text, /# EOF\n$/);
   });
 
   test('unknown route → 404', async () => {

@@ -281,6 +281,21 @@ describe('terminate_connections', () => {
     assert.ok(!states.names().includes('connecting'), JSON.stringify(states.names()));
   });
 
+  test('a presence member that never signed in is not terminated (terminating-user-connections page)', async () => {
+    // "Connections for users subscribed to presence channels but that have not been
+    // authenticated via this flow will not be terminated."
+    const u = uniq('t');
+    const signed = await rawSignin(`${u}-p`);
+    const channel = uniq('presence-t');
+    const member = await RawClient.connect(server.wsUrl(app.key));
+    const { auth, channel_data } = sdk.authorizeChannel(member.socketId, channel, { user_id: `${u}-p` });
+    await member.mustSubscribe(channel, { auth, channel_data });
+    await sdk.terminateUserConnections(`${u}-p`);
+    assert.equal((await signed.closed).code, 4009);
+    await member.ping();
+    assert.ok(member.isOpen, member.describe());
+  });
+
   test('terminating a user with no connections succeeds and closes nobody', async () => {
     const c = await rawSignin(uniq('bystander'));
     const res = await sdk.terminateUserConnections(uniq('ghost'));

@@ -196,6 +196,22 @@ describe('webhooks', () => {
     assert.equal(log.entries.filter(about('cache_miss', full)).length, 0);
   });
 
+  test('one cache_miss for however many clients find a cache channel empty (cache-channels page)', async () => {
+    // "Pusher handles de-duplication when multiple clients are subscribed to an empty channel";
+    // webhooks page: cache_miss "whenever one or more than one client subscribe to an empty
+    // cache channel". Each client still hears pusher:cache_miss.
+    const empty = uniq('cache-dedupe');
+    const first = await rawSub(empty);
+    await first.next('pusher:cache_miss');
+    await log.waitFor(about('cache_miss', empty));
+    const second = await rawSub(empty);
+    await second.next('pusher:cache_miss');
+    const marker = uniq('cache-dedupe-marker');
+    await rawSub(marker);
+    await log.waitFor(about('cache_miss', marker));
+    assert.equal(log.entries.filter(about('cache_miss', empty)).length, 1, JSON.stringify(log.names()));
+  });
+
   test('event_types filter: an app subscribed to channel_occupied only gets nothing else', async () => {
     const occSdk = new PusherSDK({ appId: onlyOccupied.id, key: onlyOccupied.key, secret: onlyOccupied.secret });
     const name = uniq('private-filtered');

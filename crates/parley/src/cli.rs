@@ -217,6 +217,7 @@ fn run_realtime(settings: Settings) -> anyhow::Result<()> {
         let address: SocketAddr = listener.local_addr()?;
         let realtime = Realtime::new(config)?;
         crate::serve::join_cluster(&realtime, &settings).await?;
+        crate::serve::spawn_metrics(&realtime, &settings).await?;
         // Tests and scripts read this line to find the port when they asked for port 0.
         println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
         tracing::info!(%address, "realtime server started");

@@ -32,6 +32,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
         let realtime = Realtime::new(realtime_config)?;
         join_cluster(&realtime, &settings).await?;
+        spawn_metrics(&realtime, &settings).await?;
         println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
         tasks.spawn(
             realtime
@@ -264,6 +265,30 @@ async fn announce_demo_agent(
         println!("Demo agent token: {token}");
     }
     println!("Dashboard: http://{http_address}/dashboard");
+    Ok(())
+}
+
+/// Serves the realtime server's `/metrics` on `PARLEY_METRICS_ADDR`, when set, for as long as
+/// the process runs (the realtime port then does not serve it). Printed before the realtime
+/// server's line, which scripts wait for.
+pub(crate) async fn spawn_metrics(realtime: &Realtime, settings: &Settings) -> anyhow::Result<()> {
+    let Some(address) = &settings.metrics_bind else {
+        return Ok(());
+    };
+    let listener = bind(address).await?;
+    println!(
+        "Parley metrics served at http://{}/metrics",
+        listener.local_addr()?
+    );
+    let realtime = realtime.clone();
+    tokio::spawn(async move {
+        if let Err(error) = realtime
+            .serve_metrics(listener, std::future::pending())
+            .await
+        {
+            tracing::error!(%error, "metrics listener failed");
+        }
+    });
     Ok(())
 }
 

@@ -86,6 +86,8 @@ pub struct Settings {
     pub rate_limits: [Option<u32>; 4],
     /// `REDIS_URL`: this node joins the others that share the Redis (scale-out).
     pub cluster: Option<ClusterSettings>,
+    /// `PARLEY_METRICS_ADDR`: serve the realtime server's `/metrics` there instead of on its port.
+    pub metrics_bind: Option<String>,
 }
 
 /// Scale-out through Redis pub/sub.
@@ -270,6 +272,14 @@ impl Settings {
                 .map(|p| p.trim_end_matches('/').to_string())
                 .unwrap_or_default(),
             cache_ttl: secs(&lookup, "PARLEY_CACHE_TTL")?.unwrap_or(defaults.cache_ttl),
+            max_subscriptions_per_connection: parse(
+                &lookup,
+                "PARLEY_MAX_SUBSCRIPTIONS",
+                "a number of channels",
+            )?
+            .unwrap_or(defaults.max_subscriptions_per_connection),
+            metrics_token: get("PARLEY_METRICS_TOKEN").map(parley_realtime::config::Secret),
+            metrics_separate: get("PARLEY_METRICS_ADDR").is_some(),
         };
         let http_bind = get("PARLEY_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| {
@@ -325,6 +335,7 @@ impl Settings {
         };
         Ok(Self {
             cluster,
+            metrics_bind: get("PARLEY_METRICS_ADDR"),
             data_dir,
             realtime_bind,
             apps,
@@ -489,6 +500,30 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.realtime_bind, "127.0.0.1:8080");
         assert!(matches!(s.apps, AppsSource::Generated));
+    }
+
+    #[test]
+    fn metrics_token_address_and_subscription_cap() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.metrics_bind, None);
+        assert!(s.realtime.metrics_token.is_none() && !s.realtime.metrics_separate);
+        assert_eq!(s.realtime.max_subscriptions_per_connection, 100);
+        let s = settings(&[
+            ("PARLEY_METRICS_TOKEN", "t0ken"),
+            ("PARLEY_METRICS_ADDR", "127.0.0.1:9601"),
+            ("PARLEY_MAX_SUBSCRIPTIONS", "20"),
+        ])
+        .unwrap();
+        assert_eq!(s.metrics_bind.as_deref(), Some("127.0.0.1:9601"));
+        assert!(s.realtime.metrics_separate);
+        let token = s.realtime.metrics_token.clone().unwrap();
+        assert_eq!(token.0, "t0ken");
+        assert!(!format!("{s:?}").contains("t0ken"), "the token is redacted");
+        assert_eq!(s.realtime.max_subscriptions_per_connection, 20);
+        let error = settings(&[("PARLEY_MAX_SUBSCRIPTIONS", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PARLEY_MAX_SUBSCRIPTIONS"), "{error}");
     }
 
     #[test]

@@ -6,6 +6,20 @@ use std::{borrow::Borrow, fmt, sync::Arc};
 /// The prefix of the channel the server uses to reach one signed-in user.
 pub const SERVER_TO_USER_PREFIX: &str = "#server-to-user-";
 
+/// The prefixes of cache channels (Pusher's cache channels page: public, private, encrypted and
+/// presence cache channels).
+pub const CACHE_PREFIXES: [&str; 4] = [
+    "cache-",
+    "private-cache-",
+    "private-encrypted-cache-",
+    "presence-cache-",
+];
+
+/// Whether every channel whose name starts with `prefix` is a cache channel.
+pub fn is_cache_prefix(prefix: &str) -> bool {
+    CACHE_PREFIXES.iter().any(|p| prefix.starts_with(p))
+}
+
 /// The longest channel name accepted unless configured otherwise.
 pub const DEFAULT_MAX_CHANNEL_NAME: usize = 200;
 
@@ -108,15 +122,7 @@ impl ChannelName {
 
     /// Whether the server replays the last event to new subscribers (`cache-` channels).
     pub fn is_cache(&self) -> bool {
-        let name = self.as_str();
-        [
-            "cache-",
-            "private-cache-",
-            "private-encrypted-cache-",
-            "presence-cache-",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+        is_cache_prefix(self.as_str())
     }
 
     /// For `#server-to-user-{id}`, the user id.

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// 4301: a client event was rejected (rate limit, disabled, too big, wrong channel). The
     /// connection stays open.
     ClientEventRejected,
+    /// 4302: a sign-in's watchlist was longer than allowed; only its first ids were taken. The
+    /// sign-in still succeeds and the connection stays open.
+    WatchlistLimit,
 }
 
 /// What a pusher-js client does after the socket closes with a given code.
@@ -59,6 +62,7 @@ impl ErrorCode {
             Self::PongTimeout => 4201,
             Self::Inactivity => 4202,
             Self::ClientEventRejected => 4301,
+            Self::WatchlistLimit => 4302,
         }
     }
 
@@ -112,5 +116,6 @@ mod tests {
         );
         assert_eq!(ErrorCode::PongTimeout.code(), 4201);
         assert_eq!(ErrorCode::ClientEventRejected.code(), 4301);
+        assert_eq!(ErrorCode::WatchlistLimit.code(), 4302);
     }
 }

@@ -95,6 +95,10 @@ impl PresenceChannelData {
 pub struct UserData {
     /// pusher-js requires a non-empty string.
     pub id: serde_json::Value,
+    /// What other members of presence channels see about this user when it joins them without
+    /// `channel_data` of its own.
+    #[serde(default)]
+    pub user_info: Option<Box<RawValue>>,
     /// Users whose online/offline state this user wants to hear about.
     #[serde(default)]
     pub watchlist: Vec<serde_json::Value>,

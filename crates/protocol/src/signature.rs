@@ -35,6 +35,12 @@ pub fn verify_hmac_hex(secret: &str, message: &[u8], signature_hex: &str) -> boo
     mac.verify_slice(&signature).is_ok()
 }
 
+/// Compares two secrets (a bearer token with the configured one) in a time that depends only on
+/// their lengths, not on how many leading bytes match.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn channel_message(socket_id: &str, channel: &str, channel_data: Option<&str>) -> String {
     match channel_data {
         Some(data) => format!("{socket_id}:{channel}:{data}"),
@@ -402,5 +408,13 @@ mod tests {
                 .len(),
             32
         );
+    }
+
+    #[test]
+    fn constant_time_eq_needs_equal_bytes_and_lengths() {
+        assert!(constant_time_eq(b"token", b"token"));
+        assert!(!constant_time_eq(b"token", b"tokeN"));
+        assert!(!constant_time_eq(b"token", b"token2"));
+        assert!(!constant_time_eq(b"", b"x"));
     }
 }

@@ -27,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::apps::{App, Apps};
+use crate::{
+    apps::{App, Apps},
+    hub::Source,
+};
 
 mod survey;
 
@@ -92,6 +95,9 @@ enum What {
         channel: String,
         frame: String,
         except: Option<String>,
+        /// A relayed client event, which a cache channel does not keep.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        client: bool,
     },
     /// Close the sockets a user signed in on.
     Terminate { user: String },
@@ -118,7 +124,13 @@ impl ClusterLink {
 }
 
 /// Tells the other nodes, if there are any, that `frame` went to `channel`'s subscribers here.
-pub fn forward_frame(app: &App, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) {
+pub fn forward_frame(
+    app: &App,
+    channel: &ChannelName,
+    frame: &Bytes,
+    except: Option<SocketId>,
+    source: Source,
+) {
     if let Some(link) = app.cluster.get() {
         link.send(
             app,
@@ -126,6 +138,7 @@ pub fn forward_frame(app: &App, channel: &ChannelName, frame: &Bytes, except: Op
                 channel: channel.as_str().to_string(),
                 frame: String::from_utf8_lossy(frame).into_owned(),
                 except: except.map(|s| s.to_string()),
+                client: source == Source::Client,
             },
         );
     }
@@ -333,14 +346,21 @@ fn apply(apps: &Apps, node: u64, text: &str) {
             channel: name,
             frame,
             except,
+            client,
         } => {
             if let Some(channel) = channel(&name) {
                 let except = except.as_deref().and_then(SocketId::parse);
-                app.hub.publish(&channel, &Bytes::from(frame), except);
+                let source = if client {
+                    Source::Client
+                } else {
+                    Source::Server
+                };
+                app.hub
+                    .publish(&channel, &Bytes::from(frame), except, source);
             }
         }
         What::Terminate { user } => {
-            for outbox in app.hub.user_outboxes(&user) {
+            for outbox in app.hub.signed_in_outboxes(&user) {
                 outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
             }
         }
@@ -401,6 +421,7 @@ mod tests {
                 channel: "private-x".into(),
                 frame: r#"{"event":"e"}"#.into(),
                 except: Some("1.2".into()),
+                client: false,
             },
         };
         let text = serde_json::to_string(&message).unwrap();

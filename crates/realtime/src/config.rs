@@ -46,12 +46,20 @@ pub struct AppConfig {
     /// Longest event name.
     #[serde(default = "default_max_event_name")]
     pub max_event_name_length: usize,
-    /// Most distinct members in one presence channel.
+    /// Most distinct members in one presence channel (Pusher: 100).
     #[serde(default = "default_max_members")]
     pub max_presence_members: usize,
-    /// Largest presence `user_info`, in bytes.
-    #[serde(default = "default_max_user_info")]
-    pub max_presence_user_info_bytes: usize,
+    /// Largest presence user object (`{"user_id":…,"user_info":…}` as members receive it), in
+    /// bytes (Pusher: 1 KB). The old name `max_presence_user_info_bytes` is still read.
+    #[serde(
+        default = "default_max_member_bytes",
+        alias = "max_presence_user_info_bytes"
+    )]
+    pub max_presence_member_bytes: usize,
+    /// Most user ids a sign-in's watchlist may hold; the rest are ignored and the client is told
+    /// with error 4302 (Pusher: 100).
+    #[serde(default = "default_max_watchlist")]
+    pub max_watchlist_size: usize,
     /// When set, a connection that neither signs in nor joins a private or presence channel
     /// within this many seconds is closed with 4009 (Pusher's "authorized connections").
     #[serde(default)]
@@ -112,9 +120,15 @@ fn default_max_event_name() -> usize {
 fn default_max_members() -> usize {
     100
 }
-fn default_max_user_info() -> usize {
-    2048
+fn default_max_member_bytes() -> usize {
+    1024
 }
+fn default_max_watchlist() -> usize {
+    100
+}
+
+/// The longest presence user id (Pusher's presence channels page: 128 characters).
+pub const MAX_PRESENCE_USER_ID_LENGTH: usize = 128;
 
 impl AppConfig {
     /// An app with these credentials and every other setting at its default.
@@ -134,7 +148,8 @@ impl AppConfig {
             max_batch_size: default_max_batch(),
             max_event_name_length: default_max_event_name(),
             max_presence_members: default_max_members(),
-            max_presence_user_info_bytes: default_max_user_info(),
+            max_presence_member_bytes: default_max_member_bytes(),
+            max_watchlist_size: default_max_watchlist(),
             user_authentication_timeout_secs: None,
             subscription_count_events: false,
             webhooks: Vec::new(),
@@ -180,6 +195,16 @@ impl fmt::Debug for AppConfig {
     }
 }
 
+/// A credential that debug output (`parley check-config`, logs) shows as `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Server-wide settings.
 #[derive(Debug, Clone)]
 pub struct RealtimeConfig {
@@ -207,6 +232,14 @@ pub struct RealtimeConfig {
     pub path_prefix: String,
     /// How long a cache channel keeps its last event.
     pub cache_ttl: Duration,
+    /// Most channels one connection may be subscribed to at once; further subscriptions are
+    /// refused with `pusher:subscription_error` and the socket stays open.
+    pub max_subscriptions_per_connection: usize,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
+    /// When true, `/metrics` is not served on the main port: the embedding process serves
+    /// [`crate::Realtime::metrics_router`] on a listen address of its own.
+    pub metrics_separate: bool,
 }
 
 impl Default for RealtimeConfig {
@@ -223,6 +256,9 @@ impl Default for RealtimeConfig {
             shutdown_grace: Duration::from_secs(5),
             path_prefix: String::new(),
             cache_ttl: Duration::from_secs(30 * 60),
+            max_subscriptions_per_connection: 100,
+            metrics_token: None,
+            metrics_separate: false,
         }
     }
 }
@@ -328,6 +364,16 @@ impl RealtimeConfig {
         }
         if self.send_queue_frames == 0 {
             return invalid("send queue must hold at least one frame".into());
+        }
+        if self.max_subscriptions_per_connection == 0 {
+            return invalid("a connection must be allowed at least one subscription".into());
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|token| token.0.trim().is_empty())
+        {
+            return invalid("the metrics token must not be empty".into());
         }
         if !self.path_prefix.is_empty()
             && (!self.path_prefix.starts_with('/') || self.path_prefix.ends_with('/'))

@@ -38,6 +38,8 @@ struct Session {
     outbox: Arc<Outbox>,
     /// Channels joined, with the presence user id each was joined as.
     channels: HashMap<parley_protocol::ChannelName, Option<String>>,
+    /// Most entries `channels` may hold.
+    max_subscriptions: usize,
     /// Set by `pusher:signin`.
     user: Option<SignedIn>,
     client_events: TokenBucket,
@@ -48,6 +50,8 @@ struct Session {
 
 struct SignedIn {
     id: String,
+    /// From `user_data`: what presence channels joined without `channel_data` show.
+    info: Option<Box<serde_json::value::RawValue>>,
     watchlist: Vec<String>,
 }
 
@@ -121,6 +125,7 @@ pub async fn run(
         socket_id,
         outbox,
         channels: HashMap::new(),
+        max_subscriptions: shared.config.max_subscriptions_per_connection,
         user: None,
         authorised: false,
     };

@@ -18,6 +18,7 @@ use axum::{
     Json, Router,
 };
 use parley_protocol::{
+    channel::is_cache_prefix,
     signature::{verify_api_request, ApiRequest},
     ChannelKind, ChannelName,
 };
@@ -195,15 +196,46 @@ fn split_info(info: Option<&str>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// Refuses unknown attributes, and `user_count` where no presence channel is asked about.
-/// Checked before anything is published or counted, so a bad request does nothing.
-fn check_info(info: &[&str], presence: bool) -> Result<(), ApiError> {
+/// What the channels an `info` parameter is about are (all of them).
+#[derive(Clone, Copy)]
+struct Kinds {
+    presence: bool,
+    cache: bool,
+}
+
+impl Kinds {
+    fn of(channel: &ChannelName) -> Self {
+        Self {
+            presence: channel.kind() == ChannelKind::Presence,
+            cache: channel.is_cache(),
+        }
+    }
+
+    fn of_prefix(prefix: &str) -> Self {
+        Self {
+            presence: prefix.starts_with("presence-"),
+            cache: is_cache_prefix(prefix),
+        }
+    }
+}
+
+/// Refuses unknown attributes, and attributes the channels cannot have (`user_count` off
+/// presence channels, `cache` off cache channels: the HTTP API reference answers 400 for "an
+/// attribute which is not available for the requested channel"). Checked before anything is
+/// published or counted, so a bad request does nothing.
+fn check_info(info: &[&str], kinds: Kinds) -> Result<(), ApiError> {
     for attribute in info {
         match *attribute {
-            "user_count" if !presence => {
+            "user_count" if !kinds.presence => {
                 return Err(ApiError::new(
                     400,
                     "user_count is only available for presence channels",
+                ))
+            }
+            "cache" if !kinds.cache => {
+                return Err(ApiError::new(
+                    400,
+                    "cache is only available for cache channels",
                 ))
             }
             "user_count" | "subscription_count" | "cache" | "" => {}
@@ -263,10 +295,7 @@ fn attributes(
                 out.insert("subscription_count".into(), subscriptions.into());
             }
             "cache" => {
-                if let Some(frame) = app.hub.cached(channel) {
-                    let cached: Value = serde_json::from_slice(&frame).unwrap_or(Value::Null);
-                    out.insert("cache".into(), cached);
-                }
+                out.insert("cache".into(), cache_attribute(app, channel));
             }
             _ => {}
         }
@@ -274,11 +303,26 @@ fn attributes(
     out
 }
 
+/// `{"data": …, "ttl": seconds left}`, or `null` when the cache is empty (the HTTP API
+/// reference's channel information).
+fn cache_attribute(app: &App, channel: &ChannelName) -> Value {
+    let Some((frame, left)) = app.hub.cached(channel) else {
+        return Value::Null;
+    };
+    let data = serde_json::from_slice::<Value>(&frame)
+        .ok()
+        .and_then(|mut event| event.get_mut("data").map(Value::take))
+        .unwrap_or(Value::Null);
+    // Rounded up: a cached event is never reported as already gone.
+    let ttl = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    json!({ "data": data, "ttl": ttl })
+}
+
 async fn events(signed: Signed) -> Result<Json<Value>, ApiError> {
     let (event, info) = parse_body::<EventBody>(&signed.body)?.validate(&signed.app)?;
     let info = split_info(info.as_deref());
     for channel in &event.channels {
-        check_info(&info, channel.kind() == ChannelKind::Presence)?;
+        check_info(&info, Kinds::of(channel))?;
     }
     publish::deliver(&signed.app, &event);
     if info.is_empty() {
@@ -312,10 +356,7 @@ async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
         .collect::<Result<Vec<_>, _>>()?;
     for (event, info) in &events {
         if let Some(channel) = event.channels.first() {
-            check_info(
-                &split_info(info.as_deref()),
-                channel.kind() == ChannelKind::Presence,
-            )?;
+            check_info(&split_info(info.as_deref()), Kinds::of(channel))?;
         }
     }
     let any_info = events.iter().any(|(_, info)| info.is_some());
@@ -348,7 +389,7 @@ async fn channels(signed: Signed) -> Result<Json<Value>, ApiError> {
             "user_count needs filter_by_prefix=presence-",
         ));
     }
-    check_info(&info, prefix.starts_with("presence-"))?;
+    check_info(&info, Kinds::of_prefix(prefix))?;
     let survey = cluster::survey(&signed.app, Scope::Prefix(prefix.to_string())).await;
     let mut out = Map::new();
     for (name, stat) in &survey.channels {
@@ -374,7 +415,7 @@ async fn channel(
 ) -> Result<Json<Value>, ApiError> {
     let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
     let info = signed.info();
-    check_info(&info, channel.kind() == ChannelKind::Presence)?;
+    check_info(&info, Kinds::of(&channel))?;
     let survey = cluster::survey(&signed.app, Scope::Exact(channel.to_string())).await;
     let stat = survey.channels.get(channel.as_str());
     let mut out = attributes(&signed.app, &channel, stat, &info);

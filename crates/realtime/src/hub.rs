@@ -16,7 +16,7 @@ use std::{
 use bytes::Bytes;
 use parley_protocol::{
     frame::{self, PresenceSnapshot, WatchlistChange},
-    ChannelKind, ChannelName, SocketId,
+    ChannelName, SocketId,
 };
 use serde_json::value::RawValue;
 
@@ -63,6 +63,27 @@ struct Users {
     watchers: HashMap<String, HashMap<SocketId, Arc<Outbox>>>,
 }
 
+/// Where an event came from. Only the server's own events (HTTP API, in-process publishes) fill
+/// a cache channel: Pusher's cache channels page says client events are not cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Published by the app's server.
+    Server,
+    /// A `client-` event relayed from a subscriber.
+    Client,
+}
+
+/// What a cache channel holds.
+#[derive(Debug)]
+enum Cached {
+    /// The last event the server published (its Pusher frame's JSON), until it expires.
+    Event { frame: Bytes, expires: Instant },
+    /// Empty, and a `cache_miss` webhook went out since it became empty: Pusher sends one for
+    /// however many clients find the channel empty, not one each. Forgotten when the channel is
+    /// vacated or filled.
+    MissReported,
+}
+
 /// Why a subscription was refused by the hub (after authorisation passed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubscribeRefusal {
@@ -86,7 +107,7 @@ pub struct Hub {
     // `.await`; subscription changes write briefly.
     channels: RwLock<HashMap<ChannelName, Channel>>,
     users: Mutex<Users>,
-    cache: Mutex<HashMap<ChannelName, (Bytes, Instant)>>,
+    cache: Mutex<HashMap<ChannelName, Cached>>,
     cache_ttl: Duration,
     max_members: usize,
     subscription_count_events: bool,
@@ -190,24 +211,24 @@ impl Hub {
 
     fn replay_cache(&self, channel: &ChannelName, outbox: &Arc<Outbox>) {
         let mut cache = self.cache.lock().expect("cache lock poisoned");
-        let cached = match cache.get(channel) {
-            Some((frame, expires)) if *expires > Instant::now() => Some(frame.clone()),
-            Some(_) => {
-                cache.remove(channel);
-                None
+        let report_miss = match cache.get(channel) {
+            Some(Cached::Event { frame, expires }) if *expires > Instant::now() => {
+                let event = frame.clone();
+                drop(cache);
+                outbox.push(&ws_frame(&event));
+                return;
             }
-            None => None,
+            Some(Cached::MissReported) => false,
+            Some(Cached::Event { .. }) | None => {
+                cache.insert(channel.clone(), Cached::MissReported);
+                true
+            }
         };
         drop(cache);
-        match cached {
-            Some(event) => {
-                outbox.push(&ws_frame(&event));
-            }
-            None => {
-                outbox.push(&ws_text(&frame::cache_miss(channel.as_str())));
-                self.webhooks
-                    .emit(WebhookEvent::channel(channel, "cache_miss"));
-            }
+        outbox.push(&ws_text(&frame::cache_miss(channel.as_str())));
+        if report_miss {
+            self.webhooks
+                .emit(WebhookEvent::channel(channel, "cache_miss"));
         }
     }
 
@@ -240,21 +261,48 @@ impl Hub {
         }
         if entry.subscribers.is_empty() {
             channels.remove(channel);
+            if channel.is_cache() {
+                // Still under the channels lock, so no new subscriber's miss is forgotten.
+                self.forget_cache_miss(channel);
+            }
             self.webhooks
                 .emit(WebhookEvent::channel(channel, "channel_vacated"));
+        }
+    }
+
+    /// Once a cache channel is vacated, the next client to find it empty is reported again;
+    /// an expired event is dropped rather than kept for a subscriber that may never come.
+    fn forget_cache_miss(&self, channel: &ChannelName) {
+        let mut cache = self.cache.lock().expect("cache lock poisoned");
+        let stale = match cache.get(channel) {
+            Some(Cached::MissReported) => true,
+            Some(Cached::Event { expires, .. }) => *expires <= Instant::now(),
+            None => false,
+        };
+        if stale {
+            cache.remove(channel);
         }
     }
 
     /// Sends `event` (a Pusher frame's JSON) to every subscriber of `channel` but `except`.
     /// Returns how many got it. The WebSocket frame is encoded once and shared; queueing it is
     /// all that happens under the lock (the flusher writes it).
-    pub fn publish(&self, channel: &ChannelName, event: &Bytes, except: Option<SocketId>) -> usize {
-        if channel.is_cache() {
+    pub fn publish(
+        &self,
+        channel: &ChannelName,
+        event: &Bytes,
+        except: Option<SocketId>,
+        source: Source,
+    ) -> usize {
+        if source == Source::Server && channel.is_cache() {
             let expires = Instant::now() + self.cache_ttl;
-            self.cache
-                .lock()
-                .expect("cache lock poisoned")
-                .insert(channel.clone(), (event.clone(), expires));
+            self.cache.lock().expect("cache lock poisoned").insert(
+                channel.clone(),
+                Cached::Event {
+                    frame: event.clone(),
+                    expires,
+                },
+            );
         }
         let frame = ws_frame(event);
         if let Some(user_id) = channel.server_to_user_id() {
@@ -299,13 +347,16 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// The cached event (its JSON) of a cache channel, if fresh.
-    pub fn cached(&self, channel: &ChannelName) -> Option<Bytes> {
+    /// The cached event (its JSON) of a cache channel and how long it stays, if fresh.
+    pub fn cached(&self, channel: &ChannelName) -> Option<(Bytes, Duration)> {
         let cache = self.cache.lock().expect("cache lock poisoned");
-        cache
-            .get(channel)
-            .filter(|(_, expires)| *expires > Instant::now())
-            .map(|(frame, _)| frame.clone())
+        match cache.get(channel) {
+            Some(Cached::Event { frame, expires }) => expires
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())
+                .map(|left| (frame.clone(), left)),
+            _ => None,
+        }
     }
 
     /// Registers a signed-in socket. Its watchers hear `online` if this is the user's first
@@ -395,30 +446,16 @@ impl Hub {
         sockets.values().filter(|outbox| outbox.push(frame)).count()
     }
 
-    /// Every socket that belongs to `user_id`: signed in as them, or a presence member as them.
-    pub fn user_outboxes(&self, user_id: &str) -> Vec<Arc<Outbox>> {
-        let mut found: HashMap<SocketId, Arc<Outbox>> = HashMap::new();
-        if let Some(sockets) = self
-            .users
-            .lock()
-            .expect("users lock poisoned")
+    /// The sockets signed in as `user_id`: the ones `terminate_connections` closes. A presence
+    /// member that never signed in is not one of them (Pusher's "Terminating user connections"
+    /// page: only connections that completed user authentication are terminated).
+    pub fn signed_in_outboxes(&self, user_id: &str) -> Vec<Arc<Outbox>> {
+        let users = self.users.lock().expect("users lock poisoned");
+        users
             .sockets
             .get(user_id)
-        {
-            found.extend(sockets.iter().map(|(id, outbox)| (*id, outbox.clone())));
-        }
-        let channels = self.channels.read().expect("hub lock poisoned");
-        for (name, entry) in channels.iter() {
-            if name.kind() != ChannelKind::Presence || !entry.members.contains_key(user_id) {
-                continue;
-            }
-            for (id, subscriber) in &entry.subscribers {
-                if subscriber.user_id.as_deref() == Some(user_id) {
-                    found.insert(*id, subscriber.outbox.clone());
-                }
-            }
-        }
-        found.into_values().collect()
+            .map(|sockets| sockets.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The outboxes of every socket subscribed to `channel`.

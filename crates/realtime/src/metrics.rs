@@ -1,5 +1,9 @@
-//! Prometheus metrics, served at `/metrics`. Hot paths hold pre-resolved per-app handles
-//! ([`AppMetrics`]) so counting a frame is one atomic add, not a label lookup.
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format. Hot paths hold
+//! pre-resolved per-app handles ([`AppMetrics`]) so counting a frame is one atomic add, not a
+//! label lookup.
+//!
+//! Every metric needs a name of its own: OpenMetrics parsers refuse a family declared twice,
+//! even when one is a gauge and the other a counter (whose samples end in `_total`).
 
 use prometheus_client::{
     encoding::text::encode,
@@ -8,6 +12,9 @@ use prometheus_client::{
 };
 
 type ByApp = Vec<(String, String)>;
+
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every metric the server exports.
 #[derive(Debug)]
@@ -75,7 +82,7 @@ impl Metrics {
             metrics.connections.clone(),
         );
         registry.register(
-            "connections",
+            "connections_accepted",
             "WebSocket connections accepted",
             metrics.connections_total.clone(),
         );
@@ -154,10 +161,43 @@ impl Metrics {
         self.api_requests.get_or_create(&labels).inc();
     }
 
-    /// The text exposition format.
+    /// The OpenMetrics text exposition (served as [`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_declared_once() {
+        let metrics = Metrics::new();
+        let app = metrics.for_app("1");
+        app.connections.inc();
+        app.connections_total.inc();
+        metrics.api_request("/apps/{app_id}/events", 200);
+        let text = metrics.render();
+        let mut names: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split(' ').next())
+            .collect();
+        let declared = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), declared, "{text}");
+        assert!(
+            text.contains("parley_realtime_connections{app=\"1\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("parley_realtime_connections_accepted_total{app=\"1\"} 1"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

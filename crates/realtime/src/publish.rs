@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use parley_protocol::{frame, ChannelKind, ChannelName, SocketId};
 
-use crate::{apps::App, cluster};
+use crate::{apps::App, cluster, hub::Source};
 
 /// An event that passed validation.
 #[derive(Debug, Clone)]
@@ -23,6 +23,9 @@ pub struct Event {
 /// Why an event was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PublishError {
+    /// No app has this id.
+    #[error("unknown app {0:?}")]
+    UnknownApp(String),
     /// The event names no channel.
     #[error("the event names no channel")]
     NoChannels,
@@ -56,6 +59,7 @@ impl PublishError {
     /// The HTTP status the API answers with.
     pub fn status(&self) -> u16 {
         match self {
+            Self::UnknownApp(_) => 404,
             Self::TooLarge(_) => 413,
             _ => 400,
         }
@@ -125,14 +129,20 @@ pub fn deliver(app: &App, event: &Event) -> usize {
                 channel.as_str(),
                 &event.data,
             ));
-            fan_out(app, channel, &frame, event.except)
+            fan_out(app, channel, &frame, event.except, Source::Server)
         })
         .sum()
 }
 
 /// Delivers an encoded frame to `channel`'s subscribers here and on every other node. Returns
 /// how many sockets here it was queued to.
-pub fn fan_out(app: &App, channel: &ChannelName, frame: &Bytes, except: Option<SocketId>) -> usize {
-    cluster::forward_frame(app, channel, frame, except);
-    app.hub.publish(channel, frame, except)
+pub fn fan_out(
+    app: &App,
+    channel: &ChannelName,
+    frame: &Bytes,
+    except: Option<SocketId>,
+    source: Source,
+) -> usize {
+    cluster::forward_frame(app, channel, frame, except, source);
+    app.hub.publish(channel, frame, except, source)
 }

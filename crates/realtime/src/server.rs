@@ -92,10 +92,7 @@ impl Realtime {
             .shared
             .apps
             .by_id(app_id)
-            .ok_or_else(|| PublishError::BadChannel {
-                name: String::new(),
-                reason: format!("unknown app {app_id:?}"),
-            })?;
+            .ok_or_else(|| PublishError::UnknownApp(app_id.to_string()))?;
         let event = publish::validate(app, event.to_string(), data, channels, except_socket)?;
         Ok(publish::deliver(app, &event))
     }
@@ -164,14 +161,16 @@ impl Realtime {
     /// WebSocket upgrades need HTTP/1 over a bare `TokioIo<TcpStream>`, as [`Realtime::serve`]
     /// serves them: the socket takes the TCP stream back from hyper.
     pub fn router(&self) -> Router {
-        let routes = Router::new()
+        let mut routes = Router::new()
             .route("/app/{key}", get(upgrade))
             .route(
                 "/up",
                 get(|| async { Json(serde_json::json!({ "health": "OK" })) }),
             )
-            .route("/metrics", get(metrics))
             .merge(http_api::router(self.shared.clone()));
+        if !self.shared.config.metrics_separate {
+            routes = routes.route("/metrics", get(metrics));
+        }
         let prefix = &self.shared.config.path_prefix;
         let routes = if prefix.is_empty() {
             routes
@@ -179,6 +178,26 @@ impl Realtime {
             Router::new().nest(prefix, routes)
         };
         routes.fallback(not_found).with_state(self.shared.clone())
+    }
+
+    /// `/metrics` alone, for a listen address of its own (when the configuration says
+    /// `metrics_separate`, the main port does not serve it). The metrics token applies here too.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route("/metrics", get(metrics))
+            .fallback(not_found)
+            .with_state(self.shared.clone())
+    }
+
+    /// Serves [`Realtime::metrics_router`] on `listener` until `shutdown` resolves.
+    pub async fn serve_metrics(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        axum::serve(listener, self.metrics_router())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serves until `shutdown` resolves, then closes every socket with 4200 and waits (up to
@@ -255,14 +274,34 @@ async fn serve_http(
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+/// The metrics, to whoever presents the configured bearer token (anyone when none is set).
+async fn metrics(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if let Some(token) = &shared.config.metrics_token {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        let accepted = presented.is_some_and(|presented| {
+            parley_protocol::signature::constant_time_eq(
+                presented.trim().as_bytes(),
+                token.0.as_bytes(),
+            )
+        });
+        if !accepted {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                Json(serde_json::json!({ "error": "The metrics need a valid bearer token" })),
+            )
+                .into_response();
+        }
+    }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         shared.metrics.render(),
     )
+        .into_response()
 }
 
 async fn not_found() -> Response {
@@ -348,7 +387,7 @@ fn admit(
 /// Closes `user_id`'s sockets here and on every other node with 4009.
 pub(crate) fn terminate_user(app: &App, user_id: &str) {
     cluster::forward_terminate(app, user_id);
-    for outbox in app.hub.user_outboxes(user_id) {
+    for outbox in app.hub.signed_in_outboxes(user_id) {
         outbox.close(ErrorCode::Unauthorized, "You got disconnected by the app.");
     }
 }

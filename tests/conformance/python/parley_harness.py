@@ -85,11 +85,16 @@ class Server:
         self.output: list[str] = []
         ready = threading.Event()
         port_box: list[int] = []
+        # Printed before the listening line when PARLEY_METRICS_ADDR is set.
+        self.metrics_port: int | None = None
 
         def reader():
             assert self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.output.append(line)
+                metrics = re.search(r"metrics served at http://127\.0\.0\.1:(\d+)/metrics", line)
+                if metrics:
+                    self.metrics_port = int(metrics.group(1))
                 if not port_box:
                     m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
                     if m:

@@ -10,7 +10,8 @@ use parley_protocol::{
 
 use super::{Refusal, Session, SignedIn};
 use crate::{
-    hub::{MemberInfo, SubscribeRefusal},
+    config::MAX_PRESENCE_USER_ID_LENGTH,
+    hub::{MemberInfo, Source, SubscribeRefusal},
     webhooks::WebhookEvent,
 };
 
@@ -63,6 +64,20 @@ impl Session {
                     return;
                 }
             };
+        if !self.channels.contains_key(channel.as_str())
+            && self.channels.len() >= self.max_subscriptions
+        {
+            self.reply(frame::subscription_error(
+                channel.as_str(),
+                "LimitReached",
+                &format!(
+                    "A connection may be subscribed to at most {} channels; unsubscribe from one first",
+                    self.max_subscriptions
+                ),
+                403,
+            ));
+            return;
+        }
         let app = &self.app.config;
         let socket_id = self.socket_id.to_string();
         let auth = request.auth.as_deref().unwrap_or("");
@@ -90,34 +105,43 @@ impl Session {
                 None
             }
             ChannelKind::Presence => {
-                let Some(channel_data) = request.channel_data.as_deref() else {
-                    return deny(self, "Presence channels need channel_data");
-                };
+                let channel_data = request.channel_data.as_deref().filter(|d| !d.is_empty());
                 if !verify_channel_auth(
                     &app.key,
                     &app.secret,
                     &socket_id,
                     channel.as_str(),
-                    Some(channel_data),
+                    channel_data,
                     auth,
                 ) {
                     return deny(self, &format!("Invalid signature for channel {channel}"));
                 }
-                let Some(member) = parse_member(channel_data) else {
-                    return deny(self, "channel_data needs a string or numeric user_id");
+                let member = match (channel_data, &self.user) {
+                    (Some(channel_data), _) => match parse_member(channel_data) {
+                        Some(member) => member,
+                        None => {
+                            return deny(self, "channel_data needs a string or numeric user_id")
+                        }
+                    },
+                    // Pusher's "Authorizing users" page: once a connection has signed in, the
+                    // user object in a presence authorization is optional, and the member is
+                    // the signed-in user (pusher-js then awaits the sign-in and takes its id).
+                    (None, Some(user)) => MemberInfo {
+                        user_id: user.id.clone(),
+                        user_info: user.info.clone(),
+                    },
+                    (None, None) => {
+                        return deny(
+                            self,
+                            "Presence channels need channel_data, or a signed-in connection",
+                        )
+                    }
                 };
-                if member
-                    .user_info
-                    .as_ref()
-                    .is_some_and(|info| info.get().len() > app.max_presence_user_info_bytes)
-                {
+                if let Some(refusal) = presence_limits(app, &member) {
                     self.reply(frame::subscription_error(
                         channel.as_str(),
                         "LimitReached",
-                        &format!(
-                            "user_info is larger than {} bytes",
-                            app.max_presence_user_info_bytes
-                        ),
+                        &refusal,
                         413,
                     ));
                     return;
@@ -202,6 +226,22 @@ impl Session {
         let Some(id) = user_data.id_string() else {
             return refused("user_data.id must be a non-empty string");
         };
+        if let Some(current) = self.user.as_ref().filter(|user| user.id != id) {
+            // The protocol page: a sign-in "fails if the connection is already associated with
+            // a different user id". The first identity stays; the connection stays open.
+            self.reply(frame::error(
+                None,
+                &format!(
+                    "This connection is signed in as {:?} and cannot sign in as another user",
+                    current.id
+                ),
+            ));
+            return None;
+        }
+        let mut watchlist = user_data.watchlist_strings();
+        let limit = app.max_watchlist_size;
+        let truncated = watchlist.len() > limit;
+        watchlist.truncate(limit);
         if let Some(previous) = self.user.take() {
             self.app
                 .hub
@@ -209,9 +249,21 @@ impl Session {
         }
         let user = SignedIn {
             id: id.to_string(),
-            watchlist: user_data.watchlist_strings(),
+            info: user_data.user_info,
+            watchlist,
         };
         self.reply(frame::signin_success(&request.user_data));
+        if truncated {
+            // The protocol page: past the limit, the first ids are accepted, the sign-in
+            // succeeds, and a `pusher:error` with 4302 names the accepted ids.
+            self.reply(frame::error(
+                Some(ErrorCode::WatchlistLimit.code()),
+                &format!(
+                    "Watchlist limit exceeded: only the first {limit} user ids are accepted: {}",
+                    serde_json::Value::from(user.watchlist.clone())
+                ),
+            ));
+        }
         self.app
             .hub
             .sign_in(&user.id, self.socket_id, &self.outbox, &user.watchlist);
@@ -274,7 +326,13 @@ impl Session {
             &raw,
             user_id.as_deref(),
         ));
-        crate::publish::fan_out(&self.app, &channel, &relayed, Some(self.socket_id));
+        crate::publish::fan_out(
+            &self.app,
+            &channel,
+            &relayed,
+            Some(self.socket_id),
+            Source::Client,
+        );
         let webhooks = self.app.hub.webhooks();
         if webhooks.enabled() {
             webhooks.emit(WebhookEvent::client_event(
@@ -286,6 +344,33 @@ impl Session {
             ));
         }
     }
+}
+
+/// Why a presence member is refused, if it is: Pusher's presence channels page allows user ids
+/// of up to 128 characters and a user object of up to 1 KB (configurable here).
+fn presence_limits(app: &crate::AppConfig, member: &MemberInfo) -> Option<String> {
+    if member.user_id.chars().count() > MAX_PRESENCE_USER_ID_LENGTH {
+        return Some(format!(
+            "user_id is longer than {MAX_PRESENCE_USER_ID_LENGTH} characters"
+        ));
+    }
+    #[derive(serde::Serialize)]
+    struct UserObject<'a> {
+        user_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_info: Option<&'a serde_json::value::RawValue>,
+    }
+    let size = serde_json::to_string(&UserObject {
+        user_id: &member.user_id,
+        user_info: member.user_info.as_deref(),
+    })
+    .map_or(usize::MAX, |object| object.len());
+    (size > app.max_presence_member_bytes).then(|| {
+        format!(
+            "The user object is larger than {} bytes",
+            app.max_presence_member_bytes
+        )
+    })
 }
 
 fn parse_member(channel_data: &str) -> Option<MemberInfo> {

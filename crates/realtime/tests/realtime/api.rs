@@ -319,3 +319,17 @@ async fn python_style_get_with_body_md5_is_accepted() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn publishing_in_process_to_an_unknown_app_says_so() {
+    let realtime = parley_realtime::Realtime::new(config_with(app())).unwrap();
+    let error = realtime
+        .publish("404404", &["news".to_string()], "e", "{}".into(), None)
+        .unwrap_err();
+    assert_eq!(
+        error,
+        parley_realtime::publish::PublishError::UnknownApp("404404".into())
+    );
+    assert_eq!(error.status(), 404);
+    assert_eq!(error.to_string(), "unknown app \"404404\"");
+}

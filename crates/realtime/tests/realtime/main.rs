@@ -7,5 +7,7 @@ mod channels;
 mod client_events;
 mod cluster;
 mod lifecycle;
+mod metrics;
+mod pusher_docs;
 mod users;
 mod webhooks;

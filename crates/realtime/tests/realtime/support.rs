@@ -50,7 +50,7 @@ impl TestServer {
         Self::serve(realtime).await
     }
 
-    async fn serve(realtime: Realtime) -> Self {
+    pub async fn serve(realtime: Realtime) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -86,10 +86,16 @@ async fn watchlists_hear_online_and_offline() {
 }
 
 #[tokio::test]
-async fn terminate_connections_closes_every_socket_of_the_user_with_4009() {
+async fn terminate_connections_closes_every_signed_in_socket_of_the_user_with_4009() {
     let server = TestServer::default().await;
     let mut signed_in = server.connect().await;
     signed_in.sign_in("42", &[]).await;
+    let mut signed_in_too = server.connect().await;
+    signed_in_too.sign_in("42", &[]).await;
+    signed_in_too.subscribe_presence("presence-r", "42").await;
+    // Pusher's "Terminating user connections" page: "Connections for users subscribed to
+    // presence channels but that have not been authenticated via this flow will not be
+    // terminated."
     let mut member = server.connect().await;
     member.subscribe_presence("presence-r", "42").await;
     let mut bystander = server.connect().await;
@@ -103,7 +109,7 @@ async fn terminate_connections_closes_every_socket_of_the_user_with_4009() {
         )
         .await;
     assert_eq!((status, body), (200, json!({})));
-    for client in [&mut signed_in, &mut member] {
+    for client in [&mut signed_in, &mut signed_in_too] {
         let (code, frames) = client.closed().await;
         assert_eq!(code, Some(4009));
         assert_eq!(
@@ -112,6 +118,8 @@ async fn terminate_connections_closes_every_socket_of_the_user_with_4009() {
         );
     }
     assert!(bystander.sync().await.is_empty());
+    // The member that never signed in stays, and user 42 stays a member through it.
+    assert!(member.sync().await.is_empty());
 
     // The Python SDK's path, without /apps/{id}.
     let mut again = server.connect().await;

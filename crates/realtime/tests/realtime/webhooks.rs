@@ -173,3 +173,36 @@ async fn failed_deliveries_are_retried() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn one_cache_miss_webhook_however_many_clients_find_the_channel_empty() {
+    // Pusher's cache channels page: "Pusher handles de-duplication when multiple clients are
+    // subscribed to an empty channel"; its webhooks page: a `cache_miss` "whenever one or more
+    // than one client subscribe to an empty cache channel". Each client still gets
+    // `pusher:cache_miss`.
+    let mut receiver = Receiver::start(0).await;
+    let server = server_with_hooks(&receiver, &["cache_miss"]).await;
+    let miss = |channel: &str| json!({"name": "cache_miss", "channel": channel});
+    let mut ann = server.connect().await;
+    ann.subscribe("cache-x").await;
+    assert_eq!(ann.recv().await["event"], "pusher:cache_miss");
+    assert_eq!(receiver.next().await, miss("cache-x"));
+    let mut bob = server.connect().await;
+    bob.subscribe("cache-x").await;
+    assert_eq!(bob.recv().await["event"], "pusher:cache_miss");
+    // Another channel's miss is the marker: nothing about cache-x may come before it.
+    let mut marker = server.connect().await;
+    marker.subscribe("cache-marker").await;
+    assert_eq!(receiver.next().await, miss("cache-marker"));
+
+    // Once every subscriber has left, the next one to find it empty is reported again.
+    for client in [&mut ann, &mut bob] {
+        client
+            .send(json!({"event": "pusher:unsubscribe", "data": {"channel": "cache-x"}}))
+            .await;
+        client.sync().await;
+    }
+    let mut carol = server.connect().await;
+    carol.subscribe("cache-x").await;
+    assert_eq!(receiver.next().await, miss("cache-x"));
+}
