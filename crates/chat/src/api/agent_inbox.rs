@@ -220,7 +220,7 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>
 }
 
 /// `POST /api/agent/conversations/{id}/assign`: takes a conversation (or gives it to another
-/// agent, or to nobody); it becomes `human`.
+/// agent who is not revoked, or to nobody); it becomes `human`.
 pub async fn assign(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
@@ -230,8 +230,13 @@ pub async fn assign(
     find(&state, id).await?;
     let assignee = body.agent_id.unwrap_or(Some(agent.id));
     if let Some(other) = assignee {
-        if state.service.store.agent(other).await?.is_none() {
-            return Err(ApiError::Validation(format!("there is no agent {other}")));
+        match state.service.store.agent(other).await? {
+            None => return Err(ApiError::Validation(format!("there is no agent {other}"))),
+            // Nobody could answer it: the agent can no longer sign in.
+            Some(found) if found.revoked_at.is_some() => {
+                return Err(ApiError::Validation(format!("agent {other} is revoked")))
+            }
+            Some(_) => {}
         }
     }
     let conversation = state

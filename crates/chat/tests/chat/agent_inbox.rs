@@ -476,3 +476,27 @@ async fn saved_replies_are_kept_listed_replaced_and_deleted() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn a_conversation_cannot_be_assigned_to_a_revoked_agent() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let grace = agent(&app, "Grace").await;
+    let (id, _visitor) = app.conversation().await;
+    assert!(app.store.revoke_agent(grace.id).await.unwrap());
+    let path = format!("/api/agent/conversations/{id}/assign");
+    let (status, body) = post(&app, &path, &ada, json!({"agent_id": grace.id})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert_eq!(
+        body["error"]["message"],
+        format!("agent {} is revoked", grace.id)
+    );
+    // Nothing changed.
+    let (_, page) = get(&app, &format!("/api/agent/conversations/{id}"), &ada).await;
+    assert_eq!(page["conversation"]["assigned_agent_id"], Value::Null);
+    assert_eq!(page["conversation"]["status"], "bot");
+    let (status, body) = post(&app, &path, &ada, json!({"agent_id": ada.id})).await;
+    assert_eq!(status, 200, "{body}");
+}
