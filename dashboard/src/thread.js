@@ -68,10 +68,9 @@ export function createThread(conversationId) {
     reactions: {}, // message_id -> [{emoji, count, reactors}]
     loaded: false, // the first fetch has answered
     // Every message up to `cursor` is held: where the next gap-fill starts. Only HTTP fills move
-    // it, and the conversation's channel while `synced` (live, and filled since it subscribed):
-    // a message seen by another route (the team channel, a send's answer) may have jumped a gap.
+    // it: a message seen by another route (an event, the team channel, a send's answer) may have
+    // jumped a gap, since with several nodes a socket can miss one event and get the next.
     cursor: 0,
-    synced: false,
   };
   let seq = 0;
   let scheduled = false;

@@ -349,8 +349,8 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     const t = threads.get(id);
     if (!t || t !== current) return;
     if (name === 'ChatMessageReceived') {
+      // Shown at once; the cursor does not move (see thread.js).
       const fresh = t.merge([data]);
-      if (t.state.synced) t.advance(data.id);
       noteMessage(data);
       incoming(t, fresh);
     } else if (name === 'MessageRead') {
@@ -382,7 +382,6 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       flushTyping();
     }
     clearTypers();
-    if (current) current.state.synced = false;
     current = id == null ? null : thread(id);
     threadView.show(id);
     realtime.follow(id);
@@ -569,7 +568,6 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       onStatus: (s) => {
         if (stopped) return;
         sync.setPolling(current != null && !s.conversation);
-        if (!s.conversation && current) current.state.synced = false;
         setInboxPolling(!s.agents);
         const state = s.provider === 'polling' ? 'polling' : s.agents ? 'live' : 'connecting';
         const detail = s.provider === 'polling' ? 'No real-time connection: checking every few seconds.' : s.provider ? 'Real-time via ' + s.provider : '';
@@ -581,12 +579,8 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       },
       onAgentsEvent,
       onConversationSubscribed: (id) => {
-        const t = threads.get(id);
-        if (!t) return;
-        t.state.synced = false;
-        sync.fill('subscribed').then((ok) => {
-          if (ok && t === current && realtime.isLive('conversation')) t.state.synced = true;
-        });
+        if (!threads.get(id)) return;
+        sync.fill('subscribed');
       },
       onConversationEvent,
       onWhisper,
