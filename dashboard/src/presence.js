@@ -146,9 +146,11 @@ export function createPresence({ api, storage, onSelf, onTeam, onError }) {
       heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
     },
     set,
-    /** `AgentAvailability` on `private-agents`: {agents_online: n, agents: [...]}. */
+    /** `AgentAvailability` on `private-agents`: {agents_online: n, agents: [...]}, or without
+     * the list (`truncated`) when the team is too large for an event. */
     applyEvent(e) {
-      setTeam(e?.agents, e?.agents_online);
+      if (e?.truncated) refreshTeam();
+      else setTeam(e?.agents, e?.agents_online);
     },
     refreshTeam,
     get self() {

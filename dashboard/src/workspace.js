@@ -328,6 +328,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
       if (!known || known.assigned_agent_id == null) alertWaiting(id, data.visitor_name || known?.visitor_name, data.reason);
       return;
     }
+    if (name === 'InboxUpdated' && data.truncated) return void fetchWhole(data);
     if (name === 'InboxUpdated') {
       const c = data.conversation && typeof data.conversation === 'object' ? data.conversation : null;
       const m = data.message && typeof data.message === 'object' ? data.message : null;
@@ -345,9 +346,30 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     }
   }
 
+  /**
+   * An inbox update that was too large for an event (`truncated`: ids only): reads the
+   * conversation and its message, then handles them as if they had come whole.
+   */
+  async function fetchWhole(data) {
+    const id = Number(data.conversation?.id ?? data.message?.conversation_id);
+    const messageId = Number(data.message?.id);
+    if (!Number.isSafeInteger(id) || id <= 0) return;
+    const hasMessage = Number.isSafeInteger(messageId) && messageId > 0;
+    try {
+      const res = await api.conversation(id, hasMessage ? messageId - 1 : Number.MAX_SAFE_INTEGER, 1);
+      if (stopped) return;
+      const m = (res.messages || []).find((x) => Number(x?.id) === messageId) || null;
+      onAgentsEvent('InboxUpdated', { conversation: res.conversation, message: m });
+    } catch {
+      if (!stopped) inbox.refresh();
+    }
+  }
+
   function onConversationEvent(id, name, data) {
     const t = threads.get(id);
     if (!t || t !== current) return;
+    // Too large for an event: only ids came, and the catch-up fetches the rest.
+    if (data.truncated) return void sync.fill('truncated');
     if (name === 'ChatMessageReceived') {
       // Shown at once; the cursor does not move (see thread.js).
       const fresh = t.merge([data]);

@@ -235,9 +235,10 @@ export function createWidget(options) {
           events.emit('realtime', { connected, provider: state.realtimeProvider });
         },
         onSubscribed: () => sync.fill('subscribed'),
-        onMessage: (m) => incoming(store.merge([m])),
+        // `truncated`: too large for an event, so only its id came; the catch-up fetches it.
+        onMessage: (m) => (m?.truncated ? sync.fill('truncated') : incoming(store.merge([m]))),
         onRead: (e) => store.applyReadState(e),
-        onReactions: (e) => e && store.setReactions(e.message_id, e.reactions),
+        onReactions: (e) => e && (e.truncated ? sync.fill('truncated') : store.setReactions(e.message_id, e.reactions)),
         onConversation: (e) => e && Number(e.id) === session.id() && store.setConversation(e),
         onTyping: setTyping,
         onAvailability: (e) => store.setAgentsOnline(e?.agents_online),

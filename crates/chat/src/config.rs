@@ -80,6 +80,9 @@ pub struct ChatConfig {
     pub messages_per_ip_per_minute: u32,
     /// Messages per minute per widget.
     pub messages_per_widget_per_minute: u32,
+    /// Largest event data broadcast whole; a larger event goes out as a small `truncated` one
+    /// that clients fetch (see [`crate::payload::fitted`]).
+    pub max_event_bytes: usize,
 }
 
 impl ChatConfig {
@@ -97,6 +100,7 @@ impl ChatConfig {
             conversations_per_widget_per_minute: 1200,
             messages_per_ip_per_minute: 600,
             messages_per_widget_per_minute: 12_000,
+            max_event_bytes: crate::payload::MAX_EVENT_BYTES,
         }
     }
 

@@ -35,17 +35,100 @@ pub fn conversation_channel(conversation_id: i64) -> String {
     format!("{CONVERSATION_CHANNEL_PREFIX}{conversation_id}")
 }
 
-/// The conversation a channel name belongs to, if it is a conversation's channel.
+/// The conversation a channel name belongs to, if it is a conversation's channel spelled the one
+/// way Parley publishes to: `065` or `+65` would name another channel, which no event and no
+/// revocation reaches, so such names are not a conversation's.
 pub fn conversation_of_channel(channel: &str) -> Option<i64> {
-    channel
-        .strip_prefix(CONVERSATION_CHANNEL_PREFIX)
-        .and_then(|id| id.parse().ok())
-        .filter(|id: &i64| *id > 0)
+    let id = channel
+        .strip_prefix(CONVERSATION_CHANNEL_PREFIX)?
+        .parse()
+        .ok()
+        .filter(|id: &i64| *id > 0)?;
+    (conversation_channel(id) == channel).then_some(id)
 }
 
 /// One agent's own channel.
 pub fn agent_channel(agent_id: i64) -> String {
     format!("{AGENT_CHANNEL_PREFIX}{agent_id}")
+}
+
+/// Most bytes of event data Parley broadcasts by default: Pusher takes 10 KB and Reverb 10,000
+/// bytes, so an event this size reaches browsers through every driver.
+pub const MAX_EVENT_BYTES: usize = 10_000;
+
+/// What a message keeps when its event is cut down: ids and short fixed values, never user text.
+const MESSAGE_STUB_FIELDS: [&str; 5] = [
+    "id",
+    "conversation_id",
+    "sender_type",
+    "timestamp",
+    "client_id",
+];
+/// What a conversation keeps when its event is cut down.
+const CONVERSATION_STUB_FIELDS: [&str; 6] = [
+    "id",
+    "widget_id",
+    "status",
+    "assigned_agent_id",
+    "created_at",
+    "updated_at",
+];
+
+/// `data` as an event's JSON, if it is at most `max_bytes`; otherwise a small stand-in marked
+/// `"truncated": true` that names what changed (a message's id, conversation and sender; a
+/// conversation's id and status; the message of a reactions event; the number of agents
+/// online), for clients to fetch the rest over HTTP. Text a visitor or an agent wrote can make
+/// an event larger than any realtime server takes (a 5,000-character message of emoji is 20 KB),
+/// and a refused event would reach nobody.
+pub fn fitted(event: &str, data: &impl Serialize, max_bytes: usize) -> String {
+    let whole = serde_json::to_string(data).expect("payloads serialise");
+    if whole.len() <= max_bytes {
+        return whole;
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(&whole) else {
+        return whole;
+    };
+    let stub = stub(event, &value).to_string();
+    tracing::info!(
+        event,
+        bytes = whole.len(),
+        max_bytes,
+        "event too large to broadcast whole: sent as truncated, clients fetch it"
+    );
+    stub
+}
+
+fn stub(event: &str, full: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let pick = |value: &Value, fields: &[&str]| -> Value {
+        Value::Object(
+            fields
+                .iter()
+                .filter_map(|field| Some((field.to_string(), value.get(*field)?.clone())))
+                .collect(),
+        )
+    };
+    let mut stub = match event {
+        MESSAGE_EVENT => pick(full, &MESSAGE_STUB_FIELDS),
+        INBOX_EVENT => serde_json::json!({
+            "conversation": pick(&full["conversation"], &CONVERSATION_STUB_FIELDS),
+            "message": match &full["message"] {
+                message @ Value::Object(_) => stub(MESSAGE_EVENT, message),
+                _ => Value::Null,
+            },
+        }),
+        // Numbers and flags only (ids, counts, `agents_online`): lists and text are what grows.
+        _ => Value::Object(
+            full.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| v.is_number() || v.is_boolean() || v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+    };
+    stub["truncated"] = true.into();
+    stub
 }
 
 /// A message as clients see it.
@@ -226,5 +309,67 @@ pub mod hmac_link {
                 .zip(signature.bytes())
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn only_the_canonical_spelling_names_a_conversation() {
+        assert_eq!(
+            conversation_of_channel("private-chat.conversation.65"),
+            Some(65)
+        );
+        for alias in ["065", "+65", "65 ", " 65", "0", "-1", "6_5", ""] {
+            let channel = format!("private-chat.conversation.{alias}");
+            assert_eq!(conversation_of_channel(&channel), None, "{channel}");
+        }
+    }
+
+    #[test]
+    fn events_that_fit_are_sent_whole() {
+        let data = json!({"message_id": 3, "reactions": []});
+        assert_eq!(fitted(REACTIONS_EVENT, &data, 100), data.to_string());
+    }
+
+    #[test]
+    fn oversized_events_shrink_to_ids_and_a_marker() {
+        let message = json!({
+            "id": 9, "conversation_id": 4, "sender_type": "visitor", "sender_name": "Vera",
+            "message": "😀".repeat(2600), "attachment_path": null, "attachment_name": null,
+            "is_voice": false, "timestamp": "2026-01-01T00:00:00Z", "client_id": "c1",
+        });
+        let small: Value =
+            serde_json::from_str(&fitted(MESSAGE_EVENT, &message, MAX_EVENT_BYTES)).unwrap();
+        assert_eq!(
+            small,
+            json!({"id": 9, "conversation_id": 4, "sender_type": "visitor",
+                   "timestamp": "2026-01-01T00:00:00Z", "client_id": "c1", "truncated": true})
+        );
+        let inbox = json!({
+            "conversation": {"id": 4, "widget_id": 1, "status": "bot", "assigned_agent_id": null,
+                             "visitor_name": "Vera", "page_url": "\"".repeat(3000),
+                             "created_at": "t0", "updated_at": "t1", "last_message": null},
+            "message": message,
+        });
+        let small: Value =
+            serde_json::from_str(&fitted(INBOX_EVENT, &inbox, MAX_EVENT_BYTES)).unwrap();
+        assert_eq!(small["truncated"], true);
+        assert_eq!(
+            small["conversation"],
+            json!({"id": 4, "widget_id": 1, "status": "bot", "assigned_agent_id": null,
+                   "created_at": "t0", "updated_at": "t1"})
+        );
+        assert_eq!(small["message"]["id"], 9);
+        assert_eq!(small["message"]["truncated"], true);
+        assert!(small["message"].get("message").is_none());
+        let team =
+            json!({"agents_online": 2, "agents": vec![json!({"name": "x".repeat(200)}); 100]});
+        let small: Value =
+            serde_json::from_str(&fitted(AVAILABILITY_EVENT, &team, MAX_EVENT_BYTES)).unwrap();
+        assert_eq!(small, json!({"agents_online": 2, "truncated": true}));
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     error::ApiError,
     payload::{self, AgentConversationJson, MessageJson},
     presence::AgentPresence,
+    revocation::SignedSockets,
 };
 
 /// Events waiting to be broadcast. Beyond this they are dropped and logged; clients gap-fill.
@@ -37,6 +38,8 @@ pub struct ChatService {
     pub(crate) presence: Arc<AgentPresence>,
     /// Wakes the bot runner when a turn is queued, so replies start without polling delay.
     bot_wakeup: Arc<Notify>,
+    /// The sockets this node signed channels for, by identity, for revocation to close.
+    pub signed_sockets: Arc<SignedSockets>,
 }
 
 impl ChatService {
@@ -55,6 +58,7 @@ impl ChatService {
             broadcaster,
             presence: Arc::default(),
             bot_wakeup: Arc::new(Notify::new()),
+            signed_sockets: Arc::default(),
         }
     }
 
@@ -79,7 +83,7 @@ impl ChatService {
         except_socket: Option<String>,
     ) {
         debug_assert!(!channels.is_empty() && channels.len() <= MAX_CHANNELS_PER_EVENT);
-        let data = serde_json::to_string(data).expect("payloads serialise");
+        let data = payload::fitted(event, data, self.config.max_event_bytes);
         let broadcast = Broadcast {
             channels,
             event: event.to_string(),

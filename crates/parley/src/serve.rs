@@ -84,25 +84,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         (BroadcastConnection::Null, _) => Arc::new(NullBroadcaster),
     };
 
-    if let Some((realtime, _)) = &realtime {
-        let (realtime, app_id) = (realtime.clone(), app.id.clone());
-        parley_chat::revocation::spawn_watcher(
-            store.clone(),
-            std::time::Duration::from_secs(2),
-            move |channel, reason| {
-                realtime.close_channel(&app_id, channel, reason);
-            },
-            shutdown.clone(),
-        )
-        .await;
-    }
-
     let chat_config = chat_config(
         &settings,
         &app,
         realtime.as_ref().map(|(_, address)| *address),
     )?;
     let service = ChatService::new(store.clone(), broadcaster, chat_config);
+    if let Some((realtime, _)) = &realtime {
+        // Each node closes the sockets it signed channels for, wherever they are connected.
+        parley_chat::revocation::spawn_watcher(
+            store.clone(),
+            service.signed_sockets.clone(),
+            std::time::Duration::from_secs(2),
+            Embedded::new(realtime.clone(), app.id.clone()),
+            shutdown.clone(),
+        )
+        .await;
+    }
     let knowledge_dir = std::env::var_os("PARLEY_KNOWLEDGE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| settings.data_dir.join("knowledge"));
@@ -192,6 +190,8 @@ fn chat_config(
     if let Some(max) = settings.max_message_chars {
         config.max_message_chars = max;
     }
+    // An event the realtime app would refuse goes out small instead.
+    config.max_event_bytes = config.max_event_bytes.min(app.max_event_payload_bytes);
     let [conversations_ip, conversations_widget, messages_ip, messages_widget] =
         settings.rate_limits;
     config.conversations_per_ip_per_minute =

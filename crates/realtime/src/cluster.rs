@@ -9,8 +9,9 @@
 //! local sockets are never held up by other nodes.
 //!
 //! What crosses nodes: channel events (HTTP API publishes, client events, server-to-user
-//! events), `terminate_connections`, closing a channel's sockets, and the HTTP API's channel and
-//! connection queries ([`survey`]: each node answers for its own sockets). What does not yet:
+//! events), `terminate_connections`, closing a channel's sockets or sockets by id, and the HTTP
+//! API's channel and connection queries ([`survey`]: each node answers for its own sockets).
+//! What does not yet:
 //! presence `member_added`/`member_removed` and the member list a subscriber gets, and the
 //! webhooks, which each node derives from its own sockets.
 
@@ -103,6 +104,11 @@ enum What {
     Terminate { user: String },
     /// Close the sockets subscribed to a channel.
     CloseChannel { channel: String, reason: String },
+    /// Close the sockets with these ids, whatever they hold.
+    CloseSockets {
+        sockets: Vec<String>,
+        reason: String,
+    },
     /// Report this node's figures for a scope to the asking node.
     Query { id: u64, scope: Scope },
     /// A node's figures, for node `to`'s query `id`.
@@ -163,6 +169,22 @@ pub fn forward_close_channel(app: &App, channel: &ChannelName, reason: &str) {
             app,
             What::CloseChannel {
                 channel: channel.as_str().to_string(),
+                reason: reason.to_string(),
+            },
+        );
+    }
+}
+
+/// Tells the other nodes to close the sockets with these ids (none: nothing is sent).
+pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str) {
+    if sockets.is_empty() {
+        return;
+    }
+    if let Some(link) = app.cluster.get() {
+        link.send(
+            app,
+            What::CloseSockets {
+                sockets: sockets.iter().map(SocketId::to_string).collect(),
                 reason: reason.to_string(),
             },
         );
@@ -372,6 +394,15 @@ fn apply(apps: &Apps, node: u64, text: &str) {
                 for outbox in app.hub.subscriber_outboxes(&channel) {
                     outbox.close(ErrorCode::Unauthorized, reason.clone());
                 }
+            }
+        }
+        What::CloseSockets { sockets, reason } => {
+            let ids: Vec<SocketId> = sockets
+                .iter()
+                .filter_map(|id| SocketId::parse(id))
+                .collect();
+            for (_, outbox) in app.outboxes_of(&ids) {
+                outbox.close(ErrorCode::Unauthorized, reason.clone());
             }
         }
         What::Query { id, scope } => {

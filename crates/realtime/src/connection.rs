@@ -105,7 +105,7 @@ pub async fn run(
     let Some(mut ws) = Box::pin(pending.ready(&shared.flusher)).await else {
         return;
     };
-    let (app, slot) = match admission {
+    let (app, mut slot) = match admission {
         Ok(admitted) => admitted,
         Err(refusal) => {
             refuse(&mut ws, &refusal);
@@ -114,6 +114,7 @@ pub async fn run(
     };
     let socket_id = SocketId::random();
     let outbox = ws.outbox().clone();
+    slot.track(socket_id, &outbox);
     let activity_timeout = shared.config.activity_timeout;
     outbox.send_now(&websocket::frame::text(&frame::connection_established(
         &socket_id.to_string(),

@@ -15,7 +15,7 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     service::TowerToHyperService,
 };
-use parley_protocol::ErrorCode;
+use parley_protocol::{ErrorCode, SocketId};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -140,6 +140,16 @@ impl Realtime {
             outbox.close(ErrorCode::Unauthorized, reason);
         }
         outboxes.len()
+    }
+
+    /// Closes (with 4009 and `reason`) the sockets of `app_id` with these ids, here and on every
+    /// other node, whatever channels they hold: for revoking an identity whose channel
+    /// signatures were granted to those sockets. Returns how many were open here.
+    pub fn close_sockets(&self, app_id: &str, sockets: &[SocketId], reason: &str) -> usize {
+        let Some(app) = self.shared.apps.by_id(app_id) else {
+            return 0;
+        };
+        close_sockets(app, sockets, reason)
     }
 
     /// The channels of `app_id` starting with `prefix` that have subscribers on this server.
@@ -382,6 +392,22 @@ fn admit(
             "Application is over connection quota".into(),
         ),
     }
+}
+
+/// Closes the sockets with these ids with 4009: those open here at once, the others on
+/// whichever node holds them.
+pub(crate) fn close_sockets(app: &App, sockets: &[SocketId], reason: &str) -> usize {
+    let here = app.outboxes_of(sockets);
+    for (_, outbox) in &here {
+        outbox.close(ErrorCode::Unauthorized, reason);
+    }
+    let elsewhere: Vec<SocketId> = sockets
+        .iter()
+        .filter(|id| !here.iter().any(|(open, _)| open == *id))
+        .copied()
+        .collect();
+    cluster::forward_close_sockets(app, &elsewhere, reason);
+    here.len()
 }
 
 /// Closes `user_id`'s sockets here and on every other node with 4009.

@@ -21,6 +21,7 @@ use crate::{
         agent_channel, conversation_of_channel, AgentJson, AGENTS_CHANNEL, AGENT_CHANNEL_PREFIX,
     },
     presence::{leaving_grace, online_window, team_json},
+    revocation::Holder,
 };
 
 /// `GET /api/agent/me`: the agent, and the realtime settings the dashboard connects with (the
@@ -119,7 +120,8 @@ pub async fn team(
 }
 
 /// `POST /api/agent/broadcasting/auth`: signs the agents' channel, the agent's own channel, and
-/// any conversation's channel that exists, for any agent.
+/// any conversation's channel that exists (each spelled exactly so), for any agent; the socket is
+/// remembered so that revoking the agent closes it.
 pub async fn broadcasting_auth(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
@@ -141,7 +143,7 @@ pub async fn broadcasting_auth(
             return Err(ApiError::Forbidden(format!("no conversation {id}")));
         }
     }
-    request.sign(&state.service.config)
+    request.sign_for(&state.service, Holder::Agent(agent.id))
 }
 
 fn agent_json(agent: &Agent) -> Value {

@@ -1,7 +1,8 @@
 //! Echo's channel authorisation endpoint (`/api/chatbot/broadcasting/auth`, also
-//! `/broadcasting/auth`): signs `private-chat.conversation.{id}` for that conversation's visitor
-//! only. pusher-js and laravel-echo post `socket_id` and `channel_name` form-encoded; JSON works
-//! too.
+//! `/broadcasting/auth`): signs `private-chat.conversation.{id}` (spelled exactly so) for that
+//! conversation's visitor only, and remembers the socket under the widget so revoking the widget
+//! closes it. pusher-js and laravel-echo post `socket_id` and `channel_name` form-encoded; JSON
+//! works too.
 
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ use crate::{
     config::{ChatConfig, Provider},
     error::ApiError,
     payload::conversation_of_channel,
+    revocation::Holder,
+    ChatService,
 };
 
 /// What Echo posts to an authorisation endpoint.
@@ -52,7 +55,7 @@ pub async fn auth(
             ApiError::NotFound(_) => ApiError::Forbidden("not your conversation".into()),
             other => other,
         })?;
-    request.sign(&state.service.config)
+    request.sign_for(&state.service, Holder::Widget(widget.id))
 }
 
 impl AuthRequest {
@@ -89,8 +92,22 @@ impl AuthRequest {
         Ok(request)
     }
 
+    /// The channel's signature for `holder`, whose socket is remembered so that revoking the
+    /// holder closes it.
+    pub(super) fn sign_for(
+        &self,
+        service: &ChatService,
+        holder: Holder,
+    ) -> Result<Json<Value>, ApiError> {
+        let signed = self.sign(&service.config)?;
+        if let Some(socket) = SocketId::parse(&self.socket_id) {
+            service.signed_sockets.record(holder, socket);
+        }
+        Ok(signed)
+    }
+
     /// The channel's signature with the requested provider's key (the broadcaster's by default).
-    pub(super) fn sign(&self, config: &ChatConfig) -> Result<Json<Value>, ApiError> {
+    fn sign(&self, config: &ChatConfig) -> Result<Json<Value>, ApiError> {
         let provider = match self.provider.as_deref() {
             Some("pusher") => Provider::Pusher,
             Some("reverb") => Provider::Reverb,

@@ -117,6 +117,17 @@ impl Broadcaster for Embedded {
     }
 }
 
+/// The embedded server closes a revoked identity's sockets, on every node it is clustered with.
+impl crate::revocation::SocketCloser for Embedded {
+    fn close_channel(&self, channel: &str, reason: &str) {
+        self.realtime.close_channel(&self.app_id, channel, reason);
+    }
+
+    fn close_sockets(&self, sockets: &[parley_protocol::SocketId], reason: &str) {
+        self.realtime.close_sockets(&self.app_id, sockets, reason);
+    }
+}
+
 /// Logs each event instead of sending it.
 #[derive(Debug, Clone, Default)]
 pub struct LogBroadcaster;

@@ -380,3 +380,103 @@ async fn the_http_driver_lists_occupied_channels_and_publishes_to_many() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn channel_auth_signs_only_the_canonical_channel_name() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let ada = crate::agents::agent(&app, "Ada").await;
+    // Aliases of the same conversation: a socket on one would hear nothing Parley publishes and
+    // be missed when the widget or agent is revoked.
+    for alias in [
+        format!("private-chat.conversation.0{id}"),
+        format!("private-chat.conversation.+{id}"),
+        format!("private-chat.conversation.{id} "),
+        format!("private-chat.conversation.00{id}"),
+    ] {
+        let response = app
+            .post("/api/chatbot/broadcasting/auth")
+            .header("X-Visitor-Token", &visitor)
+            .form(&[("socket_id", "1.2"), ("channel_name", alias.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "visitor: {alias}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden");
+        let (status, body) = crate::agents::sign(&app, &ada, "1.2", &alias).await;
+        assert_eq!(status, 403, "agent: {alias}: {body}");
+    }
+    let canonical = format!("private-chat.conversation.{id}");
+    let (status, _) = crate::agents::sign(&app, &ada, "1.2", &canonical).await;
+    assert_eq!(status, 200);
+    let (status, _) = crate::agents::sign(&app, &ada, "1.2", "private-agent.0").await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_message_too_large_for_one_event_still_reaches_widgets_and_agents() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let mut tab = app.subscriber(id, &visitor).await;
+    let ada = crate::agents::agent(&app, "Ada").await;
+    let mut inbox = crate::agents::agent_subscriber(&app, &ada, "private-agents").await;
+    // 2,600 emoji are 10,400 bytes of JSON; 5,000 quotes and backslashes, escaped, 10,000.
+    let texts = ["😀".repeat(2600), "\"\\".repeat(2500)];
+    for (n, text) in texts.iter().enumerate() {
+        let client_id = format!("big-{n}");
+        let (status, sent) = app
+            .send(
+                id,
+                &visitor,
+                json!({"message": text, "client_id": client_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        let stored = &sent["message"];
+        let frame = loop {
+            let frame = tab.recv().await;
+            if frame["event"] == "ChatMessageReceived" {
+                break frame;
+            }
+        };
+        assert!(frame["data"].as_str().unwrap().len() <= parley_chat::payload::MAX_EVENT_BYTES);
+        let event: Value = serde_json::from_str(frame["data"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            event,
+            json!({
+                "id": stored["id"], "conversation_id": id, "sender_type": "visitor",
+                "timestamp": stored["timestamp"], "client_id": client_id, "truncated": true,
+            })
+        );
+        let update = inbox.event("InboxUpdated").await;
+        assert_eq!(update["truncated"], true);
+        assert_eq!(update["conversation"]["id"], id);
+        assert_eq!(update["message"]["id"], stored["id"]);
+        assert_eq!(update["message"]["truncated"], true);
+        // What a client fetches on seeing the marker.
+        let page: Value = app
+            .get(&format!(
+                "/api/chatbot/conversation/{id}?after={}&limit=1",
+                stored["id"].as_i64().unwrap() - 1
+            ))
+            .header("X-Visitor-Token", &visitor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["messages"][0]["message"], text.as_str());
+    }
+    // A message that fits still goes whole.
+    let (status, sent) = app
+        .send(
+            id,
+            &visitor,
+            json!({"message": "small", "client_id": "small"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(tab.event("ChatMessageReceived").await, sent["message"]);
+}

@@ -1,6 +1,7 @@
 //! Revoking a widget or an agent closes the sockets they have open, through the watcher that
 //! `parley serve` runs, with revocations made straight in the store as another process would.
 
+use parley_chat::broadcast::Embedded;
 use serde_json::json;
 
 use crate::agents::{agent, agent_subscriber, get, sign};
@@ -9,13 +10,11 @@ use crate::support::*;
 /// The watcher as `parley serve` runs it, looking every 20 ms; cancel the token to stop it.
 async fn watch_revocations(app: &TestApp) -> tokio_util::sync::CancellationToken {
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let realtime = app.realtime.clone();
     parley_chat::revocation::spawn_watcher(
         app.store.clone(),
+        app.service.signed_sockets.clone(),
         std::time::Duration::from_millis(20),
-        move |channel, reason| {
-            realtime.close_channel(APP_ID, channel, reason);
-        },
+        Embedded::new(app.realtime.clone(), APP_ID),
         shutdown.clone(),
     )
     .await;
@@ -75,4 +74,107 @@ async fn revoking_an_agent_closes_their_dashboard_socket() {
     let (status, _) = get(&app, "/api/agent/me", &grace).await;
     assert_eq!(status, 200);
     shutdown.cancel();
+}
+
+/// Subscribes `socket` to one more channel, signed for `agent` as pusher-js would ask.
+async fn also_subscribe(
+    app: &TestApp,
+    agent: &crate::agents::Agent,
+    socket: &mut Subscriber,
+    channel: &str,
+) {
+    let (status, auth) = sign(app, agent, &socket.socket_id, channel).await;
+    assert_eq!(status, 200, "{auth}");
+    socket
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+        .await;
+    assert_eq!(
+        socket.recv().await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_agent_closes_a_socket_that_never_joined_their_own_channel() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, _visitor) = app.conversation().await;
+    // Everything a dashboard listens on except `private-agent.{id}`.
+    let mut socket = agent_subscriber(&app, &ada, "private-agents").await;
+    also_subscribe(
+        &app,
+        &ada,
+        &mut socket,
+        &format!("private-chat.conversation.{id}"),
+    )
+    .await;
+    // One that left every channel again: its signatures would still let it back in.
+    let mut idle = agent_subscriber(&app, &ada, "private-agents").await;
+    idle.send(json!({"event": "pusher:unsubscribe", "data": {"channel": "private-agents"}}))
+        .await;
+    assert!(idle.sync().await.is_empty());
+    let grace = agent(&app, "Grace").await;
+    let mut other = agent_subscriber(&app, &grace, "private-agents").await;
+    let shutdown = watch_revocations(&app).await;
+    assert!(app.store.revoke_agent(ada.id).await.unwrap());
+    assert_eq!(socket.closed().await, Some(4009));
+    assert_eq!(idle.closed().await, Some(4009));
+    // Another agent's socket on the same channels stays.
+    assert!(other
+        .sync()
+        .await
+        .iter()
+        .all(|f| f["event"] != "pusher:error"));
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn revoking_a_widget_closes_a_visitor_socket_that_left_its_channel() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let mut socket = app.subscriber(id, &visitor).await;
+    let channel = format!("private-chat.conversation.{id}");
+    socket
+        .send(json!({"event": "pusher:unsubscribe", "data": {"channel": channel}}))
+        .await;
+    assert!(socket.sync().await.is_empty());
+    let shutdown = watch_revocations(&app).await;
+    app.store.revoke_widget(app.widget_id).await.unwrap();
+    assert_eq!(socket.closed().await, Some(4009));
+    shutdown.cancel();
+}
+
+/// With `PARLEY_TEST_REDIS_URL` set (`make test` sets it): the chat service signs on one node
+/// while the agent's socket is connected to another; revoking the agent closes it there.
+#[tokio::test]
+async fn revoking_an_agent_closes_their_socket_on_another_node() {
+    let Ok(redis_url) = std::env::var("PARLEY_TEST_REDIS_URL") else {
+        eprintln!("PARLEY_TEST_REDIS_URL is not set: nothing to run the two-node revocation on");
+        return;
+    };
+    let app = TestApp::start().await;
+    let channel = format!("parley-chat-test:revocation:{}", std::process::id());
+    app.realtime
+        .join_cluster(&redis_url, &channel)
+        .await
+        .unwrap();
+    let other_node = parley_realtime::Realtime::new(parley_realtime::RealtimeConfig {
+        apps: vec![parley_realtime::AppConfig::new(APP_ID, KEY, SECRET)],
+        ..parley_realtime::RealtimeConfig::default()
+    })
+    .unwrap();
+    other_node.join_cluster(&redis_url, &channel).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(other_node.serve(listener, stop.clone().cancelled_owned()));
+
+    let ada = agent(&app, "Ada").await;
+    let mut socket = Subscriber::connect(other_addr).await;
+    also_subscribe(&app, &ada, &mut socket, "private-agents").await;
+    let shutdown = watch_revocations(&app).await;
+    assert!(app.store.revoke_agent(ada.id).await.unwrap());
+    assert_eq!(socket.closed().await, Some(4009));
+    shutdown.cancel();
+    stop.cancel();
 }
