@@ -9,6 +9,8 @@
 //! - [`payload`]: the JSON shapes clients see and the event names.
 //! - [`presence`]: which agents are online, published to the team and to visitors.
 //! - [`uploads`]: type sniffing, allowlist, storage.
+//! - [`http_server`]: the port's listener (header and idle timeouts, connection cap); [`health`]:
+//!   `/up`, dependency by dependency.
 //! - [`text`]: what text people may send (no control characters), and what a reaction is.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
@@ -17,6 +19,8 @@ pub mod bot_runner;
 pub mod broadcast;
 pub mod config;
 pub mod error;
+pub mod health;
+pub mod http_server;
 pub mod payload;
 pub mod presence;
 pub mod ratelimit;

@@ -35,6 +35,16 @@ impl RateLimiter {
 
     /// Takes one token for `key`, or says how long until one is available.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.take(key, true)
+    }
+
+    /// Whether `key` has a token left, without taking it: for limits on failures, where the
+    /// token is taken only once the attempt has failed.
+    pub fn peek(&self, key: &str) -> Result<(), Duration> {
+        self.take(key, false)
+    }
+
+    fn take(&self, key: &str, consume: bool) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -47,6 +57,9 @@ impl RateLimiter {
                 b.tokens + now.duration_since(b.last).as_secs_f64() * per_second < capacity
             });
         }
+        if !consume && !buckets.contains_key(key) {
+            return Ok(());
+        }
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: capacity,
             last: now,
@@ -56,7 +69,9 @@ impl RateLimiter {
             .min(capacity);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if consume {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
@@ -78,5 +93,17 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20));
         assert!(limiter.check("b").is_ok(), "keys are independent");
         assert!(RateLimiter::new(0).check("a").is_ok());
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let limiter = RateLimiter::new(2);
+        for _ in 0..5 {
+            assert!(limiter.peek("a").is_ok());
+        }
+        limiter.check("a").unwrap();
+        limiter.check("a").unwrap();
+        assert!(limiter.peek("a").is_err(), "both taken");
+        assert!(limiter.peek("b").is_ok());
     }
 }

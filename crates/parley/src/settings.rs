@@ -88,6 +88,26 @@ pub struct Settings {
     pub cluster: Option<ClusterSettings>,
     /// `PARLEY_METRICS_ADDR`: serve the realtime server's `/metrics` there instead of on its port.
     pub metrics_bind: Option<String>,
+    /// The chat port's edge: timeouts, connection cap, public address, test page, origins.
+    pub http: HttpSettings,
+}
+
+/// The chat port's edge, read by [`http_settings`].
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `PARLEY_HTTP_HEADER_TIMEOUT`, `PARLEY_HTTP_IDLE_TIMEOUT` (seconds) and
+    /// `PARLEY_HTTP_MAX_CONNECTIONS`.
+    pub limits: parley_chat::http_server::HttpLimits,
+    /// `PARLEY_PUBLIC_URL`: where browsers reach the chat port, without a trailing slash (`None`:
+    /// the bound address).
+    pub public_url: Option<String>,
+    /// `PARLEY_TEST_PAGE`: serve `/chatbot-test.html` (default: on, unless `APP_ENV=production`).
+    pub test_page: bool,
+    /// `PARLEY_AGENT_ALLOWED_ORIGINS`: browser origins besides the dashboard's own that may call
+    /// the agents' API.
+    pub agent_allowed_origins: Vec<String>,
+    /// `PARLEY_RATE_AUTH_FAILURES_PER_IP`: refused tokens per minute per IP before 429.
+    pub auth_failures_per_ip: Option<u32>,
 }
 
 /// Scale-out through Redis pub/sub.
@@ -336,6 +356,7 @@ impl Settings {
         Ok(Self {
             cluster,
             metrics_bind: get("PARLEY_METRICS_ADDR"),
+            http: http_settings(&lookup)?,
             data_dir,
             realtime_bind,
             apps,
@@ -472,6 +493,81 @@ fn pusher_settings(
     }
 }
 
+fn http_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<HttpSettings, SettingsError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let defaults = parley_chat::http_server::HttpLimits::default();
+    let at_least_one = |name: &'static str, value: Option<u64>| match value {
+        Some(0) => Err(SettingsError::Invalid {
+            name,
+            value: "0".into(),
+            reason: "expected at least 1".into(),
+        }),
+        other => Ok(other),
+    };
+    let seconds = |name| {
+        at_least_one(name, parse(lookup, name, "a whole number of seconds")?)
+            .map(|v| v.map(Duration::from_secs))
+    };
+    let limits = parley_chat::http_server::HttpLimits {
+        header_timeout: seconds("PARLEY_HTTP_HEADER_TIMEOUT")?.unwrap_or(defaults.header_timeout),
+        idle_timeout: seconds("PARLEY_HTTP_IDLE_TIMEOUT")?.unwrap_or(defaults.idle_timeout),
+        max_connections: at_least_one(
+            "PARLEY_HTTP_MAX_CONNECTIONS",
+            parse(
+                lookup,
+                "PARLEY_HTTP_MAX_CONNECTIONS",
+                "a number of connections",
+            )?,
+        )?
+        .map_or(defaults.max_connections, |v| {
+            usize::try_from(v).unwrap_or(usize::MAX)
+        }),
+    };
+    let public_url = match get("PARLEY_PUBLIC_URL") {
+        None => None,
+        Some(url) => Some(public_url(&url).ok_or_else(|| SettingsError::Invalid {
+            name: "PARLEY_PUBLIC_URL",
+            value: url.clone(),
+            reason: "expected http://host[:port][/path] or https://…".into(),
+        })?),
+    };
+    let production = get("APP_ENV").is_some_and(|env| env.trim() == "production");
+    Ok(HttpSettings {
+        limits,
+        public_url,
+        test_page: parse::<bool>(lookup, "PARLEY_TEST_PAGE", "true or false")?
+            .unwrap_or(!production),
+        agent_allowed_origins: get("PARLEY_AGENT_ALLOWED_ORIGINS")
+            .map(|origins| {
+                origins
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        auth_failures_per_ip: parse(
+            lookup,
+            "PARLEY_RATE_AUTH_FAILURES_PER_IP",
+            "failures per minute",
+        )?,
+    })
+}
+
+/// `url` without its trailing slash, if it is an http(s) URL with a host and nothing a page
+/// could not hold verbatim (it is written into the test page).
+fn public_url(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let clean = url
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._~:/[]%".contains(c));
+    (!host.is_empty() && clean).then(|| url.to_string())
+}
+
 fn random_token(len: usize) -> String {
     use rand::{distr::Alphanumeric, Rng};
     rand::rng()
@@ -579,6 +675,53 @@ mod tests {
             settings(&[("REVERB_APP_ID", "1")]),
             Err(SettingsError::PartialApp)
         ));
+    }
+
+    #[test]
+    fn http_edge_settings() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.http.limits,
+            parley_chat::http_server::HttpLimits::default()
+        );
+        assert!(s.http.test_page, "on by default in development");
+        assert_eq!(s.http.public_url, None);
+        let s = settings(&[
+            ("PARLEY_HTTP_HEADER_TIMEOUT", "3"),
+            ("PARLEY_HTTP_IDLE_TIMEOUT", "7"),
+            ("PARLEY_HTTP_MAX_CONNECTIONS", "50"),
+            ("PARLEY_PUBLIC_URL", "https://chat.example.com/"),
+            (
+                "PARLEY_AGENT_ALLOWED_ORIGINS",
+                "https://a.test/, https://b.test",
+            ),
+            ("APP_ENV", "production"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(s.http.limits.idle_timeout, Duration::from_secs(7));
+        assert_eq!(s.http.limits.max_connections, 50);
+        assert_eq!(
+            s.http.public_url.as_deref(),
+            Some("https://chat.example.com")
+        );
+        assert_eq!(
+            s.http.agent_allowed_origins,
+            ["https://a.test", "https://b.test"]
+        );
+        assert!(!s.http.test_page, "off by default in production");
+        let s = settings(&[("APP_ENV", "production"), ("PARLEY_TEST_PAGE", "true")]).unwrap();
+        assert!(s.http.test_page);
+        for (name, value) in [
+            ("PARLEY_HTTP_HEADER_TIMEOUT", "0"),
+            ("PARLEY_HTTP_MAX_CONNECTIONS", "many"),
+            ("PARLEY_PUBLIC_URL", "chat.example.com"),
+            ("PARLEY_PUBLIC_URL", "https://x.test/\"><script>"),
+            ("PARLEY_TEST_PAGE", "yes"),
+        ] {
+            let error = settings(&[(name, value)]).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::{
     Json,
 };
 use parley_bot::{BotKind, BotSettings};
-use parley_store::{ConversationStatus, Inserted, NewMessage, SenderType};
+use parley_store::{Conversation, ConversationStatus, Inserted, NewMessage, SenderType, Widget};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -33,6 +33,53 @@ pub struct BotReply {
     handoff: bool,
 }
 
+/// The one answer to every request the bot token does not authorise, whether the conversation
+/// is missing, its widget has no external bot or is revoked, or the token is absent or wrong:
+/// otherwise the difference tells a caller which conversations exist.
+fn refused() -> ApiError {
+    ApiError::Unauthorized("a valid bot reply token for this conversation is required".into())
+}
+
+/// The conversation and its widget, if the request's bearer token is that widget's bot reply
+/// token.
+async fn authorise(
+    state: &AppState,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<(Conversation, Widget), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    // Hashed before anything is looked up, so the work done does not depend on whether the
+    // conversation exists; comparing hashes keeps the comparison's timing independent of the
+    // token's bytes.
+    let presented = presented.map(hash_token);
+    let store = &state.service.store;
+    let Some(conversation) = store.conversation(id).await? else {
+        return Err(refused());
+    };
+    let Some(widget) = store.widget(conversation.widget_id).await? else {
+        return Err(refused());
+    };
+    // A widget whose settings no longer parse has no usable external bot either.
+    let expected = match BotSettings::from_widget_settings(&widget.settings) {
+        Ok(settings) => match (settings.kind, settings.reply_token) {
+            (BotKind::Webhook, Some(token)) if !token.is_empty() && widget.revoked_at.is_none() => {
+                Some(hash_token(&token))
+            }
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    match (presented, expected) {
+        (Some(presented), Some(expected)) if presented == expected => Ok((conversation, widget)),
+        _ => Err(refused()),
+    }
+}
+
 /// Stores and broadcasts the reply.
 pub async fn reply(
     State(state): State<Arc<AppState>>,
@@ -40,36 +87,7 @@ pub async fn reply(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BotReply>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let store = &state.service.store;
-    let conversation = store
-        .conversation(id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))?;
-    let widget = store
-        .widget(conversation.widget_id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))?;
-    let settings = BotSettings::from_widget_settings(&widget.settings)
-        .map_err(|e| ApiError::Conflict(e.to_string()))?;
-    let expected = match (&settings.kind, &settings.reply_token) {
-        (BotKind::Webhook, Some(token)) if !token.is_empty() && widget.revoked_at.is_none() => {
-            hash_token(token)
-        }
-        _ => {
-            return Err(ApiError::Forbidden(
-                "this widget has no external bot".into(),
-            ))
-        }
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("missing bot token".into()))?;
-    // Comparing hashes keeps the comparison's timing independent of the token's bytes.
-    if hash_token(presented.trim()) != expected {
-        return Err(ApiError::Unauthorized("wrong bot token".into()));
-    }
+    let (conversation, widget) = authorise(&state, id, &headers).await?;
     if conversation.status != ConversationStatus::Bot {
         return Err(ApiError::Conflict(format!(
             "the conversation is {}",

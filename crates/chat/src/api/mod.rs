@@ -1,11 +1,13 @@
 //! The HTTP API: the widget's under `/api/chatbot/…` (plus Echo's `/broadcasting/auth`), the
-//! agents' under `/api/agent/…`, and external bots' replies under `/api/bot/…`.
+//! agents' under `/api/agent/…`, and external bots' replies under `/api/bot/…`; the layers
+//! around them are in [`edge`].
 
 mod agent;
 mod agent_inbox;
 mod attachments;
 mod bot_replies;
 mod broadcasting;
+mod edge;
 mod extract;
 mod messages;
 mod saved_replies;
@@ -14,13 +16,13 @@ mod widget;
 use std::sync::Arc;
 
 use axum::{
-    extract::{DefaultBodyLimit, Request},
-    http::{header, HeaderValue, Method, StatusCode},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::DefaultBodyLimit,
+    middleware,
     routing::{get, post, put},
     Router,
 };
+
+pub use edge::{add_security_headers, security_headers};
 
 use crate::{ratelimit::RateLimiter, service::ChatService};
 
@@ -33,6 +35,8 @@ pub struct AppState {
     conversations_per_widget: RateLimiter,
     messages_per_ip: RateLimiter,
     messages_per_widget: RateLimiter,
+    /// Refused tokens per client IP (see [`edge::throttle_refused_tokens`]).
+    auth_failures: RateLimiter,
 }
 
 impl AppState {
@@ -44,6 +48,7 @@ impl AppState {
             conversations_per_widget: RateLimiter::new(config.conversations_per_widget_per_minute),
             messages_per_ip: RateLimiter::new(config.messages_per_ip_per_minute),
             messages_per_widget: RateLimiter::new(config.messages_per_widget_per_minute),
+            auth_failures: RateLimiter::new(config.auth_failures_per_ip_per_minute),
             service,
         })
     }
@@ -120,46 +125,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(saved_replies::update).delete(saved_replies::delete),
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(middleware::from_fn(cors));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::throttle_refused_tokens,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::cors))
+        .layer(middleware::from_fn(edge::security_headers));
     api.with_state(state)
 }
 
-/// CORS for a widget embedded on other sites. The preflight cannot say which widget is asking
-/// (browsers send no Authorization on it), so it reflects the origin; the real request then
-/// enforces the widget's allowed origins (403). Bearer tokens, not cookies, so no credentials.
-async fn cors(request: Request, next: Next) -> Response {
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let mut response = if request.method() == Method::OPTIONS {
-        let mut preflight = StatusCode::NO_CONTENT.into_response();
-        let headers = preflight.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-Socket-ID, X-Requested-With"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        preflight
-    } else {
-        next.run(request).await
-    };
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Retry-After"),
-        );
-    }
-    response
+fn rate_limited(result: Result<(), std::time::Duration>) -> Result<(), crate::error::ApiError> {
+    result.map_err(|wait| crate::error::ApiError::RateLimited(retry_after_secs(wait)))
 }
 
-fn rate_limited(result: Result<(), std::time::Duration>) -> Result<(), crate::error::ApiError> {
-    result.map_err(|wait| crate::error::ApiError::RateLimited(wait.as_secs().max(1)))
+/// Whole seconds to tell a client to wait, rounded up so it does not come back too early.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }

@@ -323,8 +323,8 @@ async fn an_external_bot_is_called_signed_and_replies_through_the_api() {
             .await
             .unwrap()
             .status(),
-        403,
-        "a widget without an external bot"
+        401,
+        "a widget without an external bot: refused like a wrong token"
     );
     let sent = reply(
         "reply-token-1",

@@ -5,9 +5,12 @@ mod support;
 
 mod agent_inbox;
 mod agents;
+mod api_edge;
 mod bot;
 mod broadcasting;
 mod conversations;
+mod health;
+mod http_edge;
 mod messages;
 mod revocation;
 mod text;

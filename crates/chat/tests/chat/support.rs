@@ -168,14 +168,12 @@ impl TestApp {
         let router = parley_chat::router(AppState::new(service.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        tokio::spawn(parley_chat::http_server::serve(
+            listener,
+            router,
+            parley_chat::http_server::HttpLimits::default(),
+            std::future::pending(),
+        ));
 
         let token = tokens::new_widget_token();
         let widget = store
