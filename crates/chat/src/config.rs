@@ -83,6 +83,11 @@ pub struct ChatConfig {
     /// Largest event data broadcast whole; a larger event goes out as a small `truncated` one
     /// that clients fetch (see [`crate::payload::fitted`]).
     pub max_event_bytes: usize,
+    /// Refused tokens (widget, agent, visitor, bot) per minute per client IP; past them the IP's
+    /// token-bearing requests get 429 until the window refills (0 disables).
+    pub auth_failures_per_ip_per_minute: u32,
+    /// Browser origins allowed on `/api/agent/…` besides the API's own host (the dashboard's).
+    pub agent_allowed_origins: Vec<String>,
 }
 
 impl ChatConfig {
@@ -101,6 +106,8 @@ impl ChatConfig {
             messages_per_ip_per_minute: 600,
             messages_per_widget_per_minute: 12_000,
             max_event_bytes: crate::payload::MAX_EVENT_BYTES,
+            auth_failures_per_ip_per_minute: 20,
+            agent_allowed_origins: Vec::new(),
         }
     }
 

@@ -121,17 +121,28 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("Parley listening on http://{http_address}");
     let demo_token = announce_demo_widget(&settings, store.as_ref(), http_address).await?;
     announce_demo_agent(&settings, store.as_ref(), http_address).await?;
-    let router =
-        parley_chat::router(AppState::new(service)).merge(crate::pages::router(demo_token));
+    let mut health = parley_chat::health::Health::new(service.clone());
+    if let Some(cluster) = &settings.cluster {
+        health = health.with_redis(&cluster.redis_url)?;
+    }
+    let pages = crate::pages::PagesConfig {
+        demo_token,
+        public_url: settings
+            .http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| local_url(http_address)),
+        test_page: settings.http.test_page,
+    };
+    let router = parley_chat::router(AppState::new(service))
+        .merge(health.router())
+        .merge(crate::pages::router(pages));
 
     let http_shutdown = shutdown.clone();
+    let limits = settings.http.limits;
     tasks.spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(http_shutdown.cancelled_owned())
-        .await
+        parley_chat::http_server::serve(listener, router, limits, http_shutdown.cancelled_owned())
+            .await
     });
 
     tokio::select! {
@@ -201,7 +212,34 @@ fn chat_config(
     config.messages_per_ip_per_minute = messages_ip.unwrap_or(config.messages_per_ip_per_minute);
     config.messages_per_widget_per_minute =
         messages_widget.unwrap_or(config.messages_per_widget_per_minute);
+    if let Some(failures) = settings.http.auth_failures_per_ip {
+        config.auth_failures_per_ip_per_minute = failures;
+    }
+    config.agent_allowed_origins = settings.http.agent_allowed_origins.clone();
+    // The dashboard served at the public address calls the agents' API from there.
+    if let Some(url) = &settings.http.public_url {
+        config.agent_allowed_origins.push(origin_of(url));
+    }
     Ok(config)
+}
+
+/// `scheme://host[:port]` of a URL that may have a path.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+        None => url.to_string(),
+    }
+}
+
+/// The address browsers on this machine use for a bound one (`0.0.0.0` is not an address a
+/// browser can load a script from).
+fn local_url(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
 }
 
 /// With no widget yet, creates the demo widget and keeps its token in the data directory (the
@@ -232,7 +270,9 @@ async fn announce_demo_widget(
         .unwrap_or_default();
     if !token.is_empty() {
         println!("Demo widget token: {token}");
-        println!("Test page: http://{http_address}/chatbot-test.html");
+        if settings.http.test_page {
+            println!("Test page: http://{http_address}/chatbot-test.html");
+        }
     }
     Ok(token)
 }
