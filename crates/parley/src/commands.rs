@@ -6,7 +6,12 @@ use parley_store::{NewAgent, NewWidget, Store};
 
 use crate::settings::Settings;
 
-async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+/// Opens and migrates the database. A SQLite database lives in the data directory by default,
+/// so that is created first.
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    if settings.database_url.starts_with("sqlite:") {
+        settings.prepare_data_dir()?;
+    }
     let store = parley_store::connect(&settings.database_url)
         .await
         .context("opening the database")?;
@@ -36,6 +41,7 @@ pub async fn create_widget(
     if name.trim().is_empty() {
         anyhow::bail!("--name must not be empty");
     }
+    plain_text("--name", name)?;
     for origin in &allowed_origins {
         let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
             && !origin.trim_end_matches('/').contains(['?', '#'])
@@ -64,6 +70,17 @@ pub async fn create_widget(
         println!("Token (shown only now): {token}");
     }
     Ok(())
+}
+
+/// Refuses what the API refuses in text: control characters other than newline and tab.
+fn plain_text(option: &str, value: &str) -> anyhow::Result<()> {
+    match parley_chat::text::first_refused(value) {
+        Some(c) => anyhow::bail!(
+            "{option} contains the control character U+{:04X}",
+            u32::from(c)
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Parses `--settings`, checking the bot part now rather than at the first visitor message.
@@ -140,6 +157,8 @@ pub async fn create_agent(
     if name.trim().is_empty() || !email.contains('@') {
         anyhow::bail!("--name must not be empty and --email must be an email address");
     }
+    plain_text("--name", name)?;
+    plain_text("--email", email)?;
     let store = open_store(settings).await?;
     let token = new_agent_token();
     let agent = store
@@ -183,5 +202,17 @@ pub async fn revoke_agent(settings: &Settings, id: i64) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("no active agent with id {id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    #[test]
+    fn names_refuse_control_characters_as_the_api_does() {
+        assert!(plain_text("--name", "Shop\tfront").is_ok());
+        let error = plain_text("--name", "Sh\0p").unwrap_err().to_string();
+        assert_eq!(error, "--name contains the control character U+0000");
     }
 }

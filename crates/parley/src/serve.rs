@@ -17,12 +17,10 @@ use crate::settings::{BroadcastConnection, Settings};
 
 /// Runs everything until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    settings.prepare_data_dir()?;
     let realtime_config = settings.realtime()?;
     let app = realtime_config.apps[0].clone();
-    let store = parley_store::connect(&settings.database_url)
-        .await
-        .context("opening the database")?;
-    store.migrate().await.context("migrating the database")?;
+    let store = crate::commands::open_store(&settings).await?;
 
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -261,8 +259,7 @@ async fn announce_demo_widget(
                 settings: serde_json::json!({ "greeting": "Hi! How can we help?" }),
             })
             .await?;
-        std::fs::create_dir_all(&settings.data_dir)?;
-        std::fs::write(&token_path, &token)
+        crate::settings::write_private(&token_path, &token)
             .with_context(|| format!("writing {}", token_path.display()))?;
     }
     let token = std::fs::read_to_string(&token_path)
@@ -277,8 +274,9 @@ async fn announce_demo_widget(
     Ok(token)
 }
 
-/// On a store with no agents, creates a demo agent so the dashboard works out of the box; prints
-/// its token (kept in the data directory) and the dashboard's address.
+/// On a store with no agents, creates a demo agent so the dashboard works out of the box and
+/// prints its token, that once (it is a credential; it stays in the data directory, 0600); prints
+/// the dashboard's address every time.
 async fn announce_demo_agent(
     settings: &Settings,
     store: &dyn Store,
@@ -294,15 +292,11 @@ async fn announce_demo_agent(
                 token_hash: parley_chat::tokens::hash_token(&token),
             })
             .await?;
-        std::fs::create_dir_all(&settings.data_dir)?;
-        std::fs::write(&token_path, &token)
+        crate::settings::write_private(&token_path, &token)
             .with_context(|| format!("writing {}", token_path.display()))?;
-    }
-    let token = std::fs::read_to_string(&token_path)
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
-    if !token.is_empty() {
         println!("Demo agent token: {token}");
+    } else if token_path.exists() {
+        println!("The demo agent's token is in {}", token_path.display());
     }
     println!("Dashboard: http://{http_address}/dashboard");
     Ok(())

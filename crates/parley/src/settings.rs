@@ -29,12 +29,20 @@ pub enum SettingsError {
     #[error(transparent)]
     Realtime(#[from] ConfigError),
     /// The generated app credentials could not be read or written.
-    #[error("cannot use {path}: {source}")]
+    #[error("cannot use {path}: {reason}")]
     DataDir {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
+    },
+    /// `PARLEY_DATA_DIR` does not exist and cannot be created.
+    #[error("cannot create the data directory {path}: {reason}")]
+    CreateDataDir {
+        /// The directory.
+        path: String,
+        /// Why (a regular file in the way, permission denied…).
+        reason: std::io::Error,
     },
 }
 
@@ -415,17 +423,32 @@ impl Settings {
         Ok(config)
     }
 
+    /// Creates the data directory if it is missing, readable by its owner only (0700; an
+    /// existing one is left as it is). Everything Parley keeps goes there, so this comes first.
+    pub fn prepare_data_dir(&self) -> Result<(), SettingsError> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.data_dir)
+            .map_err(|reason| SettingsError::CreateDataDir {
+                path: self.data_dir.display().to_string(),
+                reason,
+            })
+    }
+
     /// A secret generated once and kept in the data directory (signs attachment links).
     pub fn local_secret(&self, name: &str) -> Result<String, SettingsError> {
         let path = self.data_dir.join(name);
-        let io_error = |source| SettingsError::DataDir {
+        let io_error = |reason| SettingsError::DataDir {
             path: path.display().to_string(),
-            source,
+            reason,
         };
         let generate = || {
-            std::fs::create_dir_all(&self.data_dir).map_err(io_error)?;
+            self.prepare_data_dir()?;
             let secret = random_token(48);
-            std::fs::write(&path, &secret).map_err(io_error)?;
+            write_private(&path, &secret).map_err(io_error)?;
             Ok(secret)
         };
         match std::fs::read_to_string(&path) {
@@ -438,9 +461,9 @@ impl Settings {
 
     fn generated_app(&self) -> Result<AppConfig, SettingsError> {
         let path = self.data_dir.join("realtime-app.json");
-        let io_error = |source| SettingsError::DataDir {
+        let io_error = |reason| SettingsError::DataDir {
             path: path.display().to_string(),
-            source,
+            reason,
         };
         let app = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str::<GeneratedApp>(&text)
@@ -451,15 +474,26 @@ impl Settings {
                     key: random_token(20),
                     secret: random_token(32),
                 };
-                std::fs::create_dir_all(&self.data_dir).map_err(io_error)?;
+                self.prepare_data_dir()?;
                 let text = serde_json::to_string_pretty(&app).expect("serialises");
-                std::fs::write(&path, text).map_err(io_error)?;
+                write_private(&path, &text).map_err(io_error)?;
                 app
             }
             Err(error) => return Err(io_error(error)),
         };
         Ok(AppConfig::new(app.id, app.key, app.secret))
     }
+}
+
+/// Writes a file only its owner may read (0600): tokens and secrets. An existing file is
+/// replaced in place and keeps its permissions.
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
 }
 
 fn pusher_settings(

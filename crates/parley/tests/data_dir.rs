@@ -1,0 +1,252 @@
+//! The data directory, through the real `parley` binary: created (0700) whatever else is
+//! configured, its tokens, secrets and SQLite database written 0600, the demo agent's token
+//! printed only when it is created, and a directory or database that cannot be created named
+//! with the reason.
+
+use std::{
+    io::{BufRead, BufReader},
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// A scratch directory, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "parley-data-dir-{}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `parley ARGS` in `cwd` (so no developer's `.env` is read), with only `vars` of Parley's own.
+fn parley(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    command.args(args).current_dir(cwd);
+    for (name, _) in std::env::vars() {
+        let ours = [
+            "REVERB_",
+            "PARLEY_",
+            "PUSHER_",
+            "BROADCAST_",
+            "DATABASE_URL",
+            "REDIS_URL",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        if ours {
+            command.env_remove(name);
+        }
+    }
+    command.envs([
+        ("PARLEY_HTTP_ADDR", "127.0.0.1:0"),
+        ("REVERB_SERVER_PORT", "0"),
+        ("PARLEY_BOT_WORKER", "false"),
+        ("RUST_LOG", "warn"),
+    ]);
+    command.envs(vars.iter().copied());
+    command
+}
+
+/// A running `parley serve` and what it printed until it was ready.
+struct Serve {
+    child: Child,
+    printed: Vec<String>,
+}
+
+impl Serve {
+    /// Starts `parley serve` and reads its output until it prints the dashboard's address (the
+    /// last line of start-up), failing if it exits or has not got there within a minute.
+    fn start(cwd: &Path, vars: &[(&str, &str)]) -> Self {
+        let mut child = parley(cwd, &["serve"], vars)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start parley serve");
+        let (lines, received) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if lines.send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        // Only the readers hold senders now: when the process exits, the channel disconnects.
+        drop(lines);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut printed = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    let ready = line.starts_with("Dashboard: ");
+                    printed.push(line);
+                    if ready {
+                        return Self { child, printed };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("parley serve did not get ready: {printed:#?}");
+                }
+            }
+        }
+    }
+
+    fn printed(&self, prefix: &str) -> bool {
+        self.printed.iter().any(|line| line.starts_with(prefix))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mode(path: &Path) -> String {
+    let metadata = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{:o}", metadata.permissions().mode() & 0o777)
+}
+
+#[test]
+fn a_new_data_dir_is_created_private_with_a_reverb_app_configured() {
+    let scratch = Scratch::new();
+    let data = scratch.0.join("new/nested/data");
+    let data_str = data.display().to_string();
+    let vars = [
+        ("PARLEY_DATA_DIR", data_str.as_str()),
+        ("REVERB_APP_ID", "601452"),
+        ("REVERB_APP_KEY", "data-dir-key"),
+        ("REVERB_APP_SECRET", "data-dir-secret"),
+    ];
+
+    let first = Serve::start(&scratch.0, &vars);
+    assert!(
+        first.printed("Demo agent token: cba_"),
+        "{:#?}",
+        first.printed
+    );
+    assert!(first.printed("Demo widget token: cbw_"));
+    drop(first);
+
+    assert_eq!(mode(&data), "700", "the data directory");
+    for file in [
+        "parley.db",
+        "demo-agent-token",
+        "demo-widget-token",
+        "link-secret",
+    ] {
+        assert_eq!(mode(&data.join(file)), "600", "{file}");
+    }
+    for file in ["parley.db-wal", "parley.db-shm"] {
+        if data.join(file).exists() {
+            assert_eq!(mode(&data.join(file)), "600", "{file}");
+        }
+    }
+
+    // The next start finds the agent: the token is not printed again, only where it is.
+    let again = Serve::start(&scratch.0, &vars);
+    assert!(
+        !again.printed("Demo agent token:"),
+        "printed again: {:#?}",
+        again.printed
+    );
+    assert!(
+        again.printed("The demo agent's token is in "),
+        "{:#?}",
+        again.printed
+    );
+    assert!(again.printed("Demo widget token: cbw_"));
+}
+
+#[test]
+fn the_generated_app_is_kept_private() {
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    let data_str = data.display().to_string();
+    let output = parley(
+        &scratch.0,
+        &["check-config"],
+        &[("PARLEY_DATA_DIR", data_str.as_str())],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(mode(&data), "700");
+    assert_eq!(mode(&data.join("realtime-app.json")), "600");
+}
+
+#[test]
+fn a_data_dir_or_database_that_cannot_be_created_is_named_with_the_reason() {
+    let scratch = Scratch::new();
+    // Under a regular file: refused even to root, which ignores permission bits.
+    let blocker = scratch.0.join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let data = blocker.join("data");
+    let data_str = data.display().to_string();
+    let app = [
+        ("REVERB_APP_ID", "601452"),
+        ("REVERB_APP_KEY", "data-dir-key"),
+        ("REVERB_APP_SECRET", "data-dir-secret"),
+    ];
+
+    for args in [&["serve"][..], &["migrate"][..]] {
+        let mut vars = vec![("PARLEY_DATA_DIR", data_str.as_str())];
+        vars.extend(app);
+        let output = parley(&scratch.0, args, &vars).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot create the data directory {data_str}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("Not a directory"), "{args:?}: {stderr}");
+    }
+
+    let usable = scratch.0.join("data");
+    let usable_str = usable.display().to_string();
+    let database = blocker.join("parley.db");
+    let url = format!("sqlite://{}?mode=rwc", database.display());
+    let mut vars = vec![
+        ("PARLEY_DATA_DIR", usable_str.as_str()),
+        ("DATABASE_URL", url.as_str()),
+    ];
+    vars.extend(app);
+    let output = parley(&scratch.0, &["serve"], &vars).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot open the SQLite database at {}",
+            database.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Not a directory"), "{stderr}");
+}
