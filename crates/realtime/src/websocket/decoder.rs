@@ -217,7 +217,11 @@ impl Decoder {
         }
         let opcode = OpCode::from_bits(header.opcode);
         let refused = if self.discarding {
-            None
+            // Data frames are skipped while closing, but control frames are still read (the
+            // client's close is one): one claiming more than a control frame may carry is
+            // skipped too, never buffered.
+            (opcode.is_some_and(OpCode::is_control) && header.len > MAX_CONTROL_PAYLOAD as u64)
+                .then_some(ProtocolError::ControlTooLong)
         } else {
             self.check(&header, opcode).err()
         };
