@@ -8,6 +8,13 @@
 //! queue fills, and what does not fit is dropped and counted (`parley_cluster_dropped_total`):
 //! local sockets are never held up by other nodes.
 //!
+//! Redis pub/sub delivers at most once, so a node that may have missed other nodes' events (its
+//! subscription was re-made) or that could not send its own (a publish failed, or the queue
+//! overflowed) makes the affected sockets catch up: it closes its own subscribed sockets, or
+//! tells the other nodes to close theirs once Redis takes a publish again, with 4200. pusher-js
+//! reconnects at once, resubscribes, and the app gap-fills from its store (the widget and the
+//! dashboard do on every subscription), so a Redis restart loses nothing a client shows.
+//!
 //! What crosses nodes: channel events (HTTP API publishes, client events, server-to-user
 //! events), `terminate_connections`, closing a channel's sockets or sockets by id, and the HTTP
 //! API's channel and connection queries ([`survey`]: each node answers for its own sockets).
@@ -16,8 +23,11 @@
 //! webhooks, which each node derives from its own sockets.
 
 use std::{
-    collections::HashMap,
-    sync::{atomic::AtomicU64, Arc, Mutex, OnceLock},
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, OnceLock,
+    },
     time::Duration,
 };
 
@@ -45,6 +55,10 @@ const PIPELINE: usize = 512;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before resubscribing after the subscription connection failed.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+/// Pause between attempts to tell the other nodes to resync while Redis refuses publishes.
+const RESYNC_RETRY: Duration = Duration::from_millis(500);
+/// What a socket closed for a resync is told.
+const RESYNC_REASON: &str = "Events may have been missed between nodes; reconnect and catch up";
 
 /// Why joining a cluster failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +80,9 @@ pub struct ClusterLink {
     node: u64,
     queue: mpsc::Sender<String>,
     dropped: prometheus_client::metrics::counter::Counter,
+    /// Set when a message for the other nodes was lost; the sender task then owes them a
+    /// resync. Shared with that task.
+    lost: Arc<AtomicBool>,
     /// The pub/sub channel the nodes share.
     channel: String,
     /// For queries to Redis itself (how many nodes there are).
@@ -113,6 +130,9 @@ enum What {
     Query { id: u64, scope: Scope },
     /// A node's figures, for node `to`'s query `id`.
     Answer { id: u64, to: u64, survey: Survey },
+    /// The sending node lost messages meant for the others: close every subscribed socket of
+    /// every app with 4200, so their clients reconnect and catch up.
+    Resync,
 }
 
 impl ClusterLink {
@@ -125,6 +145,7 @@ impl ClusterLink {
         let text = serde_json::to_string(&message).expect("cluster messages serialise");
         if self.queue.try_send(text).is_err() {
             self.dropped.inc();
+            self.lost.store(true, Ordering::Release);
         }
     }
 }
@@ -253,10 +274,13 @@ pub(crate) async fn join(
             "could not subscribe to the cluster channel within 5 s",
         ))));
     }
+    let lost = Arc::new(AtomicBool::new(false));
     tokio::spawn(send_loop(
         publisher.clone(),
         channel.clone(),
+        node,
         pending,
+        lost.clone(),
         shutdown,
     ));
     // A second join is refused by the caller; this cannot be set twice.
@@ -264,6 +288,7 @@ pub(crate) async fn join(
         node,
         queue,
         dropped,
+        lost,
         channel,
         redis: publisher,
         pending: Mutex::default(),
@@ -272,32 +297,71 @@ pub(crate) async fn join(
     Ok(())
 }
 
-/// Sends what queued up, as one pipeline per wake-up, in order.
+/// Sends what queued up, as one pipeline per wake-up, in order. After anything was lost (a
+/// failed publish, an overflowing queue) it owes the other nodes a resync, sent after the next
+/// messages or, with none coming, retried on its own until Redis takes it.
 async fn send_loop(
     mut publisher: ConnectionManager,
     channel: String,
+    node: u64,
     mut pending: mpsc::Receiver<String>,
+    lost: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
+    let resync = serde_json::to_string(&Message {
+        node,
+        app: String::new(),
+        what: What::Resync,
+    })
+    .expect("cluster messages serialise");
     let mut batch = Vec::with_capacity(PIPELINE);
     loop {
-        let count = tokio::select! {
+        let owed = lost.load(Ordering::Acquire);
+        let received = tokio::select! {
             _ = shutdown.cancelled() => return,
-            count = pending.recv_many(&mut batch, PIPELINE) => count,
+            count = pending.recv_many(&mut batch, PIPELINE) => Some(count),
+            _ = tokio::time::sleep(RESYNC_RETRY), if owed => None,
         };
-        if count == 0 {
+        if received == Some(0) {
             return;
         }
         let mut pipe = redis::pipe();
         for message in batch.drain(..) {
             pipe.publish(&channel, message).ignore();
         }
+        // Taken before sending: a loss while this pipeline is in flight owes another resync.
+        if lost.swap(false, Ordering::AcqRel) {
+            pipe.publish(&channel, &resync).ignore();
+        }
         if let Err(error) = pipe.query_async::<()>(&mut publisher).await {
-            // The connection manager reconnects by itself; these messages are lost to the
-            // other nodes, as a broadcast may be (clients catch up from the store).
+            // The connection manager reconnects by itself; the other nodes may have missed
+            // these messages, so they are told to resync once a publish goes through.
             tracing::warn!(%error, "cluster publish failed");
+            lost.store(true, Ordering::Release);
         }
     }
+}
+
+/// Closes every socket of `app` that holds a subscription with 4200: its client reconnects at
+/// once and catches up what this node may not have delivered.
+fn resync_sockets(app: &App) -> usize {
+    let mut closed = HashSet::new();
+    for (channel, _) in app.hub.occupied("") {
+        for outbox in app.hub.subscriber_outboxes(&channel) {
+            if closed.insert(Arc::as_ptr(&outbox)) {
+                outbox.close(ErrorCode::Reconnect, RESYNC_REASON);
+            }
+        }
+    }
+    closed.len()
+}
+
+fn resync_all(apps: &Apps, why: &str) {
+    let closed: usize = apps.iter().map(|app| resync_sockets(app)).sum();
+    tracing::warn!(
+        sockets = closed,
+        "{why}: subscribed sockets closed to catch up"
+    );
 }
 
 /// Subscribes (again after any failure) and applies other nodes' messages to this node.
@@ -310,6 +374,7 @@ async fn receive_loop(
     shutdown: CancellationToken,
 ) {
     use futures_util::StreamExt;
+    let mut first = true;
     loop {
         let subscribed = async {
             let mut pubsub = client.get_async_pubsub().await?;
@@ -323,6 +388,12 @@ async fn receive_loop(
         match pubsub {
             Ok(pubsub) => {
                 live.send_replace(true);
+                // Whatever the other nodes published while this node was not subscribed is
+                // lost to its sockets; only now, with the subscription live again, can they
+                // catch up without missing anything newer.
+                if !std::mem::replace(&mut first, false) {
+                    resync_all(&apps, "cluster subscription re-made");
+                }
                 let mut messages = pubsub.into_on_message();
                 loop {
                     let message = tokio::select! {
@@ -356,6 +427,10 @@ fn apply(apps: &Apps, node: u64, text: &str) {
         }
     };
     if message.node == node {
+        return;
+    }
+    if message.what == What::Resync {
+        resync_all(apps, "another node lost cluster messages");
         return;
     }
     let Some(app) = apps.by_id(&message.app) else {
@@ -423,6 +498,7 @@ fn apply(apps: &Apps, node: u64, text: &str) {
                 link.answered(id, survey);
             }
         }
+        What::Resync => {}
     }
 }
 
@@ -464,6 +540,11 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Message>(terminate).unwrap().what,
             What::Terminate { user: "u".into() }
+        );
+        let resync = r#"{"node":1,"app":"","kind":"resync"}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(resync).unwrap().what,
+            What::Resync
         );
     }
 

@@ -227,3 +227,122 @@ async fn a_node_that_never_answers_is_left_out_not_waited_for() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"occupied": true, "subscription_count": 1}));
 }
+
+/// A Redis of the test's own on a free port, so that it can be stopped and started again
+/// without touching the Redis other tests share. `None` (saying why) without `redis-server`.
+struct OwnRedis {
+    port: u16,
+    process: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start_on(port: u16) -> Option<OwnRedis> {
+        let process = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        match process {
+            Ok(process) => Some(OwnRedis { port, process }),
+            Err(error) => {
+                eprintln!("cannot start redis-server ({error}): this test has nothing to run on");
+                None
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Waits until it answers PING.
+    async fn ready(&self) {
+        let client = redis::Client::open(self.url()).unwrap();
+        for _ in 0..200 {
+            if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<()>(&mut connection)
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on port {} never answered", self.port);
+    }
+
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test]
+async fn after_redis_comes_back_subscribed_sockets_are_sent_to_catch_up() {
+    // Only where Redis is tested at all, so the skip is decided in one place.
+    if redis_url().is_none() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(mut redis) = OwnRedis::start_on(port) else {
+        return;
+    };
+    redis.ready().await;
+    let channel = test_channel("redis-restart");
+    let a = TestServer::start_clustered(config_with(app()), &redis.url(), &channel).await;
+    let b = TestServer::start_clustered(config_with(app()), &redis.url(), &channel).await;
+    let mut subscribed = b.connect().await;
+    subscribed.subscribe("news").await;
+    let mut idle = b.connect().await;
+
+    // Redis pub/sub keeps nothing: what node A publishes while it is away never reaches node
+    // B, whose socket would miss it for good if nothing told its client to catch up.
+    redis.kill();
+    let (status, _) = a.publish("news", "missed", r#"{"n":1}"#).await;
+    assert_eq!(status, 200);
+    let redis = OwnRedis::start_on(port).unwrap();
+    redis.ready().await;
+
+    let (code, frames) = subscribed.closed().await;
+    assert_eq!(code, Some(4200), "pusher-js reconnects at once on 4200");
+    assert!(
+        frames.iter().all(|frame| frame["event"] != "missed"),
+        "the event could not have crossed: {frames:?}"
+    );
+    // A socket with no subscription missed nothing and stays.
+    idle.send(json!({"event": "pusher:ping", "data": {}})).await;
+    assert_eq!(idle.recv().await["event"], "pusher:pong");
+
+    // Once Redis is back, events cross again.
+    let mut again = b.connect().await;
+    again.subscribe("news").await;
+    let mut delivered = false;
+    for n in 0..50 {
+        a.publish("news", "after", &format!(r#"{{"n":{n}}}"#)).await;
+        if let Ok(frame) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), again.recv()).await
+        {
+            if frame["event"] == "after" {
+                delivered = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        delivered,
+        "events never crossed again after Redis came back"
+    );
+}
