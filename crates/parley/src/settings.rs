@@ -425,6 +425,8 @@ impl Settings {
 
     /// Creates the data directory if it is missing, readable by its owner only (0700; an
     /// existing one is left as it is). Everything Parley keeps goes there, so this comes first.
+    /// Files an earlier version left readable by others (tokens, secrets, the database) are
+    /// made private (0600).
     pub fn prepare_data_dir(&self) -> Result<(), SettingsError> {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -435,7 +437,13 @@ impl Settings {
             .map_err(|reason| SettingsError::CreateDataDir {
                 path: self.data_dir.display().to_string(),
                 reason,
-            })
+            })?;
+        #[cfg(unix)]
+        tighten_files(&self.data_dir).map_err(|reason| SettingsError::DataDir {
+            path: self.data_dir.display().to_string(),
+            reason,
+        })?;
+        Ok(())
     }
 
     /// A secret generated once and kept in the data directory (signs attachment links).
@@ -483,6 +491,28 @@ impl Settings {
         };
         Ok(AppConfig::new(app.id, app.key, app.secret))
     }
+}
+
+/// Makes every regular file directly in `dir` private (0600) where group or others could read
+/// or write it. Everything Parley keeps there is a secret or the conversations; uploads sit in
+/// a folder of their own and are written 0600 already.
+#[cfg(unix)]
+fn tighten_files(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        let mode = metadata.permissions().mode();
+        if metadata.is_file() && mode & 0o077 != 0 {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(
+                path = %entry.path().display(),
+                was = format!("{:o}", mode & 0o777),
+                "made a data file private (0600)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Writes a file only its owner may read (0600): tokens and secrets. An existing file is

@@ -1,5 +1,6 @@
 //! The data directory, through the real `parley` binary: created (0700) whatever else is
-//! configured, its tokens, secrets and SQLite database written 0600, the demo agent's token
+//! configured, its tokens, secrets and SQLite database written 0600 (and made so when an
+//! earlier version left them readable), the demo agent's token
 //! printed only when it is created, and a directory or database that cannot be created named
 //! with the reason.
 
@@ -183,6 +184,31 @@ fn a_new_data_dir_is_created_private_with_a_reverb_app_configured() {
         again.printed
     );
     assert!(again.printed("Demo widget token: cbw_"));
+}
+
+#[test]
+fn files_an_earlier_version_left_readable_are_made_private() {
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let secret = data.join("link-secret");
+    std::fs::write(&secret, "an-old-secret-written-world-readable").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let data_str = data.display().to_string();
+    let output = parley(
+        &scratch.0,
+        &["check-config"],
+        &[("PARLEY_DATA_DIR", data_str.as_str())],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(mode(&secret), "600");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "an-old-secret-written-world-readable",
+        "made private, not rewritten"
+    );
 }
 
 #[test]
