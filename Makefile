@@ -1,7 +1,7 @@
 # Parley's two commands: `make run` and `make test`. Everything they need is installed by the
 # project's own files (cargo for Rust, npm and a Python venv for the client conformance suites).
 
-.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos lint bench
+.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos test-fuzz lint bench
 
 run:
 	cargo run --release -p parley -- serve
@@ -18,7 +18,7 @@ endif
 test:
 	PARLEY_SERVICES_CHECKED=1 tests/with-services.sh $(MAKE) --no-print-directory test-suites
 
-test-suites: test-rust test-conformance test-autobahn test-widget test-chaos
+test-suites: test-rust test-conformance test-autobahn test-widget test-chaos test-fuzz
 
 test-rust:
 	@if cargo nextest --version >/dev/null 2>&1; then run="cargo nextest run"; else run="cargo test"; fi; \
@@ -43,6 +43,11 @@ test-widget:
 # acknowledged may be lost or doubled (SQLite and PostgreSQL, one node and two).
 test-chaos:
 	tests/chaos/run.sh
+
+# Every fuzz target for FUZZ_SECONDS, replaying its checked-in corpus first (fuzz/README.md).
+FUZZ_SECONDS ?= 10
+test-fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	cargo fmt --all -- --check

@@ -181,6 +181,8 @@ impl Realtime {
         if !self.shared.config.metrics_separate {
             routes = routes.route("/metrics", get(metrics));
         }
+        // A known path with another method gets a JSON error too, not an empty 405.
+        let routes = routes.method_not_allowed_fallback(method_not_allowed);
         let prefix = &self.shared.config.path_prefix;
         let routes = if prefix.is_empty() {
             routes
@@ -310,6 +312,14 @@ async fn metrics(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(serde_json::json!({ "error": "Method not allowed" })),
     )
         .into_response()
 }
