@@ -17,10 +17,11 @@ use std::{
 };
 
 use parley_protocol::signature;
-use parley_realtime::{websocket::frame, AppConfig, Realtime, RealtimeConfig};
+use parley_realtime::{
+    websocket::frame::{self, client_frame},
+    AppConfig, Realtime, RealtimeConfig,
+};
 use serde_json::Value;
-
-use crate::ws::client_frame;
 
 const APP_ID: &str = "1";
 const KEY: &str = "fuzz-key";

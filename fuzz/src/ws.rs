@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use parley_realtime::websocket::{
     decoder::{Decoder, Incoming},
-    frame::{self, OpCode, MAX_CONTROL_PAYLOAD},
+    frame::{self, client_frame, OpCode, MAX_CONTROL_PAYLOAD},
     ProtocolError,
 };
 
@@ -166,27 +166,6 @@ pub struct ClientSession {
     interleaved: Vec<Vec<u8>>,
     close: Option<(u16, String)>,
     seed: u64,
-}
-
-/// A client frame with `first` as its FIN/opcode byte, masked with `mask`.
-pub fn client_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    let mut body = payload.to_vec();
-    frame::unmask(&mut body, mask, 0);
-    out.extend(body);
-    out
 }
 
 fn control(bytes: &[u8]) -> &[u8] {

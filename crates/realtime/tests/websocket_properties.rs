@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use parley_realtime::websocket::{
     decoder::{Decoder, Incoming},
-    frame::{self, OpCode, MAX_CONTROL_PAYLOAD},
+    frame::{self, client_frame, OpCode, MAX_CONTROL_PAYLOAD},
     ProtocolError,
 };
 use proptest::prelude::*;
@@ -20,27 +20,6 @@ enum Seen {
     Pong(Vec<u8>),
     Close(Option<(u16, String)>),
     Violation(ProtocolError),
-}
-
-/// A client frame: `first` is the FIN/RSV/opcode byte; the payload is masked with `mask`.
-fn client_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    let mut body = payload.to_vec();
-    frame::unmask(&mut body, mask, 0);
-    out.extend(body);
-    out
 }
 
 /// Feeds `stream` to `decoder`, cut at `cuts` (offsets, in any order).

@@ -18,23 +18,7 @@ enum Seen {
 
 /// A client frame: `first` is the FIN/RSV/opcode byte; the payload is masked with `MASK`.
 fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![first];
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&MASK);
-    let mut body = payload.to_vec();
-    frame::unmask(&mut body, MASK, 0);
-    frame.extend_from_slice(&body);
-    frame
+    frame::client_frame(first, payload, MASK)
 }
 
 fn feed_in(decoder: &mut Decoder, bytes: &[u8], seen: &mut Vec<Seen>) {

@@ -159,6 +159,30 @@ pub fn close(code: u16, reason: &str) -> Bytes {
     encode(OpCode::Close, &payload)
 }
 
+/// A frame as a client sends it: `first` is the FIN/RSV/opcode byte, and the payload is masked
+/// with `mask`. The server never sends one; its tests, fuzz targets and test clients build them.
+pub fn client_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    out.push(first);
+    match payload.len() {
+        len @ 0..=125 => out.push(0x80 | len as u8),
+        len @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    // Masking and unmasking are the same XOR.
+    unmask(&mut out[start..], mask, 0);
+    out
+}
+
 /// Whether a close frame may carry `code` (RFC 6455 7.4 and the IANA registry): the defined
 /// codes that are not reserved for reporting (1004-1006, 1015), and the 3000-4999 range left to
 /// libraries and applications.
