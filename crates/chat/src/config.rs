@@ -88,6 +88,8 @@ pub struct ChatConfig {
     pub auth_failures_per_ip_per_minute: u32,
     /// Browser origins allowed on `/api/agent/…` besides the API's own host (the dashboard's).
     pub agent_allowed_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for the per-IP limits.
+    pub trusted_proxies: crate::client_address::TrustedProxies,
 }
 
 impl ChatConfig {
@@ -108,6 +110,7 @@ impl ChatConfig {
             max_event_bytes: crate::payload::MAX_EVENT_BYTES,
             auth_failures_per_ip_per_minute: 20,
             agent_allowed_origins: Vec::new(),
+            trusted_proxies: Default::default(),
         }
     }
 

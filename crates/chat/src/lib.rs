@@ -17,6 +17,7 @@
 pub mod api;
 pub mod bot_runner;
 pub mod broadcast;
+pub mod client_address;
 pub mod config;
 pub mod error;
 pub mod health;

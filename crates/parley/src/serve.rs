@@ -214,6 +214,7 @@ fn chat_config(
         config.auth_failures_per_ip_per_minute = failures;
     }
     config.agent_allowed_origins = settings.http.agent_allowed_origins.clone();
+    config.trusted_proxies = settings.http.trusted_proxies.clone();
     // The dashboard served at the public address calls the agents' API from there.
     if let Some(url) = &settings.http.public_url {
         config.agent_allowed_origins.push(origin_of(url));

@@ -116,6 +116,9 @@ pub struct HttpSettings {
     pub agent_allowed_origins: Vec<String>,
     /// `PARLEY_RATE_AUTH_FAILURES_PER_IP`: refused tokens per minute per IP before 429.
     pub auth_failures_per_ip: Option<u32>,
+    /// `PARLEY_TRUSTED_PROXIES`: addresses and ranges of reverse proxies whose
+    /// `X-Forwarded-For` names the client.
+    pub trusted_proxies: parley_chat::client_address::TrustedProxies,
 }
 
 /// Scale-out through Redis pub/sub.
@@ -615,6 +618,14 @@ fn http_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<HttpSetting
             "PARLEY_RATE_AUTH_FAILURES_PER_IP",
             "failures per minute",
         )?,
+        trusted_proxies: parley_chat::client_address::TrustedProxies::parse(
+            &get("PARLEY_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|entry| SettingsError::Invalid {
+            name: "PARLEY_TRUSTED_PROXIES",
+            value: entry,
+            reason: "expected addresses or ranges such as 127.0.0.1, 10.0.0.0/8".into(),
+        })?,
     })
 }
 
@@ -782,10 +793,16 @@ mod tests {
             ("PARLEY_PUBLIC_URL", "chat.example.com"),
             ("PARLEY_PUBLIC_URL", "https://x.test/\"><script>"),
             ("PARLEY_TEST_PAGE", "yes"),
+            ("PARLEY_TRUSTED_PROXIES", "127.0.0.1, nginx"),
         ] {
             let error = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
         }
+        let s = settings(&[("PARLEY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).unwrap();
+        assert_eq!(
+            s.http.trusted_proxies,
+            parley_chat::client_address::TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap()
+        );
     }
 
     #[test]

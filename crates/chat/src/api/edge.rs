@@ -1,6 +1,7 @@
 //! The API's HTTP edge, around every route: CORS (open for the widget's routes, closed to all but
 //! the dashboard's own origin and configured ones for the agents'), security headers on every
-//! answer, and the per-IP throttle on refused tokens.
+//! answer, the client's address (through trusted proxies), and the per-IP throttle on refused
+//! tokens.
 
 use std::sync::Arc;
 
@@ -11,7 +12,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{extract::client_ip, AppState};
+use super::{
+    extract::{client_ip, ClientAddress},
+    AppState,
+};
 use crate::error::ApiError;
 
 /// What API answers (JSON, files) may do when a browser renders them: nothing, and never inside
@@ -109,6 +113,34 @@ fn agent_origin_allowed(state: &AppState, headers: &HeaderMap, origin: &HeaderVa
             .agent_allowed_origins
             .iter()
             .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Records who the request is from, for every per-IP limit after it: the connecting address, or
+/// what a trusted proxy says in `X-Forwarded-For`.
+pub async fn client_address(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(peer) = peer {
+        let forwarded: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let client = state
+            .service
+            .config
+            .trusted_proxies
+            .client(peer, &forwarded);
+        request.extensions_mut().insert(ClientAddress(client));
+    }
+    next.run(request).await
 }
 
 /// Throttles guessing: a request that presents a token (Authorization or X-Visitor-Token) and is

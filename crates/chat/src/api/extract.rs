@@ -178,8 +178,16 @@ pub fn socket_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The client's address, for rate limits.
+/// Who a request is from, as [`super::edge::client_address`] worked it out.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+/// The client's address, for rate limits: through trusted proxies when the edge has run, else
+/// the connecting address.
 pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
+    if let Some(ClientAddress(address)) = parts_extensions.get::<ClientAddress>() {
+        return address.to_string();
+    }
     parts_extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(

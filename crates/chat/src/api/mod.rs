@@ -130,7 +130,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             edge::throttle_refused_tokens,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), edge::cors))
-        .layer(middleware::from_fn(edge::security_headers));
+        .layer(middleware::from_fn(edge::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::client_address,
+        ));
     api.with_state(state)
 }
 

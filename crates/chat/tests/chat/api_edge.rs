@@ -144,6 +144,45 @@ async fn refused_widget_tokens_are_throttled_per_ip() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
+    let guess_from = |app: &TestApp, client: &str| {
+        app.http
+            .get(app.url("/api/chatbot/config"))
+            .bearer_auth("cbw_guess")
+            .header("X-Forwarded-For", client)
+            .send()
+    };
+    // The test client connects from 127.0.0.1: as the proxy, it is believed.
+    let app = TestApp::start_with(
+        |config| {
+            config.auth_failures_per_ip_per_minute = 3;
+            config.trusted_proxies =
+                parley_chat::client_address::TrustedProxies::parse("127.0.0.1").unwrap();
+        },
+        None,
+    )
+    .await;
+    for _ in 0..3 {
+        let refused = guess_from(&app, "198.51.100.1").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_throttled(&guess_from(&app, "198.51.100.1").await.unwrap());
+    // Another visitor behind the same proxy is not held to the guesser's count...
+    let other = guess_from(&app, "198.51.100.2").await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+    // ...and the guesser cannot escape it by prepending a forged address.
+    assert_throttled(&guess_from(&app, "203.0.113.9, 198.51.100.1").await.unwrap());
+
+    // Without trusted proxies the header is anyone's to send, so it is ignored.
+    let app = throttled_app().await;
+    for n in 0..3 {
+        let refused = guess_from(&app, &format!("198.51.100.{n}")).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_throttled(&guess_from(&app, "198.51.100.99").await.unwrap());
+}
+
+#[tokio::test]
 async fn refused_agent_and_visitor_tokens_are_throttled_per_ip() {
     let app = throttled_app().await;
     for _ in 0..3 {
