@@ -43,6 +43,10 @@ pub enum ApiError {
     /// 429: too many requests; retry after this many seconds.
     #[error("too many requests, retry in {0} s")]
     RateLimited(u64),
+    /// 503: a dependency failed in a way that passes (the database connection was cut, no
+    /// connection was free); nothing was changed and the same request may be retried.
+    #[error("temporarily unavailable, retry in a moment")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// 500: a bug or a failed dependency; details go to the log only.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -63,6 +67,7 @@ impl ApiError {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::InvalidText(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -76,6 +81,7 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidText { field } => {
                 Self::InvalidText(format!("{field} contains a control character"))
             }
+            other if other.is_transient() => Self::Unavailable(Box::new(other)),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -84,19 +90,66 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Self::Internal(source) = &self {
-            tracing::error!(error = %source, "internal error");
+        match &self {
+            Self::Internal(source) => tracing::error!(error = %source, "internal error"),
+            Self::Unavailable(source) => tracing::warn!(error = %source, "dependency unavailable"),
+            _ => {}
         }
         let body = serde_json::json!({
             "success": false,
             "error": { "code": code, "message": self.to_string() },
         });
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited(seconds) = self {
+        let retry_after = match self {
+            Self::RateLimited(seconds) => Some(seconds.max(1)),
+            Self::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: ApiError) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, retry_after, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_cut_database_connection_is_503_with_retry_after_not_500() {
+        let cut = StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "terminating connection due to administrator command",
+        )));
+        let (status, retry_after, body) = answer(cut.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(
+            !body.to_string().contains("administrator"),
+            "the cause stays in the log"
+        );
+
+        let bug = StoreError::Corrupt("bad row".into());
+        let (status, retry_after, body) = answer(bug.into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(retry_after, None);
+        assert_eq!(body["error"]["code"], "internal_error");
     }
 }

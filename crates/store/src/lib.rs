@@ -59,6 +59,37 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the same call may well succeed in a moment: the connection was lost or cut (a
+    /// restarted or failing-over server, `pg_terminate_backend`), no connection was free in
+    /// time, or the database was busy or chose this transaction to abort. Callers answer
+    /// "try again" rather than "internal error"; nothing was written.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| transient_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL's codes for a lost connection (class 08), an administrator or crash shutdown
+/// (57P01-57P03), a serialisation failure or deadlock (40001, 40P01); SQLite's busy and locked
+/// (5, 6, with or without extended bits).
+fn transient_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+        || code
+            .parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xFF, 5 | 6))
+}
+
 /// The result type of every store call.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -240,5 +271,35 @@ pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>> {
         Err(StoreError::Database(sqlx::Error::Configuration(
             format!("unsupported database URL {url:?}: use sqlite:… or postgres://…").into(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_and_busy_databases_are_transient() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        for error in [
+            sqlx::Error::Io(io),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ] {
+            assert!(StoreError::Database(error).is_transient());
+        }
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(!StoreError::Conflict("x".into()).is_transient());
+        assert!(!StoreError::InvalidText { field: "message" }.is_transient());
+    }
+
+    #[test]
+    fn transient_database_codes() {
+        for code in ["08006", "08003", "57P01", "40001", "40P01", "5", "517", "6"] {
+            assert!(transient_code(code), "{code}");
+        }
+        for code in ["23505", "22P02", "42P01", "19", "2067"] {
+            assert!(!transient_code(code), "{code}");
+        }
     }
 }
