@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { closedPort, startParley } from './lib/server.mjs';
 import { startPages } from './lib/pages.mjs';
 import { png } from './lib/png.mjs';
-import { SCREENSHOTS, launch, newContext, openPage, widget } from './lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, trackFetches, widget } from './lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -305,9 +305,12 @@ test('a broadcast lost while later ones arrive is recovered when the socket reco
   const visitorToken = started.json.visitor_token;
   const say = (message, client_id) => parley.api('POST', `/api/chatbot/conversation/${id}/messages`, { body: { message, client_id }, visitorToken });
   await say('first', 'g1');
+  // The catch-up fetch that going live starts could otherwise return "lost" itself.
+  const threadFetches = trackFetches(page, `/api/agent/conversations/${id}?`);
   await page.goto(parley.dashboardUrl + '#/c/' + id);
   await d.message('first').waitFor();
   await page.waitForFunction(() => window.ParleyDashboard.state.conversationLive);
+  await threadFetches.settled();
   await say('lost between nodes', 'g2');
   await say('delivered after it', 'g3');
   await d.message('delivered after it').waitFor();

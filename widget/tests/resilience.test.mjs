@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley } from './lib/server.mjs';
 import { startPages } from './lib/pages.mjs';
-import { launch, newContext, openPage, widget, session } from './lib/browser.mjs';
+import { launch, newContext, openPage, trackFetches, widget, session } from './lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -156,12 +156,15 @@ test('a broadcast lost while a later one arrives is recovered when the socket re
   await ws.waitForMessage('hello');
   const stored = await session(sender);
   await context.addInitScript(([k, v]) => localStorage.setItem(k, v), [stored.key, JSON.stringify(stored.value)]);
+  // The catch-up fetch that going live starts could otherwise return "lost" itself.
+  const receiverFetches = trackFetches(receiver, '/api/chatbot/conversation/');
   await receiver.goto(pages.page());
   const wr = widget(receiver);
   await wr.open();
   await wr.waitForMessage('hello');
   await wr.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
   await ws.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
+  await receiverFetches.settled();
 
   await ws.send('lost between nodes');
   await ws.waitForMessage('lost between nodes');

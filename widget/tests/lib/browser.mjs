@@ -93,3 +93,24 @@ export function session(page) {
     return null;
   });
 }
+
+/**
+ * Counts `page`'s requests whose URL contains `urlPart`; `settled()` resolves once none is in
+ * flight (failing after 10 s). A test that posts a message right after a client went live waits
+ * for this first, so a catch-up fetch still on its way cannot be what shows the message.
+ */
+export function trackFetches(page, urlPart) {
+  let inFlight = 0;
+  page.on('request', (r) => { if (r.url().includes(urlPart)) inFlight++; });
+  for (const done of ['requestfinished', 'requestfailed']) {
+    page.on(done, (r) => { if (r.url().includes(urlPart)) inFlight--; });
+  }
+  return {
+    async settled() {
+      for (let i = 0; inFlight > 0; i++) {
+        if (i >= 200) throw new Error(`requests to ${urlPart} never settled`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}

@@ -49,6 +49,10 @@ export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30
     // Most tests check exactly which messages two parties exchanged; the built-in bot would
     // answer each one. The tests about the bot turn it back on.
     PARLEY_BOT_WORKER: 'false',
+    // Every browser here connects from 127.0.0.1, and tests of bad and revoked tokens add up
+    // over a file's run: the per-IP throttle on refused tokens (tested in the Rust suite) would
+    // start answering the next test's good tokens with 429.
+    PARLEY_RATE_AUTH_FAILURES_PER_IP: '0',
   }, env);
   // Run in a scratch directory so a developer's .env in the repo is not picked up.
   const proc = spawn(bin, ['serve'], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
