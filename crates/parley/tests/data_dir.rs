@@ -130,6 +130,19 @@ impl Drop for Serve {
     }
 }
 
+/// `parley check-config` with `data` as the data directory, which must succeed.
+fn check_config(scratch: &Scratch, data: &Path) {
+    let data = data.display().to_string();
+    let output = parley(
+        &scratch.0,
+        &["check-config"],
+        &[("PARLEY_DATA_DIR", data.as_str())],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
 fn mode(path: &Path) -> String {
     let metadata = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     format!("{:o}", metadata.permissions().mode() & 0o777)
@@ -194,15 +207,7 @@ fn files_an_earlier_version_left_readable_are_made_private() {
     let secret = data.join("link-secret");
     std::fs::write(&secret, "an-old-secret-written-world-readable").unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let data_str = data.display().to_string();
-    let output = parley(
-        &scratch.0,
-        &["check-config"],
-        &[("PARLEY_DATA_DIR", data_str.as_str())],
-    )
-    .output()
-    .unwrap();
-    assert!(output.status.success(), "{output:?}");
+    check_config(&scratch, &data);
     assert_eq!(mode(&secret), "600");
     assert_eq!(
         std::fs::read_to_string(&secret).unwrap(),
@@ -215,15 +220,7 @@ fn files_an_earlier_version_left_readable_are_made_private() {
 fn the_generated_app_is_kept_private() {
     let scratch = Scratch::new();
     let data = scratch.0.join("data");
-    let data_str = data.display().to_string();
-    let output = parley(
-        &scratch.0,
-        &["check-config"],
-        &[("PARLEY_DATA_DIR", data_str.as_str())],
-    )
-    .output()
-    .unwrap();
-    assert!(output.status.success(), "{output:?}");
+    check_config(&scratch, &data);
     assert_eq!(mode(&data), "700");
     assert_eq!(mode(&data.join("realtime-app.json")), "600");
 }
