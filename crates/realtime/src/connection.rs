@@ -15,8 +15,8 @@ use tokio::time::Instant;
 
 use crate::{
     apps::{App, ConnectionSlot},
+    facade::Shared,
     outbox::{Flush, Outbox},
-    server::Shared,
     websocket::{self, Ending, Message, PendingSocket, Read, WebSocket},
 };
 

@@ -28,8 +28,8 @@ use serde_json::{json, Map, Value};
 use crate::{
     apps::App,
     cluster::{self, ChannelStat, Scope},
+    facade::Shared,
     publish::{self, PublishError},
-    server::Shared,
 };
 
 /// Largest request body: a full batch of maximum-size events with room for JSON overhead.
@@ -450,7 +450,7 @@ async fn connections(signed: Signed) -> Json<Value> {
 
 async fn terminate(Path(path): Path<HashMap<String, String>>, signed: Signed) -> Json<Value> {
     let user_id = path.get("user_id").map_or("", String::as_str);
-    crate::server::terminate_user(&signed.app, user_id);
+    crate::facade::terminate_user(&signed.app, user_id);
     Json(json!({}))
 }
 

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`config`]: apps and server settings, validated up front.
+//! - [`facade`]: [`Realtime`], the server as a library: publish in process, close sockets,
+//!   join other nodes; and what every handler shares.
 //! - [`server`]: the listener; WebSocket upgrade, HTTP API, `/up`, `/metrics`, shutdown.
 //! - [`connection`]: one socket's task: frames in, outbox out, heartbeats.
 //! - [`hub`]: one app's channels, presence members, signed-in users and cache.
@@ -17,6 +19,7 @@ pub mod apps;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod facade;
 pub mod http_api;
 pub mod hub;
 pub mod metrics;
@@ -27,7 +30,8 @@ pub mod webhooks;
 pub mod websocket;
 
 pub use config::{AppConfig, ConfigError, RealtimeConfig, WebhookConfig};
-pub use server::{run, Realtime};
+pub use facade::Realtime;
+pub use server::run;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
