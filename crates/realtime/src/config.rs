@@ -164,20 +164,9 @@ impl AppConfig {
             // Non-browser clients send no Origin and could forge one anyway; the check exists to
             // stop other sites' pages, which always send it.
             None => true,
-            Some(origin) => origin_matches(&self.allowed_origins, origin),
+            Some(origin) => parley_protocol::origin::origin_matches(&self.allowed_origins, origin),
         }
     }
-}
-
-/// Whether `origin` is in `allowed` (an empty list allows any): exact `scheme://host[:port]`
-/// match, case-insensitive, no wildcards but a lone `*`, so `https://example.com.evil.test` is not
-/// `https://example.com`. Shared by the WebSocket handshake and the chat API.
-pub fn origin_matches(allowed: &[String], origin: &str) -> bool {
-    let origin = origin.trim_end_matches('/');
-    allowed.is_empty()
-        || allowed
-            .iter()
-            .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 impl fmt::Debug for AppConfig {

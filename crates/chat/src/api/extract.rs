@@ -98,7 +98,7 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
         {
-            if !parley_realtime::config::origin_matches(&widget.allowed_origins, origin) {
+            if !parley_protocol::origin::origin_matches(&widget.allowed_origins, origin) {
                 return Err(ApiError::Forbidden(format!(
                     "origin {origin} is not allowed for this widget"
                 )));
