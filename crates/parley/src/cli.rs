@@ -1,9 +1,8 @@
 //! The command line: `parley serve`, `parley realtime`, `parley check-config`.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use parley_realtime::Realtime;
 
 use crate::{commands, settings::Settings};
 
@@ -211,40 +210,5 @@ fn block_on(future: impl std::future::Future<Output = anyhow::Result<()>>) -> an
 }
 
 fn run_realtime(settings: Settings) -> anyhow::Result<()> {
-    block_on(async move {
-        let config = settings.realtime()?;
-        let listener = crate::serve::bind(&settings.realtime_bind).await?;
-        let address: SocketAddr = listener.local_addr()?;
-        let realtime = Realtime::new(config)?;
-        crate::serve::join_cluster(&realtime, &settings).await?;
-        crate::serve::spawn_metrics(&realtime, &settings).await?;
-        // Tests and scripts read this line to find the port when they asked for port 0.
-        println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
-        tracing::info!(%address, "realtime server started");
-        realtime.serve(listener, shutdown_signal()).await?;
-        tracing::info!("realtime server stopped");
-        Ok(())
-    })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
+    block_on(crate::serve::realtime(settings))
 }

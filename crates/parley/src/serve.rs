@@ -1,5 +1,6 @@
-//! `parley serve`: the store, the realtime server (embedded unless told otherwise), the
-//! broadcaster `BROADCAST_CONNECTION` names, the chat API and pages, all in one process.
+//! The composition root. `parley serve`: the store, the realtime server (embedded unless told
+//! otherwise), the broadcaster `BROADCAST_CONNECTION` names, the chat API and pages, all in one
+//! process; `parley realtime`: the Pusher-protocol server alone. Both stop on Ctrl-C or SIGTERM.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -14,6 +15,23 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::{BroadcastConnection, Settings};
+
+/// `parley realtime`: the Pusher-protocol server alone (a drop-in for `reverb:start`), until
+/// Ctrl-C or SIGTERM.
+pub async fn realtime(settings: Settings) -> anyhow::Result<()> {
+    let config = settings.realtime()?;
+    let listener = bind(&settings.realtime_bind).await?;
+    let address: SocketAddr = listener.local_addr()?;
+    let realtime = Realtime::new(config)?;
+    join_cluster(&realtime, &settings).await?;
+    spawn_metrics(&realtime, &settings).await?;
+    // Tests and scripts read this line to find the port when they asked for port 0.
+    println!("Parley realtime server listening on http://{address} (WebSocket at ws://{address}/app/{{key}})");
+    tracing::info!(%address, "realtime server started");
+    realtime.serve(listener, shutdown_signal()).await?;
+    tracing::info!("realtime server stopped");
+    Ok(())
+}
 
 /// Runs everything until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -144,7 +162,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     });
 
     tokio::select! {
-        _ = crate::cli::shutdown_signal() => {}
+        _ = shutdown_signal() => {}
         Some(ended) = tasks.join_next() => {
             // A server stopping on its own is an error worth reporting.
             ended?.context("a server stopped")?;
@@ -361,4 +379,26 @@ pub(crate) async fn join_cluster(realtime: &Realtime, settings: &Settings) -> an
         .context("joining the other nodes through REDIS_URL")?;
     tracing::info!(channel = %cluster.channel, "joined the cluster through Redis");
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
 }
