@@ -23,7 +23,7 @@
 //! webhooks, which each node derives from its own sockets.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex, OnceLock,
@@ -342,18 +342,15 @@ async fn send_loop(
     }
 }
 
-/// Closes every socket of `app` that holds a subscription with 4200: its client reconnects at
-/// once and catches up what this node may not have delivered.
+/// Closes every socket of `app` that could have missed something (subscribed to a channel or
+/// signed in as a user) with 4200: its client reconnects at once and catches up what this node
+/// may not have delivered.
 fn resync_sockets(app: &App) -> usize {
-    let mut closed = HashSet::new();
-    for (channel, _) in app.hub.occupied("") {
-        for outbox in app.hub.subscriber_outboxes(&channel) {
-            if closed.insert(Arc::as_ptr(&outbox)) {
-                outbox.close(ErrorCode::Reconnect, RESYNC_REASON);
-            }
-        }
+    let outboxes = app.hub.reachable_outboxes();
+    for outbox in &outboxes {
+        outbox.close(ErrorCode::Reconnect, RESYNC_REASON);
     }
-    closed.len()
+    outboxes.len()
 }
 
 fn resync_all(apps: &Apps, why: &str) {

@@ -473,6 +473,29 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Every socket something could be delivered to: subscribed to a channel or signed in as a
+    /// user, each once.
+    pub fn reachable_outboxes(&self) -> Vec<Arc<Outbox>> {
+        let mut reachable: HashMap<SocketId, Arc<Outbox>> = HashMap::new();
+        {
+            let channels = self.channels.read().expect("hub lock poisoned");
+            for channel in channels.values() {
+                for (id, subscriber) in &channel.subscribers {
+                    reachable
+                        .entry(*id)
+                        .or_insert_with(|| subscriber.outbox.clone());
+                }
+            }
+        }
+        let users = self.users.lock().expect("hub lock poisoned");
+        for sockets in users.sockets.values() {
+            for (id, outbox) in sockets {
+                reachable.entry(*id).or_insert_with(|| outbox.clone());
+            }
+        }
+        reachable.into_values().collect()
+    }
+
     /// The app's webhook queue, for events the hub does not see (client events).
     pub fn webhooks(&self) -> &Webhooks {
         &self.webhooks
