@@ -18,9 +18,12 @@ pub enum ApiError {
     /// 401: no or an unknown widget token.
     #[error("{0}")]
     Unauthorized(String),
-    /// 403: authenticated, but not allowed (wrong visitor, origin not allowed).
+    /// 403: authenticated, but not allowed (origin not allowed, another agent's channel).
     #[error("{0}")]
     Forbidden(String),
+    /// 403: the visitor token does not belong to this conversation (a guess, to be throttled).
+    #[error("{0}")]
+    WrongVisitor(String),
     /// 404: no such conversation, message or file (or not this widget's).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -57,7 +60,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Forbidden(_) | Self::WrongVisitor(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -72,6 +75,12 @@ impl ApiError {
         }
     }
 }
+
+/// Marks an answer that refused a token (unknown, revoked, or another visitor's), which the
+/// per-IP throttle counts; other 401s and 403s (an agent asking for what is not theirs, an
+/// origin not allowed) are not guesses and are not counted.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusedToken;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -100,6 +109,9 @@ impl IntoResponse for ApiError {
             "error": { "code": code, "message": self.to_string() },
         });
         let mut response = (status, Json(body)).into_response();
+        if matches!(self, Self::Unauthorized(_) | Self::WrongVisitor(_)) {
+            response.extensions_mut().insert(RefusedToken);
+        }
         let retry_after = match self {
             Self::RateLimited(seconds) => Some(seconds.max(1)),
             Self::Unavailable(_) => Some(1),

@@ -144,7 +144,7 @@ pub async fn client_address(
 }
 
 /// Throttles guessing: a request that presents a token (Authorization or X-Visitor-Token) and is
-/// refused (401 or 403) counts against its client IP; past the configured number per minute,
+/// answered with a refused token ([`crate::error::RefusedToken`]) counts against its client IP; past the configured number per minute,
 /// that IP's token-bearing requests get 429 with Retry-After without being checked.
 pub async fn throttle_refused_tokens(
     State(state): State<Arc<AppState>>,
@@ -161,10 +161,11 @@ pub async fn throttle_refused_tokens(
         return ApiError::RateLimited(super::retry_after_secs(wait)).into_response();
     }
     let response = next.run(request).await;
-    if matches!(
-        response.status(),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-    ) {
+    if response
+        .extensions()
+        .get::<crate::error::RefusedToken>()
+        .is_some()
+    {
         let _ = state.auth_failures.check(&ip);
     }
     response

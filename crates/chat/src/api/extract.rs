@@ -160,7 +160,7 @@ pub async fn visitor_conversation(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::Forbidden("missing X-Visitor-Token".into()))?;
     if hash_token(token) != conversation.visitor_token_hash {
-        return Err(ApiError::Forbidden(
+        return Err(ApiError::WrongVisitor(
             "this conversation belongs to another visitor".into(),
         ));
     }

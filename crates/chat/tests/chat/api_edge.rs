@@ -254,3 +254,28 @@ async fn the_bot_reply_endpoint_answers_every_unauthorised_request_alike() {
     let accepted = reply(Some("reply-token-1"), with_bot).await.unwrap();
     assert_eq!(accepted.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn an_agents_refusals_that_are_not_bad_tokens_do_not_throttle() {
+    let app = throttled_app().await;
+    let ada = agent(&app, "Ada").await;
+    // A real agent asking for what is not theirs: refused, but not a guessed token.
+    for _ in 0..6 {
+        let refused = app
+            .http
+            .post(app.url("/api/agent/broadcasting/auth"))
+            .bearer_auth(&ada.token)
+            .form(&[
+                ("socket_id", "123.456"),
+                ("channel_name", "private-agent.999999"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        agent_me(&app, &ada.token, &app.base).await.status(),
+        StatusCode::OK
+    );
+}
