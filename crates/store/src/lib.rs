@@ -79,15 +79,17 @@ impl StoreError {
     }
 }
 
-/// PostgreSQL's codes for a lost connection (class 08), an administrator or crash shutdown
-/// (57P01-57P03), a serialisation failure or deadlock (40001, 40P01); SQLite's busy and locked
-/// (5, 6, with or without extended bits).
+/// PostgreSQL's codes (SQLSTATEs, always five characters) for a lost connection (class 08), an
+/// administrator or crash shutdown (57P01-57P03), a serialisation failure or deadlock (40001,
+/// 40P01); SQLite's (numbers, at most four digits) for busy and locked (5, 6, with or without
+/// extended bits).
 fn transient_code(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
-        || code
-            .parse::<i32>()
-            .is_ok_and(|code| matches!(code & 0xFF, 5 | 6))
+    if code.len() == 5 {
+        return code.starts_with("08")
+            || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01");
+    }
+    code.parse::<i32>()
+        .is_ok_and(|code| matches!(code & 0xFF, 5 | 6))
 }
 
 /// The result type of every store call.
@@ -298,7 +300,8 @@ mod tests {
         for code in ["08006", "08003", "57P01", "40001", "40P01", "5", "517", "6"] {
             assert!(transient_code(code), "{code}");
         }
-        for code in ["23505", "22P02", "42P01", "19", "2067"] {
+        // 22021 and 22022 end in 5 and 6 as numbers; they are PostgreSQL's, not SQLite's busy.
+        for code in ["23505", "22P02", "42P01", "22021", "22022", "19", "2067"] {
             assert!(!transient_code(code), "{code}");
         }
     }
