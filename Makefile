@@ -45,7 +45,7 @@ test-chaos:
 	tests/chaos/run.sh
 
 # Every fuzz target for FUZZ_SECONDS, replaying its checked-in corpus first (fuzz/README.md).
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 15
 test-fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
 

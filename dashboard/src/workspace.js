@@ -354,6 +354,9 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
     const id = Number(data.conversation?.id ?? data.message?.conversation_id);
     const messageId = Number(data.message?.id);
     if (!Number.isSafeInteger(id) || id <= 0) return;
+    // The open conversation's own catch-up reads it (and updates its inbox row); its channel's
+    // truncated event started one already, which this joins rather than fetching again.
+    if (threads.get(id) && threads.get(id) === current) return void sync.fill('truncated');
     const hasMessage = Number.isSafeInteger(messageId) && messageId > 0;
     try {
       const res = await api.conversation(id, hasMessage ? messageId - 1 : Number.MAX_SAFE_INTEGER, 1);

@@ -239,7 +239,7 @@ export function createWidget(options) {
         onMessage: (m) => (m?.truncated ? sync.fill('truncated') : incoming(store.merge([m]))),
         onRead: (e) => store.applyReadState(e),
         onReactions: (e) => e && (e.truncated ? sync.fill('truncated') : store.setReactions(e.message_id, e.reactions)),
-        onConversation: (e) => e && Number(e.id) === session.id() && store.setConversation(e),
+        onConversation: (e) => e && Number(e.id) === session.id() && (e.truncated ? sync.fill('truncated') : store.setConversation(e)),
         onTyping: setTyping,
         onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
       },
