@@ -72,7 +72,8 @@ pub async fn create_widget(
     Ok(())
 }
 
-/// Refuses what the API refuses in text: control characters other than newline and tab.
+/// Refuses what the API refuses in text (`parley_chat::text`'s rule: control characters other
+/// than newline, carriage return and tab), in a shell's words.
 fn plain_text(option: &str, value: &str) -> anyhow::Result<()> {
     match parley_chat::text::first_refused(value) {
         Some(c) => anyhow::bail!(

@@ -106,13 +106,9 @@ fn agent_origin_allowed(state: &AppState, headers: &HeaderMap, origin: &HeaderVa
         .and_then(|h| h.to_str().ok())
         .zip(authority)
         .is_some_and(|(host, authority)| host.eq_ignore_ascii_case(authority));
-    same_host
-        || state
-            .service
-            .config
-            .agent_allowed_origins
-            .iter()
-            .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    // An empty list means "none besides the dashboard" here, not "any" as for widgets.
+    let listed = &state.service.config.agent_allowed_origins;
+    same_host || (!listed.is_empty() && parley_protocol::origin::origin_matches(listed, origin))
 }
 
 /// Records who the request is from, for every per-IP limit after it: the connecting address, or

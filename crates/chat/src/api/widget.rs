@@ -226,11 +226,7 @@ impl Read {
     ) -> Result<Json<Value>, ApiError> {
         // Only a message of this conversation: a mark past every id (another conversation's
         // newer message, 2^63-1) would hide every later message from the receipts for good.
-        let named = match self.last_read_id {
-            ..=0 => Vec::new(),
-            last => state.service.store.messages_after(id, last - 1, 1).await?,
-        };
-        if named.first().map(|m| m.id) != Some(self.last_read_id) {
+        if !message_in_conversation(state, id, self.last_read_id).await? {
             return Err(ApiError::Validation(
                 "last_read_id must be the id of a message in this conversation".into(),
             ));
@@ -289,12 +285,7 @@ impl React {
                     .into(),
             ));
         }
-        let in_conversation = state
-            .service
-            .store
-            .messages_after(id, message_id - 1, 1)
-            .await?;
-        if in_conversation.first().map(|m| m.id) != Some(message_id) {
+        if !message_in_conversation(state, id, message_id).await? {
             return Err(ApiError::NotFound("message"));
         }
         let reactions = state
@@ -305,6 +296,23 @@ impl React {
             json!({ "success": true, "reactions": reactions_json(message_id, &reactions) }),
         ))
     }
+}
+
+/// Whether message `message_id` belongs to conversation `id` (ids of 0 or less never do).
+async fn message_in_conversation(
+    state: &AppState,
+    id: i64,
+    message_id: i64,
+) -> Result<bool, ApiError> {
+    if message_id <= 0 {
+        return Ok(false);
+    }
+    let next = state
+        .service
+        .store
+        .messages_after(id, message_id - 1, 1)
+        .await?;
+    Ok(next.first().is_some_and(|m| m.id == message_id))
 }
 
 /// `POST /api/chatbot/conversation/{id}/messages/{message_id}/reactions`: adds (or with

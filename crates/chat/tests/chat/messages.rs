@@ -320,3 +320,22 @@ async fn reactions_toggle_and_are_broadcast() {
         .unwrap();
     assert_eq!(other.status(), 404);
 }
+
+#[tokio::test]
+async fn reactions_to_impossible_message_ids_are_not_found() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    // The lowest id once overflowed while looking for the message (a panic, not an answer).
+    for message_id in [i64::MIN, -1, 0] {
+        let response = app
+            .post(&format!(
+                "/api/chatbot/conversation/{id}/messages/{message_id}/reactions"
+            ))
+            .header("X-Visitor-Token", &visitor)
+            .json(&serde_json::json!({"emoji": "👍"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "message {message_id}");
+    }
+}
