@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley } from './lib/server.mjs';
 import { startPages } from './lib/pages.mjs';
-import { launch, newContext, openPage, widget, session } from './lib/browser.mjs';
+import { launch, newContext, openPage, screenshot, widget, session } from './lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -72,6 +72,19 @@ test('a message too large for one event shows live on the widget and the dashboa
   assert.equal(replied.status, 201, replied.text);
   await widgetHas(fromAgent);
   await dashboardHas(fromAgent);
+
+  // Seen, at desktop and phone size: the long bubbles wrap inside both views, nothing scrolls
+  // sideways.
+  for (const [who, view] of [['widget', visitorPage], ['dashboard', page]]) {
+    const original = view.viewportSize();
+    for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+      await view.setViewportSize(viewport);
+      const overflow = await view.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${who} at ${size} scrolls sideways by ${overflow}px`);
+      await screenshot(view, `large-message-${who}-${size}`);
+    }
+    await view.setViewportSize(original);
+  }
 
   // Another conversation, not open: its inbox row shows the long message's preview. Quotes and
   // backslashes take two bytes each once escaped.
