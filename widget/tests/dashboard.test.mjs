@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { closedPort, startParley } from './lib/server.mjs';
 import { startPages } from './lib/pages.mjs';
 import { png } from './lib/png.mjs';
-import { SCREENSHOTS, launch, newContext, openPage, trackFetches, widget } from './lib/browser.mjs';
+import { SCREENSHOTS, dropFrames, launch, newContext, openPage, trackFetches, widget } from './lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -289,14 +289,7 @@ test('a broadcast lost while later ones arrive is recovered when the socket reco
   // still get the next; the gap-fill after reconnecting must start below the gap.
   const agentContext = await newContext(browser);
   const page = await openPage(agentContext);
-  await page.routeWebSocket(/\/app\//, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((m) => server.send(m));
-    server.onMessage((m) => {
-      if (String(m).includes('lost between nodes')) return; // on every channel, this one only
-      ws.send(m);
-    });
-  });
+  await dropFrames(page, (m) => m.includes('lost between nodes')); // on every channel, this one only
   const d = dashboard(page);
   await d.signIn();
   await d.live();

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley } from './lib/server.mjs';
 import { startPages } from './lib/pages.mjs';
-import { launch, newContext, openPage, trackFetches, widget, session } from './lib/browser.mjs';
+import { dropFrames, launch, newContext, openPage, trackFetches, widget, session } from './lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -83,22 +83,16 @@ test('a message written while the server is unreachable survives a reload', asyn
   await context.close();
 });
 
-test('a broadcast lost on the wire is recovered when the socket reconnects', async () => {
-  // Two devices (two contexts): tabs of one browser would also share it over BroadcastChannel.
+/**
+ * One visitor on two devices (two contexts: tabs of one browser would also share messages over
+ * BroadcastChannel), the receiving one behind `dropFrames(drop)`, both live. The receiver's
+ * fetches have settled, so a catch-up still on its way cannot be what shows a later message.
+ */
+async function oneVisitorOnTwoDevices(drop) {
   const context = await newContext(browser);
   const other = await newContext(browser);
-  let drop = false;
-  let serverSide = null;
   const receiver = await openPage(context);
-  await receiver.routeWebSocket(/\/app\//, (ws) => {
-    const server = ws.connectToServer();
-    serverSide = { ws, server };
-    ws.onMessage((m) => server.send(m));
-    server.onMessage((m) => {
-      if (drop && String(m).includes('ChatMessageReceived')) return; // lost
-      ws.send(m);
-    });
-  });
+  const link = await dropFrames(receiver, drop);
   const sender = await openPage(other, pages.page());
   const ws = widget(sender);
   await ws.open();
@@ -106,12 +100,24 @@ test('a broadcast lost on the wire is recovered when the socket reconnects', asy
   await ws.waitForMessage('hello');
   const stored = await session(sender);
   await context.addInitScript(([k, v]) => localStorage.setItem(k, v), [stored.key, JSON.stringify(stored.value)]);
+  const receiverFetches = trackFetches(receiver, '/api/chatbot/conversation/');
   await receiver.goto(pages.page());
   const wr = widget(receiver);
   await wr.open();
   await wr.waitForMessage('hello');
   await wr.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
   await ws.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
+  await receiverFetches.settled();
+  const closeAll = async () => {
+    await context.close();
+    await other.close();
+  };
+  return { receiver, ws, wr, link, closeAll };
+}
+
+test('a broadcast lost on the wire is recovered when the socket reconnects', async () => {
+  let drop = false;
+  const { receiver, ws, wr, link, closeAll } = await oneVisitorOnTwoDevices((m) => drop && m.includes('ChatMessageReceived'));
 
   drop = true;
   await ws.send('this broadcast gets lost');
@@ -123,48 +129,19 @@ test('a broadcast lost on the wire is recovered when the socket reconnects', asy
   // The connection breaks (4200: "reconnect now"); pusher-js reconnects and resubscribes.
   drop = false;
   const subscribedBefore = receiver.logs.filter((l) => l.startsWith('✓ Subscribed')).length;
-  serverSide.ws.close({ code: 4200, reason: 'test' });
+  link.close(4200, 'test');
   await wr.waitForMessage('this broadcast gets lost');
   await wr.waitForMessage('and so does this one');
   assert.ok(receiver.logs.filter((l) => l.startsWith('✓ Subscribed')).length > subscribedBefore, 'resubscribed');
   const texts = (await wr.state()).messages.map((m) => m.text);
   assert.deepEqual(texts, ['hello', 'this broadcast gets lost', 'and so does this one']);
-  await context.close();
-  await other.close();
+  await closeAll();
 });
 
 test('a broadcast lost while a later one arrives is recovered when the socket reconnects', async () => {
   // With several nodes a socket can miss one event (its node lost the relay from another node)
   // and still get the next; the gap-fill must start below the gap, not after the highest id held.
-  const context = await newContext(browser);
-  const other = await newContext(browser);
-  let serverSide = null;
-  const receiver = await openPage(context);
-  await receiver.routeWebSocket(/\/app\//, (ws) => {
-    const server = ws.connectToServer();
-    serverSide = { ws, server };
-    ws.onMessage((m) => server.send(m));
-    server.onMessage((m) => {
-      if (String(m).includes('lost between nodes')) return; // this one only
-      ws.send(m);
-    });
-  });
-  const sender = await openPage(other, pages.page());
-  const ws = widget(sender);
-  await ws.open();
-  await ws.send('hello');
-  await ws.waitForMessage('hello');
-  const stored = await session(sender);
-  await context.addInitScript(([k, v]) => localStorage.setItem(k, v), [stored.key, JSON.stringify(stored.value)]);
-  // The catch-up fetch that going live starts could otherwise return "lost" itself.
-  const receiverFetches = trackFetches(receiver, '/api/chatbot/conversation/');
-  await receiver.goto(pages.page());
-  const wr = widget(receiver);
-  await wr.open();
-  await wr.waitForMessage('hello');
-  await wr.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
-  await ws.waitForState(() => window.ChatbotWidget.state.realtimeConnected);
-  await receiverFetches.settled();
+  const { ws, wr, link, closeAll } = await oneVisitorOnTwoDevices((m) => m.includes('lost between nodes'));
 
   await ws.send('lost between nodes');
   await ws.waitForMessage('lost between nodes');
@@ -172,12 +149,11 @@ test('a broadcast lost while a later one arrives is recovered when the socket re
   await wr.waitForMessage('delivered after it');
   assert.equal(await wr.message('lost between nodes').count(), 0, 'not delivered live');
 
-  serverSide.ws.close({ code: 4200, reason: 'test' });
+  link.close(4200, 'test');
   await wr.waitForMessage('lost between nodes');
   const texts = (await wr.state()).messages.map((m) => m.text);
   assert.deepEqual(texts, ['hello', 'lost between nodes', 'delivered after it']);
-  await context.close();
-  await other.close();
+  await closeAll();
 });
 
 test('a bad visitorEmail from the site does not stop the visitor from chatting', async () => {

@@ -114,3 +114,21 @@ export function trackFetches(page, urlPart) {
     },
   };
 }
+
+/**
+ * Passes `page`'s realtime socket through a proxy that drops the frames from the server for
+ * which `drop(text)` is true, as a lost broadcast would. `close(code, reason)` then breaks the
+ * connection the page holds.
+ */
+export async function dropFrames(page, drop) {
+  let client = null;
+  await page.routeWebSocket(/\/app\//, (ws) => {
+    const server = ws.connectToServer();
+    client = ws;
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => {
+      if (!drop(String(m))) ws.send(m);
+    });
+  });
+  return { close: (code, reason) => client.close({ code, reason }) };
+}
