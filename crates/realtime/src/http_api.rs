@@ -82,14 +82,21 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A request whose signature checked out, with its app, query and body.
+/// A request whose signature checked out, with its app, path parameters, query and body. The
+/// path is read here, not by a separate `Path` extractor, so a path that cannot be decoded gets
+/// this API's JSON error like every other refusal.
 pub struct Signed {
     app: Arc<App>,
+    path: HashMap<String, String>,
     params: Vec<(String, String)>,
     body: Bytes,
 }
 
 impl Signed {
+    fn path(&self, name: &str) -> &str {
+        self.path.get(name).map_or("", String::as_str)
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -150,7 +157,12 @@ impl FromRequest<Arc<Shared>> for Signed {
             .map_or(0, |d| d.as_secs());
         verify_api_request(&app.config.key, &app.config.secret, &request, now)
             .map_err(|error| ApiError::new(401, error.to_string()))?;
-        Ok(Self { app, params, body })
+        Ok(Self {
+            app,
+            path: path_params.0,
+            params,
+            body,
+        })
     }
 }
 
@@ -409,11 +421,8 @@ fn channel_name(app: &App, name: &str) -> Result<ChannelName, ApiError> {
         .map_err(|error| ApiError::new(400, format!("Invalid channel name: {error}")))
 }
 
-async fn channel(
-    Path(path): Path<HashMap<String, String>>,
-    signed: Signed,
-) -> Result<Json<Value>, ApiError> {
-    let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
+async fn channel(signed: Signed) -> Result<Json<Value>, ApiError> {
+    let channel = channel_name(&signed.app, signed.path("channel"))?;
     let info = signed.info();
     check_info(&info, Kinds::of(&channel))?;
     let survey = cluster::survey(&signed.app, Scope::Exact(channel.to_string())).await;
@@ -423,11 +432,8 @@ async fn channel(
     Ok(Json(Value::Object(out)))
 }
 
-async fn users(
-    Path(path): Path<HashMap<String, String>>,
-    signed: Signed,
-) -> Result<Json<Value>, ApiError> {
-    let channel = channel_name(&signed.app, path.get("channel").map_or("", String::as_str))?;
+async fn users(signed: Signed) -> Result<Json<Value>, ApiError> {
+    let channel = channel_name(&signed.app, signed.path("channel"))?;
     if channel.kind() != ChannelKind::Presence {
         return Err(ApiError::new(
             400,
@@ -448,9 +454,8 @@ async fn connections(signed: Signed) -> Json<Value> {
     Json(json!({ "connections": survey.connections }))
 }
 
-async fn terminate(Path(path): Path<HashMap<String, String>>, signed: Signed) -> Json<Value> {
-    let user_id = path.get("user_id").map_or("", String::as_str);
-    crate::facade::terminate_user(&signed.app, user_id);
+async fn terminate(signed: Signed) -> Json<Value> {
+    crate::facade::terminate_user(&signed.app, signed.path("user_id"));
     Json(json!({}))
 }
 

@@ -333,3 +333,25 @@ async fn publishing_in_process_to_an_unknown_app_says_so() {
     assert_eq!(error.status(), 404);
     assert_eq!(error.to_string(), "unknown app \"404404\"");
 }
+
+#[tokio::test]
+async fn a_path_that_cannot_be_decoded_gets_a_json_error() {
+    let server = TestServer::default().await;
+    // %FF is not UTF-8 once decoded: refused as this API refuses anything, in JSON.
+    for path in [
+        "channels/%FF",
+        "channels/presence-%FF/users",
+        "users/%FF/terminate_connections",
+    ] {
+        let method = if path.ends_with("terminate_connections") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let (status, body) = server
+            .api(method, &format!("/apps/{APP_ID}/{path}"), &[], None)
+            .await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+}
