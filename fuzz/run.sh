@@ -47,7 +47,7 @@ for target in "${targets[@]}"; do
     seeds=$(find "fuzz/corpus/$target" -type f | wc -l)
     status=0
     PARLEY_FUZZ_DIR=$work "$out/$triple/release/$target" \
-        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=8192 \
+        -seed="${FUZZ_SEED:-0}" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=8192 \
         -print_final_stats=1 -artifact_prefix="$artifacts/" \
         "$corpus" "fuzz/corpus/$target" >"$log" 2>&1 || status=$?
     rm -rf "$work"
