@@ -10,11 +10,15 @@
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 
 use parley_bot::{Bot, BotError, BotSettings, HandoffReason, HistoryEntry, Reply, Role, Turn};
-use parley_store::{BotJob, ConversationStatus, Inserted, NewMessage, SenderType, Widget};
+use parley_store::{BotJob, ConversationStatus, SenderType, Widget};
 use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::{payload, ratelimit::RateLimiter, service::ChatService};
+use crate::{
+    payload,
+    ratelimit::RateLimiter,
+    service::{Author, ChatService, Incoming, Posted},
+};
 
 /// How the runner behaves; the defaults suit production, tests shorten the waits.
 #[derive(Debug, Clone)]
@@ -241,7 +245,7 @@ impl Runner {
         };
         match reply {
             Reply::Answer { text } => {
-                self.post(conversation, widget, reply_key, SenderType::Bot, text)
+                self.post(conversation, Author::Bot(widget), reply_key, text)
                     .await?;
                 Ok(Step::Done("answer"))
             }
@@ -251,7 +255,7 @@ impl Runner {
                     .await
             }
             Reply::Unsure { text } => {
-                self.post(conversation, widget, reply_key, SenderType::Bot, text)
+                self.post(conversation, Author::Bot(widget), reply_key, text)
                     .await?;
                 Ok(Step::Done("unsure"))
             }
@@ -296,14 +300,8 @@ impl Runner {
         text: &str,
         reason: HandoffReason,
     ) -> Result<Step, crate::error::ApiError> {
-        self.post(
-            conversation,
-            widget,
-            reply_key,
-            SenderType::System,
-            text.to_string(),
-        )
-        .await?;
+        self.post(conversation, Author::System, reply_key, text.to_string())
+            .await?;
         self.service
             .set_status(conversation.id, ConversationStatus::Human, None)
             .await?;
@@ -321,32 +319,16 @@ impl Runner {
     async fn post(
         &self,
         conversation: &parley_store::Conversation,
-        widget: &Widget,
+        author: Author<'_>,
         reply_key: &str,
-        sender_type: SenderType,
         text: String,
-    ) -> Result<Inserted, crate::error::ApiError> {
-        let sender_name = match sender_type {
-            SenderType::Bot => Some(bot_name(widget)),
-            _ => None,
+    ) -> Result<Posted, crate::error::ApiError> {
+        let incoming = Incoming {
+            text,
+            client_id: Some(reply_key.to_string()),
+            ..Incoming::default()
         };
-        self.service
-            .post_message(
-                conversation,
-                NewMessage {
-                    conversation_id: conversation.id,
-                    sender_type,
-                    sender_name,
-                    // A model's output may hold control characters the API refuses from people.
-                    message: crate::text::without_refused(&text).into_owned(),
-                    attachment_id: None,
-                    is_voice: false,
-                    client_id: Some(reply_key.to_string()),
-                    bot_job: false,
-                },
-                None,
-            )
-            .await
+        self.service.post(conversation, author, incoming).await
     }
 
     fn typing(&self, conversation_id: i64, typing: bool) {
@@ -397,13 +379,4 @@ fn history_entry(message: &parley_store::Message) -> HistoryEntry {
         role,
         text: message.message.clone(),
     }
-}
-
-fn bot_name(widget: &Widget) -> String {
-    widget
-        .settings
-        .get("bot_name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("Assistant")
-        .to_string()
 }

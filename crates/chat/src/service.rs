@@ -5,12 +5,14 @@
 //! on the realtime server (a slow or down broadcaster cannot slow a visitor's send), and events
 //! leave in the order their changes were committed.
 
+mod post;
+
 use std::sync::Arc;
 
-use parley_store::{
-    Conversation, ConversationStatus, Inserted, NewMessage, Reaction, ReadState, Store,
-};
+use parley_store::{Conversation, ConversationStatus, Reaction, ReadState, Store};
 use tokio::sync::{mpsc, Notify};
+
+pub use post::{bot_name, Author, Incoming, Posted, Upload};
 
 use crate::{
     broadcast::{Broadcast, Broadcaster, MAX_CHANNELS_PER_EVENT, MAX_EVENTS_PER_BATCH},
@@ -93,44 +95,6 @@ impl ChatService {
         if let Err(error) = self.broadcasts.try_send(broadcast) {
             tracing::warn!(%error, "broadcast queue full or closed; event dropped (clients will gap-fill)");
         }
-    }
-
-    /// Stores a message in `conversation` and, if it is new, broadcasts it to the
-    /// conversation's channel (leaving out `except_socket`) and to the agents' inbox. A repeated
-    /// `client_id` returns the original and broadcasts nothing.
-    pub async fn post_message(
-        &self,
-        conversation: &Conversation,
-        message: NewMessage,
-        except_socket: Option<String>,
-    ) -> Result<Inserted, ApiError> {
-        let queued_bot_turn = message.bot_job;
-        let inserted = self.store.insert_message(message).await?;
-        if let Inserted::Created(message) = &inserted {
-            if queued_bot_turn {
-                self.bot_wakeup.notify_one();
-            }
-            let json = MessageJson::new(message, &self.config.link_secret);
-            self.broadcast(
-                payload::conversation_channel(message.conversation_id),
-                payload::MESSAGE_EVENT,
-                &json,
-                except_socket.clone(),
-            );
-            // The insert moved the conversation's `updated_at` to the message's time.
-            let mut conversation = conversation.clone();
-            conversation.updated_at = message.created_at;
-            self.broadcast(
-                payload::AGENTS_CHANNEL.into(),
-                payload::INBOX_EVENT,
-                &serde_json::json!({
-                    "conversation": AgentConversationJson::new(&conversation, None),
-                    "message": json,
-                }),
-                except_socket,
-            );
-        }
-        Ok(inserted)
     }
 
     /// A page of a conversation's history as clients read it: `messages` with `id > after`

@@ -79,8 +79,10 @@ pub fn new_storage_name() -> String {
 }
 
 /// Writes the file, readable by its owner only (as the directory, when this creates it): a
-/// visitor's files are nobody else's on the machine. Returns its storage name.
-pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
+/// visitor's files are nobody else's on the machine. The file is removed again when the
+/// returned guard is dropped without [`StoredFile::keep`], so a message that is refused or turns
+/// out to be a retry leaves no file behind.
+pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<StoredFile> {
     use tokio::io::AsyncWriteExt as _;
     let dir = attachments_dir(data_dir);
     let mut builder = tokio::fs::DirBuilder::new();
@@ -93,10 +95,48 @@ pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options.open(dir.join(&name)).await?;
+    let path = dir.join(&name);
+    let mut file = options.open(&path).await?;
+    // From here on the guard owns the file, so a failed write removes it too.
+    let stored = StoredFile {
+        path,
+        name,
+        kept: false,
+    };
     file.write_all(bytes).await?;
     file.flush().await?;
-    Ok(name)
+    Ok(stored)
+}
+
+/// A file written by [`store`] that is not yet referenced by a committed message.
+#[derive(Debug)]
+pub struct StoredFile {
+    path: PathBuf,
+    name: String,
+    kept: bool,
+}
+
+impl StoredFile {
+    /// Its generated storage name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The message that references it is committed: the file stays.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for StoredFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            // One unlink, done in place: a task could be lost at shutdown, and the file with it.
+            if let Err(error) = std::fs::remove_file(&self.path) {
+                tracing::warn!(%error, file = %self.name, "could not remove an unreferenced upload");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +174,22 @@ mod tests {
             sniff(b"\0\x01binary", false),
             Err(UploadError::TypeNotAllowed)
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_file_not_kept_is_removed() {
+        let dir = std::env::temp_dir().join(format!("parley-uploads-{}", new_storage_name()));
+        let dropped = store(&dir, b"hello").await.expect("store");
+        let dropped_path = attachments_dir(&dir).join(dropped.name());
+        assert_eq!(std::fs::read(&dropped_path).expect("written"), b"hello");
+        drop(dropped);
+        assert!(!dropped_path.exists(), "an unreferenced file is removed");
+
+        let kept = store(&dir, b"kept").await.expect("store");
+        let kept_path = attachments_dir(&dir).join(kept.name());
+        kept.keep();
+        assert_eq!(std::fs::read(&kept_path).expect("kept"), b"kept");
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

@@ -233,8 +233,6 @@ pub trait Store: BotJobs + Agents + SavedReplies + Send + Sync + std::fmt::Debug
     /// The last message of each of these conversations (those with any), in no set order.
     async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<Message>>;
 
-    /// Records an uploaded file.
-    async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment>;
     /// An attachment by id.
     async fn attachment(&self, id: i64) -> Result<Option<Attachment>>;
 

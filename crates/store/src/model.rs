@@ -187,8 +187,9 @@ pub struct NewMessage {
     pub sender_name: Option<String>,
     /// The text.
     pub message: String,
-    /// An attachment stored before (see [`crate::Store::create_attachment`]).
-    pub attachment_id: Option<i64>,
+    /// A file already on disk, recorded in the same transaction as the message: a message that
+    /// turns out to be a duplicate records no attachment either.
+    pub attachment: Option<NewAttachment>,
     /// Voice note?
     pub is_voice: bool,
     /// Idempotency key; a second insert with the same key returns the first message.
@@ -237,11 +238,10 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
 }
 
-/// What is needed to record an attachment (the file is already on disk).
+/// What is needed to record an attachment (the file is already on disk); it belongs to the
+/// message it is inserted with, and to that message's conversation.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
-    /// Its conversation.
-    pub conversation_id: i64,
     /// Generated file name.
     pub storage_name: String,
     /// Uploader's file name.

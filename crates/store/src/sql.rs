@@ -21,8 +21,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 use self::{errors::write_error, rows::Columns, statements as sql};
 use crate::{
     text, Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus, Inserted,
-    Message, NewAttachment, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result,
-    Store, StoreError, Widget,
+    Message, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
+    StoreError, Widget,
 };
 
 /// What a database contributes beyond sqlx's driver.
@@ -246,8 +246,12 @@ where
         text::check("message", &message.message)?;
         text::check_optional("sender name", message.sender_name.as_deref())?;
         text::check_optional("client id", message.client_id.as_deref())?;
+        if let Some(attachment) = &message.attachment {
+            text::check("attachment name", &attachment.original_name)?;
+            text::check("attachment storage name", &attachment.storage_name)?;
+            text::check("attachment content type", &attachment.content_type)?;
+        }
         let conversation_id = message.conversation_id;
-        let attachment_id = message.attachment_id;
         let now = Utc::now();
         let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
 
@@ -266,6 +270,29 @@ where
             )));
         }
 
+        let attachment_id = match message.attachment {
+            Some(attachment) => Some(
+                sqlx::query(sql::INSERT_ATTACHMENT)
+                    .bind(conversation_id)
+                    .bind(attachment.storage_name)
+                    .bind(attachment.original_name)
+                    .bind(attachment.content_type)
+                    .bind(attachment.size_bytes)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        write_error(
+                            e,
+                            || "an attachment with this storage name".into(),
+                            String::new,
+                        )
+                    })?
+                    .int("id")?,
+            ),
+            None => None,
+        };
+
         let inserted = sqlx::query(sql::INSERT_MESSAGE)
             .bind(conversation_id)
             .bind(message.sender_type.as_str().to_owned())
@@ -276,13 +303,7 @@ where
             .bind(message.client_id.clone())
             .bind(now)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| {
-                // The conversation exists (above), so only a given attachment id can dangle.
-                write_error(e, String::new, || {
-                    format!("attachment {}", attachment_id.unwrap_or_default())
-                })
-            })?;
+            .await?;
 
         if let Some(row) = inserted {
             let id = row.int("id")?;
@@ -359,30 +380,6 @@ where
             messages.extend(rows::all(&rows, rows::message)?);
         }
         Ok(messages)
-    }
-
-    async fn create_attachment(&self, attachment: NewAttachment) -> Result<Attachment> {
-        text::check("attachment name", &attachment.original_name)?;
-        text::check("attachment storage name", &attachment.storage_name)?;
-        text::check("attachment content type", &attachment.content_type)?;
-        let conversation_id = attachment.conversation_id;
-        let row = sqlx::query(sql::INSERT_ATTACHMENT)
-            .bind(conversation_id)
-            .bind(attachment.storage_name)
-            .bind(attachment.original_name)
-            .bind(attachment.content_type)
-            .bind(attachment.size_bytes)
-            .bind(Utc::now())
-            .fetch_one(&self.write)
-            .await
-            .map_err(|e| {
-                write_error(
-                    e,
-                    || "an attachment with this storage name".into(),
-                    || format!("conversation {conversation_id}"),
-                )
-            })?;
-        rows::attachment(&row)
     }
 
     async fn attachment(&self, id: i64) -> Result<Option<Attachment>> {

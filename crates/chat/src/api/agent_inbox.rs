@@ -9,21 +9,20 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use parley_store::{
-    Assignee, Conversation, ConversationQuery, ConversationStatus, Inserted, NewMessage, SenderType,
-};
+use parley_store::{Assignee, Conversation, ConversationQuery, ConversationStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    extract::{socket_id, AgentAuth, ApiJson, ApiPath, ApiQuery},
-    messages::Incoming,
+    extract::{AgentAuth, ApiJson, ApiPath, ApiQuery},
+    messages,
     widget::{React, Read},
     AppState,
 };
 use crate::{
     error::ApiError,
     payload::{AgentConversationJson, MessageJson},
+    service::Author,
     text,
 };
 
@@ -157,49 +156,14 @@ pub async fn reply(
     ApiPath(id): ApiPath<i64>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let except = socket_id(request.headers())?;
-    let mut conversation = find(&state, id).await?;
-    let mut incoming = Incoming::read(request, &state).await?;
-    if conversation.status == ConversationStatus::Closed {
-        return Err(ApiError::Conflict(
-            "the conversation is closed; reopen it first".into(),
-        ));
-    }
-    let unattended =
-        conversation.status == ConversationStatus::Bot || conversation.assigned_agent_id.is_none();
-    if unattended {
-        conversation = state
-            .service
-            .set_status(id, ConversationStatus::Human, Some(agent.id))
-            .await?;
-    }
-    let (attachment_id, is_voice) = incoming.store_upload(&state, id).await?;
-    let inserted = state
+    let conversation = find(&state, id).await?;
+    state.service.admit(&conversation, Author::Agent(&agent))?;
+    let incoming = messages::read(request, &state).await?;
+    let posted = state
         .service
-        .post_message(
-            &conversation,
-            NewMessage {
-                conversation_id: id,
-                sender_type: SenderType::Agent,
-                sender_name: Some(agent.name.clone()),
-                message: incoming.text,
-                attachment_id,
-                is_voice,
-                // Scoped per agent, so two agents' dashboards never collide on an id.
-                client_id: incoming
-                    .client_id
-                    .map(|c| format!("agent-{}-{c}", agent.id)),
-                bot_job: false,
-            },
-            except,
-        )
+        .post(&conversation, Author::Agent(&agent), incoming)
         .await?;
-    let status = match inserted {
-        Inserted::Created(_) => StatusCode::CREATED,
-        Inserted::Duplicate(_) => StatusCode::OK,
-    };
-    let message = MessageJson::new(inserted.message(), &state.service.config.link_secret);
-    Ok((status, Json(json!({ "success": true, "message": message }))))
+    Ok(messages::answer(posted))
 }
 
 /// Body of `POST /api/agent/conversations/{id}/assign`.

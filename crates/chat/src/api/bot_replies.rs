@@ -10,15 +10,19 @@ use axum::{
     Json,
 };
 use parley_bot::{BotKind, BotSettings};
-use parley_store::{Conversation, ConversationStatus, Inserted, NewMessage, SenderType, Widget};
+use parley_store::{Conversation, ConversationStatus, Widget};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{
     extract::{ApiJson, ApiPath},
-    AppState,
+    messages, AppState,
 };
-use crate::{error::ApiError, payload::MessageJson, tokens::hash_token};
+use crate::{
+    error::ApiError,
+    service::{Author, Incoming},
+    tokens::hash_token,
+};
 
 /// A reply from the external bot.
 #[derive(Debug, Deserialize)]
@@ -88,41 +92,14 @@ pub async fn reply(
     ApiJson(body): ApiJson<BotReply>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (conversation, widget) = authorise(&state, id, &headers).await?;
-    if conversation.status != ConversationStatus::Bot {
-        return Err(ApiError::Conflict(format!(
-            "the conversation is {}",
-            conversation.status.as_str()
-        )));
-    }
-    crate::text::check("message", &body.message)?;
-    let text = body.message.trim().to_string();
-    if text.is_empty() || text.chars().count() > state.service.config.max_message_chars {
-        return Err(ApiError::Validation(
-            "message must be 1 to max_message_chars characters".into(),
-        ));
-    }
-    let name = widget
-        .settings
-        .get("bot_name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("Assistant")
-        .to_string();
-    let inserted = state
+    let incoming = Incoming {
+        text: body.message,
+        client_id: body.client_id,
+        ..Incoming::default()
+    };
+    let posted = state
         .service
-        .post_message(
-            &conversation,
-            NewMessage {
-                conversation_id: id,
-                sender_type: SenderType::Bot,
-                sender_name: Some(name),
-                message: text,
-                attachment_id: None,
-                is_voice: false,
-                client_id: body.client_id.map(|c| format!("ext-{c}")),
-                bot_job: false,
-            },
-            None,
-        )
+        .post(&conversation, Author::ExternalBot(&widget), incoming)
         .await?;
     if body.handoff {
         state
@@ -130,10 +107,5 @@ pub async fn reply(
             .set_status(id, ConversationStatus::Human, None)
             .await?;
     }
-    let status = match inserted {
-        Inserted::Created(_) => StatusCode::CREATED,
-        Inserted::Duplicate(_) => StatusCode::OK,
-    };
-    let message = MessageJson::new(inserted.message(), &state.service.config.link_secret);
-    Ok((status, Json(json!({ "success": true, "message": message }))))
+    Ok(messages::answer(posted))
 }

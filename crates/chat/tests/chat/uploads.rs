@@ -223,3 +223,54 @@ async fn stored_files_are_readable_by_their_owner_only() {
     assert_eq!(files.len(), 1);
     assert_eq!(mode(&files[0]), "600");
 }
+
+fn files_in(app: &TestApp) -> usize {
+    std::fs::read_dir(app.data_dir.join("attachments"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A send retried with the same `client_id` (the widget retries until acknowledged) answers
+/// with the first message and keeps no second copy of the file.
+#[tokio::test]
+async fn a_retried_upload_keeps_one_file() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let form = || {
+        Form::new()
+            .text("client_id", "retry-1")
+            .part("attachment", Part::bytes(PNG.to_vec()).file_name("a.png"))
+    };
+    let (status, first) = upload(&app, id, &visitor, form()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = upload(&app, id, &visitor, form()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["message"]["id"], first["message"]["id"]);
+    assert_eq!(
+        again["message"]["attachment_path"],
+        first["message"]["attachment_path"]
+    );
+    assert_eq!(files_in(&app), 1, "the retry's file was kept");
+    let messages = app.store.messages_after(id, 0, 10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+}
+
+/// A closed conversation is refused before its body is read: the answer is the conversation's
+/// state (409), not the upload's size (413), and nothing is written.
+#[tokio::test]
+async fn a_closed_conversation_refuses_an_upload_before_reading_it() {
+    let app = TestApp::start_with(|config| config.max_upload_bytes = 1024, None).await;
+    let (id, visitor) = app.conversation().await;
+    app.store
+        .update_conversation(id, parley_store::ConversationStatus::Closed, None)
+        .await
+        .unwrap();
+    let big = Form::new().part(
+        "attachment",
+        Part::bytes(vec![b'a'; 4096]).file_name("big.txt"),
+    );
+    let (status, body) = upload(&app, id, &visitor, big).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflict", "{body}");
+    assert_eq!(files_in(&app), 0);
+}

@@ -2,7 +2,7 @@
 //! `last_messages`, and idempotency by `client_id`, also under
 //! concurrent inserts.
 
-use parley_store::{Inserted, NewMessage, SenderType, StoreError};
+use parley_store::{Inserted, NewAttachment, NewMessage, SenderType, StoreError};
 
 use crate::support::{chat, conversation, on_both, text, Db};
 
@@ -12,7 +12,7 @@ on_both!(
     concurrent_repeats_create_one_message,
     client_id_is_scoped_to_its_conversation,
     messages_without_client_id_never_clash,
-    message_needs_a_conversation_and_attachment,
+    message_needs_a_conversation_and_leaves_nothing_when_refused,
 );
 
 async fn insert_and_page(db: Db) {
@@ -36,7 +36,7 @@ async fn insert_and_page(db: Db) {
                 sender_type,
                 sender_name: (i % 2 == 0).then(|| format!("sender {i}")),
                 message: format!("message {i}"),
-                attachment_id: None,
+                attachment: None,
                 is_voice: false,
                 client_id: Some(format!("client-{i}")),
                 bot_job: false,
@@ -238,7 +238,7 @@ async fn messages_without_client_id_never_clash(db: Db) {
     );
 }
 
-async fn message_needs_a_conversation_and_attachment(db: Db) {
+async fn message_needs_a_conversation_and_leaves_nothing_when_refused(db: Db) {
     let err = db
         .insert_message(text(999_999, "lost", Some("x")))
         .await
@@ -246,19 +246,34 @@ async fn message_needs_a_conversation_and_attachment(db: Db) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 
     let chat = chat(&db).await;
-    let mut with_missing_file = text(chat.id, "see file", None);
-    with_missing_file.attachment_id = Some(999_999);
+    let file = |name: &str| NewAttachment {
+        storage_name: name.into(),
+        original_name: "a.pdf".into(),
+        content_type: "application/pdf".into(),
+        size_bytes: 3,
+    };
+    let mut first = text(chat.id, "see file", None);
+    first.attachment = Some(file("taken.pdf"));
+    let stored = db.insert_message(first).await.expect("insert");
+    let chat = db
+        .conversation(chat.id)
+        .await
+        .expect("get")
+        .expect("present");
+    // The attachment's row is written first in the transaction; its refusal must take the
+    // conversation's touch with it.
+    let mut clash = text(chat.id, "see file", None);
+    clash.attachment = Some(file("taken.pdf"));
     let err = db
-        .insert_message(with_missing_file)
+        .insert_message(clash)
         .await
-        .expect_err("unknown attachment");
-    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        .expect_err("storage name taken");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 
-    assert!(db
-        .messages_after(chat.id, 0, 100)
-        .await
-        .expect("page")
-        .is_empty());
+    assert_eq!(
+        db.messages_after(chat.id, 0, 100).await.expect("page"),
+        [stored.message().clone()]
+    );
     let unchanged = db
         .conversation(chat.id)
         .await

@@ -181,7 +181,7 @@ pub fn text(conversation_id: i64, message: &str, client_id: Option<&str>) -> New
         sender_type: SenderType::Visitor,
         sender_name: Some("Vera".into()),
         message: message.into(),
-        attachment_id: None,
+        attachment: None,
         is_voice: false,
         client_id: client_id.map(Into::into),
         bot_job: false,

@@ -96,17 +96,14 @@ async fn nul_is_refused_in_every_stored_text(db: Db) {
         db.insert_message(text(chat.id, "hello", Some(NUL))).await,
         "client id",
     );
-    assert_refused(
-        db.create_attachment(NewAttachment {
-            conversation_id: chat.id,
-            storage_name: "0123abcd".into(),
-            original_name: NUL.into(),
-            content_type: "text/plain".into(),
-            size_bytes: 3,
-        })
-        .await,
-        "attachment name",
-    );
+    let mut with_file = text(chat.id, "", None);
+    with_file.attachment = Some(NewAttachment {
+        storage_name: "0123abcd".into(),
+        original_name: NUL.into(),
+        content_type: "text/plain".into(),
+        size_bytes: 3,
+    });
+    assert_refused(db.insert_message(with_file).await, "attachment name");
 
     let message = db
         .insert_message(text(chat.id, "hello", None))
