@@ -35,9 +35,9 @@ test-conformance:
 test-autobahn:
 	tests/autobahn/run.sh
 
-# Browser tests with Debian's chromium (installed by the script when missing).
+# Browser tests of the widget and the dashboard with Debian's chromium (installed by the script when missing).
 test-widget:
-	widget/tests/run.sh
+	web/tests/run.sh
 
 # Servers killed, Redis restarted and PostgreSQL connections cut while messages flow: nothing
 # acknowledged may be lost or doubled (SQLite and PostgreSQL, one node and two).

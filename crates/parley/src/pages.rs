@@ -12,19 +12,19 @@ use axum::{
 
 const WIDGET_JS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../widget/dist/chatbot-widget.js"
+    "/../../web/widget/dist/chatbot-widget.js"
 ));
 const TEST_PAGE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../widget/dist/chatbot-test.html"
+    "/../../web/widget/dist/chatbot-test.html"
 ));
 const DASHBOARD_JS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../dashboard/dist/dashboard.js"
+    "/../../web/dashboard/dist/dashboard.js"
 ));
 const DASHBOARD_PAGE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../dashboard/dist/dashboard.html"
+    "/../../web/dashboard/dist/dashboard.html"
 ));
 
 /// The dashboard holds an agent's token, so its page allows only its own script (no inline

@@ -194,7 +194,7 @@ export class PusherReceiver {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** The widget's localStorage namespace for (widgetUrl, token): FNV-1a, as widget/src/storage.js. */
+/** The widget's localStorage namespace for (widgetUrl, token): FNV-1a, as web/widget/src/storage.js. */
 function storagePrefix(widgetUrl, token) {
   const text = widgetUrl + '|' + token;
   let h = FNV_OFFSET;
