@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod commands;
+mod embedded;
 mod pages;
 pub(crate) mod serve;
 pub mod settings;

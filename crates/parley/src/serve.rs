@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
 use parley_chat::{
-    broadcast::{Broadcaster, Embedded, LogBroadcaster, NullBroadcaster, PusherHttp},
+    broadcast::{Broadcaster, LogBroadcaster, NullBroadcaster, PusherHttp},
     AppState, ChatConfig, ChatService, Provider, RealtimeApp,
 };
 use parley_realtime::Realtime;
@@ -14,7 +14,10 @@ use parley_store::{NewAgent, NewWidget, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::settings::{BroadcastConnection, Settings};
+use crate::{
+    embedded::Embedded,
+    settings::{BroadcastConnection, Settings},
+};
 
 /// `parley realtime`: the Pusher-protocol server alone (a drop-in for `reverb:start`), until
 /// Ctrl-C or SIGTERM.

@@ -2,9 +2,9 @@
 //! to a channel, after the change it announces is committed. Drivers, chosen by
 //! `BROADCAST_CONNECTION` as in Laravel:
 //!
-//! - `reverb`: the embedded realtime server, in-process ([`Embedded`]); or, when Parley is told
-//!   not to embed one, an external Reverb-compatible server over the signed HTTP API
-//!   ([`PusherHttp`]);
+//! - `reverb`: the embedded realtime server, in-process (its driver lives where the two meet, in
+//!   the `parley` command); or, when Parley is told not to embed one, an external
+//!   Reverb-compatible server over the signed HTTP API ([`PusherHttp`]);
 //! - `pusher`: hosted Pusher or any compatible server over the HTTP API ([`PusherHttp`]);
 //! - `log`: writes events to the log ([`LogBroadcaster`]);
 //! - `null`: drops them ([`NullBroadcaster`]).
@@ -15,7 +15,6 @@
 mod pusher_http;
 
 use async_trait::async_trait;
-use parley_realtime::Realtime;
 pub use pusher_http::PusherHttp;
 
 /// Why an event could not be broadcast.
@@ -74,58 +73,6 @@ pub trait Broadcaster: Send + Sync + std::fmt::Debug + 'static {
     }
     /// The driver's name, for logs and the config endpoint.
     fn name(&self) -> &'static str;
-}
-
-/// The embedded realtime server: an in-process call, no HTTP.
-#[derive(Debug, Clone)]
-pub struct Embedded {
-    realtime: Realtime,
-    app_id: String,
-}
-
-impl Embedded {
-    /// Publishes into `realtime` as app `app_id`.
-    pub fn new(realtime: Realtime, app_id: impl Into<String>) -> Self {
-        Self {
-            realtime,
-            app_id: app_id.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Broadcaster for Embedded {
-    async fn broadcast(&self, event: Broadcast) -> Result<(), BroadcastError> {
-        self.realtime
-            .publish(
-                &self.app_id,
-                &event.channels,
-                &event.event,
-                event.data,
-                event.except_socket.as_deref(),
-            )
-            .map(|_| ())
-            .map_err(|error| BroadcastError::Rejected(error.to_string()))
-    }
-
-    async fn occupied_channels(&self, prefix: &str) -> Result<Vec<String>, BroadcastError> {
-        Ok(self.realtime.occupied_channels(&self.app_id, prefix))
-    }
-
-    fn name(&self) -> &'static str {
-        "reverb"
-    }
-}
-
-/// The embedded server closes a revoked identity's sockets, on every node it is clustered with.
-impl crate::revocation::SocketCloser for Embedded {
-    fn close_channel(&self, channel: &str, reason: &str) {
-        self.realtime.close_channel(&self.app_id, channel, reason);
-    }
-
-    fn close_sockets(&self, sockets: &[parley_protocol::SocketId], reason: &str) {
-        self.realtime.close_sockets(&self.app_id, sockets, reason);
-    }
 }
 
 /// Logs each event instead of sending it.

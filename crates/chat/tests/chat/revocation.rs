@@ -1,11 +1,26 @@
 //! Revoking a widget or an agent closes the sockets they have open, through the watcher that
 //! `parley serve` runs, with revocations made straight in the store as another process would.
 
-use parley_chat::broadcast::Embedded;
+use parley_chat::revocation::SocketCloser;
+use parley_protocol::SocketId;
+use parley_realtime::Realtime;
 use serde_json::json;
 
 use crate::agents::{agent, agent_subscriber, get, sign};
 use crate::support::*;
+
+/// Closes sockets on the test's realtime server, as `parley serve`'s embedded driver does.
+struct Closer(Realtime);
+
+impl SocketCloser for Closer {
+    fn close_channel(&self, channel: &str, reason: &str) {
+        self.0.close_channel(APP_ID, channel, reason);
+    }
+
+    fn close_sockets(&self, sockets: &[SocketId], reason: &str) {
+        self.0.close_sockets(APP_ID, sockets, reason);
+    }
+}
 
 /// The watcher as `parley serve` runs it, looking every 20 ms; cancel the token to stop it.
 async fn watch_revocations(app: &TestApp) -> tokio_util::sync::CancellationToken {
@@ -14,7 +29,7 @@ async fn watch_revocations(app: &TestApp) -> tokio_util::sync::CancellationToken
         app.store.clone(),
         app.service.signed_sockets.clone(),
         std::time::Duration::from_millis(20),
-        Embedded::new(app.realtime.clone(), APP_ID),
+        Closer(app.realtime.clone()),
         shutdown.clone(),
     )
     .await;

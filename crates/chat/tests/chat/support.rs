@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use parley_chat::{
-    broadcast::{Broadcaster, Embedded},
+    broadcast::{Broadcaster, PusherHttp},
     tokens, AppState, ChatConfig, ChatService, Provider, RealtimeApp,
 };
 use parley_realtime::{AppConfig, Realtime, RealtimeConfig};
@@ -162,8 +162,19 @@ impl TestApp {
             cluster: String::new(),
         });
         tweak(&mut config);
-        let broadcaster =
-            broadcaster.unwrap_or_else(|| Arc::new(Embedded::new(realtime.clone(), APP_ID)));
+        // The service reaches the realtime server as a separate Reverb would be reached: over
+        // its signed HTTP API (the in-process driver belongs to `parley serve`).
+        let broadcaster = broadcaster.unwrap_or_else(|| {
+            Arc::new(PusherHttp::new(
+                "reverb",
+                "http",
+                "127.0.0.1",
+                realtime_addr.port(),
+                APP_ID,
+                KEY,
+                SECRET,
+            ))
+        });
         let service = ChatService::new(store.clone(), broadcaster, config);
         let router = parley_chat::router(AppState::new(service.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
