@@ -3,22 +3,79 @@
 
 use parley_protocol::{
     channel::SERVER_TO_USER_PREFIX,
-    frame::{self, Inbound, PresenceChannelData, Signin, Subscribe, Unsubscribe, UserData},
+    frame::{
+        self, ClientFrame, ClientFrameError, Inbound, PresenceChannelData, Signin, Subscribe,
+        Unsubscribe, UserData,
+    },
     signature::{self, ApiAuthError, ApiRequest},
     ChannelKind, ChannelName, ChannelNameError,
 };
 use serde_json::{value::RawValue, Value};
 
-/// A client's text frame, parsed the way the server parses it: the frame, then its `data` as
-/// each event's shape, then what that data names (channel, presence member, signed-in user).
-/// A frame that parses re-encodes (as the server relays client events) to the same frame.
+/// A client's text frame, parsed the way the server parses it ([`ClientFrame::parse`]), which
+/// must agree with the envelope and each event's `data` read on their own; then what that data
+/// names (channel, presence member, signed-in user). A frame that parses re-encodes (as the
+/// server relays client events) to the same frame.
 pub fn client_frame(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let parsed = ClientFrame::parse(text);
+    if let Err(error) = &parsed {
+        // The answer is a well-formed `pusher:error` carrying the message; only an unreadable
+        // sign-in closes the connection.
+        let code = error.close_code().map(|code| code.code());
+        assert_eq!(code.is_some(), matches!(error, ClientFrameError::BadSignin));
+        let reply: Value = serde_json::from_str(&frame::error(code, &error.to_string())).unwrap();
+        assert_eq!(reply["data"]["message"], Value::String(error.to_string()));
+    }
     let Ok(inbound) = Inbound::parse(text) else {
+        assert!(matches!(parsed, Err(ClientFrameError::Malformed(_))));
         return;
     };
+    match (inbound.event.as_str(), &parsed) {
+        ("pusher:ping", Ok(ClientFrame::Ping)) | ("pusher:pong", Ok(ClientFrame::Pong)) => {}
+        ("pusher:subscribe", Ok(ClientFrame::Subscribe(subscribe))) => {
+            assert_eq!(
+                inbound.data_as::<Subscribe>().ok().map(|s| s.channel),
+                Some(subscribe.channel.clone())
+            );
+        }
+        ("pusher:subscribe", Err(ClientFrameError::BadSubscribe)) => {
+            assert!(inbound.data_as::<Subscribe>().is_err());
+        }
+        ("pusher:unsubscribe", Ok(ClientFrame::Unsubscribe(unsubscribe))) => {
+            assert_eq!(
+                inbound.data_as::<Unsubscribe>().ok().map(|u| u.channel),
+                Some(unsubscribe.channel.clone())
+            );
+        }
+        ("pusher:unsubscribe", Err(ClientFrameError::BadUnsubscribe)) => {
+            assert!(inbound.data_as::<Unsubscribe>().is_err());
+        }
+        ("pusher:signin", Ok(ClientFrame::Signin(signin))) => {
+            assert_eq!(
+                inbound.data_as::<Signin>().ok().map(|s| s.user_data),
+                Some(signin.user_data.clone())
+            );
+        }
+        ("pusher:signin", Err(ClientFrameError::BadSignin)) => {
+            assert!(inbound.data_as::<Signin>().is_err());
+        }
+        (event, Ok(ClientFrame::ClientEvent(client))) if event.starts_with("client-") => {
+            assert_eq!(client.event, event);
+            assert_eq!(client.channel, inbound.channel);
+            assert_eq!(
+                client.data.get(),
+                inbound.data.map_or("null", RawValue::get)
+            );
+        }
+        (event, Err(ClientFrameError::UnknownEvent(name))) => {
+            assert_eq!(name, event);
+            assert!(!event.starts_with("client-"));
+        }
+        (event, other) => panic!("{event:?} was read as {other:?}"),
+    }
     if let Ok(subscribe) = inbound.data_as::<Subscribe>() {
         if let Ok(channel) = ChannelName::parse(&subscribe.channel, usize::MAX) {
             let _ = (

@@ -1,11 +1,14 @@
-//! The JSON frames on the WebSocket: what clients send, parsed once; what the server sends, built
-//! by one function each so the byte shapes pusher-js expects are written down in one place.
+//! The JSON frames on the WebSocket: what clients send, parsed once into a [`ClientFrame`] (or a
+//! [`ClientFrameError`] that is the server's answer); what the server sends, built by one
+//! function each so the byte shapes pusher-js expects are written down in one place.
 //!
 //! Pusher's shape rule: `data` is a JSON-encoded *string* in `connection_established`, every
 //! `pusher_internal:*` frame and HTTP-published events, and an *object* in `pusher:error`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+use crate::ErrorCode;
 
 /// A frame received from a client, with `data` left unparsed until the event is known.
 #[derive(Debug, Deserialize)]
@@ -29,14 +32,124 @@ impl<'a> Inbound<'a> {
     /// Decodes `data` as `T`, accepting it either as an object or as a JSON-encoded string (some
     /// clients encode it twice).
     pub fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Result<T, serde_json::Error> {
-        let raw = self.data.map(RawValue::get).unwrap_or("null");
-        match serde_json::from_str::<T>(raw) {
-            Ok(value) => Ok(value),
-            Err(first) => match serde_json::from_str::<String>(raw) {
-                Ok(inner) => serde_json::from_str(&inner),
-                Err(_) => Err(first),
-            },
+        decode_data(self.data)
+    }
+}
+
+fn decode_data<T: for<'de> Deserialize<'de>>(
+    data: Option<&RawValue>,
+) -> Result<T, serde_json::Error> {
+    let raw = data.map(RawValue::get).unwrap_or("null");
+    match serde_json::from_str::<T>(raw) {
+        Ok(value) => Ok(value),
+        Err(first) => match serde_json::from_str::<String>(raw) {
+            Ok(inner) => serde_json::from_str(&inner),
+            Err(_) => Err(first),
+        },
+    }
+}
+
+/// A client's frame, parsed once into what it asks for: the event name picks the variant and
+/// `data` is decoded as that event's shape. What the server then allows (signatures, limits,
+/// subscriptions) is the server's to judge; this is only what was asked.
+#[derive(Debug)]
+pub enum ClientFrame<'a> {
+    /// `pusher:ping`: the server answers `pusher:pong`. Any `data` is ignored.
+    Ping,
+    /// `pusher:pong`: the answer to the server's ping. Any `data` is ignored.
+    Pong,
+    /// `pusher:subscribe`.
+    Subscribe(Subscribe),
+    /// `pusher:unsubscribe`.
+    Unsubscribe(Unsubscribe),
+    /// `pusher:signin`.
+    Signin(Signin),
+    /// A `client-*` event, to relay to the other subscribers of its channel.
+    ClientEvent(ClientEvent<'a>),
+}
+
+/// A `client-*` event as the client sent it.
+#[derive(Debug)]
+pub struct ClientEvent<'a> {
+    /// The event name, `client-` and whatever follows.
+    pub event: String,
+    /// The channel it is for, if the frame names one.
+    pub channel: Option<String>,
+    /// The payload, verbatim; JSON `null` when the frame has none (or `null`).
+    pub data: &'a RawValue,
+}
+
+/// Why a client's frame is not taken. `Display` is the `message` of the `pusher:error` the
+/// server answers with, word for word; [`ClientFrameError::close_code`] says whether the
+/// connection then closes.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientFrameError {
+    /// Not JSON, not an object, no string `event`, or a `channel` that is not a string.
+    #[error("Invalid message format: {0}")]
+    Malformed(serde_json::Error),
+    /// `pusher:subscribe` without a readable `{channel, auth?, channel_data?}`.
+    #[error("pusher:subscribe needs data {{channel, auth?, channel_data?}}")]
+    BadSubscribe,
+    /// `pusher:unsubscribe` without a readable `{channel}`.
+    #[error("pusher:unsubscribe needs data {{channel}}")]
+    BadUnsubscribe,
+    /// `pusher:signin` without a readable `{auth, user_data}`.
+    #[error("pusher:signin needs data {{auth, user_data}}")]
+    BadSignin,
+    /// An event that is neither the protocol's nor a `client-*` event.
+    #[error("Unknown event {0:?}")]
+    UnknownEvent(String),
+}
+
+impl ClientFrameError {
+    /// The code the server closes the connection with, after a `pusher:error` carrying it; `None`
+    /// for errors after which the connection stays open (their `pusher:error` has `code: null`).
+    pub const fn close_code(&self) -> Option<ErrorCode> {
+        match self {
+            // A sign-in that cannot be read is refused like one that does not verify: 4009,
+            // which pusher-js does not retry.
+            Self::BadSignin => Some(ErrorCode::Unauthorized),
+            Self::Malformed(_)
+            | Self::BadSubscribe
+            | Self::BadUnsubscribe
+            | Self::UnknownEvent(_) => None,
         }
+    }
+}
+
+impl<'a> ClientFrame<'a> {
+    /// Parses a text frame: the envelope, then `data` as the event's shape (an object or a
+    /// JSON-encoded string, see [`Inbound::data_as`]).
+    pub fn parse(text: &'a str) -> Result<Self, ClientFrameError> {
+        Self::from_inbound(Inbound::parse(text).map_err(ClientFrameError::Malformed)?)
+    }
+
+    /// Reads an envelope already parsed as the event it names.
+    pub fn from_inbound(inbound: Inbound<'a>) -> Result<Self, ClientFrameError> {
+        let Inbound {
+            event,
+            channel,
+            data,
+        } = inbound;
+        Ok(match event.as_str() {
+            "pusher:ping" => Self::Ping,
+            "pusher:pong" => Self::Pong,
+            "pusher:subscribe" => {
+                Self::Subscribe(decode_data(data).map_err(|_| ClientFrameError::BadSubscribe)?)
+            }
+            "pusher:unsubscribe" => {
+                Self::Unsubscribe(decode_data(data).map_err(|_| ClientFrameError::BadUnsubscribe)?)
+            }
+            "pusher:signin" => {
+                Self::Signin(decode_data(data).map_err(|_| ClientFrameError::BadSignin)?)
+            }
+            name if name.starts_with("client-") => Self::ClientEvent(ClientEvent {
+                event,
+                channel,
+                data: data.unwrap_or(RawValue::NULL),
+            }),
+            _ => return Err(ClientFrameError::UnknownEvent(event)),
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use parley_protocol::{
     channel::SERVER_TO_USER_PREFIX,
-    frame::{self, Inbound, Signin, Subscribe, Unsubscribe},
+    frame::{self, ClientFrame, ClientFrameError, Inbound, Signin, Subscribe, Unsubscribe},
     signature::{self, ApiAuthError, ApiRequest},
     ChannelKind, ChannelName, ChannelNameError, SocketId,
 };
@@ -149,6 +149,37 @@ proptest! {
             let unsubscribe: Unsubscribe = inbound.data_as().unwrap();
             prop_assert_eq!(&unsubscribe.channel, &channel);
             prop_assert!(inbound.data_as::<Signin>().is_err());
+        }
+    }
+
+    #[test]
+    fn a_relayed_client_event_is_read_as_the_same_client_event(
+        suffix in any::<String>(),
+        channel in any::<String>(),
+        data in json_value(),
+    ) {
+        let event = format!("client-{suffix}");
+        let raw = RawValue::from_string(data.to_string()).unwrap();
+        let encoded = frame::client_event(&event, &channel, &raw, None);
+        let ClientFrame::ClientEvent(parsed) = ClientFrame::parse(&encoded).unwrap() else {
+            return Err(TestCaseError::fail("not a client event"));
+        };
+        prop_assert_eq!(&parsed.event, &event);
+        prop_assert_eq!(parsed.channel.as_deref(), Some(channel.as_str()));
+        prop_assert_eq!(parsed.data.get(), raw.get());
+    }
+
+    #[test]
+    fn an_event_neither_the_protocols_nor_a_client_event_is_unknown(
+        event in any::<String>().prop_filter("not taken", |e| {
+            !e.starts_with("client-") && !e.starts_with("pusher:")
+        }),
+        data in json_value(),
+    ) {
+        let text = json!({ "event": event, "data": data }).to_string();
+        match ClientFrame::parse(&text) {
+            Err(ClientFrameError::UnknownEvent(name)) => prop_assert_eq!(name, event),
+            other => return Err(TestCaseError::fail(format!("{other:?}"))),
         }
     }
 

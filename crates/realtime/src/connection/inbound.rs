@@ -1,9 +1,14 @@
 //! What a connection does with each frame a client sends: subscribe, unsubscribe, sign in,
-//! ping, and client events, with every rule the protocol puts on them.
+//! ping, and client events, with every rule the protocol puts on them. Frames arrive parsed once
+//! by the protocol crate ([`ClientFrame`]); a frame it cannot take is answered as its
+//! [`ClientFrameError`](parley_protocol::frame::ClientFrameError) says.
 
 use bytes::Bytes;
 use parley_protocol::{
-    frame::{self, Inbound, PresenceChannelData, Signin, Subscribe, Unsubscribe, UserData},
+    frame::{
+        self, ClientEvent, ClientFrame, PresenceChannelData, Signin, Subscribe, Unsubscribe,
+        UserData,
+    },
     signature::{verify_channel_auth, verify_user_auth},
     ChannelKind, ChannelName, ErrorCode,
 };
@@ -18,39 +23,31 @@ use crate::{
 impl Session {
     /// Handles one text frame. Returns a refusal when the connection must close.
     pub(super) fn handle_text(&mut self, text: &str) -> Option<Refusal> {
-        let inbound = match Inbound::parse(text) {
-            Ok(inbound) => inbound,
+        let request = match ClientFrame::parse(text) {
+            Ok(request) => request,
             Err(error) => {
-                self.reply(frame::error(
-                    None,
-                    &format!("Invalid message format: {error}"),
-                ));
-                return None;
+                let message = error.to_string();
+                return match error.close_code() {
+                    Some(code) => Some(Refusal { code, message }),
+                    None => {
+                        self.reply(frame::error(None, &message));
+                        None
+                    }
+                };
             }
         };
-        match inbound.event.as_str() {
-            "pusher:ping" => self.reply(frame::pong()),
-            "pusher:pong" => {}
-            "pusher:subscribe" => self.subscribe(&inbound),
-            "pusher:unsubscribe" => self.unsubscribe(&inbound),
-            "pusher:signin" => return self.sign_in(&inbound),
-            event if event.starts_with("client-") => self.client_event(&inbound),
-            event => self.reply(frame::error(None, &format!("Unknown event {event:?}"))),
+        match request {
+            ClientFrame::Ping => self.reply(frame::pong()),
+            ClientFrame::Pong => {}
+            ClientFrame::Subscribe(request) => self.subscribe(&request),
+            ClientFrame::Unsubscribe(request) => self.unsubscribe(&request),
+            ClientFrame::Signin(request) => return self.sign_in(&request),
+            ClientFrame::ClientEvent(event) => self.client_event(&event),
         }
         None
     }
 
-    fn subscribe(&mut self, inbound: &Inbound<'_>) {
-        let request: Subscribe = match inbound.data_as() {
-            Ok(request) => request,
-            Err(_) => {
-                self.reply(frame::error(
-                    None,
-                    "pusher:subscribe needs data {channel, auth?, channel_data?}",
-                ));
-                return;
-            }
-        };
+    fn subscribe(&mut self, request: &Subscribe) {
         let channel =
             match ChannelName::parse(&request.channel, self.app.config.max_channel_name_length) {
                 Ok(channel) => channel,
@@ -185,14 +182,7 @@ impl Session {
         }
     }
 
-    fn unsubscribe(&mut self, inbound: &Inbound<'_>) {
-        let Ok(request) = inbound.data_as::<Unsubscribe>() else {
-            self.reply(frame::error(
-                None,
-                "pusher:unsubscribe needs data {channel}",
-            ));
-            return;
-        };
+    fn unsubscribe(&mut self, request: &Unsubscribe) {
         let Some((channel, _)) = self.channels.remove_entry(request.channel.as_str()) else {
             return; // Unsubscribing twice is a no-op, as pusher-js expects.
         };
@@ -200,16 +190,13 @@ impl Session {
         self.app.metrics.subscriptions.dec();
     }
 
-    fn sign_in(&mut self, inbound: &Inbound<'_>) -> Option<Refusal> {
+    fn sign_in(&mut self, request: &Signin) -> Option<Refusal> {
         let app = &self.app.config;
         let refused = |message: &str| {
             Some(Refusal {
                 code: ErrorCode::Unauthorized,
                 message: message.into(),
             })
-        };
-        let Ok(request) = inbound.data_as::<Signin>() else {
-            return refused("pusher:signin needs data {auth, user_data}");
         };
         if !verify_user_auth(
             &app.key,
@@ -272,7 +259,7 @@ impl Session {
         None
     }
 
-    fn client_event(&mut self, inbound: &Inbound<'_>) {
+    fn client_event(&mut self, request: &ClientEvent<'_>) {
         let reject = |session: &Self, message: &str| {
             session.reply(frame::error(
                 Some(ErrorCode::ClientEventRejected.code()),
@@ -283,7 +270,7 @@ impl Session {
         if !app.client_events {
             return reject(self, "Client events are disabled for this app");
         }
-        let Some((channel, user_id)) = inbound
+        let Some((channel, user_id)) = request
             .channel
             .as_deref()
             .and_then(|name| self.channels.get_key_value(name))
@@ -299,10 +286,10 @@ impl Session {
                 "Client events are only allowed on private and presence channels",
             );
         }
-        if inbound.event.len() > app.max_event_name_length {
+        if request.event.len() > app.max_event_name_length {
             return reject(self, "Event name is too long");
         }
-        let data = inbound.data.map_or("null", |raw| raw.get());
+        let data = request.data.get();
         if data.len() > app.max_event_payload_bytes {
             return reject(
                 self,
@@ -316,14 +303,10 @@ impl Session {
         if !self.client_events.take() {
             return reject(self, "Client event rate limit exceeded");
         }
-        let raw = inbound.data.map_or_else(
-            || serde_json::value::RawValue::from_string("null".into()).expect("null is JSON"),
-            |raw| raw.to_owned(),
-        );
         let relayed = Bytes::from(frame::client_event(
-            &inbound.event,
+            &request.event,
             channel.as_str(),
-            &raw,
+            request.data,
             user_id.as_deref(),
         ));
         crate::publish::fan_out(
@@ -337,7 +320,7 @@ impl Session {
         if webhooks.enabled() {
             webhooks.emit(WebhookEvent::client_event(
                 &channel,
-                &inbound.event,
+                &request.event,
                 data.to_string(),
                 self.socket_id.to_string(),
                 user_id,
