@@ -13,7 +13,7 @@ use parley_protocol::SocketId;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    cluster::ClusterSlot,
+    cluster::link::ClusterSlot,
     config::{AppConfig, RealtimeConfig},
     hub::Hub,
     metrics::{AppMetrics, Metrics},

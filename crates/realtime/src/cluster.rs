@@ -21,12 +21,15 @@
 //! What does not yet:
 //! presence `member_added`/`member_removed` and the member list a subscriber gets, and the
 //! webhooks, which each node derives from its own sockets.
+//!
+//! This file joins a cluster and applies what the other nodes send. The way out that every app
+//! holds, [`link::ClusterLink`], and the messages on it live in [`link`], which knows nothing of
+//! apps: [`crate::apps`] depends on `link`, this module on both, and nothing back.
 
 use std::{
-    collections::HashMap,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+        Arc,
     },
     time::Duration,
 };
@@ -34,7 +37,6 @@ use std::{
 use bytes::Bytes;
 use parley_protocol::{ChannelName, ErrorCode, SocketId};
 use redis::aio::ConnectionManager;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -43,9 +45,12 @@ use crate::{
     hub::Source,
 };
 
+pub(crate) mod link;
 mod survey;
 
-pub use survey::{survey, ChannelStat, Scope, Survey};
+pub use link::{ChannelStat, Scope, Survey};
+use link::{ClusterLink, ClusterSlot, Message, What};
+pub use survey::survey;
 
 /// Messages waiting for the sender task; beyond this they are dropped (and counted).
 const QUEUE: usize = 65_536;
@@ -74,82 +79,6 @@ pub enum ClusterError {
     AlreadyJoined,
 }
 
-/// This node's way out to the others. Every app holds the same one (set once, on joining).
-#[derive(Debug)]
-pub struct ClusterLink {
-    node: u64,
-    queue: mpsc::Sender<String>,
-    dropped: prometheus_client::metrics::counter::Counter,
-    /// Set when a message for the other nodes was lost; the sender task then owes them a
-    /// resync. Shared with that task.
-    lost: Arc<AtomicBool>,
-    /// The pub/sub channel the nodes share.
-    channel: String,
-    /// For queries to Redis itself (how many nodes there are).
-    redis: ConnectionManager,
-    /// Queries of this node waiting for the others' answers, by id. A std mutex: held only to
-    /// insert, look up or remove.
-    pending: Mutex<HashMap<u64, mpsc::UnboundedSender<Survey>>>,
-    next_query: AtomicU64,
-}
-
-/// The slot apps share: empty until the server joins a cluster.
-pub type ClusterSlot = Arc<OnceLock<ClusterLink>>;
-
-/// What one node tells the others, for one app.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct Message {
-    node: u64,
-    app: String,
-    #[serde(flatten)]
-    what: What,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum What {
-    /// A frame for a channel's subscribers (already encoded: a receiving node only relays it).
-    Frame {
-        channel: String,
-        frame: String,
-        except: Option<String>,
-        /// A relayed client event, which a cache channel does not keep.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        client: bool,
-    },
-    /// Close the sockets a user signed in on.
-    Terminate { user: String },
-    /// Close the sockets subscribed to a channel.
-    CloseChannel { channel: String, reason: String },
-    /// Close the sockets with these ids, whatever they hold.
-    CloseSockets {
-        sockets: Vec<String>,
-        reason: String,
-    },
-    /// Report this node's figures for a scope to the asking node.
-    Query { id: u64, scope: Scope },
-    /// A node's figures, for node `to`'s query `id`.
-    Answer { id: u64, to: u64, survey: Survey },
-    /// The sending node lost messages meant for the others: close every subscribed socket of
-    /// every app with 4200, so their clients reconnect and catch up.
-    Resync,
-}
-
-impl ClusterLink {
-    fn send(&self, app: &App, what: What) {
-        let message = Message {
-            node: self.node,
-            app: app.config.id.clone(),
-            what,
-        };
-        let text = serde_json::to_string(&message).expect("cluster messages serialise");
-        if self.queue.try_send(text).is_err() {
-            self.dropped.inc();
-            self.lost.store(true, Ordering::Release);
-        }
-    }
-}
-
 /// Tells the other nodes, if there are any, that `frame` went to `channel`'s subscribers here.
 pub fn forward_frame(
     app: &App,
@@ -160,7 +89,7 @@ pub fn forward_frame(
 ) {
     if let Some(link) = app.cluster.get() {
         link.send(
-            app,
+            &app.config.id,
             What::Frame {
                 channel: channel.as_str().to_string(),
                 frame: String::from_utf8_lossy(frame).into_owned(),
@@ -175,7 +104,7 @@ pub fn forward_frame(
 pub fn forward_terminate(app: &App, user_id: &str) {
     if let Some(link) = app.cluster.get() {
         link.send(
-            app,
+            &app.config.id,
             What::Terminate {
                 user: user_id.to_string(),
             },
@@ -187,7 +116,7 @@ pub fn forward_terminate(app: &App, user_id: &str) {
 pub fn forward_close_channel(app: &App, channel: &ChannelName, reason: &str) {
     if let Some(link) = app.cluster.get() {
         link.send(
-            app,
+            &app.config.id,
             What::CloseChannel {
                 channel: channel.as_str().to_string(),
                 reason: reason.to_string(),
@@ -203,7 +132,7 @@ pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str) {
     }
     if let Some(link) = app.cluster.get() {
         link.send(
-            app,
+            &app.config.id,
             What::CloseSockets {
                 sockets: sockets.iter().map(SocketId::to_string).collect(),
                 reason: reason.to_string(),
@@ -284,16 +213,9 @@ pub(crate) async fn join(
         shutdown,
     ));
     // A second join is refused by the caller; this cannot be set twice.
-    let _ = slot.set(ClusterLink {
-        node,
-        queue,
-        dropped,
-        lost,
-        channel,
-        redis: publisher,
-        pending: Mutex::default(),
-        next_query: AtomicU64::new(0),
-    });
+    let _ = slot.set(ClusterLink::new(
+        node, queue, dropped, lost, channel, publisher,
+    ));
     Ok(())
 }
 
@@ -481,7 +403,7 @@ fn apply(apps: &Apps, node: u64, text: &str) {
             if let Some(link) = link {
                 let survey = survey::local(app, &scope);
                 link.send(
-                    app,
+                    &app.config.id,
                     What::Answer {
                         id,
                         to: message.node,
@@ -515,35 +437,6 @@ fn rand_node_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_round_trip_in_a_readable_shape() {
-        let message = Message {
-            node: 7,
-            app: "a".into(),
-            what: What::Frame {
-                channel: "private-x".into(),
-                frame: r#"{"event":"e"}"#.into(),
-                except: Some("1.2".into()),
-                client: false,
-            },
-        };
-        let text = serde_json::to_string(&message).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["kind"], "frame");
-        assert_eq!(value["channel"], "private-x");
-        assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), message);
-        let terminate = r#"{"node":1,"app":"a","kind":"terminate","user":"u"}"#;
-        assert_eq!(
-            serde_json::from_str::<Message>(terminate).unwrap().what,
-            What::Terminate { user: "u".into() }
-        );
-        let resync = r#"{"node":1,"app":"","kind":"resync"}"#;
-        assert_eq!(
-            serde_json::from_str::<Message>(resync).unwrap().what,
-            What::Resync
-        );
-    }
 
     #[test]
     fn node_ids_differ() {

@@ -10,7 +10,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     apps::{App, Apps},
-    cluster::{self, ClusterError, ClusterSlot},
+    cluster::{self, link::ClusterSlot, ClusterError},
     config::{ConfigError, RealtimeConfig},
     metrics::Metrics,
     outbox::Flusher,

@@ -2,54 +2,18 @@
 //! own figures, merged with the answers of the others to a query over the same Redis channel.
 //!
 //! A node asks Redis how many nodes are subscribed (`PUBSUB NUMSUB`), publishes the query, and
-//! waits for that many answers less its own, for at most [`ANSWER_WITHIN`]. A node that does
-//! not answer in time (it is going away, say) is left out of the figures and the gap is logged:
-//! an operator's query must not hang on a dying node.
+//! waits for that many answers less its own, for at most a second ([`ClusterLink::ask`]). A
+//! node that does not answer in time (it is going away, say) is left out of the figures and the
+//! gap is logged: an operator's query must not hang on a dying node.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    time::Duration,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 use parley_protocol::{ChannelKind, ChannelName};
-use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
-use super::{ClusterLink, What};
+#[cfg(doc)]
+use super::link::ClusterLink;
+use super::link::{ChannelStat, Scope, Survey};
 use crate::apps::App;
-
-/// How long a query waits for the other nodes.
-const ANSWER_WITHIN: Duration = Duration::from_secs(1);
-
-/// Which channels a query is about.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "scope", content = "name", rename_all = "snake_case")]
-pub enum Scope {
-    /// Every occupied channel whose name starts with this.
-    Prefix(String),
-    /// One channel.
-    Exact(String),
-    /// None: only the connection count.
-    Connections,
-}
-
-/// One channel's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ChannelStat {
-    /// Sockets subscribed.
-    pub subscriptions: usize,
-    /// Presence members' user ids (empty for other channels).
-    pub members: BTreeSet<String>,
-}
-
-/// What one node (or, merged, all of them) reports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Survey {
-    /// Occupied channels in scope.
-    pub channels: BTreeMap<String, ChannelStat>,
-    /// Open connections of the app.
-    pub connections: usize,
-}
 
 impl Survey {
     fn merge(&mut self, other: Survey) {
@@ -102,75 +66,11 @@ pub(crate) fn local(app: &App, scope: &Scope) -> Survey {
 pub async fn survey(app: &App, scope: Scope) -> Survey {
     let mut survey = local(app, &scope);
     if let Some(link) = app.cluster.get() {
-        for answer in link.ask(app, scope).await {
+        for answer in link.ask(&app.config.id, scope).await {
             survey.merge(answer);
         }
     }
     survey
-}
-
-impl ClusterLink {
-    /// Asks every other node; returns the answers that came in time.
-    async fn ask(&self, app: &App, scope: Scope) -> Vec<Survey> {
-        let others = match self.node_count().await {
-            Ok(nodes) => nodes.saturating_sub(1),
-            Err(error) => {
-                tracing::warn!(%error, "cannot count the nodes; reporting this node's figures only");
-                return Vec::new();
-            }
-        };
-        if others == 0 {
-            return Vec::new();
-        }
-        let id = self
-            .next_query
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        self.pending
-            .lock()
-            .expect("cluster lock poisoned")
-            .insert(id, tx);
-        self.send(app, What::Query { id, scope });
-        let mut answers = Vec::with_capacity(others);
-        let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
-        while answers.len() < others {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(answer)) => answers.push(answer),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        self.pending
-            .lock()
-            .expect("cluster lock poisoned")
-            .remove(&id);
-        if answers.len() < others {
-            tracing::warn!(
-                answered = answers.len(),
-                expected = others,
-                "not every node answered in time; their figures are left out"
-            );
-        }
-        answers
-    }
-
-    /// Nodes subscribed to the cluster's channel, this one included.
-    async fn node_count(&self) -> redis::RedisResult<usize> {
-        let mut redis = self.redis.clone();
-        let counts: Vec<(String, usize)> = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(&self.channel)
-            .query_async(&mut redis)
-            .await?;
-        Ok(counts.first().map_or(0, |(_, n)| *n))
-    }
-
-    /// Hands an answer to the query waiting for it (late answers find nobody and are dropped).
-    pub(super) fn answered(&self, id: u64, survey: Survey) {
-        let pending = self.pending.lock().expect("cluster lock poisoned");
-        if let Some(waiting) = pending.get(&id) {
-            let _ = waiting.send(survey);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use sha1::{Digest, Sha1};
 use tokio::net::TcpStream;
 
-use super::WebSocket;
+use super::socket::WebSocket;
 use crate::outbox::{Flusher, Outbox};
 
 const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
