@@ -10,14 +10,12 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use parley_store::Agent;
-use tokio_util::sync::CancellationToken;
+use parley_store::{Agent, Store};
 
 use crate::{
-    broadcast::MAX_CHANNELS_PER_EVENT,
+    broadcast::{BroadcastQueue, Broadcaster, MAX_CHANNELS_PER_EVENT},
     error::ApiError,
     payload::{self, AgentJson},
-    service::ChatService,
 };
 
 /// How long an agent's dashboard may stay silent and still count as online: three missed
@@ -57,22 +55,33 @@ struct Published {
 /// The team at one instant: each agent with whether they count as online.
 pub type Team = Vec<(Agent, bool)>;
 
-impl ChatService {
+impl AgentPresence {
     /// Whether any agent is online, as visitors are told (at most [`ANSWER_FRESH_FOR`] old).
-    pub async fn agents_online(&self) -> Result<bool, ApiError> {
-        let cached = *self.presence.answer.lock().expect("presence lock poisoned");
+    pub async fn visitors_answer(&self, store: &dyn Store) -> Result<bool, ApiError> {
+        let cached = *self.answer.lock().expect("presence lock poisoned");
         if let Some((read_at, online)) = cached {
             if read_at.elapsed() < ANSWER_FRESH_FOR {
                 return Ok(online);
             }
         }
-        Ok(self.read_team().await?.iter().any(|(_, online)| *online))
+        Ok(self
+            .read_team(store)
+            .await?
+            .iter()
+            .any(|(_, online)| *online))
     }
 
-    /// Reads the team, publishes what changed since this node's last look, and returns it.
-    pub async fn refresh_presence(&self) -> Result<Team, ApiError> {
-        let mut published = self.presence.published.lock().await;
-        let team = self.read_team().await?;
+    /// Reads the team, publishes what changed since this node's last look (the team to the
+    /// agents' channel; whether anyone is online to every listened-to conversation), and
+    /// returns it.
+    pub async fn refresh(
+        &self,
+        store: &dyn Store,
+        queue: &BroadcastQueue,
+        broadcaster: &dyn Broadcaster,
+    ) -> Result<Team, ApiError> {
+        let mut published = self.published.lock().await;
+        let team = self.read_team(store).await?;
         let now = Published {
             team: team
                 .iter()
@@ -84,23 +93,22 @@ impl ChatService {
             return Ok(team);
         }
         let visitors_changed = published.as_ref().map(|p| p.any_online) != Some(now.any_online);
-        self.broadcast(
-            payload::AGENTS_CHANNEL.into(),
+        queue.send(
+            vec![payload::AGENTS_CHANNEL.into()],
             payload::AVAILABILITY_EVENT,
             &team_json(&team),
             None,
         );
         if visitors_changed {
-            self.tell_visitors(now.any_online).await;
+            tell_visitors(queue, broadcaster, now.any_online).await;
         }
         *published = Some(now);
         Ok(team)
     }
 
-    async fn read_team(&self) -> Result<Team, ApiError> {
+    async fn read_team(&self, store: &dyn Store) -> Result<Team, ApiError> {
         let now = Utc::now();
-        let team: Team = self
-            .store
+        let team: Team = store
             .agents()
             .await?
             .into_iter()
@@ -111,29 +119,27 @@ impl ChatService {
             })
             .collect();
         let any_online = team.iter().any(|(_, online)| *online);
-        *self.presence.answer.lock().expect("presence lock poisoned") =
-            Some((Instant::now(), any_online));
+        *self.answer.lock().expect("presence lock poisoned") = Some((Instant::now(), any_online));
         Ok(team)
     }
+}
 
-    /// Publishes `{agents_online}` to every conversation channel someone is listening on, as
-    /// few events as the channel limit allows. Widgets without a socket learn it by polling.
-    async fn tell_visitors(&self, any_online: bool) {
-        let channels = match self
-            .broadcaster
-            .occupied_channels(payload::CONVERSATION_CHANNEL_PREFIX)
-            .await
-        {
-            Ok(channels) => channels,
-            Err(error) => {
-                tracing::warn!(%error, "cannot list conversation channels; widgets will learn agent availability by polling");
-                return;
-            }
-        };
-        let data = serde_json::json!({ "agents_online": any_online });
-        for chunk in channels.chunks(MAX_CHANNELS_PER_EVENT) {
-            self.broadcast_to(chunk.to_vec(), payload::AVAILABILITY_EVENT, &data, None);
+/// Publishes `{agents_online}` to every conversation channel someone is listening on, as few
+/// events as the channel limit allows. Widgets without a socket learn it by polling.
+async fn tell_visitors(queue: &BroadcastQueue, broadcaster: &dyn Broadcaster, any_online: bool) {
+    let channels = match broadcaster
+        .occupied_channels(payload::CONVERSATION_CHANNEL_PREFIX)
+        .await
+    {
+        Ok(channels) => channels,
+        Err(error) => {
+            tracing::warn!(%error, "cannot list conversation channels; widgets will learn agent availability by polling");
+            return;
         }
+    };
+    let data = serde_json::json!({ "agents_online": any_online });
+    for chunk in channels.chunks(MAX_CHANNELS_PER_EVENT) {
+        queue.send(chunk.to_vec(), payload::AVAILABILITY_EVENT, &data, None);
     }
 }
 
@@ -145,22 +151,4 @@ pub fn team_json(team: &Team) -> serde_json::Value {
         .collect();
     let online = team.iter().filter(|(_, online)| *online).count();
     serde_json::json!({ "agents_online": online, "agents": agents })
-}
-
-/// Re-reads the team every `every` until `shutdown`, so a dashboard that went quiet drops out
-/// and changes made on other nodes reach this node's listeners.
-pub fn spawn_watcher(service: ChatService, every: Duration, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            if let Err(error) = service.refresh_presence().await {
-                tracing::warn!(%error, "could not read agent availability");
-            }
-        }
-    });
 }

@@ -1,30 +1,27 @@
 //! The chat service: the operations behind the API, each committing to the store first and then
 //! broadcasting what changed.
 //!
-//! Broadcasts go through one ordered queue drained by a single task, so the request never waits
-//! on the realtime server (a slow or down broadcaster cannot slow a visitor's send), and events
-//! leave in the order their changes were committed.
+//! Broadcasts go through one ordered queue ([`BroadcastQueue`]), so the request never waits on
+//! the realtime server and events leave in the order their changes were committed.
 
 mod post;
 
 use std::sync::Arc;
 
 use parley_store::{Conversation, ConversationStatus, Reaction, ReadState, Store};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub use post::{bot_name, Author, Incoming, Posted, Upload};
 
 use crate::{
-    broadcast::{Broadcast, Broadcaster, MAX_CHANNELS_PER_EVENT, MAX_EVENTS_PER_BATCH},
+    broadcast::{BroadcastQueue, Broadcaster},
     config::ChatConfig,
     error::ApiError,
     payload::{self, AgentConversationJson, MessageJson},
-    presence::AgentPresence,
+    presence::{AgentPresence, Team},
     revocation::SignedSockets,
 };
-
-/// Events waiting to be broadcast. Beyond this they are dropped and logged; clients gap-fill.
-const BROADCAST_QUEUE: usize = 10_000;
 
 /// The chat service, shared by every request handler.
 #[derive(Debug, Clone)]
@@ -33,11 +30,11 @@ pub struct ChatService {
     pub store: Arc<dyn Store>,
     /// Settings.
     pub config: Arc<ChatConfig>,
-    broadcasts: mpsc::Sender<Broadcast>,
+    broadcasts: BroadcastQueue,
     /// Asked directly (not through the queue) which channels are occupied.
     pub(crate) broadcaster: Arc<dyn Broadcaster>,
     /// Which agents are online, as last published.
-    pub(crate) presence: Arc<AgentPresence>,
+    presence: Arc<AgentPresence>,
     /// Wakes the bot runner when a turn is queued, so replies start without polling delay.
     bot_wakeup: Arc<Notify>,
     /// The sockets this node signed channels for, by identity, for revocation to close.
@@ -51,8 +48,7 @@ impl ChatService {
         broadcaster: Arc<dyn Broadcaster>,
         config: ChatConfig,
     ) -> Self {
-        let (broadcasts, queue) = mpsc::channel(BROADCAST_QUEUE);
-        tokio::spawn(drain(queue, broadcaster.clone()));
+        let broadcasts = BroadcastQueue::start(broadcaster.clone(), config.max_event_bytes);
         Self {
             store,
             config: Arc::new(config),
@@ -75,8 +71,9 @@ impl ChatService {
         self.broadcast_to(vec![channel], event, data, except_socket);
     }
 
-    /// Queues an event for several channels (at most [`MAX_CHANNELS_PER_EVENT`]) without
-    /// waiting: one publish, one serialisation.
+    /// Queues an event for several channels (at most
+    /// [`crate::broadcast::MAX_CHANNELS_PER_EVENT`]) without waiting: one publish, one
+    /// serialisation.
     pub fn broadcast_to(
         &self,
         channels: Vec<String>,
@@ -84,17 +81,42 @@ impl ChatService {
         data: &impl serde::Serialize,
         except_socket: Option<String>,
     ) {
-        debug_assert!(!channels.is_empty() && channels.len() <= MAX_CHANNELS_PER_EVENT);
-        let data = payload::fitted(event, data, self.config.max_event_bytes);
-        let broadcast = Broadcast {
-            channels,
-            event: event.to_string(),
-            data,
-            except_socket,
-        };
-        if let Err(error) = self.broadcasts.try_send(broadcast) {
-            tracing::warn!(%error, "broadcast queue full or closed; event dropped (clients will gap-fill)");
-        }
+        self.broadcasts.send(channels, event, data, except_socket);
+    }
+
+    /// Whether any agent is online, as visitors are told (a moment old at most).
+    pub async fn agents_online(&self) -> Result<bool, ApiError> {
+        self.presence.visitors_answer(self.store.as_ref()).await
+    }
+
+    /// Reads the team, publishes what changed since this node's last look, and returns it.
+    pub async fn refresh_presence(&self) -> Result<Team, ApiError> {
+        self.presence
+            .refresh(
+                self.store.as_ref(),
+                &self.broadcasts,
+                self.broadcaster.as_ref(),
+            )
+            .await
+    }
+
+    /// Re-reads the team every `every` until `shutdown`, so a dashboard that went quiet drops
+    /// out and changes made on other nodes reach this node's listeners.
+    pub fn watch_presence(&self, every: std::time::Duration, shutdown: CancellationToken) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                if let Err(error) = service.refresh_presence().await {
+                    tracing::warn!(%error, "could not read agent availability");
+                }
+            }
+        });
     }
 
     /// A page of a conversation's history as clients read it: `messages` with `id > after`
@@ -232,18 +254,5 @@ impl ChatService {
             None,
         );
         Ok(conversation)
-    }
-}
-
-/// Publishes queued events in order. Whatever queued up while the last publish was in flight
-/// goes as one batch: over HTTP, a visitor's message and its inbox update become one request.
-async fn drain(mut queue: mpsc::Receiver<Broadcast>, broadcaster: Arc<dyn Broadcaster>) {
-    let mut batch = Vec::with_capacity(MAX_EVENTS_PER_BATCH);
-    while queue.recv_many(&mut batch, MAX_EVENTS_PER_BATCH).await > 0 {
-        let events = std::mem::take(&mut batch);
-        let count = events.len();
-        if let Err(error) = broadcaster.broadcast_batch(events).await {
-            tracing::warn!(driver = broadcaster.name(), count, %error, "broadcast failed; clients will gap-fill");
-        }
     }
 }

@@ -123,11 +123,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let knowledge_dir = std::env::var_os("PARLEY_KNOWLEDGE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| settings.data_dir.join("knowledge"));
-    parley_chat::presence::spawn_watcher(
-        service.clone(),
-        std::time::Duration::from_secs(5),
-        shutdown.clone(),
-    );
+    service.watch_presence(std::time::Duration::from_secs(5), shutdown.clone());
     if settings.bot_worker {
         parley_chat::bot_runner::start(
             service.clone(),

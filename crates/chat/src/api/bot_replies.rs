@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     Json,
 };
 use parley_bot::{BotKind, BotSettings};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    extract::{ApiJson, ApiPath},
+    extract::{bearer, ApiJson, ApiPath},
     messages, AppState,
 };
 use crate::{
@@ -51,16 +51,10 @@ async fn authorise(
     id: i64,
     headers: &HeaderMap,
 ) -> Result<(Conversation, Widget), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
     // Hashed before anything is looked up, so the work done does not depend on whether the
     // conversation exists; comparing hashes keeps the comparison's timing independent of the
     // token's bytes.
-    let presented = presented.map(hash_token);
+    let presented = bearer(headers).map(hash_token);
     let store = &state.service.store;
     let Some(conversation) = store.conversation(id).await? else {
         return Err(refused());

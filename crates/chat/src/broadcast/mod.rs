@@ -13,9 +13,11 @@
 //! the message is already stored and clients gap-fill with `?after=`.
 
 mod pusher_http;
+mod queue;
 
 use async_trait::async_trait;
 pub use pusher_http::PusherHttp;
+pub use queue::BroadcastQueue;
 
 /// Why an event could not be broadcast.
 #[derive(Debug, thiserror::Error)]
