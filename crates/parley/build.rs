@@ -24,9 +24,8 @@ fn build(dir: &Path, outputs: &[&str]) {
     for input in [
         "shared",
         "widget/src",
-        "widget/build.mjs",
         "dashboard/src",
-        "dashboard/build.mjs",
+        "build.mjs",
         "package.json",
         "package-lock.json",
     ] {

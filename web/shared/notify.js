@@ -1,59 +1,55 @@
-// notify.js — owns getting the visitor's attention while the tab is hidden: an unread count in
-// the page title (restored when the tab is visible again) and a short chime. The chime is made
-// with Web Audio so there is no sound file to fetch, and only plays after the visitor has
-// interacted with the page (browsers block audio before that anyway).
+// notify.js — owns what the widget and the dashboard share in getting attention while their tab
+// is hidden: a short chime, made with Web Audio so there is no sound file to fetch, that only
+// plays after the person has interacted with the page (browsers block audio before that anyway),
+// and noticing the tab become visible again (when each undoes its title).
 
-export function createNotifier({ t, sound = true }) {
-  let baseTitle = null;
-  let ourTitle = null;
+/**
+ * @param {object} o
+ * @param {boolean} [o.sound] false: never chime
+ * @param {number[]} o.tone [first Hz, second Hz, when the second starts (s), peak gain, length (s)]
+ * @param {() => void} o.onVisible the tab is visible again
+ */
+export function createAttention({ sound = true, tone: [first, second, step, peak, length], onVisible }) {
   let audio = null;
   let interacted = false;
 
   const mark = () => {
     interacted = true;
   };
-  window.addEventListener('pointerdown', mark, { once: true, capture: true });
-  window.addEventListener('keydown', mark, { once: true, capture: true });
-
-  function chime() {
-    if (!sound || !interacted) return;
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      const now = audio.currentTime;
-      osc.frequency.setValueAtTime(880, now);
-      osc.frequency.setValueAtTime(1175, now + 0.09);
-      gain.gain.setValueAtTime(0.0001, now);
-      gain.gain.exponentialRampToValueAtTime(0.15, now + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.3);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now);
-      osc.stop(now + 0.32);
-    } catch {
-      /* no audio output: the title still tells */
-    }
-  }
-
-  function restore() {
-    // Only undo our own change: the host page may have set a new title meanwhile.
-    if (baseTitle != null && document.title === ourTitle) document.title = baseTitle;
-    baseTitle = ourTitle = null;
-  }
-
-  document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) restore();
-  });
+  const once = { once: true, capture: true };
+  window.addEventListener('pointerdown', mark, once);
+  window.addEventListener('keydown', mark, once);
+  const visibility = () => {
+    if (!document.hidden) onVisible();
+  };
+  document.addEventListener('visibilitychange', visibility);
 
   return {
-    /** New messages from the other side arrived while the visitor was not looking. */
-    alert(unread) {
-      if (!document.hidden) return;
-      if (baseTitle == null || document.title !== ourTitle) baseTitle = document.title;
-      ourTitle = t('titleNewMessage', { count: unread }) + ' · ' + baseTitle;
-      document.title = ourTitle;
-      chime();
+    chime() {
+      if (!sound || !interacted) return;
+      try {
+        audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+        const osc = audio.createOscillator();
+        const gain = audio.createGain();
+        const now = audio.currentTime;
+        osc.frequency.setValueAtTime(first, now);
+        osc.frequency.setValueAtTime(second, now + step);
+        gain.gain.setValueAtTime(0.0001, now);
+        gain.gain.exponentialRampToValueAtTime(peak, now + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, now + length);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(now);
+        osc.stop(now + length + 0.02);
+      } catch {
+        /* no audio output: the title still tells */
+      }
     },
-    restore,
+    /** No more listeners, no more sound. */
+    stop() {
+      document.removeEventListener('visibilitychange', visibility);
+      window.removeEventListener('pointerdown', mark, once);
+      window.removeEventListener('keydown', mark, once);
+      audio?.close?.().catch(() => {});
+    },
   };
 }

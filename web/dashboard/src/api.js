@@ -1,83 +1,14 @@
-// api.js — owns every HTTP call the dashboard makes to the agent API (docs/agent-api.md): it adds
-// `Authorization: Bearer <agent token>`, X-Socket-ID when a socket is up (so the server leaves
-// this tab's socket out of the broadcast), a time-out, and turns every failure into an ApiError
-// whose `retryable` says whether trying again can help. A 401 on any call means the token was
-// revoked: `onUnauthorized` signs the agent out. File replies go as multipart through
-// XMLHttpRequest, because fetch still cannot report upload progress.
+// api.js — owns every HTTP call the dashboard makes to the agent API (docs/agent-api.md), through
+// the shared client (`Authorization: Bearer <agent token>`, X-Socket-ID, time-outs, ApiError,
+// upload progress for file replies), never from the browser's cache. A 401 on any call means the
+// token was revoked: `onUnauthorized` signs the agent out.
 
-import { ApiError, errorFrom } from '../../shared/api-error.js';
+import { ApiError, createClient } from '../../shared/api.js';
 
 export { ApiError };
 
-const TIMEOUT_MS = 20000;
-
 export function createApi({ baseUrl, token, socketId = () => null, onUnauthorized = () => {} }) {
-  const base = baseUrl.replace(/\/+$/, '');
-
-  function headers(json) {
-    const h = { Authorization: 'Bearer ' + token, Accept: 'application/json' };
-    if (json) h['Content-Type'] = 'application/json';
-    const sid = socketId();
-    if (sid) h['X-Socket-ID'] = sid;
-    return h;
-  }
-
-  async function request(method, path, { body, form } = {}) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-    let response;
-    let text;
-    try {
-      const init = { method, headers: headers(body !== undefined), signal: controller.signal, credentials: 'omit', cache: 'no-store' };
-      if (body !== undefined) init.body = JSON.stringify(body);
-      if (form) {
-        init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
-        init.body = new URLSearchParams(form).toString();
-      }
-      response = await fetch(base + path, init);
-      text = await response.text();
-    } catch (error) {
-      throw new ApiError(0, controller.signal.aborted ? 'timeout' : 'network', String(error?.message || error));
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!response.ok) {
-      const error = errorFrom(response.status, text, response.headers.get('Retry-After'));
-      if (response.status === 401) onUnauthorized(error);
-      throw error;
-    }
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ApiError(response.status, 'bad_json', 'the server answered with something that is not JSON');
-    }
-  }
-
-  /** multipart POST with upload progress (0…1); answers and fails like request(). */
-  function upload(path, form, onProgress) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', base + path);
-      for (const [k, v] of Object.entries(headers(false))) xhr.setRequestHeader(k, v);
-      xhr.timeout = 10 * 60 * 1000; // big files on slow links; progress shows it is alive
-      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
-      xhr.onload = () => {
-        if (xhr.status >= 200 && xhr.status < 300) {
-          try {
-            return resolve(JSON.parse(xhr.responseText));
-          } catch {
-            return reject(new ApiError(xhr.status, 'bad_json', 'the server answered with something that is not JSON'));
-          }
-        }
-        const error = errorFrom(xhr.status, xhr.responseText, xhr.getResponseHeader('Retry-After'));
-        if (xhr.status === 401) onUnauthorized(error);
-        reject(error);
-      };
-      xhr.onerror = () => reject(new ApiError(0, 'network', 'The upload failed: no answer from the server.'));
-      xhr.ontimeout = () => reject(new ApiError(0, 'timeout', 'The upload timed out.'));
-      xhr.send(form);
-    });
-  }
+  const { base, request, upload } = createClient({ baseUrl, token, socketId, onUnauthorized, init: { cache: 'no-store' } });
 
   const conv = (id) => '/api/agent/conversations/' + encodeURIComponent(id);
   const query = (params) => {

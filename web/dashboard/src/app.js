@@ -6,7 +6,7 @@
 
 import { createApi } from './api.js';
 import { createStorage } from './storage.js';
-import { h } from './ui/dom.js';
+import { h } from '../../shared/ui/dom.js';
 import { createLogin } from './ui/login.js';
 import { createWorkspace } from './workspace.js';
 

@@ -1,8 +1,9 @@
 // notify.js — owns getting the agent's attention while the dashboard tab is hidden: a count of
 // conversations needing attention in the title, a flashing title when a conversation is handed
-// to a human ("● Ada needs a human"), and a short chime. The chime is made with Web Audio (no
-// sound file) and only plays after the agent has interacted with the page (browsers block audio
-// before that anyway). Everything is undone when the tab becomes visible again.
+// to a human ("● Ada needs a human"), and the shared chime (lower and longer than the widget's).
+// The flashing stops when the tab becomes visible again.
+
+import { createAttention } from '../../shared/notify.js';
 
 const BASE_TITLE = 'Parley inbox';
 const FLASH_MS = 1000;
@@ -12,14 +13,6 @@ export function createNotifier({ sound = true } = {}) {
   let flashText = null;
   let flashTimer = null;
   let flashOn = false;
-  let audio = null;
-  let interacted = false;
-
-  const mark = () => {
-    interacted = true;
-  };
-  window.addEventListener('pointerdown', mark, { capture: true });
-  window.addEventListener('keydown', mark, { capture: true });
 
   function title() {
     const base = (count ? '(' + count + ') ' : '') + BASE_TITLE;
@@ -34,30 +27,7 @@ export function createNotifier({ sound = true } = {}) {
     title();
   }
 
-  function chime() {
-    if (!sound || !interacted) return;
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      const now = audio.currentTime;
-      osc.frequency.setValueAtTime(660, now);
-      osc.frequency.setValueAtTime(990, now + 0.12);
-      gain.gain.setValueAtTime(0.0001, now);
-      gain.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.4);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now);
-      osc.stop(now + 0.42);
-    } catch {
-      /* no audio output: the title still tells */
-    }
-  }
-
-  const onVisibility = () => {
-    if (!document.hidden) stopFlash();
-  };
-  document.addEventListener('visibilitychange', onVisibility);
+  const attention = createAttention({ sound, tone: [660, 990, 0.12, 0.2, 0.4], onVisible: stopFlash });
 
   return {
     /** How many conversations want the agent (shown in the title). */
@@ -68,7 +38,7 @@ export function createNotifier({ sound = true } = {}) {
     /** Something new while the agent is not looking: a chime, and a flashing title if given. */
     alert(text) {
       if (!document.hidden) return false;
-      chime();
+      attention.chime();
       if (text) {
         flashText = '● ' + text;
         flashOn = true;
@@ -88,10 +58,7 @@ export function createNotifier({ sound = true } = {}) {
     /** Signed out: no more title changes, no more listeners. */
     stop() {
       stopFlash();
-      document.removeEventListener('visibilitychange', onVisibility);
-      window.removeEventListener('pointerdown', mark, { capture: true });
-      window.removeEventListener('keydown', mark, { capture: true });
-      audio?.close?.().catch(() => {});
+      attention.stop();
     },
   };
 }

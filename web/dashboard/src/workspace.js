@@ -12,7 +12,7 @@ import { createPresence } from './presence.js';
 import { createRealtime } from './realtime.js';
 import { createSync } from './sync.js';
 import { createThread } from './thread.js';
-import { h } from './ui/dom.js';
+import { h } from '../../shared/ui/dom.js';
 import { createDetails } from './ui/details.js';
 import { createHeader } from './ui/header.js';
 import { createInboxView, visitorName, preview } from './ui/inbox.js';

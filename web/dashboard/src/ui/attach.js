@@ -3,7 +3,8 @@
 // (marked while files are dragged over it; a drop that misses the pane does not navigate the page
 // away). Each hands a list of File objects to `onFiles`; nothing here reads or uploads them.
 
-import { h, icon } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 
 // What the server accepts (it sniffs the bytes; this only narrows the picker).
 const ACCEPT = 'image/*,application/pdf,text/*,audio/*';

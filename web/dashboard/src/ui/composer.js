@@ -6,7 +6,8 @@
 // leaving the box). A reply that starts with `/` offers the saved replies whose shortcut
 // matches (a list box: arrows choose, Enter or Tab inserts, Escape closes).
 
-import { h, icon } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 import { bindPaste, createAttach } from './attach.js';
 
 const IDLE_MS = 4000;

@@ -3,7 +3,7 @@
 // browser (a short summary; the full user agent on hover), when the conversation started, its
 // id, widget, status and assignee. All as text.
 
-import { h, httpUrl, externalLink, formatTime } from './dom.js';
+import { h, httpUrl, externalLink, formatTime } from '../../../shared/ui/dom.js';
 import { visitorName } from './inbox.js';
 
 const EMAIL = /^[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+$/;

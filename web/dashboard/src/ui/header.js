@@ -2,7 +2,8 @@
 // (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
 // state (live, connecting, polling) and "Sign out".
 
-import { h, icon } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 
 const CHOICES = [
   ['online', 'Online'],

@@ -5,7 +5,7 @@
 // so live updates never steal focus from the row the agent is on. Above the tabs, a search field:
 // while it holds text the list shows what the search found, whatever the tab.
 
-import { h, relativeTime, formatTime } from './dom.js';
+import { h, relativeTime, formatTime } from '../../../shared/ui/dom.js';
 import { TABS } from '../inbox.js';
 
 export function visitorName(c) {

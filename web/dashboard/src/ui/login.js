@@ -2,7 +2,7 @@
 // `parley agent create`, or by `parley serve` for the demo agent), a submit button, and an error
 // line read out to screen readers. It only collects the token; app.js checks it with the server.
 
-import { h } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
 
 export function createLogin({ onSubmit }) {
   const input = h('input', {

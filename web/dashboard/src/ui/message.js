@@ -7,8 +7,9 @@
 // reactions: the widget's chips and picker, with the agent as reactor (`agent:{id}`). Each part
 // is rebuilt only when its own data changed.
 
-import { h, icon, linkify, formatTime, serverUrl } from './dom.js';
-import { reactionBar } from '../../../widget/src/ui/message.js';
+import { h, linkify, formatTime, serverUrl } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
+import { reactionBar } from '../../../shared/ui/reactions.js';
 
 const LABELS = { react: 'Add a reaction', reactWith: 'React with {emoji}', reactionCount: '{emoji} {count}' };
 const t = (key, vars = {}) => (LABELS[key] || key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));

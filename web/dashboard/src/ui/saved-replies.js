@@ -2,7 +2,7 @@
 // (shortcut and text, each with Delete) and a form to add one. Typing `/shortcut` in the reply box
 // inserts a reply (see composer.js); this panel is where they are kept.
 
-import { h } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
 
 export function createSavedRepliesView({ onAdd, onDelete }) {
   const list = h('ul', { class: 'saved-list' });

@@ -2,7 +2,7 @@
 // state (online = available and heard from lately; away; offline), the signed-in agent marked
 // "(you)", online agents first, and how many are online.
 
-import { h } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
 
 export function agentState(a) {
   if (a?.online) return 'online';

@@ -4,7 +4,8 @@
 // position is kept unless the agent was at the bottom), the typing line, the reply composer (files
 // dropped on the pane go to it), and the empty state when no conversation is open.
 
-import { h, icon } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 import { renderMessage } from './message.js';
 import { createComposer } from './composer.js';
 import { bindDrop } from './attach.js';

@@ -3,7 +3,8 @@
 // recording a voice note (a visible, cancellable recording bar with a timer) and reporting when
 // the visitor starts and stops typing.
 
-import { h, icon } from './dom.js';
+import { h } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 import { recorderSupported, startRecording } from '../recorder.js';
 
 const IDLE_MS = 4000;

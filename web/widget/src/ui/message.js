@@ -4,9 +4,10 @@
 // Each part is rebuilt only when its own data changed, so a reaction arriving never restarts a
 // voice note that is playing.
 
-import { h, icon, linkify, formatTime } from './dom.js';
+import { h, linkify, formatTime } from '../../../shared/ui/dom.js';
+import { reactionBar } from '../../../shared/ui/reactions.js';
+import { icon } from './icons.js';
 
-export const EMOJIS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 const IMAGE_EXT = /\.(png|jpe?g|gif|webp)$/i;
 
 function displayName(m, ctx) {
@@ -65,68 +66,6 @@ function note(m, ctx) {
   }
   if (ctx.seenId === m.id) return h('div', { class: 'note seen', text: ctx.t('seen') });
   return null;
-}
-
-/**
- * A stored message's reaction chips (each toggles the reader's own) and the emoji picker. Shared
- * with the dashboard: `ctx.reactor` is who reads ('visitor' here, 'agent:{id}' there), `ctx.t`
- * the labels, `ctx.onReact(m, emoji, on)` the action.
- */
-export function reactionBar(m, ctx) {
-  if (m.id == null || m.sender_type === 'system') return null;
-  const reactor = ctx.reactor || 'visitor';
-  const list = ctx.reactions[m.id] || [];
-  const row = h('div', { class: 'reacts' }); // chips only; hidden while empty
-  for (const r of list) {
-    if (!r.count) continue;
-    const mine = Array.isArray(r.reactors) && r.reactors.includes(reactor);
-    row.append(
-      h('button', {
-        type: 'button',
-        class: 'chip',
-        'aria-pressed': String(mine),
-        'aria-label': ctx.t('reactWith', { emoji: r.emoji }) + ' (' + r.count + ')',
-        onclick: () => ctx.onReact(m, r.emoji, !mine),
-        text: ctx.t('reactionCount', { emoji: r.emoji, count: r.count }),
-      }),
-    );
-  }
-  const picker = h('div', { class: 'picker', role: 'group', 'aria-label': ctx.t('react'), hidden: true });
-  const toggle = h('button', { type: 'button', class: 'addreact', 'aria-label': ctx.t('react'), 'aria-expanded': 'false' }, icon('smile'));
-  const setOpen = (open) => {
-    picker.hidden = !open;
-    toggle.setAttribute('aria-expanded', String(open));
-    if (open) picker.querySelector('button')?.focus();
-  };
-  for (const emoji of EMOJIS) {
-    const mine = list.some((r) => r.emoji === emoji && r.reactors?.includes(reactor));
-    picker.append(
-      h('button', {
-        type: 'button',
-        'aria-label': ctx.t('reactWith', { emoji }),
-        onclick: () => {
-          setOpen(false);
-          toggle.focus();
-          ctx.onReact(m, emoji, !mine);
-        },
-        text: emoji,
-      }),
-    );
-  }
-  picker.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation(); // close the picker, not the whole panel
-      setOpen(false);
-      toggle.focus();
-    }
-  });
-  toggle.addEventListener('click', () => setOpen(picker.hidden));
-  const rx = h('div', { class: 'rx' }, row, toggle, picker);
-  // Close the picker when focus leaves it (a click elsewhere in the panel, Tab away).
-  rx.addEventListener('focusout', (e) => {
-    if (!picker.hidden && !rx.contains(e.relatedTarget)) setOpen(false);
-  });
-  return rx;
 }
 
 const signatures = {

@@ -5,7 +5,8 @@
 // The message list is keyed (by client_id or id), so updates touch only what changed and the
 // scroll position is kept unless the visitor was already at the bottom.
 
-import { h, icon, safeColor } from './dom.js';
+import { h, safeColor } from '../../../shared/ui/dom.js';
+import { icon } from './icons.js';
 import { CSS } from './styles.js';
 import { renderMessage } from './message.js';
 

@@ -1,0 +1,14 @@
+// ui/icons.js — the dashboard's icons: our own path data (never from user data), drawn by the
+// shared DOM helpers, so the bundle carries only the icons it shows.
+
+import { iconSet } from '../../../shared/ui/dom.js';
+
+export const icon = iconSet({
+  send: 'M3 20l18-8L3 4v6l12 2-12 2z',
+  file: 'M14 3H6v18h12V7zM14 3v4h4',
+  clip: 'M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7',
+  inbox: 'M3 13l3-8h12l3 8v6H3zM3 13h5l1 3h6l1-3h5',
+  out: 'M15 4h4v16h-4M10 16l4-4-4-4M14 12H4',
+  back: 'M15 18l-6-6 6-6',
+  user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
+});
