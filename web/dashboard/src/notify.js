@@ -27,7 +27,8 @@ export function createNotifier({ sound = true } = {}) {
     title();
   }
 
-  const attention = createAttention({ sound, tone: [660, 990, 0.12, 0.2, 0.4], onVisible: stopFlash });
+  const listening = new AbortController();
+  const chime = createAttention({ sound, tone: [660, 990, 0.12, 0.2, 0.4], onVisible: stopFlash, signal: listening.signal });
 
   return {
     /** How many conversations want the agent (shown in the title). */
@@ -38,7 +39,7 @@ export function createNotifier({ sound = true } = {}) {
     /** Something new while the agent is not looking: a chime, and a flashing title if given. */
     alert(text) {
       if (!document.hidden) return false;
-      attention.chime();
+      chime();
       if (text) {
         flashText = '● ' + text;
         flashOn = true;
@@ -58,7 +59,7 @@ export function createNotifier({ sound = true } = {}) {
     /** Signed out: no more title changes, no more listeners. */
     stop() {
       stopFlash();
-      attention.stop();
+      listening.abort();
     },
   };
 }

@@ -40,7 +40,9 @@ export function createOutbox({ api, thread, onSent }) {
     retried: (item) => thread(item.conversationId).patchPending(item.client_id, { _status: 'sending', _error: null, _progress: item.file ? 0 : null }),
   });
 
-  return {
+  // retry, discard, acknowledged (the stored reply came back by another route), kick and size
+  // are the queue's.
+  return Object.assign(queue, {
     /** Queues a reply; returns its client_id. */
     send(conversationId, message, senderName) {
       const client_id = newClientId('a');
@@ -64,13 +66,6 @@ export function createOutbox({ api, thread, onSent }) {
       } else queue.pump();
       return client_id;
     },
-    retry: queue.retry,
-    discard: queue.discard,
-    /** The stored reply came back by another route: stop resending it. */
-    acknowledged: queue.acknowledged,
-    /** The network is back: retry now instead of waiting out the back-off. */
-    kick: queue.kick,
     pendingIn: (conversationId) => queue.some((i) => i.conversationId === conversationId),
-    size: queue.size,
-  };
+  });
 }

@@ -13,7 +13,7 @@ export function createNotifier({ t, sound = true }) {
     baseTitle = ourTitle = null;
   }
 
-  const attention = createAttention({ sound, tone: [880, 1175, 0.09, 0.15, 0.3], onVisible: restore });
+  const chime = createAttention({ sound, tone: [880, 1175, 0.09, 0.15, 0.3], onVisible: restore });
 
   return {
     /** New messages from the other side arrived while the visitor was not looking. */
@@ -22,7 +22,7 @@ export function createNotifier({ t, sound = true }) {
       if (baseTitle == null || document.title !== ourTitle) baseTitle = document.title;
       ourTitle = t('titleNewMessage', { count: unread }) + ' · ' + baseTitle;
       document.title = ourTitle;
-      attention.chime();
+      chime();
     },
     restore,
   };

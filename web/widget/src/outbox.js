@@ -48,7 +48,8 @@ export function createOutbox({ api, store, session, storage, t, onSent, onError 
     queue.pump();
   }
 
-  return {
+  // retry, discard, kick, acknowledged (another tab got it stored) and size are the queue's.
+  return Object.assign(queue, {
     /** Queues a text message; returns its client_id. */
     sendText(text) {
       const client_id = newClientId('c');
@@ -75,12 +76,5 @@ export function createOutbox({ api, store, session, storage, t, onSent, onError 
         enqueue({ client_id: saved.client_id, message: saved.message }, { client_id: saved.client_id, message: saved.message });
       }
     },
-
-    retry: queue.retry,
-    discard: queue.discard,
-    kick: queue.kick,
-    /** Another tab got this message stored: no need to send it again. */
-    acknowledged: queue.acknowledged,
-    size: queue.size,
-  };
+  });
 }

@@ -1,36 +1,16 @@
-// realtime.js — owns the socket: the seed's provider chain (Pusher when enabled, then Reverb,
-// then polling), 5 connection attempts 1 s apart per provider, the private channel
-// `chat.conversation.{id}` and its events, and typing whispers. laravel-echo 2 and pusher-js 8
-// (its smallest browser build, without encryption) are bundled, never loaded from a CDN, and
-// handed to each other directly so the host page's own window.Echo / window.Pusher (a Laravel
-// site often has both) are neither needed nor touched. Whether we are "connected" means socket up
-// AND channel subscribed; the widget polls whenever that is false.
+// realtime.js — owns the widget's socket on the shared provider chain (Pusher when enabled, then
+// Reverb, 5 attempts 1 s apart each, then polling, as in the seed, with the seed's console lines):
+// the private channel `chat.conversation.{id}` and its events, and typing whispers. Whether we are
+// "connected" means socket up AND channel subscribed; the widget polls whenever that is false.
 
-import Echo from 'laravel-echo';
-import Pusher from 'pusher-js/dist/web/pusher.min.js';
-import { connectEcho, echoOptions as sharedEchoOptions } from '../../shared/echo-options.js';
-
-export const REALTIME_CONFIG = {
-  providers: ['pusher', 'reverb'], // priority order, as in the seed
-  reconnectAttempts: 5,
-  reconnectDelay: 1000,
-  attemptTimeout: 3000, // pusher-js retries a refused socket silently, so we time each attempt
-  retryFallbackAfter: 30000, // while polling, try the sockets again this often
-  resubscribeAfter: 30000, // after a subscription error
-};
-
-const LABEL = { pusher: 'Pusher', reverb: 'Reverb' };
+import { LABEL, createProviderChain } from '../../shared/realtime.js';
 
 export function createRealtime({ config, api, store, handlers, options = {}, debug = true }) {
-  const opts = Object.assign({}, REALTIME_CONFIG, options);
   const state = store.state;
   const log = (...a) => debug && console.log(...a);
-  let echo = null;
   let channel = null;
   let channelName = null;
   let conversationId = null;
-  let generation = 0;
-  let retryTimer = null;
   let fallbackLogged = false;
   let started = false;
 
@@ -40,79 +20,40 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
     handlers.onStatus(connected);
   }
 
-  function echoOptions(name) {
-    return sharedEchoOptions({ Pusher, config, provider: name, authorize: (socketId, channel) => api.authorize(socketId, channel, name) });
-  }
-
-  /** Resolves to a connected Echo, or null after the allowed attempts. */
-  function attempt(name, gen, attempts) {
-    return connectEcho({
-      Echo,
-      options: echoOptions(name),
-      attempts,
-      attemptTimeout: opts.attemptTimeout,
-      reconnectDelay: opts.reconnectDelay,
-      isCurrent: () => gen === generation,
-      onError: (error) => console.warn(LABEL[name] + ' could not start:', error),
-    });
-  }
-
-  function adopt(e, name) {
-    echo = e;
-    state.realtimeProvider = name;
-    log('✓ ' + LABEL[name] + ' real-time connected');
-    // After this, pusher-js reconnects by itself (and resubscribes, which gap-fills); until it
-    // does we are not connected, so the widget polls.
-    e.connector.pusher.connection.bind('state_change', ({ current }) => {
-      if (echo !== e) return;
-      if (current !== 'connected') setConnected(false);
-      if (current === 'failed') usePolling();
-    });
-    subscribe();
-  }
-
-  function usePolling() {
-    if (echo) {
-      echo.disconnect();
-      echo = null;
-    }
-    channel = null;
-    channelName = null;
-    state.channelSubscription = null;
-    state.realtimeProvider = 'polling';
-    state.realtimeConnected = false;
-    handlers.onStatus(false); // always: the provider changed even if "connected" did not
-    if (chain().length) {
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => connect(1), opts.retryFallbackAfter);
-    }
-  }
-
-  function chain() {
-    return opts.providers.filter((name) => config[name]?.enabled && config[name]?.key);
-  }
-
-  async function connect(attempts = opts.reconnectAttempts) {
-    const gen = ++generation;
-    clearTimeout(retryTimer);
-    const names = chain();
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i];
-      if (name === 'pusher' && !fallbackLogged) log('✓ Pusher loaded');
-      const e = await attempt(name, gen, attempts);
-      if (gen !== generation) return e?.disconnect();
-      if (e) {
-        if (echo && echo !== e) echo.disconnect();
-        return adopt(e, name);
-      }
-      const next = names[i + 1];
-      const line = LABEL[name] + ' initialization failed, ' + (next ? 'trying ' + LABEL[next] : 'falling back to polling') + '...';
-      if (fallbackLogged) console.debug(line);
-      else console.warn(line);
-    }
-    fallbackLogged = true;
-    usePolling();
-  }
+  const sockets = createProviderChain({
+    config,
+    api,
+    options,
+    on: {
+      trying(name) {
+        if (name === 'pusher' && !fallbackLogged) log('✓ Pusher loaded');
+      },
+      failed(name, next) {
+        const line = LABEL[name] + ' initialization failed, ' + (next ? 'trying ' + LABEL[next] : 'falling back to polling') + '...';
+        if (fallbackLogged) console.debug(line);
+        else console.warn(line);
+      },
+      exhausted() {
+        fallbackLogged = true;
+      },
+      adopted(e, name) {
+        state.realtimeProvider = name;
+        log('✓ ' + LABEL[name] + ' real-time connected');
+        // From here pusher-js reconnects by itself (and resubscribes, which gap-fills); until it
+        // does we are not connected, so the widget polls.
+        subscribe();
+      },
+      down: () => setConnected(false),
+      polling() {
+        channel = null;
+        channelName = null;
+        state.channelSubscription = null;
+        state.realtimeProvider = 'polling';
+        state.realtimeConnected = false;
+        handlers.onStatus(false); // always: the provider changed even if "connected" did not
+      },
+    },
+  });
 
   function bindChannel(ch, name) {
     const via = () => state.realtimeProvider;
@@ -127,13 +68,12 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
         console.warn('Subscription error:', error);
         // The seed's fallback: poll. Try the channel again later (a token may have been renewed).
         setConnected(false);
-        clearTimeout(retryTimer);
-        retryTimer = setTimeout(() => {
-          if (channelName !== name || !echo) return;
-          echo.leave(name);
+        sockets.later(() => {
+          if (channelName !== name || !sockets.echo) return;
+          sockets.echo.leave(name);
           channelName = null;
           subscribe();
-        }, opts.resubscribeAfter);
+        });
       })
       .listen('.ChatMessageReceived', (m) => {
         log('✓ New message received via ' + via() + ': ' + (m?.message ?? ''));
@@ -150,6 +90,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
   }
 
   function subscribe() {
+    const echo = sockets.echo;
     if (!echo || conversationId == null) return;
     const name = 'chat.conversation.' + conversationId;
     if (channelName === name) return;
@@ -167,7 +108,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
       if (id === conversationId) return;
       conversationId = id;
       if (id == null) {
-        if (echo && channelName) echo.leave(channelName);
+        if (sockets.echo && channelName) sockets.echo.leave(channelName);
         channelName = null;
         channel = null;
         state.channelSubscription = null;
@@ -177,11 +118,10 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
       if (!started) {
         started = true;
         log('✓ Laravel Echo loaded');
-        if (chain().length) connect();
-        else usePolling();
+        sockets.start();
       } else subscribe();
     },
-    socketId: () => (echo && state.realtimeConnected ? echo.socketId() || null : null),
+    socketId: () => (sockets.echo && state.realtimeConnected ? sockets.echo.socketId() || null : null),
     /** Tells the other side the visitor is typing (callers throttle). */
     whisperTyping(typing) {
       if (!channel || !state.realtimeConnected) return;
@@ -191,13 +131,9 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
         /* not subscribed this instant: a typing hint is not worth more */
       }
     },
-    /** The network came back: let pusher-js retry now rather than after its back-off. */
-    nudge() {
-      if (echo && echo.connector.pusher.connection.state !== 'connected') echo.connector.pusher.connect();
-      else if (!echo && started && chain().length && state.realtimeProvider === 'polling') connect(1);
-    },
+    nudge: sockets.nudge,
     get echo() {
-      return echo;
+      return sockets.echo;
     },
   };
 }
