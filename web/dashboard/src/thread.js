@@ -4,7 +4,8 @@
 // channel's InboxUpdated, a poll, a gap-fill) it is stored once, replaces its pending copy, and
 // the list stays ordered by id with unsent replies last. Also the conversation's read states,
 // reactions and its latest conversation object. A pending file reply holds an object URL of
-// its image for the preview, revoked once the stored message replaces it or it is removed.
+// its image for the preview, revoked once the stored message replaces it or it is removed. Also
+// the few threads this page keeps (createThreads).
 
 function createEmitter() {
   const handlers = new Map();
@@ -23,6 +24,7 @@ function createEmitter() {
 export { createEmitter };
 
 const SENDERS = ['visitor', 'bot', 'agent', 'system'];
+const MAX_THREADS = 30;
 
 /**
  * The server keeps an agent's client_id as `agent-{agent id}-{ours}` (so two agents never
@@ -214,5 +216,38 @@ export function createThread(conversationId) {
     },
 
     touch: changed,
+  };
+}
+
+/**
+ * The conversations this page holds: each one's thread, created on first use. A few stay warm
+ * (MAX_THREADS); the open one, and one with replies still going out, are never dropped.
+ * @param {object} o
+ * @param {() => object|null} o.open the open conversation's thread
+ * @param {(id: number) => boolean} o.sending whether the outbox still holds replies to `id`
+ * @param {() => void} o.onChange the open thread changed
+ * @param {(m: object) => void} o.onConfirmed a pending reply came back stored
+ */
+export function createThreads({ open, sending, onChange, onConfirmed }) {
+  const threads = new Map();
+  return {
+    /** The thread of conversation `id`, created if this page has none. */
+    thread(id) {
+      let t = threads.get(id);
+      if (!t) {
+        t = createThread(id);
+        t.on('change', () => t === open() && onChange());
+        t.on('confirmed', onConfirmed);
+        threads.set(id, t);
+        // Keep a few conversations warm; never drop one with replies still going out.
+        for (const [key, other] of threads) {
+          if (threads.size <= MAX_THREADS) break;
+          if (other !== open() && !sending(key) && !other.hasPending()) threads.delete(key);
+        }
+      }
+      return t;
+    },
+    /** The thread of conversation `id` if this page holds one. */
+    get: (id) => threads.get(id),
   };
 }

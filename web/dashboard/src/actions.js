@@ -1,0 +1,71 @@
+// actions.js — owns what the agent does to the open conversation: replies and file replies
+// (through the outbox, the caption with the first file), Assign (to me, to another agent, to
+// nobody), Close / Reopen / Hand back to the bot, and reactions; each outcome is announced to
+// screen readers, each failure is a toast (a 401 signs out instead).
+
+// The server's default; /api/agent/me may say otherwise, and the server's 413 is the last word.
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/**
+ * @param {object} o
+ * @param {() => object|null} o.open the open conversation's thread
+ * @param {() => string} o.name this agent's name on its replies
+ * @param {object} o.limits /api/agent/me's `limits`
+ * @param {() => void} o.renderThread draws the open conversation again
+ */
+export function createActions({ api, outbox, inbox, layout, open, name, limits, renderThread }) {
+  const { threadView, announce, toast } = layout;
+
+  return {
+    send(text) {
+      const current = open();
+      if (!current) return;
+      outbox.send(current.state.id, text, name());
+      threadView.scrollToEnd();
+    },
+
+    /** Files as replies; the caption goes with the first. */
+    attach(files, caption) {
+      const current = open();
+      if (!current) return;
+      const maxBytes = Number(limits?.max_upload_bytes) || MAX_UPLOAD_BYTES;
+      files.forEach((file, i) => outbox.sendFile(current.state.id, { file, caption: i ? '' : caption, maxBytes }, name()));
+      threadView.scrollToEnd();
+    },
+
+    async act(action, arg) {
+      const t = open();
+      if (!t) return;
+      const id = t.state.id;
+      try {
+        let res;
+        if (action === 'assignMe') res = await api.assign(id);
+        else if (action === 'assign') res = await api.assign(id, arg);
+        else if (action === 'status') res = await api.setStatus(id, arg);
+        else return;
+        if (res?.conversation) {
+          t.setConversation(res.conversation);
+          inbox.upsert(res.conversation);
+        }
+        const done = { assignMe: 'Assigned to you.', assign: arg == null ? 'Unassigned.' : 'Assigned.', status: { closed: 'Conversation closed.', bot: 'Handed back to the bot.', human: 'Conversation reopened.' }[arg] };
+        announce(typeof done[action] === 'string' ? done[action] : 'Done.');
+      } catch (error) {
+        if (error?.status !== 401) toast('Could not do that: ' + error.message, { error: true });
+        renderThread(); // put the assignee picker back
+      }
+    },
+
+    /** Adds or removes this agent's reaction; the answer (and the event) carry the new set. */
+    async react(m, emoji, on) {
+      const t = open();
+      if (!t || m.id == null) return;
+      try {
+        const res = await api.react(t.state.id, m.id, emoji, on);
+        // setReactions re-renders the thread, as for the ReactionsUpdated event.
+        if (res?.reactions) t.setReactions(res.reactions.message_id, res.reactions.reactions);
+      } catch (error) {
+        if (error?.status !== 401) toast('Could not react: ' + error.message, { error: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,161 @@
+// incoming.js — owns what arrives for the agent: new messages in the open conversation (read
+// out to screen readers, typing hints cleared, a chime and a flashing title while the tab is
+// hidden), the team channel's events (availability, a conversation newly needing a human, inbox
+// updates), the open conversation's events and whispers, and conversations newly waiting in the
+// inbox (a notice, once each). An event too large to send whole (`truncated`) is fetched.
+
+import { visitorName, preview } from './ui/inbox.js';
+
+/**
+ * @param {object} o
+ * @param {() => object|null} o.open the open conversation's thread
+ * @param {() => object|null} o.self this agent
+ * @param {(t: object) => object} o.conversationOf what is known of a thread's conversation
+ * @param {(id: number|null) => void} o.navigate opens a conversation
+ * @param {() => boolean} o.stopped the workspace has stopped
+ */
+export function createIncoming({ api, inbox, threads, sync, presence, notifier, layout, typing, open, self, conversationOf, navigate, stopped }) {
+  let baseline = false; // the first listing has answered: later arrivals in Waiting are news
+  const waitingAlerted = new Set();
+
+  /** New messages in the open conversation (live = not history). */
+  function incoming(t, fresh, { live: isLive = true } = {}) {
+    if (!fresh.length || t !== open()) return;
+    const name = visitorName(conversationOf(t));
+    let fromVisitor = null;
+    for (const m of fresh) {
+      if (m.sender_type === 'visitor') {
+        typing.set('visitor', name, false);
+        fromVisitor = m;
+        if (isLive) layout.announce('New message from ' + name + ': ' + (m.message || m.attachment_name || ''));
+      } else if (m.sender_type === 'bot') typing.set('bot', 'Bot', false);
+      else if (m.sender_type === 'agent' && m.sender_name && m.sender_name !== self()?.name) {
+        typing.set('agent:' + m.sender_name, m.sender_name, false);
+        if (isLive) layout.announce(m.sender_name + ' replied: ' + m.message);
+      }
+    }
+    if (fromVisitor && isLive) notifier.alert(name + ': ' + preview(fromVisitor));
+  }
+
+  function noteMessage(m) {
+    const id = Number(m?.conversation_id);
+    if (inbox.get(id)) inbox.upsert({ id }, m);
+  }
+
+  function waitingArrived() {
+    if (!baseline) return;
+    const now = new Set();
+    for (const c of inbox.list('waiting')) {
+      now.add(c.id);
+      if (!waitingAlerted.has(c.id)) alertWaiting(c.id, c.visitor_name, inbox.handoff(c.id));
+    }
+    for (const id of waitingAlerted) if (!now.has(id)) waitingAlerted.delete(id);
+  }
+
+  function alertWaiting(id, name, reason) {
+    if (waitingAlerted.has(id)) return;
+    waitingAlerted.add(id);
+    const who = name || 'Visitor #' + id;
+    layout.announce(who + ' is waiting for an agent.');
+    notifier.alert(who + ' needs a human');
+    if (open()?.state.id !== id) {
+      layout.toast(who + ' needs a human' + (reason && reason !== 'handoff' ? ' (' + String(reason).replace(/_/g, ' ') + ')' : '') + '.', { action: { label: 'Open', run: () => navigate(id) }, ms: 10000 });
+    }
+  }
+
+  function onAgentsEvent(name, data) {
+    if (name === 'AgentAvailability') return presence.applyEvent(data);
+    if (name === 'ConversationNeedsHuman') {
+      const id = Number(data.conversation_id);
+      if (!Number.isSafeInteger(id)) return;
+      inbox.setHandoff(id, data.reason);
+      const known = inbox.get(id);
+      if (!known || known.status !== 'human') inbox.refresh(['waiting']);
+      if (!known || known.assigned_agent_id == null) alertWaiting(id, data.visitor_name || known?.visitor_name, data.reason);
+      return;
+    }
+    if (name === 'InboxUpdated' && data.truncated) return void fetchWhole(data);
+    if (name === 'InboxUpdated') {
+      const c = data.conversation && typeof data.conversation === 'object' ? data.conversation : null;
+      const m = data.message && typeof data.message === 'object' ? data.message : null;
+      if (c) inbox.upsert(c, m);
+      else if (m) noteMessage(m);
+      const id = Number(c?.id ?? m?.conversation_id);
+      const t = threads.get(id);
+      if (t && c) t.setConversation(c);
+      // Shown at once in the open conversation; the cursor does not move (see thread.js).
+      if (t && t === open() && m) incoming(t, t.merge([m]));
+      else if (m && m.sender_type === 'visitor') {
+        const conv = inbox.get(id);
+        if (conv && conv.assigned_agent_id === self()?.id) notifier.alert(visitorName(conv) + ': ' + preview(m));
+      }
+    }
+  }
+
+  /**
+   * An inbox update that was too large for an event (`truncated`: ids only): reads the
+   * conversation and its message, then handles them as if they had come whole.
+   */
+  async function fetchWhole(data) {
+    const id = Number(data.conversation?.id ?? data.message?.conversation_id);
+    const messageId = Number(data.message?.id);
+    if (!Number.isSafeInteger(id) || id <= 0) return;
+    // The open conversation's own catch-up reads it (and updates its inbox row); its channel's
+    // truncated event started one already, which this joins rather than fetching again.
+    if (threads.get(id) && threads.get(id) === open()) return void sync.fill('truncated');
+    const hasMessage = Number.isSafeInteger(messageId) && messageId > 0;
+    try {
+      const res = await api.conversation(id, hasMessage ? messageId - 1 : Number.MAX_SAFE_INTEGER, 1);
+      if (stopped()) return;
+      const m = (res.messages || []).find((x) => Number(x?.id) === messageId) || null;
+      onAgentsEvent('InboxUpdated', { conversation: res.conversation, message: m });
+    } catch {
+      if (!stopped()) inbox.refresh();
+    }
+  }
+
+  function onConversationEvent(id, name, data) {
+    const t = threads.get(id);
+    if (!t || t !== open()) return;
+    // Too large for an event: only ids came, and the catch-up fetches the rest.
+    if (data.truncated) return void sync.fill('truncated');
+    if (name === 'ChatMessageReceived') {
+      // Shown at once; the cursor does not move (see thread.js).
+      const fresh = t.merge([data]);
+      noteMessage(data);
+      incoming(t, fresh);
+    } else if (name === 'MessageRead') {
+      t.applyReadState(data);
+      if (data.reader === 'agent') inbox.markSeen(id, Number(data.last_read_id) || 0);
+    } else if (name === 'ReactionsUpdated') t.setReactions(data.message_id, data.reactions);
+    else if (name === 'ConversationUpdated') {
+      t.setConversation(data);
+      if (inbox.get(id)) inbox.upsert(Object.assign({}, data, { id }));
+    } else if (name === 'BotTyping') typing.set('bot', 'Bot', !!data.typing, 20000);
+  }
+
+  function onWhisper(id, data) {
+    const current = open();
+    if (!current || current.state.id !== id) return;
+    if (data.sender_type === 'visitor') typing.set('visitor', visitorName(conversationOf(current)), !!data.typing, 6000);
+    else if (data.sender_type === 'agent') {
+      const who = typeof data.name === 'string' && data.name ? data.name : 'Another agent';
+      typing.set('agent:' + who, who, !!data.typing, 6000);
+    }
+  }
+
+  return {
+    incoming,
+    noteMessage,
+    waitingArrived,
+    onAgentsEvent,
+    onConversationEvent,
+    onWhisper,
+    /** The first listing answered: what waits now is known, and only later arrivals are news. */
+    setBaseline() {
+      baseline = true;
+      for (const c of inbox.list('waiting')) waitingAlerted.add(c.id);
+    },
+    hasBaseline: () => baseline,
+  };
+}

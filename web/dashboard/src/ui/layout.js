@@ -1,0 +1,74 @@
+// ui/layout.js — owns the signed-in page's layout: the header, the offline banner, the three
+// columns (inbox, conversation, a side bar with details, team and saved replies), the toasts, a
+// skip link, and the live region that reads announcements to screen readers. Each view gets its
+// handlers from the workspace; `announce`, `toast` and `setBanner` are how the rest speaks.
+
+import { h } from '../../../shared/ui/dom.js';
+import { createDetails } from './details.js';
+import { createHeader } from './header.js';
+import { createInboxView } from './inbox.js';
+import { createSavedRepliesView } from './saved-replies.js';
+import { createTeam } from './team.js';
+import { createThreadView } from './thread.js';
+
+/**
+ * @param {object} o each view's handlers: `header` (createHeader), `inbox` (createInboxView),
+ *   `thread` (createThreadView), `savedReplies` (createSavedRepliesView)
+ */
+export function createLayout({ header: headerHandlers, inbox, thread, savedReplies }) {
+  const header = createHeader(headerHandlers);
+  const banner = h('div', { class: 'banner', role: 'status', hidden: true });
+  const inboxView = createInboxView(inbox);
+  const threadView = createThreadView(thread);
+  const details = createDetails();
+  const savedView = createSavedRepliesView(savedReplies);
+  const teamView = createTeam();
+  const toasts = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
+  const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'pd-live' });
+  const skip = h('a', { class: 'skip', href: '#pd-reply', text: 'Skip to the reply box' });
+  const shell = h(
+    'div',
+    { class: 'app' },
+    skip,
+    header.el,
+    banner,
+    h('div', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el, savedView.el)),
+    toasts,
+    live,
+  );
+
+  return {
+    shell,
+    header,
+    inboxView,
+    threadView,
+    details,
+    savedView,
+    teamView,
+
+    /** Reads `text` to screen readers. */
+    announce(text) {
+      live.textContent = '';
+      // A fresh text node after a tick makes screen readers announce repeats too.
+      setTimeout(() => {
+        live.textContent = text;
+      }, 50);
+    },
+
+    /** A notice for a few seconds (at most four at once), with an optional action button. */
+    toast(text, { error = false, action = null, ms = 6000 } = {}) {
+      const node = h('div', { class: 'toast' + (error ? ' error' : '') }, h('span', { text }));
+      if (action) node.append(h('button', { type: 'button', class: 'link', text: action.label, onclick: () => (node.remove(), action.run()) }));
+      node.append(h('button', { type: 'button', class: 'link dismiss', 'aria-label': 'Dismiss', text: '×', onclick: () => node.remove() }));
+      toasts.append(node);
+      while (toasts.children.length > 4) toasts.firstChild.remove();
+      setTimeout(() => node.remove(), ms);
+    },
+
+    /** The banner over the columns (null hides it). */
+    setBanner(text) {
+      banner.textContent = text || '';
+      banner.hidden = !text;
+    },
+  };
+}
