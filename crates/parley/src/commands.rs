@@ -167,6 +167,7 @@ pub async fn create_agent(
             name: name.trim().into(),
             email: email.trim().to_ascii_lowercase(),
             token_hash: hash_token(&token),
+            role: parley_store::Role::Agent,
         })
         .await?;
     if json {

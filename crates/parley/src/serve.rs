@@ -308,6 +308,7 @@ async fn announce_demo_agent(
                 name: "Demo Agent".into(),
                 email: "demo-agent@parley.invalid".into(),
                 token_hash: parley_chat::tokens::hash_token(&token),
+                role: parley_store::Role::Agent,
             })
             .await?;
         crate::settings::write_private(&token_path, &token)

@@ -132,7 +132,8 @@ pub trait BotJobs: Send + Sync {
 /// The agents who answer from the dashboard, and whether they are available.
 #[async_trait]
 pub trait Agents: Send + Sync {
-    /// Stores a new agent (offline); an email in use is a [`StoreError::Conflict`].
+    /// Stores a new agent (offline, without a password); an email in use, in any case of its
+    /// ASCII letters, is a [`StoreError::Conflict`].
     async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
     /// The agent with this token hash, unless revoked.
     async fn agent_by_token_hash(&self, token_hash: &str) -> Result<Option<Agent>>;
@@ -150,8 +151,8 @@ pub trait Agents: Send + Sync {
         now: chrono::DateTime<chrono::Utc>,
         sequence: Option<i64>,
     ) -> Result<Option<Agent>>;
-    /// Revokes an agent (and sets them offline); `false` if there is no such agent or they were
-    /// already revoked.
+    /// Revokes an agent (sets them offline and revokes their sessions, in one transaction);
+    /// `false` if there is no such agent or they were already revoked.
     async fn revoke_agent(&self, id: i64) -> Result<bool>;
     /// Marks an agent seen at `now` (a heartbeat); `None` if there is no such agent. The
     /// `sequence` rule is [`Agents::set_agent_availability`]'s.
@@ -161,6 +162,67 @@ pub trait Agents: Send + Sync {
         now: chrono::DateTime<chrono::Utc>,
         sequence: Option<i64>,
     ) -> Result<Option<Agent>>;
+}
+
+/// Signing in: agents' emails, passwords and roles, their sessions, the single-use links that
+/// set a password, and the audit log. Emails are matched with ASCII letters lowercased
+/// ([`NewAgent::email`]); every token is stored as the SHA-256 (hex) its caller computed.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// The agent with this email, whatever the case of its ASCII letters; revoked or not (a
+    /// revoked agent must not sign in, and none of their sessions is ever found).
+    async fn agent_by_email(&self, email: &str) -> Result<Option<Agent>>;
+    /// Sets an agent's password hash; `false` if there is no such agent or they are revoked.
+    /// Their sessions are left as they are ([`Accounts::revoke_sessions_of`] ends them).
+    async fn set_password(&self, id: i64, password_hash: &str) -> Result<bool>;
+    /// Changes an agent's role; `None` if there is no such agent or they are revoked.
+    async fn set_role(&self, id: i64, role: Role) -> Result<Option<Agent>>;
+    /// Renames an agent; `None` if there is no such agent or they are revoked.
+    async fn set_agent_name(&self, id: i64, name: &str) -> Result<Option<Agent>>;
+    /// How many agents, not revoked, are admins.
+    async fn count_admins(&self) -> Result<i64>;
+    /// Whether any agent, not revoked, has a password: `false` means nobody can sign in yet (a
+    /// new installation, which offers the first admin's setup).
+    async fn any_password_set(&self) -> Result<bool>;
+
+    /// Starts a session, created and last seen now; an unknown agent is
+    /// [`StoreError::NotFound`], a token hash in use [`StoreError::Conflict`].
+    async fn create_session(&self, session: NewSession) -> Result<Session>;
+    /// The session with this token hash and its agent, if the session is not revoked, was
+    /// last seen at or after `idle_since`, and its agent is not revoked.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        idle_since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(Session, Agent)>>;
+    /// Marks a session seen at `now` (never earlier than it was); `false` if there is no such
+    /// session or it is revoked.
+    async fn touch_session(&self, id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<bool>;
+    /// An agent's sessions that are not revoked, newest first.
+    async fn sessions_of(&self, agent_id: i64) -> Result<Vec<Session>>;
+    /// Revokes a session, when `agent_id` is given only if it is that agent's; `false` if there
+    /// is no such session (of that agent) or it was already revoked.
+    async fn revoke_session(&self, id: i64, agent_id: Option<i64>) -> Result<bool>;
+    /// Revokes every session of an agent; how many were live.
+    async fn revoke_sessions_of(&self, agent_id: i64) -> Result<u64>;
+
+    /// Makes a single-use link, created now; an unknown agent is [`StoreError::NotFound`], a
+    /// token hash in use [`StoreError::Conflict`].
+    async fn create_link(&self, link: NewAccountLink) -> Result<AccountLink>;
+    /// Uses a link: if one with this token hash and purpose is unused, expires after `now` and
+    /// belongs to an agent who is not revoked, marks it used at `now` and returns it. In one
+    /// statement, so of concurrent calls exactly one gets the link; later calls get `None`.
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<AccountLink>>;
+
+    /// Records an audit entry, at now; an unknown actor is [`StoreError::NotFound`].
+    async fn record_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    /// Audit entries with `id < before_id` (all when `None`), newest first, at most `limit`.
+    async fn audit_log(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>>;
 }
 
 /// The replies agents keep for reuse, shared by the team.
@@ -179,7 +241,9 @@ pub trait SavedReplies: Send + Sync {
 
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
-pub trait Store: BotJobs + Agents + SavedReplies + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    BotJobs + Agents + Accounts + SavedReplies + Send + Sync + std::fmt::Debug + 'static
+{
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.
     async fn migrate(&self) -> Result<()>;

@@ -281,11 +281,17 @@ pub struct Agent {
     pub id: i64,
     /// Display name.
     pub name: String,
-    /// Login email, unique.
+    /// Login email, unique whatever its case: stored with ASCII letters lowercased (see
+    /// [`NewAgent::email`]).
     pub email: String,
     /// SHA-256 (hex) of the agent's API token.
     #[serde(skip)]
     pub token_hash: String,
+    /// What the agent may do.
+    pub role: Role,
+    /// The password's hash, in the format its caller chose; `None` until a password is set.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
     /// What the agent last said about themselves.
     pub availability: AgentAvailability,
     /// When their dashboard was last heard from (a heartbeat or a change of availability).
@@ -303,6 +309,35 @@ impl Agent {
         self.revoked_at.is_none()
             && self.availability == AgentAvailability::Online
             && self.last_seen_at.is_some_and(|seen| now - seen <= window)
+    }
+}
+
+/// What an agent may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Manages the team, widgets and settings, and answers conversations.
+    Admin,
+    /// Answers conversations.
+    Agent,
+}
+
+impl Role {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "agent" => Some(Self::Agent),
+            _ => None,
+        }
     }
 }
 
@@ -400,13 +435,157 @@ pub struct NewSavedReply {
     pub text: String,
 }
 
-/// What is needed to create an agent.
+/// What is needed to create an agent (without a password: see [`crate::Accounts::set_password`]).
 #[derive(Debug, Clone)]
 pub struct NewAgent {
     /// Display name.
     pub name: String,
-    /// Login email.
+    /// Login email. Stored with its ASCII letters lowercased, so `Ada@Example.com` and
+    /// `ada@example.com` are one account; other characters are kept as given.
     pub email: String,
     /// SHA-256 (hex) of the token.
     pub token_hash: String,
+    /// What the agent may do.
+    pub role: Role,
+}
+
+/// A signed-in browser: the cookie's hash, the CSRF token that goes with it, and when it was
+/// last used (a session idle for too long no longer counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// Id.
+    pub id: i64,
+    /// Whose session it is.
+    pub agent_id: i64,
+    /// SHA-256 (hex) of the cookie value; the value itself is never stored.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// What the browser sends back with each change (the double-submit token).
+    #[serde(skip)]
+    pub csrf_token: String,
+    /// The address it signed in from.
+    pub ip: Option<String>,
+    /// The browser it signed in with.
+    pub user_agent: Option<String>,
+    /// When it signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+    /// When it was signed out or revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What is needed to start a session; it starts, and is last seen, now.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Whose.
+    pub agent_id: i64,
+    /// SHA-256 (hex) of the cookie value, computed by the caller.
+    pub token_hash: String,
+    /// The CSRF token.
+    pub csrf_token: String,
+    /// The address.
+    pub ip: Option<String>,
+    /// The browser.
+    pub user_agent: Option<String>,
+}
+
+/// What a single-use link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkPurpose {
+    /// The first admin's: choose a password on a new installation.
+    Setup,
+    /// A new agent's: join the team and choose a password.
+    Invite,
+    /// A forgotten password's: choose a new one.
+    Reset,
+}
+
+impl LinkPurpose {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Setup => "setup",
+            Self::Invite => "invite",
+            Self::Reset => "reset",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "setup" => Some(Self::Setup),
+            "invite" => Some(Self::Invite),
+            "reset" => Some(Self::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use link that lets one agent set a password, until it is used or expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountLink {
+    /// Id.
+    pub id: i64,
+    /// The agent it is for.
+    pub agent_id: i64,
+    /// What it is for.
+    pub purpose: LinkPurpose,
+    /// SHA-256 (hex) of the link's token; the token itself is never stored.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// From when it no longer works.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used; a used link never works again.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// What is needed to make a link; it is made now.
+#[derive(Debug, Clone)]
+pub struct NewAccountLink {
+    /// The agent it is for.
+    pub agent_id: i64,
+    /// What it is for.
+    pub purpose: LinkPurpose,
+    /// SHA-256 (hex) of the token, computed by the caller.
+    pub token_hash: String,
+    /// From when it no longer works.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One thing done to accounts or settings, by whom, from where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Id, increasing: the paging cursor.
+    pub id: i64,
+    /// The agent who acted; `None` for the CLI or Parley itself.
+    pub actor_id: Option<i64>,
+    /// What was done, e.g. `agent.invite`, `session.sign_in`.
+    pub action: String,
+    /// What it was done to, e.g. `agent:7`.
+    pub target: Option<String>,
+    /// The address it came from.
+    pub ip: Option<String>,
+    /// Anything else worth keeping (stored as JSON text).
+    pub detail: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to record an audit entry; it is recorded now.
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEntry {
+    /// The agent who acted; `None` for the CLI or Parley itself.
+    pub actor_id: Option<i64>,
+    /// What was done.
+    pub action: String,
+    /// What it was done to.
+    pub target: Option<String>,
+    /// The address it came from.
+    pub ip: Option<String>,
+    /// Anything else worth keeping.
+    pub detail: Option<serde_json::Value>,
 }

@@ -4,6 +4,7 @@
 //! the DDL, how writes and migrations take their locks) lives in `sqlite.rs` and `postgres.rs`
 //! behind [`Backend`].
 
+mod accounts;
 mod agents;
 mod errors;
 mod jobs;

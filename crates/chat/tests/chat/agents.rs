@@ -20,6 +20,7 @@ pub(crate) async fn agent(app: &TestApp, name: &str) -> Agent {
             name: name.into(),
             email: format!("{}@example.com", name.to_lowercase()),
             token_hash: tokens::hash_token(&token),
+            role: parley_store::Role::Agent,
         })
         .await
         .unwrap();

@@ -1,4 +1,5 @@
 //! The agents on both databases: accounts, and the availability the dashboard reports.
+//! Signing in (passwords, roles, sessions, links) is in `accounts.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,11 +23,12 @@ where
         text::check("agent name", &agent.name)?;
         text::check("agent email", &agent.email)?;
         text::check("agent token hash", &agent.token_hash)?;
-        let email = agent.email.clone();
+        let email = stored_email(&agent.email);
         let row = sqlx::query(sql::INSERT_AGENT)
             .bind(agent.name)
-            .bind(agent.email)
+            .bind(email.clone())
             .bind(agent.token_hash)
+            .bind(agent.role.as_str().to_owned())
             .bind(Utc::now())
             .fetch_one(&self.write)
             .await
@@ -86,12 +88,26 @@ where
     }
 
     async fn revoke_agent(&self, id: i64) -> Result<bool> {
+        let now = Utc::now();
+        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
         let row = sqlx::query(sql::REVOKE_AGENT)
-            .bind(Utc::now())
+            .bind(now)
             .bind(id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(row.is_some())
+        if row.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // Their sessions end with them. (A session lookup also checks the agent, so a session
+        // made after this is never found either.)
+        sqlx::query(sql::REVOKE_SESSIONS_OF)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn touch_agent(
@@ -111,4 +127,10 @@ where
             None => self.agent(id).await,
         }
     }
+}
+
+/// An email as it is stored and looked up: ASCII letters lowercased, everything else as given
+/// (SQLite's `lower()` folds ASCII only; folding more here would let the databases disagree).
+pub(super) fn stored_email(email: &str) -> String {
+    email.to_ascii_lowercase()
 }

@@ -8,8 +8,9 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
-    Agent, AgentAvailability, Attachment, Conversation, ConversationStatus, Message, Reaction,
-    ReadState, Result, SavedReply, SenderType, StoreError, Widget,
+    AccountLink, Agent, AgentAvailability, Attachment, AuditEntry, Conversation,
+    ConversationStatus, LinkPurpose, Message, Reaction, ReadState, Result, Role, SavedReply,
+    SenderType, Session, StoreError, Widget,
 };
 
 /// Typed column reads on a row of either database. The generic bounds that say "this database
@@ -136,15 +137,81 @@ pub(crate) fn agent(row: &impl Columns) -> Result<Agent> {
     let availability = row.text("availability")?;
     let availability = AgentAvailability::parse(&availability)
         .ok_or_else(|| StoreError::Corrupt(format!("agent {id}: availability {availability:?}")))?;
+    let role = row.text("role")?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| StoreError::Corrupt(format!("agent {id}: role {role:?}")))?;
     Ok(Agent {
         id,
         name: row.text("name")?,
         email: row.text("email")?,
         token_hash: row.text("token_hash")?,
+        role,
+        password_hash: row.text_opt("password_hash")?,
         availability,
         last_seen_at: row.time_opt("last_seen_at")?,
         created_at: row.time("created_at")?,
         revoked_at: row.time_opt("revoked_at")?,
+    })
+}
+
+pub(crate) fn session(row: &impl Columns) -> Result<Session> {
+    session_named(row, "")
+}
+
+/// Reads a session together with its agent, from a row whose session columns are named
+/// `session_…` (see `LIVE_SESSION_BY_TOKEN_HASH`).
+pub(crate) fn session_and_agent(row: &impl Columns) -> Result<(Session, Agent)> {
+    Ok((session_named(row, "session_")?, agent(row)?))
+}
+
+/// Reads a session whose columns carry `prefix`.
+fn session_named(row: &impl Columns, prefix: &str) -> Result<Session> {
+    let column = |name: &str| format!("{prefix}{name}");
+    Ok(Session {
+        id: row.int(&column("id"))?,
+        agent_id: row.int(&column("agent_id"))?,
+        token_hash: row.text(&column("token_hash"))?,
+        csrf_token: row.text(&column("csrf_token"))?,
+        ip: row.text_opt(&column("ip"))?,
+        user_agent: row.text_opt(&column("user_agent"))?,
+        created_at: row.time(&column("created_at"))?,
+        last_seen_at: row.time(&column("last_seen_at"))?,
+        revoked_at: row.time_opt(&column("revoked_at"))?,
+    })
+}
+
+pub(crate) fn account_link(row: &impl Columns) -> Result<AccountLink> {
+    let id = row.int("id")?;
+    let purpose = row.text("purpose")?;
+    let purpose = LinkPurpose::parse(&purpose)
+        .ok_or_else(|| StoreError::Corrupt(format!("account link {id}: purpose {purpose:?}")))?;
+    Ok(AccountLink {
+        id,
+        agent_id: row.int("agent_id")?,
+        purpose,
+        token_hash: row.text("token_hash")?,
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
+        used_at: row.time_opt("used_at")?,
+    })
+}
+
+/// Reads an audit entry; its detail is JSON text in both databases.
+pub(crate) fn audit_entry(row: &impl Columns) -> Result<AuditEntry> {
+    let id = row.int("id")?;
+    let detail = row
+        .text_opt("detail")?
+        .map(|detail| serde_json::from_str(&detail))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("audit entry {id}: detail: {e}")))?;
+    Ok(AuditEntry {
+        id,
+        actor_id: row.int_opt("actor_id")?,
+        action: row.text("action")?,
+        target: row.text_opt("target")?,
+        ip: row.text_opt("ip")?,
+        detail,
+        created_at: row.time("created_at")?,
     })
 }
 

@@ -19,7 +19,18 @@ macro_rules! columns {
         "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
     };
     (agent) => {
-        "id, name, email, token_hash, availability, last_seen_at, created_at, revoked_at"
+        "id, name, email, token_hash, role, password_hash, availability, last_seen_at, \
+         created_at, revoked_at"
+    };
+    (session) => {
+        "id, agent_id, token_hash, csrf_token, ip, user_agent, created_at, last_seen_at, \
+         revoked_at"
+    };
+    (account_link) => {
+        "id, agent_id, purpose, token_hash, created_at, expires_at, used_at"
+    };
+    (audit_entry) => {
+        "id, actor_id, action, target, ip, detail, created_at"
     };
     (read_state) => {
         "conversation_id, reader, last_read_id"
@@ -243,7 +254,7 @@ pub(crate) const CONVERSATION_REACTIONS: &str = "SELECT r.message_id, r.reactor,
 // Agents.
 
 pub(crate) const INSERT_AGENT: &str = concat!(
-    "INSERT INTO agents (name, email, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+    "INSERT INTO agents (name, email, token_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) \
      RETURNING ",
     columns!(agent)
 );
@@ -270,6 +281,87 @@ pub(crate) const TOUCH_AGENT: &str = concat!(
     "UPDATE agents SET last_seen_at = $1, presence_seq = COALESCE($3, presence_seq) \
      WHERE id = $2 AND ($3 IS NULL OR presence_seq <= $3) RETURNING ",
     columns!(agent)
+);
+
+// Accounts. Emails are bound with their ASCII letters already lowercased, as they are stored.
+
+pub(crate) const AGENT_BY_EMAIL: &str =
+    concat!("SELECT ", columns!(agent), " FROM agents WHERE email = $1");
+pub(crate) const SET_PASSWORD: &str = "UPDATE agents SET password_hash = $1 \
+     WHERE id = $2 AND revoked_at IS NULL RETURNING id";
+pub(crate) const SET_ROLE: &str = concat!(
+    "UPDATE agents SET role = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
+    columns!(agent)
+);
+pub(crate) const SET_AGENT_NAME: &str = concat!(
+    "UPDATE agents SET name = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
+    columns!(agent)
+);
+pub(crate) const COUNT_ADMINS: &str =
+    "SELECT COUNT(*) AS admins FROM agents WHERE role = 'admin' AND revoked_at IS NULL";
+pub(crate) const ANY_PASSWORD_SET: &str = "SELECT id FROM agents \
+     WHERE password_hash IS NOT NULL AND revoked_at IS NULL LIMIT 1";
+
+// Sessions. A session is found with its agent in one statement; the session's columns are
+// renamed `session_…` so that the two records' columns keep apart.
+
+pub(crate) const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions (agent_id, token_hash, csrf_token, ip, user_agent, created_at, \
+     last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+    columns!(session)
+);
+pub(crate) const LIVE_SESSION_BY_TOKEN_HASH: &str = "SELECT \
+     s.id AS session_id, s.agent_id AS session_agent_id, s.token_hash AS session_token_hash, \
+     s.csrf_token AS session_csrf_token, s.ip AS session_ip, \
+     s.user_agent AS session_user_agent, s.created_at AS session_created_at, \
+     s.last_seen_at AS session_last_seen_at, s.revoked_at AS session_revoked_at, \
+     a.id AS id, a.name AS name, a.email AS email, a.token_hash AS token_hash, a.role AS role, \
+     a.password_hash AS password_hash, a.availability AS availability, \
+     a.last_seen_at AS last_seen_at, a.created_at AS created_at, a.revoked_at AS revoked_at \
+     FROM sessions s JOIN agents a ON a.id = s.agent_id \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.last_seen_at >= $2 \
+     AND a.revoked_at IS NULL";
+// Never moves back: of two requests finishing out of order, the later time stays.
+pub(crate) const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = \
+     CASE WHEN last_seen_at < $1 THEN $1 ELSE last_seen_at END \
+     WHERE id = $2 AND revoked_at IS NULL RETURNING id";
+pub(crate) const LIVE_SESSIONS_OF: &str = concat!(
+    "SELECT ",
+    columns!(session),
+    " FROM sessions WHERE agent_id = $1 AND revoked_at IS NULL ORDER BY id DESC"
+);
+pub(crate) const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = $1 \
+     WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR agent_id = $3) RETURNING id";
+pub(crate) const REVOKE_SESSIONS_OF: &str = "UPDATE sessions SET revoked_at = $1 \
+     WHERE agent_id = $2 AND revoked_at IS NULL RETURNING id";
+
+// Single-use links. Using one is a single UPDATE: under concurrent calls the row changes once
+// (PostgreSQL re-checks `used_at IS NULL` after waiting for the first writer's row lock; SQLite
+// has one writer), so exactly one caller gets the row back.
+
+pub(crate) const INSERT_ACCOUNT_LINK: &str = concat!(
+    "INSERT INTO account_links (agent_id, purpose, token_hash, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING ",
+    columns!(account_link)
+);
+pub(crate) const USE_ACCOUNT_LINK: &str = concat!(
+    "UPDATE account_links SET used_at = $1 \
+     WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+     AND agent_id IN (SELECT id FROM agents WHERE revoked_at IS NULL) RETURNING ",
+    columns!(account_link)
+);
+
+// The audit log, paged newest first by id.
+
+pub(crate) const INSERT_AUDIT_ENTRY: &str = concat!(
+    "INSERT INTO audit_log (actor_id, action, target, ip, detail, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+    columns!(audit_entry)
+);
+pub(crate) const AUDIT_LOG: &str = concat!(
+    "SELECT ",
+    columns!(audit_entry),
+    " FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2"
 );
 
 pub(crate) const ALL_SAVED_REPLIES: &str = concat!(

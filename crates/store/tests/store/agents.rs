@@ -2,7 +2,7 @@
 //! heartbeats.
 
 use chrono::Utc;
-use parley_store::{AgentAvailability, NewAgent, StoreError};
+use parley_store::{AgentAvailability, NewAgent, Role, StoreError};
 
 use crate::support::{agent, on_both, token, Db};
 
@@ -21,6 +21,7 @@ async fn create_and_find_agent(db: Db) {
             name: "Ada".into(),
             email: "ada@example.com".into(),
             token_hash: hash.clone(),
+            role: Role::Agent,
         })
         .await
         .expect("create");
@@ -61,6 +62,7 @@ async fn used_email_or_token_conflicts(db: Db) {
             name: "Other Ada".into(),
             email: "ada@example.com".into(),
             token_hash: token(),
+            role: Role::Agent,
         })
         .await
         .expect_err("email in use");
@@ -70,6 +72,7 @@ async fn used_email_or_token_conflicts(db: Db) {
             name: "Eve".into(),
             email: "eve@example.com".into(),
             token_hash: ada.token_hash.clone(),
+            role: Role::Agent,
         })
         .await
         .expect_err("token in use");

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod accounts;
 mod agents;
 mod attachments;
 mod bot_jobs;

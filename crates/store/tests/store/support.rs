@@ -6,7 +6,7 @@ use std::{future::Future, path::PathBuf, sync::Arc};
 
 use parley_store::{
     connect, connect_postgres_in_schema, Agent, Conversation, NewAgent, NewConversation,
-    NewMessage, NewWidget, SenderType, Store, Widget,
+    NewMessage, NewWidget, Role, SenderType, Store, Widget,
 };
 use sqlx::{Connection, Executor, PgConnection};
 
@@ -193,6 +193,7 @@ pub async fn agent(db: &Db, email: &str) -> Agent {
         name: "Ada".into(),
         email: email.into(),
         token_hash: token(),
+        role: Role::Agent,
     })
     .await
     .expect("create agent")

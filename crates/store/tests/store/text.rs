@@ -4,7 +4,7 @@
 //! text that holds a NUL find nothing, as nothing stored can hold one.
 
 use parley_store::{
-    ConversationQuery, NewAgent, NewAttachment, NewConversation, NewSavedReply, NewWidget,
+    ConversationQuery, NewAgent, NewAttachment, NewConversation, NewSavedReply, NewWidget, Role,
     StoreError,
 };
 
@@ -18,7 +18,7 @@ on_both!(
 const NUL: &str = "a\u{0}b";
 
 #[track_caller]
-fn assert_refused<T: std::fmt::Debug>(result: parley_store::Result<T>, field: &str) {
+pub(crate) fn assert_refused<T: std::fmt::Debug>(result: parley_store::Result<T>, field: &str) {
     match result {
         Err(StoreError::InvalidText { field: refused }) => assert_eq!(refused, field),
         other => panic!("{field}: expected InvalidText, got {other:?}"),
@@ -126,6 +126,7 @@ async fn nul_is_refused_in_every_stored_text(db: Db) {
             name: NUL.into(),
             email: "ada@example.com".into(),
             token_hash: token(),
+            role: Role::Agent,
         })
         .await,
         "agent name",
