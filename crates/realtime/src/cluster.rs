@@ -48,7 +48,7 @@ use crate::{
 pub(crate) mod link;
 mod survey;
 
-pub use link::{ChannelStat, Scope, Survey};
+pub use link::{ChannelStat, Scope};
 use link::{ClusterLink, ClusterSlot, Message, What};
 pub use survey::survey;
 

@@ -96,8 +96,6 @@ pub enum SubscribeRefusal {
 pub struct ChannelCounts {
     /// Sockets subscribed.
     pub subscriptions: usize,
-    /// Distinct presence members.
-    pub users: usize,
 }
 
 /// One app's subscriptions, members, users and cache.
@@ -312,14 +310,6 @@ impl Hub {
         channels
             .get(channel)
             .map_or(0, |entry| fan_out(entry, &frame, except))
-    }
-
-    /// Whether `socket` is subscribed to `channel`.
-    pub fn is_subscribed(&self, channel: &ChannelName, socket: SocketId) -> bool {
-        let channels = self.channels.read().expect("hub lock poisoned");
-        channels
-            .get(channel)
-            .is_some_and(|entry| entry.subscribers.contains_key(&socket))
     }
 
     /// Subscription and member counts of one channel, if anyone is in it.
@@ -558,7 +548,6 @@ fn broadcast_count(channel: &ChannelName, entry: &Channel) {
 fn counts(entry: &Channel) -> ChannelCounts {
     ChannelCounts {
         subscriptions: entry.subscribers.len(),
-        users: entry.members.len(),
     }
 }
 

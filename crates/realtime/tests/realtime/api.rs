@@ -328,7 +328,7 @@ async fn publishing_in_process_to_an_unknown_app_says_so() {
         .unwrap_err();
     assert_eq!(
         error,
-        parley_realtime::publish::PublishError::UnknownApp("404404".into())
+        parley_realtime::PublishError::UnknownApp("404404".into())
     );
     assert_eq!(error.status(), 404);
     assert_eq!(error.to_string(), "unknown app \"404404\"");

@@ -3,7 +3,7 @@
 //! `PARLEY_TEST_REDIS_URL` names a Redis (`make test` sets it); each test has its own pub/sub
 //! channel, so tests running at once never see each other's messages.
 
-use parley_realtime::{cluster::ClusterError, Realtime};
+use parley_realtime::{ClusterError, Realtime};
 use serde_json::json;
 
 use crate::support::*;
