@@ -90,6 +90,14 @@ pub struct ChatConfig {
     pub agent_allowed_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client for the per-IP limits.
     pub trusted_proxies: crate::client_address::TrustedProxies,
+    /// A session unused for this long is over; its next request must sign in again.
+    pub session_idle: chrono::Duration,
+    /// Mark the session cookie `Secure` (the public address is https).
+    pub secure_cookies: bool,
+    /// Failed sign-ins per minute per client IP before 429 (0 disables).
+    pub login_failures_per_ip_per_minute: u32,
+    /// Failed sign-ins per minute per email before 429 (0 disables).
+    pub login_failures_per_account_per_minute: u32,
 }
 
 impl ChatConfig {
@@ -111,6 +119,10 @@ impl ChatConfig {
             auth_failures_per_ip_per_minute: 20,
             agent_allowed_origins: Vec::new(),
             trusted_proxies: Default::default(),
+            session_idle: chrono::Duration::hours(12),
+            secure_cookies: false,
+            login_failures_per_ip_per_minute: 30,
+            login_failures_per_account_per_minute: 10,
         }
     }
 

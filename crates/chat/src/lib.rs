@@ -14,6 +14,7 @@
 //! - [`text`]: what text people may send (no control characters), and what a reaction is.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
+pub mod accounts;
 pub mod api;
 pub mod bot_runner;
 pub mod broadcast;

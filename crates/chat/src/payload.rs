@@ -245,6 +245,8 @@ pub struct AgentJson {
     id: i64,
     name: String,
     email: String,
+    /// `admin` or `agent`.
+    role: &'static str,
     availability: parley_store::AgentAvailability,
     /// Available and heard from recently: what counts for "agents online".
     online: bool,
@@ -257,6 +259,7 @@ impl AgentJson {
             id: agent.id,
             name: agent.name.clone(),
             email: agent.email.clone(),
+            role: agent.role.as_str(),
             availability: agent.availability,
             online,
         }

@@ -1,4 +1,5 @@
-//! The command line: `parley serve`, `parley realtime`, `parley check-config`.
+//! The command line: `parley serve`, `parley realtime`, `parley check-config`, `parley migrate`,
+//! and the widget, agent and admin commands.
 
 use std::process::ExitCode;
 
@@ -31,6 +32,23 @@ enum Command {
     /// Manage agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Manage the people who administer Parley.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin who signs in to /dashboard with this email and a password read from
+    /// standard input (asked twice, unechoed, on a terminal; one line when piped).
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the part of the email before the @).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +176,10 @@ impl Cli {
                     }
                     Command::Agent(AgentCommand::Revoke { id }) => {
                         commands::revoke_agent(&settings, id).await
+                    }
+                    Command::Admin(AdminCommand::Create { email, name }) => {
+                        let password = commands::read_password()?;
+                        commands::create_admin(&settings, &email, name.as_deref(), password).await
                     }
                     Command::CheckConfig | Command::Realtime => unreachable!("handled above"),
                 }

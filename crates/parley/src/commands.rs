@@ -207,6 +207,51 @@ pub async fn revoke_agent(settings: &Settings, id: i64) -> anyhow::Result<()> {
     }
 }
 
+/// The new admin's password from standard input: asked twice without echo on a terminal, read
+/// as one line when piped (`printf '%s\n' "$PASSWORD" | parley admin create …`).
+pub fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        if first != second {
+            anyhow::bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_string())
+}
+
+/// `parley admin create --email E [--name N]`: an admin who signs in with a password.
+pub async fn create_admin(
+    settings: &Settings,
+    email: &str,
+    name: Option<&str>,
+    password: String,
+) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let admin = parley_chat::accounts::create_admin(store.as_ref(), email, name, password)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    store
+        .record_audit(parley_store::NewAuditEntry {
+            actor_id: None,
+            action: "admin.create".into(),
+            target: Some(format!("agent:{}", admin.id)),
+            ip: None,
+            detail: Some(serde_json::json!({ "via": "cli", "email": admin.email })),
+        })
+        .await?;
+    println!(
+        "Created admin {} ({}). Sign in at /dashboard with this email and the password.",
+        admin.id, admin.email
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::plain_text;

@@ -135,21 +135,24 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");
     let demo_token = announce_demo_widget(&settings, store.as_ref(), http_address).await?;
+    let public_url = settings
+        .http
+        .public_url
+        .clone()
+        .unwrap_or_else(|| local_url(http_address));
+    let state = AppState::new(service.clone());
+    announce_setup_link(&state, &public_url).await?;
     announce_demo_agent(&settings, store.as_ref(), http_address).await?;
-    let mut health = parley_chat::health::Health::new(service.clone());
+    let mut health = parley_chat::health::Health::new(service);
     if let Some(cluster) = &settings.cluster {
         health = health.with_redis(&cluster.redis_url)?;
     }
     let pages = crate::pages::PagesConfig {
         demo_token,
-        public_url: settings
-            .http
-            .public_url
-            .clone()
-            .unwrap_or_else(|| local_url(http_address)),
+        public_url,
         test_page: settings.http.test_page,
     };
-    let router = parley_chat::router(AppState::new(service))
+    let router = parley_chat::router(state)
         .merge(health.router())
         .merge(crate::pages::router(pages));
 
@@ -210,6 +213,12 @@ fn chat_config(
         scheme: pusher.scheme.clone(),
         cluster: pusher.cluster.clone(),
     });
+    // A cookie marked Secure is sent over https only: right when the public address is https.
+    config.secure_cookies = settings
+        .http
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
     if let Some(max) = settings.max_upload_bytes {
         config.max_upload_bytes = max;
     }
@@ -318,6 +327,21 @@ async fn announce_demo_agent(
         println!("The demo agent's token is in {}", token_path.display());
     }
     println!("Dashboard: http://{http_address}/dashboard");
+    Ok(())
+}
+
+/// While nobody can sign in with a password, prints the one-time link that creates the first
+/// admin (the demo agent's token keeps working for the demo data).
+async fn announce_setup_link(state: &AppState, public_url: &str) -> anyhow::Result<()> {
+    if state.service.store.any_password_set().await? {
+        return Ok(());
+    }
+    let token = state.setup.offer();
+    println!(
+        "Create the first admin (this link works once): {}/dashboard#setup={token}",
+        public_url.trim_end_matches('/')
+    );
+    println!("  or from the shell: parley admin create --email you@example.com");
     Ok(())
 }
 

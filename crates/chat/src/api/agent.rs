@@ -146,7 +146,7 @@ pub async fn broadcasting_auth(
     request.sign_for(&state.service, Holder::Agent(agent.id))
 }
 
-fn agent_json(agent: &Agent) -> Value {
+pub(super) fn agent_json(agent: &Agent) -> Value {
     let online = agent.is_online(Utc::now(), online_window());
     serde_json::to_value(AgentJson::new(agent, online)).expect("agents serialise")
 }

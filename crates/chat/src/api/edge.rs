@@ -47,12 +47,14 @@ pub fn add_security_headers(headers: &mut HeaderMap, csp: &'static str) {
 /// (browsers send no Authorization on it), so it reflects the origin and the real request then
 /// enforces the widget's allowed origins (403). The agents' API holds agents' tokens, so only
 /// the dashboard's own origin (the API's host, or the configured public address) and configured
-/// origins may call it from a browser; others are refused before any handler runs. Bearer
-/// tokens, not cookies, so never credentials.
+/// origins may call it from a browser; others are refused before any handler runs, and so are
+/// the sign-in calls (`/api/auth/…`). The session cookie is for the dashboard's own origin, so
+/// credentials are never allowed cross-origin.
 pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
     if let Some(origin) = &origin {
-        if request.uri().path().starts_with("/api/agent/")
+        let path = request.uri().path();
+        if (path.starts_with("/api/agent/") || path.starts_with("/api/auth/"))
             && !agent_origin_allowed(&state, request.headers(), origin)
         {
             let shown = origin.to_str().unwrap_or("(not text)");
@@ -71,7 +73,7 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-Socket-ID, X-Requested-With"),
+            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-Socket-ID, X-Requested-With, X-CSRF-Token"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

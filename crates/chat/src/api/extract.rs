@@ -1,6 +1,7 @@
 //! Extractors that turn every rejection into the API's error shape, and the identities a request
 //! can carry: the widget (its `cbw_` bearer token), the visitor (the conversation's
-//! `X-Visitor-Token`) and the agent (their `cba_` bearer token).
+//! `X-Visitor-Token`) and the agent (their `cba_` bearer token, or a session cookie with its
+//! CSRF token on writes).
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -8,13 +9,18 @@ use axum::{
     extract::{
         rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request,
     },
-    http::{header, request::Parts, HeaderMap, StatusCode},
+    http::{header, request::Parts, HeaderMap, Method, StatusCode},
 };
-use parley_store::{Agent, Conversation, Widget};
+use chrono::Utc;
+use parley_store::{Agent, Conversation, Session, Widget};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use crate::{error::ApiError, tokens::hash_token};
+use crate::{
+    accounts::{same_secret, CSRF_HEADER, SESSION_COOKIE},
+    error::ApiError,
+    tokens::hash_token,
+};
 
 /// `Path<T>` whose rejection is a 404 in the API's shape (a non-numeric id names nothing).
 pub struct ApiPath<T>(pub T);
@@ -108,7 +114,8 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
     }
 }
 
-/// The agent making a request, from `Authorization: Bearer cba_…`.
+/// The agent making a request: from `Authorization: Bearer cba_…` (API clients), or from the
+/// session cookie (the dashboard), which on a write must come with the session's CSRF token.
 pub struct AgentAuth(pub Agent);
 
 impl FromRequestParts<Arc<AppState>> for AgentAuth {
@@ -118,9 +125,14 @@ impl FromRequestParts<Arc<AppState>> for AgentAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::Unauthorized("missing agent token (Authorization: Bearer cba_…)".into())
-        })?;
+        let Some(token) = bearer(&parts.headers) else {
+            return match signed_in(parts, state).await? {
+                Some((_, agent)) => Ok(Self(agent)),
+                None => Err(ApiError::Unauthorized(
+                    "sign in, or send an agent token (Authorization: Bearer cba_…)".into(),
+                )),
+            };
+        };
         state
             .service
             .store
@@ -129,6 +141,78 @@ impl FromRequestParts<Arc<AppState>> for AgentAuth {
             .map(Self)
             .ok_or_else(|| ApiError::Unauthorized("unknown agent token".into()))
     }
+}
+
+/// A person signed in with the session cookie (never a bearer token): the session and who.
+pub struct SignedIn(pub Session, pub Agent);
+
+impl FromRequestParts<Arc<AppState>> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        signed_in(parts, state)
+            .await?
+            .map(|(session, agent)| Self(session, agent))
+            .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))
+    }
+}
+
+/// How long after the last request a session stays valid before it is marked seen again: a
+/// write per minute per session at most, not one per request.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The session the cookie names, if it is live; `Err` for a live session whose write lacks the
+/// right CSRF token. A cookie that names no live session is no session (and a refusal to count).
+async fn signed_in(
+    parts: &Parts,
+    state: &Arc<AppState>,
+) -> Result<Option<(Session, Agent)>, ApiError> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let store = &state.service.store;
+    let now = Utc::now();
+    let Some((session, agent)) = store
+        .session_by_token_hash(&hash_token(token), now - state.service.config.session_idle)
+        .await?
+    else {
+        return Err(ApiError::Unauthorized(
+            "your session has ended; sign in again".into(),
+        ));
+    };
+    let reads_only = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !reads_only {
+        let presented = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same_secret(presented, &session.csrf_token) {
+            return Err(ApiError::Forbidden(
+                "missing or wrong CSRF token (X-CSRF-Token)".into(),
+            ));
+        }
+    }
+    if now - session.last_seen_at > TOUCH_EVERY {
+        store.touch_session(session.id, now).await?;
+    }
+    Ok(Some((session, agent)))
+}
+
+/// A cookie's value from the `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
 }
 
 /// The token of an `Authorization: Bearer …` header (the scheme in any case, as HTTP allows).

@@ -5,6 +5,7 @@
 mod agent;
 mod agent_inbox;
 mod attachments;
+mod auth;
 mod bot_replies;
 mod broadcasting;
 mod edge;
@@ -18,13 +19,13 @@ use std::sync::Arc;
 use axum::{
     extract::DefaultBodyLimit,
     middleware,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
     Router,
 };
 
 pub use edge::{add_security_headers, security_headers};
 
-use crate::{ratelimit::RateLimiter, service::ChatService};
+use crate::{accounts::SetupLink, ratelimit::RateLimiter, service::ChatService};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -37,6 +38,10 @@ pub struct AppState {
     messages_per_widget: RateLimiter,
     /// Refused tokens per client IP (see [`edge::throttle_refused_tokens`]).
     auth_failures: RateLimiter,
+    login_failures_per_ip: RateLimiter,
+    login_failures_per_account: RateLimiter,
+    /// The first admin's one-time link, while nobody can sign in.
+    pub setup: SetupLink,
 }
 
 impl AppState {
@@ -49,6 +54,11 @@ impl AppState {
             messages_per_ip: RateLimiter::new(config.messages_per_ip_per_minute),
             messages_per_widget: RateLimiter::new(config.messages_per_widget_per_minute),
             auth_failures: RateLimiter::new(config.auth_failures_per_ip_per_minute),
+            login_failures_per_ip: RateLimiter::new(config.login_failures_per_ip_per_minute),
+            login_failures_per_account: RateLimiter::new(
+                config.login_failures_per_account_per_minute,
+            ),
+            setup: SetupLink::default(),
             service,
         })
     }
@@ -83,6 +93,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/bot/conversations/{id}/messages",
             post(bot_replies::reply),
         )
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/session", get(auth::session))
+        .route("/api/auth/sessions", get(auth::sessions))
+        .route("/api/auth/sessions/{id}", delete(auth::end_session))
+        .route("/api/auth/setup", get(auth::setup_state).post(auth::setup))
         .route("/api/agent/me", get(agent::me))
         .route("/api/agent/availability", put(agent::set_availability))
         .route("/api/agent/heartbeat", post(agent::heartbeat))

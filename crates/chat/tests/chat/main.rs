@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod agent_inbox;
 mod agents;
 mod api_edge;

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
     pub service: ChatService,
+    /// What the handlers share (the setup link, the limiters).
+    pub state: Arc<AppState>,
     /// With `PARLEY_CHAT_TEST_POSTGRES_URL` set, the schema this test owns.
     postgres_schema: Option<(String, String)>,
 }
@@ -176,7 +178,8 @@ impl TestApp {
             ))
         });
         let service = ChatService::new(store.clone(), broadcaster, config);
-        let router = parley_chat::router(AppState::new(service.clone()));
+        let state = AppState::new(service.clone());
+        let router = parley_chat::router(state.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(parley_chat::http_server::serve(
@@ -207,6 +210,7 @@ impl TestApp {
             http,
             data_dir,
             service,
+            state,
             postgres_schema,
         }
     }

@@ -1,0 +1,266 @@
+//! Signing in with a password (`/api/auth/…`): log in and out, the current session and its CSRF
+//! token, the signed-in person's sessions, and creating the first admin with the setup link.
+//!
+//! A session is a random cookie (HttpOnly, SameSite=Lax, Secure under https) whose SHA-256 the
+//! store keeps; it authenticates `/api/agent/…` as a bearer token does, and every write made with
+//! it must carry the session's CSRF token in `X-CSRF-Token` (see `extract::AgentAuth`).
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRequest, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use parley_store::{Agent, NewAuditEntry, NewSession, Session};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    agent::agent_json,
+    extract::{client_ip, ApiJson, ApiPath, SignedIn},
+    rate_limited, AppState,
+};
+use crate::{
+    accounts::{self, SESSION_COOKIE},
+    error::ApiError,
+    text,
+    tokens::hash_token,
+};
+
+/// Body of `POST /api/auth/login`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+/// The one answer to a wrong email or a wrong password: which one was wrong is not said.
+fn wrong_credentials() -> ApiError {
+    ApiError::Unauthorized("the email or the password is wrong".into())
+}
+
+/// `POST /api/auth/login {email, password}`: 200 with the person, their CSRF token and the
+/// session cookie. Failures count per client IP and per email; past either limit, 429.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    let ApiJson(body) = ApiJson::<Login>::from_request(request, &state).await?;
+    let account = body.email.trim().to_lowercase();
+    // Peeked first and taken only on failure: people who type their password right are never
+    // slowed by others' failures, and a throttled attempt is not even checked.
+    rate_limited(state.login_failures_per_ip.peek(&ip))?;
+    rate_limited(state.login_failures_per_account.peek(&account))?;
+    let store = &state.service.store;
+    let found = if text::first_refused(&account).is_none() && !account.is_empty() {
+        store.agent_by_email(&account).await?
+    } else {
+        None
+    };
+    let usable = found.filter(|agent| agent.revoked_at.is_none());
+    let stored_hash = usable
+        .as_ref()
+        .and_then(|agent| agent.password_hash.clone());
+    let matches = accounts::verify_password(stored_hash, body.password).await;
+    let Some(agent) = usable.filter(|_| matches) else {
+        let _ = state.login_failures_per_ip.check(&ip);
+        let _ = state.login_failures_per_account.check(&account);
+        return Err(wrong_credentials());
+    };
+    start_session(&state, &agent, &ip, &headers).await
+}
+
+/// Signs `agent` in: a new session, its cookie, and the body the dashboard starts from.
+async fn start_session(
+    state: &AppState,
+    agent: &Agent,
+    ip: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = accounts::new_session_token();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| {
+            text::without_refused(ua)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        });
+    let session = state
+        .service
+        .store
+        .create_session(NewSession {
+            agent_id: agent.id,
+            token_hash: hash_token(&token),
+            csrf_token: accounts::new_csrf_token(),
+            ip: Some(ip.to_string()),
+            user_agent,
+        })
+        .await?;
+    let mut response = Json(session_body(agent, &session)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&token, state.service.config.secure_cookies, None),
+    );
+    Ok(response)
+}
+
+fn session_body(agent: &Agent, session: &Session) -> Value {
+    json!({
+        "success": true,
+        "user": agent_json(agent),
+        "csrf_token": session.csrf_token,
+        "session_id": session.id,
+    })
+}
+
+/// The `Set-Cookie` value: the session (`max_age: None`, ended by the server's inactivity
+/// limit) or, with `Some(0)`, its removal.
+fn session_cookie(token: &str, secure: bool, max_age: Option<u32>) -> HeaderValue {
+    let mut cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax");
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    HeaderValue::from_str(&cookie).expect("cookie text is ASCII")
+}
+
+/// `POST /api/auth/logout`: ends this session (CSRF checked) and clears the cookie.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session, agent): SignedIn,
+) -> Result<Response, ApiError> {
+    state
+        .service
+        .store
+        .revoke_session(session.id, Some(agent.id))
+        .await?;
+    let mut response = Json(json!({ "success": true })).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie("", state.service.config.secure_cookies, Some(0)),
+    );
+    Ok(response)
+}
+
+/// `GET /api/auth/session`: who the cookie signs in, and the session's CSRF token (for a page
+/// that was reloaded).
+pub async fn session(SignedIn(session, agent): SignedIn) -> Json<Value> {
+    Json(session_body(&agent, &session))
+}
+
+/// `GET /api/auth/sessions`: the signed-in person's sessions, newest first, this one marked.
+pub async fn sessions(
+    State(state): State<Arc<AppState>>,
+    SignedIn(current, agent): SignedIn,
+) -> Result<Json<Value>, ApiError> {
+    let sessions = state.service.store.sessions_of(agent.id).await?;
+    let listed: Vec<Value> = sessions
+        .iter()
+        .map(|session| {
+            json!({
+                "id": session.id,
+                "created_at": session.created_at,
+                "last_seen_at": session.last_seen_at,
+                "ip": session.ip,
+                "user_agent": session.user_agent,
+                "current": session.id == current.id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "success": true, "sessions": listed })))
+}
+
+/// `DELETE /api/auth/sessions/{id}`: signs one of the person's own sessions out.
+pub async fn end_session(
+    State(state): State<Arc<AppState>>,
+    SignedIn(_, agent): SignedIn,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    if !state
+        .service
+        .store
+        .revoke_session(id, Some(agent.id))
+        .await?
+    {
+        return Err(ApiError::NotFound("session"));
+    }
+    Ok(Json(json!({ "success": true })))
+}
+
+/// Body of `POST /api/auth/setup`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    token: String,
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    password: String,
+}
+
+/// `GET /api/auth/setup`: whether the first admin is still to be created (the page shows the
+/// form only then).
+pub async fn setup_state(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let needed = !state.service.store.any_password_set().await?;
+    Ok(Json(json!({ "success": true, "needed": needed })))
+}
+
+/// `POST /api/auth/setup {token, email, name?, password}`: creates the first admin with the
+/// one-time link `parley serve` printed, and signs them in. Refused once anyone has a password.
+pub async fn setup(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    let ApiJson(body) = ApiJson::<Setup>::from_request(request, &state).await?;
+    if state.service.store.any_password_set().await? {
+        return Err(ApiError::Conflict("Parley already has an admin".into()));
+    }
+    if !state.setup.take(&body.token) {
+        return Err(ApiError::Unauthorized(
+            "this setup link is not valid (it works once; restart the server for a new one)".into(),
+        ));
+    }
+    let admin = match accounts::create_admin(
+        state.service.store.as_ref(),
+        &body.email,
+        body.name.as_deref(),
+        body.password,
+    )
+    .await
+    {
+        Ok(admin) => admin,
+        Err(error) => {
+            // A refused form leaves the link usable for the corrected one.
+            state.setup.restore(body.token);
+            return Err(error);
+        }
+    };
+    state
+        .service
+        .store
+        .record_audit(NewAuditEntry {
+            actor_id: Some(admin.id),
+            action: "admin.setup".into(),
+            target: Some(format!("agent:{}", admin.id)),
+            ip: Some(ip.clone()),
+            detail: None,
+        })
+        .await?;
+    start_session(&state, &admin, &ip, &headers)
+        .await
+        .map(|mut response| {
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        })
+}
