@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use parley_store::{Agent, NewAuditEntry, NewSession, Session};
+use parley_store::{Agent, LinkPurpose, NewAuditEntry, NewSession, Session};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -263,4 +263,65 @@ pub async fn setup(
             *response.status_mut() = StatusCode::CREATED;
             response
         })
+}
+
+/// Body of `POST /api/auth/accept`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accept {
+    token: String,
+    password: String,
+}
+
+/// `POST /api/auth/accept {token, password}`: an invitation or a password reset link sets the
+/// person's password and signs them in; a reset also signs out their other sessions. A link
+/// works once and expires (invitations after 7 days, resets after 24 hours): 401 otherwise.
+pub async fn accept(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    let ApiJson(body) = ApiJson::<Accept>::from_request(request, &state).await?;
+    // Checked before the link is spent, so a refused password leaves it usable.
+    accounts::check_new_password(&body.password)?;
+    let store = &state.service.store;
+    let hash = hash_token(body.token.trim());
+    let now = chrono::Utc::now();
+    let mut used = None;
+    for purpose in [LinkPurpose::Invite, LinkPurpose::Reset] {
+        if let Some(link) = store.use_link(&hash, purpose, now).await? {
+            used = Some(link);
+            break;
+        }
+    }
+    let Some(link) = used else {
+        return Err(ApiError::Unauthorized(
+            "this link is not valid: it was used, it expired, or it was never sent".into(),
+        ));
+    };
+    let password_hash = accounts::hash_password(body.password).await?;
+    if !store.set_password(link.agent_id, &password_hash).await? {
+        return Err(ApiError::Unauthorized("this account is disabled".into()));
+    }
+    if link.purpose == LinkPurpose::Reset {
+        store.revoke_sessions_of(link.agent_id).await?;
+    }
+    let agent = store
+        .agent(link.agent_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    store
+        .record_audit(NewAuditEntry {
+            actor_id: Some(agent.id),
+            action: match link.purpose {
+                LinkPurpose::Reset => "user.reset_password".into(),
+                _ => "user.accept_invite".into(),
+            },
+            target: Some(format!("agent:{}", agent.id)),
+            ip: Some(ip.clone()),
+            detail: None,
+        })
+        .await?;
+    start_session(&state, &agent, &ip, &headers).await
 }

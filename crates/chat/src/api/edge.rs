@@ -54,7 +54,8 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
     let origin = request.headers().get(header::ORIGIN).cloned();
     if let Some(origin) = &origin {
         let path = request.uri().path();
-        if (path.starts_with("/api/agent/") || path.starts_with("/api/auth/"))
+        let dashboard_only = ["/api/agent/", "/api/auth/", "/api/admin/"];
+        if dashboard_only.iter().any(|prefix| path.starts_with(prefix))
             && !agent_origin_allowed(&state, request.headers(), origin)
         {
             let shown = origin.to_str().unwrap_or("(not text)");
@@ -69,7 +70,7 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
         let headers = preflight.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

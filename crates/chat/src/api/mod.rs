@@ -2,6 +2,7 @@
 //! agents' under `/api/agent/…`, and external bots' replies under `/api/bot/…`; the layers
 //! around them are in [`edge`].
 
+mod admin;
 mod agent;
 mod agent_inbox;
 mod attachments;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use axum::{
     extract::DefaultBodyLimit,
     middleware,
-    routing::{delete, get, post, put},
+    routing::{delete, get, patch, post, put},
     Router,
 };
 
@@ -99,6 +100,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/auth/sessions", get(auth::sessions))
         .route("/api/auth/sessions/{id}", delete(auth::end_session))
         .route("/api/auth/setup", get(auth::setup_state).post(auth::setup))
+        .route("/api/auth/accept", post(auth::accept))
+        .route("/api/admin/users", get(admin::users).post(admin::invite))
+        .route("/api/admin/users/{id}", patch(admin::change))
+        .route("/api/admin/users/{id}/disable", post(admin::disable))
+        .route("/api/admin/users/{id}/reset-link", post(admin::reset_link))
+        .route("/api/admin/audit", get(admin::audit))
         .route("/api/agent/me", get(agent::me))
         .route("/api/agent/availability", put(agent::set_availability))
         .route("/api/agent/heartbeat", post(agent::heartbeat))

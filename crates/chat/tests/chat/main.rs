@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod agent_inbox;
 mod agents;
 mod api_edge;

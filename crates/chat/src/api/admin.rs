@@ -1,0 +1,314 @@
+//! The admins' API (`/api/admin/…`): the team's accounts (invite, change role or name, disable,
+//! password reset links) and the audit log. Every act is recorded with who, when and from where.
+//! Agents get 403.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{request::Parts, StatusCode},
+    Json,
+};
+use chrono::Utc;
+use parley_store::{Agent, LinkPurpose, NewAccountLink, NewAgent, NewAuditEntry, Role};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    extract::{client_ip, AgentAuth, ApiJson, ApiPath, ApiQuery},
+    AppState,
+};
+use crate::{accounts, error::ApiError, presence::online_window, text, tokens};
+
+/// How long an invitation stays usable.
+const INVITE_VALID_FOR: chrono::Duration = chrono::Duration::days(7);
+/// How long a password reset link stays usable.
+const RESET_VALID_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// An admin making a request, and the address it came from (for the audit log).
+pub struct AdminAuth {
+    admin: Agent,
+    ip: String,
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let AgentAuth(agent) = AgentAuth::from_request_parts(parts, state).await?;
+        if agent.role != Role::Admin {
+            return Err(ApiError::Forbidden("only admins may do this".into()));
+        }
+        Ok(Self {
+            admin: agent,
+            ip: client_ip(&parts.extensions),
+        })
+    }
+}
+
+impl AdminAuth {
+    /// Records an act of this admin.
+    async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        target: &Agent,
+        detail: Option<Value>,
+    ) -> Result<(), ApiError> {
+        state
+            .service
+            .store
+            .record_audit(NewAuditEntry {
+                actor_id: Some(self.admin.id),
+                action: action.into(),
+                target: Some(format!("agent:{}", target.id)),
+                ip: Some(self.ip.clone()),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// A person as admins see them.
+fn user_json(agent: &Agent) -> Value {
+    json!({
+        "id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "role": agent.role.as_str(),
+        "availability": agent.availability,
+        "online": agent.is_online(Utc::now(), online_window()),
+        "has_password": agent.password_hash.is_some(),
+        "created_at": agent.created_at,
+        "disabled_at": agent.revoked_at,
+    })
+}
+
+/// `GET /api/admin/users`: everyone, oldest first, disabled people included.
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    _: AdminAuth,
+) -> Result<Json<Value>, ApiError> {
+    let agents = state.service.store.agents().await?;
+    let users: Vec<Value> = agents.iter().map(user_json).collect();
+    Ok(Json(json!({ "success": true, "users": users })))
+}
+
+/// Body of `POST /api/admin/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+/// `POST /api/admin/users {email, name?, role?}`: invites a person (an agent unless `role` says
+/// admin). 201 with the user and `invite_path`, the single-use link (valid 7 days) for the
+/// invitee to choose a password, for the admin to send.
+pub async fn invite(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiJson(body): ApiJson<Invite>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let email = accounts::check_email(&body.email)?;
+    let name = match body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => {
+            text::check("name", name)?;
+            name.to_string()
+        }
+        None => email.split('@').next().unwrap_or("Agent").to_string(),
+    };
+    let store = &state.service.store;
+    let agent = store
+        .create_agent(NewAgent {
+            name,
+            email,
+            // Unknown to anyone: the invitee signs in with a password, and API tokens are made
+            // separately.
+            token_hash: tokens::hash_token(&tokens::new_agent_token()),
+            role: body.role.unwrap_or(Role::Agent),
+        })
+        .await?;
+    let path = link(&state, &agent, LinkPurpose::Invite, INVITE_VALID_FOR).await?;
+    caller
+        .audit(
+            &state,
+            "user.invite",
+            &agent,
+            Some(json!({ "email": agent.email, "role": agent.role.as_str() })),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "user": user_json(&agent), "invite_path": path })),
+    ))
+}
+
+/// A new single-use link for `agent`, as the dashboard path that uses it.
+async fn link(
+    state: &AppState,
+    agent: &Agent,
+    purpose: LinkPurpose,
+    valid_for: chrono::Duration,
+) -> Result<String, ApiError> {
+    let token = accounts::new_link_token();
+    state
+        .service
+        .store
+        .create_link(NewAccountLink {
+            agent_id: agent.id,
+            purpose,
+            token_hash: tokens::hash_token(&token),
+            expires_at: Utc::now() + valid_for,
+        })
+        .await?;
+    Ok(format!("/dashboard#{}={token}", purpose.as_str()))
+}
+
+/// Body of `PATCH /api/admin/users/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+/// `PATCH /api/admin/users/{id} {name?, role?}`. The last admin cannot be made an agent (409).
+pub async fn change(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Change>,
+) -> Result<Json<Value>, ApiError> {
+    let store = &state.service.store;
+    let mut agent = active(&state, id).await?;
+    if let Some(name) = body.name.as_deref() {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::Validation("name must be 1-100 characters".into()));
+        }
+        text::check("name", name)?;
+        agent = store
+            .set_agent_name(id, name)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+    }
+    if let Some(role) = body.role {
+        if role == Role::Agent && agent.role == Role::Admin {
+            keep_an_admin(&state).await?;
+        }
+        agent = store
+            .set_role(id, role)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+    }
+    caller
+        .audit(
+            &state,
+            "user.update",
+            &agent,
+            Some(json!({ "name": body.name, "role": body.role.map(Role::as_str) })),
+        )
+        .await?;
+    Ok(Json(json!({ "success": true, "user": user_json(&agent) })))
+}
+
+/// `POST /api/admin/users/{id}/disable`: the person can no longer sign in; their sessions and
+/// token end at once and their dashboard's sockets are closed within seconds (the revocation
+/// watcher). The last admin cannot be disabled (409).
+pub async fn disable(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let agent = active(&state, id).await?;
+    if agent.role == Role::Admin {
+        keep_an_admin(&state).await?;
+    }
+    if !state.service.store.revoke_agent(id).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    caller.audit(&state, "user.disable", &agent, None).await?;
+    // Off the team at once for everyone watching.
+    if let Err(error) = state.service.refresh_presence().await {
+        tracing::warn!(%error, "could not republish the team after disabling a user");
+    }
+    Ok(Json(json!({ "success": true })))
+}
+
+/// `POST /api/admin/users/{id}/reset-link`: a single-use link (valid 24 hours) for the person to
+/// choose a new password; using it signs out their other sessions.
+pub async fn reset_link(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let agent = active(&state, id).await?;
+    let path = link(&state, &agent, LinkPurpose::Reset, RESET_VALID_FOR).await?;
+    caller
+        .audit(&state, "user.reset_link", &agent, None)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "reset_path": path })),
+    ))
+}
+
+/// Query of `GET /api/admin/audit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/admin/audit?before=&limit=50`: administrative acts, newest first.
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    _: AdminAuth,
+    ApiQuery(page): ApiQuery<AuditPage>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::Validation("limit must be 1-200".into()));
+    }
+    let entries = state.service.store.audit_log(page.before, limit).await?;
+    Ok(Json(json!({ "success": true, "entries": entries })))
+}
+
+/// A person who is not disabled, or 404.
+async fn active(state: &AppState, id: i64) -> Result<Agent, ApiError> {
+    state
+        .service
+        .store
+        .agent(id)
+        .await?
+        .filter(|agent| agent.revoked_at.is_none())
+        .ok_or(ApiError::NotFound("user"))
+}
+
+/// Refuses a change that would leave no admin.
+async fn keep_an_admin(state: &AppState) -> Result<(), ApiError> {
+    if state.service.store.count_admins().await? <= 1 {
+        return Err(ApiError::Conflict(
+            "Parley needs at least one admin; make someone else an admin first".into(),
+        ));
+    }
+    Ok(())
+}
