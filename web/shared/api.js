@@ -1,7 +1,8 @@
 // api.js — owns what every HTTP call to Parley's API has in common, for the widget (the chat API)
-// and the dashboard (the agents' API): the bearer token, X-Socket-ID when a socket is up (so the
-// server leaves this tab's socket out of the broadcast), a time-out, and every failure turned into
-// an ApiError whose `retryable` says whether trying again can help. Uploads use XMLHttpRequest
+// and the dashboard (the agents' API): the bearer token (none for a dashboard signed in with a
+// password: its cookie and CSRF header go instead), X-Socket-ID when a socket is up (so the server
+// leaves this tab's socket out of the broadcast), a time-out, and every failure turned into an
+// ApiError whose `retryable` says whether trying again can help. Uploads use XMLHttpRequest
 // because fetch still cannot report upload progress.
 
 const TIMEOUT_MS = 20000;
@@ -39,7 +40,8 @@ const NOT_JSON = 'the server answered with something that is not JSON';
 /**
  * @param {object} o
  * @param {string} o.baseUrl the server (a trailing slash is dropped)
- * @param {string} o.token the bearer token (the widget's or the agent's)
+ * @param {string|null} o.token the bearer token (the widget's or the agent's); null sends no
+ *   Authorization header (a cookie session: pass `init.credentials` and the CSRF header in `headers`)
  * @param {() => string|null} [o.socketId] this tab's socket, while one is up
  * @param {(conversation: boolean) => object|null} [o.headers] more headers; `conversation` is the
  *   call's option of that name (the widget adds its visitor token there)
@@ -51,7 +53,7 @@ export function createClient({ baseUrl, token, socketId = () => null, headers: m
   const base = baseUrl.replace(/\/+$/, '');
 
   function headers(conversation, json) {
-    const h = Object.assign({ Authorization: 'Bearer ' + token, Accept: 'application/json' }, more(conversation));
+    const h = Object.assign(token ? { Authorization: 'Bearer ' + token } : {}, { Accept: 'application/json' }, more(conversation));
     if (json) h['Content-Type'] = 'application/json';
     const sid = socketId();
     if (sid) h['X-Socket-ID'] = sid;

@@ -3,9 +3,10 @@
 // `private-agents` (always), the agent's own `private-agent.{id}` (which the server closes when the
 // agent is revoked, so a revoked dashboard falls back to polling and is refused at once), and the
 // open conversation's `private-chat.conversation.{id}`, their events, and typing whispers.
-// Channels are authorised by POST /api/agent/broadcasting/auth with the agent's token. A channel
-// counts as live only while the socket is connected AND the channel is subscribed; the app polls
-// whatever is not live.
+// Channels are authorised by POST /api/agent/broadcasting/auth, signed in as every other call
+// (api.js: the session cookie with X-CSRF-Token, or the agent's token). A channel counts as live
+// only while the socket is connected AND the channel is subscribed; the app polls whatever is not
+// live.
 
 import { LABEL, createProviderChain } from '../../shared/realtime.js';
 

@@ -1,6 +1,8 @@
 // storage.js — owns what the dashboard keeps in localStorage (with a memory fallback when storage
-// is blocked): the agent token, the availability the agent last chose, the inbox tab, and how far
-// this browser has seen each conversation (for unread dots). Keys start with `parley-dashboard:`.
+// is blocked): the agent token (when signed in with one), the marker of a password session (its id
+// only: the session itself is an HttpOnly cookie; the marker is how the other tabs hear of a
+// sign-in or a sign-out), the availability the agent last chose, the inbox tab, and how far this
+// browser has seen each conversation (for unread dots). Keys start with `parley-dashboard:`.
 
 const PREFIX = 'parley-dashboard:';
 const SEEN_MAX = 500;
@@ -44,6 +46,9 @@ export function createStorage() {
   return {
     token: () => get('token'),
     setToken: (token) => set('token', token),
+    /** `{id}` of the password session this browser is signed in with, or null. */
+    session: () => get('session'),
+    setSession: (marker) => set('session', marker),
     availability: () => get('availability'),
     setAvailability: (a) => set('availability', a),
     tab: () => get('tab'),
@@ -63,7 +68,7 @@ export function createStorage() {
     },
     /** Everything about the agent goes on sign-out. */
     clear() {
-      for (const key of ['token', 'availability', 'seen', 'tab']) set(key, null);
+      for (const key of ['token', 'session', 'availability', 'seen', 'tab']) set(key, null);
       seen = {};
     },
   };

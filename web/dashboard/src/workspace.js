@@ -26,7 +26,13 @@ const INBOX_POLL_MS = 3000;
 const SEARCH_PAUSE_MS = 250;
 const THREAD_POLL_MS = 2500;
 
-export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, options = {} }) {
+/**
+ * @param {object} o
+ * @param {object} o.credential how the agent is signed in (see api.js): a password session or a token
+ * @param {string} o.endedMessage what the sign-in form says when the server stops accepting it
+ * @param {(reason: string|null) => void} o.onEnd the workspace is over: signed out (null) or refused
+ */
+export function createWorkspace({ root, baseUrl, credential, endedMessage, me, storage, onEnd, options = {} }) {
   let self = me.agent;
   let team = [];
   let realtime = null;
@@ -39,9 +45,9 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
 
   const api = createApi({
     baseUrl,
-    token,
+    credential,
     socketId: () => realtime?.socketId() ?? null,
-    onUnauthorized: () => end('The server no longer accepts your token. Sign in again.'),
+    onUnauthorized: () => end(endedMessage),
   });
   const inbox = createInbox({ api, storage, me: () => self?.id });
   const notifier = createNotifier({ sound: options.sound !== false });
@@ -192,17 +198,19 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
 
   // ---- start, stop --------------------------------------------------------------------------
 
+  /** "Sign out": offline first (it needs the session), then the session ends on the server. */
   async function signOut() {
     const p = presence.signOut();
     stop();
     await p;
-    onEnd(null, { signedOut: true });
+    await api.logout().catch(() => {});
+    onEnd(null);
   }
 
   function end(reason) {
     if (stopped) return;
     stop();
-    onEnd(reason, { signedOut: true });
+    onEnd(reason);
   }
 
   function listen(target, type, fn, opts) {
@@ -270,6 +278,7 @@ export function createWorkspace({ root, baseUrl, token, me, storage, onEnd, opti
         const current = open();
         return {
           agent: self,
+          signedInWith: credential.kind === 'session' ? 'password' : 'token',
           provider: realtime.provider,
           agentsLive: realtime.isLive('agents'),
           conversationLive: realtime.isLive('conversation'),

@@ -51,8 +51,10 @@ async function shot(page, name) {
 /** The dashboard as an agent uses it. */
 function dashboard(page, server = parley) {
   const d = {
+    /** With an agent token: the sign-in page's secondary form. */
     async signIn(token = server.agentToken) {
       await page.goto(server.dashboardUrl);
+      await page.getByRole('button', { name: 'Use an API token instead' }).click();
       await page.getByLabel('Agent token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
     },
@@ -750,7 +752,8 @@ test('a refused token shows an error and loads nothing else', async () => {
   assert.equal(await page.getByLabel('Agent token').getAttribute('aria-invalid'), 'true');
   assert.equal(await page.locator('.app').count(), 0, 'no inbox');
   assert.deepEqual(sockets, [], 'no socket');
-  assert.deepEqual(requests.filter((p) => p.startsWith('/api/')), ['/api/agent/me'], 'only the check');
+  // On load the page asks whether a session cookie signs it in (no), then the token is checked.
+  assert.deepEqual(requests.filter((p) => p.startsWith('/api/')), ['/api/auth/session', '/api/agent/me'], 'only the checks');
   assert.equal(await page.evaluate(() => localStorage.getItem('parley-dashboard:token')), null, 'not kept');
   await shot(page, 'bad-token');
 
