@@ -1,7 +1,8 @@
 // Starts the real Parley server (`parley serve`) for one test file: a fresh data directory,
 // HTTP and realtime on port 0, and the lines it prints parsed for the ports, the demo widget
-// token and (with `agent: true`) the demo agent's token. Waits for those lines (no sleeps) and
-// stops the server in after(). `cli()` runs other `parley` commands on the same data directory.
+// token, (with `agent: true`) the demo agent's token and (with `setup: true`) the first-run link
+// that creates the first admin. Waits for those lines (no sleeps) and stops the server in after().
+// `cli()` runs other `parley` commands on the same data directory, with standard input if given.
 
 import { execFile, spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
@@ -29,11 +30,12 @@ export async function closedPort() {
 }
 
 /**
- * Starts `parley serve`. Resolves to {baseUrl, realtimePort, token, agentToken, output(), stop(),
- * api, agentApi, cli}. `env` adds variables (e.g. REVERB_PORT to advertise a closed port);
- * `agent: true` also waits for the demo agent's token.
+ * Starts `parley serve`. Resolves to {baseUrl, realtimePort, token, agentToken, setupUrl, output(),
+ * stop(), api, agentApi, cli}. `env` adds variables (e.g. REVERB_PORT to advertise a closed port);
+ * `agent: true` also waits for the demo agent's token, `setup: true` for the first-run link
+ * (`…/dashboard#setup=psl_…`, printed while nobody has a password).
  */
-export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30000 } = {}) {
+export async function startParley({ env = {}, agent = false, setup = false, readyTimeoutMs = 30000 } = {}) {
   const bin = parleyBin();
   if (!existsSync(bin)) throw new Error(`parley binary not found at ${bin}: run \`cargo build -p parley\` or set PARLEY_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'parley-widget-'));
@@ -68,6 +70,7 @@ export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30
     if (!found.token && (m = out.match(/^Demo widget token: (cbw_\w+)/m))) found.token = m[1];
     if (!found.agentToken && (m = out.match(/^Demo agent token: (cba_\w+)/m))) found.agentToken = m[1];
     if (!found.dashboardUrl && (m = out.match(/^Dashboard: (http:\/\/\S+)/m))) found.dashboardUrl = m[1];
+    if (!found.setupUrl && (m = out.match(/^Create the first admin .*?: (http:\/\/\S+#setup=\S+)/m))) found.setupUrl = m[1];
     onLine();
   };
   proc.stdout.on('data', feed);
@@ -78,7 +81,7 @@ export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30
     await new Promise((resolveReady, reject) => {
       const timer = setTimeout(() => reject(new Error('parley did not print its ports and tokens in time:\n' + out)), readyTimeoutMs);
       onLine = () => {
-        if (found.baseUrl && found.realtimePort && found.token && (!agent || found.agentToken)) {
+        if (found.baseUrl && found.realtimePort && found.token && (!agent || found.agentToken) && (!setup || found.setupUrl)) {
           clearTimeout(timer);
           resolveReady();
         }
@@ -114,6 +117,7 @@ export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30
     token,
     agentToken: found.agentToken,
     dashboardUrl: found.dashboardUrl || baseUrl + '/dashboard',
+    setupUrl: found.setupUrl,
     realtimePort: found.realtimePort,
     dataDir: join(dir, 'data'),
     output: () => out,
@@ -127,12 +131,17 @@ export async function startParley({ env = {}, agent = false, readyTimeoutMs = 30
     agentApi(method, path, { body, agentToken = found.agentToken } = {}) {
       return call(method, path, { Authorization: 'Bearer ' + agentToken, Accept: 'application/json' }, body);
     },
-    /** Runs `parley <args>` on this server's data directory; resolves to its stdout. */
-    cli(args) {
+    /**
+     * Runs `parley <args>` on this server's data directory; resolves to its stdout. `input` is
+     * written to its standard input (a password for `parley admin create`, say), which is
+     * otherwise closed.
+     */
+    cli(args, { input } = {}) {
       return new Promise((resolveRun, reject) => {
-        execFile(bin, args, { cwd: dir, env: childEnv, timeout: 30000 }, (error, stdout, stderr) =>
+        const child = execFile(bin, args, { cwd: dir, env: childEnv, timeout: 30000 }, (error, stdout, stderr) =>
           error ? reject(new Error(`parley ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolveRun(stdout),
         );
+        child.stdin.end(input ?? '');
       });
     },
     /**
