@@ -98,12 +98,18 @@ pub struct ChatConfig {
     pub login_failures_per_ip_per_minute: u32,
     /// Failed sign-ins per minute per email before 429 (0 disables).
     pub login_failures_per_account_per_minute: u32,
+    /// Where browsers reach Parley (`PARLEY_PUBLIC_URL`), for the embed snippet; `None`: the
+    /// host the request came to.
+    pub public_url: Option<String>,
+    /// The knowledge bot's files (`PARLEY_KNOWLEDGE_DIR`), for trying a widget's bot.
+    pub knowledge_dir: PathBuf,
 }
 
 impl ChatConfig {
     /// Defaults that a busy office behind one address never hits.
     pub fn new(data_dir: PathBuf, provider: Provider, link_secret: String) -> Self {
         Self {
+            knowledge_dir: data_dir.join("knowledge"),
             data_dir,
             provider,
             reverb: None,
@@ -123,6 +129,7 @@ impl ChatConfig {
             secure_cookies: false,
             login_failures_per_ip_per_minute: 30,
             login_failures_per_account_per_minute: 10,
+            public_url: None,
         }
     }
 

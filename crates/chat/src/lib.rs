@@ -12,6 +12,8 @@
 //! - [`http_server`]: the port's listener (header and idle timeouts, connection cap); [`health`]:
 //!   `/up`, dependency by dependency.
 //! - [`text`]: what text people may send (no control characters), and what a reaction is.
+//! - [`accounts`]: password hashes, email and password rules, session and link secrets.
+//! - [`widgets`]: what a widget may be configured with, and its embed snippet.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
 pub mod accounts;
@@ -31,6 +33,7 @@ pub mod service;
 pub mod text;
 pub mod tokens;
 pub mod uploads;
+pub mod widgets;
 
 pub use api::{router, AppState};
 pub use config::{ChatConfig, Provider, RealtimeApp};

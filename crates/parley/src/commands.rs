@@ -38,28 +38,18 @@ pub async fn create_widget(
         Some(text) => parse_widget_settings(text)?,
         None => serde_json::json!({}),
     };
-    if name.trim().is_empty() {
-        anyhow::bail!("--name must not be empty");
-    }
     plain_text("--name", name)?;
-    for origin in &allowed_origins {
-        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
-            && !origin.trim_end_matches('/').contains(['?', '#'])
-            && origin.matches('/').count() <= 3;
-        if !valid {
-            anyhow::bail!("--allowed-origin {origin:?} must look like https://example.com[:port]");
-        }
-    }
+    let name =
+        parley_chat::widgets::check_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let allowed_origins = parley_chat::widgets::check_origins(&allowed_origins)
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
     let store = open_store(settings).await?;
     let token = new_widget_token();
     let widget = store
         .create_widget(NewWidget {
-            name: name.trim().to_string(),
+            name,
             token_hash: hash_token(&token),
-            allowed_origins: allowed_origins
-                .iter()
-                .map(|o| o.trim_end_matches('/').to_string())
-                .collect(),
+            allowed_origins,
             settings: widget_settings,
         })
         .await?;
@@ -88,11 +78,7 @@ fn plain_text(option: &str, value: &str) -> anyhow::Result<()> {
 fn parse_widget_settings(text: &str) -> anyhow::Result<serde_json::Value> {
     let value: serde_json::Value =
         serde_json::from_str(text).context("--settings is not valid JSON")?;
-    if !value.is_object() {
-        anyhow::bail!("--settings must be a JSON object");
-    }
-    parley_bot::BotSettings::from_widget_settings(&value)
-        .context("--settings has an invalid \"bot\"")?;
+    parley_chat::widgets::check_settings(&value).map_err(|e| anyhow::anyhow!("--settings: {e}"))?;
     Ok(value)
 }
 

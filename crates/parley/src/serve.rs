@@ -120,9 +120,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         )
         .await;
     }
-    let knowledge_dir = std::env::var_os("PARLEY_KNOWLEDGE_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| settings.data_dir.join("knowledge"));
+    let knowledge_dir = service.config.knowledge_dir.clone();
     service.watch_presence(std::time::Duration::from_secs(5), shutdown.clone());
     if settings.bot_worker {
         parley_chat::bot_runner::start(
@@ -213,6 +211,10 @@ fn chat_config(
         scheme: pusher.scheme.clone(),
         cluster: pusher.cluster.clone(),
     });
+    if let Some(dir) = std::env::var_os("PARLEY_KNOWLEDGE_DIR") {
+        config.knowledge_dir = dir.into();
+    }
+    config.public_url = settings.http.public_url.clone();
     // A cookie marked Secure is sent over https only: right when the public address is https.
     config.secure_cookies = settings
         .http

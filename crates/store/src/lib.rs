@@ -258,6 +258,17 @@ pub trait Store:
     async fn widgets(&self) -> Result<Vec<Widget>>;
     /// Replaces a widget's settings (colours, greeting, bot…); `false` if there is no such widget.
     async fn update_widget_settings(&self, id: i64, settings: serde_json::Value) -> Result<bool>;
+    /// Renames a live widget and replaces its allowed origins; `None` if there is no such live
+    /// widget.
+    async fn update_widget(
+        &self,
+        id: i64,
+        name: &str,
+        allowed_origins: &[String],
+    ) -> Result<Option<Widget>>;
+    /// Gives a live widget a new token (the old one stops working at once); `false` if there is
+    /// no such live widget.
+    async fn set_widget_token(&self, id: i64, token_hash: &str) -> Result<bool>;
     /// Revokes a widget; `false` if there is no such widget or it was already revoked.
     async fn revoke_widget(&self, id: i64) -> Result<bool>;
 

@@ -160,6 +160,36 @@ where
         Ok(updated.is_some())
     }
 
+    async fn update_widget(
+        &self,
+        id: i64,
+        name: &str,
+        allowed_origins: &[String],
+    ) -> Result<Option<Widget>> {
+        text::check("widget name", name)?;
+        for origin in allowed_origins {
+            text::check("allowed origin", origin)?;
+        }
+        let row = sqlx::query(sql::UPDATE_WIDGET)
+            .bind(name.to_owned())
+            .bind(Value::from(allowed_origins.to_vec()))
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(rows::widget).transpose()
+    }
+
+    async fn set_widget_token(&self, id: i64, token_hash: &str) -> Result<bool> {
+        text::check("widget token hash", token_hash)?;
+        let updated = sqlx::query(sql::SET_WIDGET_TOKEN)
+            .bind(token_hash.to_owned())
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await
+            .map_err(|e| write_error(e, || "a widget with this token".into(), String::new))?;
+        Ok(updated.is_some())
+    }
+
     async fn create_conversation(&self, conversation: NewConversation) -> Result<Conversation> {
         text::check_optional("visitor name", conversation.visitor_name.as_deref())?;
         text::check_optional("visitor email", conversation.visitor_email.as_deref())?;

@@ -50,7 +50,17 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for AdminAuth {
 }
 
 impl AdminAuth {
-    /// Records an act of this admin.
+    /// The admin.
+    pub(super) fn admin(&self) -> &Agent {
+        &self.admin
+    }
+
+    /// The address the request came from.
+    pub(super) fn ip(&self) -> &str {
+        &self.ip
+    }
+
+    /// Records an act of this admin on a person.
     async fn audit(
         &self,
         state: &AppState,

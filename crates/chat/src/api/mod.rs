@@ -3,6 +3,7 @@
 //! around them are in [`edge`].
 
 mod admin;
+mod admin_widgets;
 mod agent;
 mod agent_inbox;
 mod attachments;
@@ -106,6 +107,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/admin/users/{id}/disable", post(admin::disable))
         .route("/api/admin/users/{id}/reset-link", post(admin::reset_link))
         .route("/api/admin/audit", get(admin::audit))
+        .route(
+            "/api/admin/widgets",
+            get(admin_widgets::list).post(admin_widgets::create),
+        )
+        .route("/api/admin/widgets/{id}", patch(admin_widgets::update))
+        .route(
+            "/api/admin/widgets/{id}/token",
+            post(admin_widgets::new_token),
+        )
+        .route(
+            "/api/admin/widgets/{id}/revoke",
+            post(admin_widgets::revoke),
+        )
+        .route(
+            "/api/admin/widgets/{id}/knowledge",
+            get(admin_widgets::knowledge).post(admin_widgets::add_entry),
+        )
+        .route(
+            "/api/admin/widgets/{id}/knowledge/{index}",
+            put(admin_widgets::change_entry).delete(admin_widgets::delete_entry),
+        )
+        .route(
+            "/api/admin/widgets/{id}/bot/try",
+            post(admin_widgets::try_bot),
+        )
         .route("/api/agent/me", get(agent::me))
         .route("/api/agent/availability", put(agent::set_availability))
         .route("/api/agent/heartbeat", post(agent::heartbeat))

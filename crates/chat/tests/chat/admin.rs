@@ -9,7 +9,7 @@ use crate::support::*;
 const PASSWORD: &str = "correct horse battery";
 
 /// A signed-in browser: its cookie and CSRF token.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookie: String,
     csrf: String,
@@ -24,7 +24,12 @@ impl Browser<'_> {
             .header("X-CSRF-Token", &self.csrf)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
@@ -76,7 +81,7 @@ async fn accept(app: &TestApp, path: &str, password: &str) -> reqwest::Response 
         .unwrap()
 }
 
-async fn owner(app: &TestApp) -> Browser<'_> {
+pub(crate) async fn owner(app: &TestApp) -> Browser<'_> {
     parley_chat::accounts::create_admin(
         app.store.as_ref(),
         "owner@example.com",
@@ -89,7 +94,7 @@ async fn owner(app: &TestApp) -> Browser<'_> {
 }
 
 /// Invites `email` as `role` and has them accept: their browser.
-async fn member<'a>(
+pub(crate) async fn member<'a>(
     app: &'a TestApp,
     admin: &Browser<'_>,
     email: &str,

@@ -30,7 +30,7 @@ fn runner_config(app: &TestApp) -> RunnerConfig {
     }
 }
 
-fn start_runner(app: &TestApp) -> CancellationToken {
+pub(crate) fn start_runner(app: &TestApp) -> CancellationToken {
     let shutdown = CancellationToken::new();
     bot_runner::start(app.service.clone(), runner_config(app), shutdown.clone());
     shutdown
@@ -47,7 +47,7 @@ async fn with_bot(bot: Value) -> (TestApp, CancellationToken, i64, String, Subsc
 }
 
 /// The next broadcast message not written by the visitor.
-async fn next_reply(subscriber: &mut Subscriber) -> Value {
+pub(crate) async fn next_reply(subscriber: &mut Subscriber) -> Value {
     loop {
         let data = subscriber.event("ChatMessageReceived").await;
         if data["sender_type"] != "visitor" {

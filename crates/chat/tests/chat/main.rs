@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod admin;
+mod admin_widgets;
 mod agent_inbox;
 mod agents;
 mod api_edge;

@@ -73,6 +73,13 @@ pub(crate) const ALL_WIDGETS: &str =
 pub(crate) const REVOKE_WIDGET: &str =
     "UPDATE widgets SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 
+pub(crate) const UPDATE_WIDGET: &str = concat!(
+    "UPDATE widgets SET name = $1, allowed_origins = $2 WHERE id = $3 AND revoked_at IS NULL \
+     RETURNING ",
+    columns!(widget)
+);
+pub(crate) const SET_WIDGET_TOKEN: &str =
+    "UPDATE widgets SET token_hash = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 pub(crate) const UPDATE_WIDGET_SETTINGS: &str =
     "UPDATE widgets SET settings = $1 WHERE id = $2 RETURNING id";
 

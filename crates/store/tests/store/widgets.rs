@@ -12,7 +12,49 @@ on_both!(
     revoked_widget_is_not_found_by_token,
     repeated_token_conflicts,
     settings_can_be_replaced,
+    rename_origins_and_new_token,
 );
+
+async fn rename_origins_and_new_token(db: Db) {
+    let created = widget(&db, "Shop").await;
+    let origins = vec!["https://shop.example".to_string()];
+    let updated = db
+        .update_widget(created.id, "Shop front", &origins)
+        .await
+        .unwrap()
+        .expect("live widget");
+    assert_eq!(updated.name, "Shop front");
+    assert_eq!(updated.allowed_origins, origins);
+    assert_eq!(db.widget(created.id).await.unwrap(), Some(updated.clone()));
+
+    let fresh = token();
+    assert!(db.set_widget_token(created.id, &fresh).await.unwrap());
+    assert_eq!(
+        db.widget_by_token_hash(&created.token_hash).await.unwrap(),
+        None,
+        "the old token stops working"
+    );
+    assert_eq!(
+        db.widget_by_token_hash(&fresh).await.unwrap().map(|w| w.id),
+        Some(created.id)
+    );
+    // Another widget's token cannot be taken.
+    let other = widget(&db, "Other").await;
+    let err = db
+        .set_widget_token(created.id, &other.token_hash)
+        .await
+        .expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    db.revoke_widget(created.id).await.unwrap();
+    assert_eq!(db.update_widget(created.id, "X", &[]).await.unwrap(), None);
+    assert!(!db.set_widget_token(created.id, &token()).await.unwrap());
+    let err = db
+        .update_widget(other.id, "bad\u{0}name", &[])
+        .await
+        .expect_err("refused text");
+    assert!(matches!(err, StoreError::InvalidText { .. }), "{err:?}");
+}
 
 async fn settings_can_be_replaced(db: Db) {
     let created = widget(&db, "Settings").await;
