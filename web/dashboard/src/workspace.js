@@ -1,9 +1,9 @@
 // workspace.js — owns the signed-in dashboard: it creates the parts (api, inbox, threads, sync,
 // outbox, presence, realtime, notifier; the layout, typing, what arrives, navigation, the
-// agent's actions, saved replies) and connects them so that every way a message or a
-// conversation can arrive ends in the inbox cache or the open thread, and every change ends in a
-// render. It decides the rules between the parts: when to mark read, which reply shows "Seen",
-// when to poll the inbox and the open conversation, what signing out undoes.
+// agent's actions, saved replies, the person's sessions) and connects them so that every way a
+// message or a conversation can arrive ends in the inbox cache or the open thread, and every
+// change ends in a render. It decides the rules between the parts: when to mark read, which reply
+// shows "Seen", when to poll the inbox and the open conversation, what signing out undoes.
 
 import { createCatchUp } from '../../shared/catch-up.js';
 import { createActions } from './actions.js';
@@ -17,6 +17,7 @@ import { createPresence } from './presence.js';
 import { createRealtime } from './realtime.js';
 import { createRender } from './render.js';
 import { createSavedReplies } from './saved-replies.js';
+import { createSessions } from './sessions.js';
 import { createSync } from './sync.js';
 import { createThreads } from './thread.js';
 import { createTyping } from './typing.js';
@@ -53,7 +54,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const notifier = createNotifier({ sound: options.sound !== false });
 
   const layout = createLayout({
-    header: { onAvailability: (a) => presence.set(a), onSignOut: () => signOut() },
+    header: { onAvailability: (a) => presence.set(a), onSignOut: () => signOut(), onSessions: api.isSession ? (from) => sessions.open(from) : null },
     inbox: {
       onTab: (id) => nav.selectTab(id),
       onOpen: (id) => nav.navigate(id),
@@ -78,9 +79,12 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     },
     // A refusal (a taken shortcut, say) is thrown to the form, which shows it.
     savedReplies: { onAdd: (shortcut, text) => savedReplies.add(shortcut, text), onDelete: (reply) => savedReplies.remove(reply) },
+    // Signed in with a password: where else this person is signed in, and signing those out.
+    sessions: api.isSession ? { onEnd: (s) => sessions.end(s), onRefresh: () => sessions.load() } : null,
   });
   const { header, threadView, toast } = layout;
   const savedReplies = createSavedReplies({ api, toast, render: (list) => layout.savedView.render(list) });
+  const sessions = api.isSession ? createSessions({ api, view: layout.sessionsView }) : null;
 
   const render = createRender({
     api,
@@ -230,6 +234,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     clearTimeout(searchTimer);
     typing.stop();
     threadView.stop();
+    if (layout.sessionsView?.isOpen) layout.sessionsView.el.close();
     for (const fn of cleanups.splice(0)) fn();
     if (window.ParleyDashboard?.__workspace === api) delete window.ParleyDashboard;
   }

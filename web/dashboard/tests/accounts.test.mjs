@@ -2,7 +2,7 @@
 // first-run link creating the first admin (then reload, sign out, the link spent), signing in with
 // a wrong and then the right password and answering a visitor live (every write with the CSRF
 // header, channels authorised by the cookie), too many attempts, other tabs hearing of a sign-in
-// and a sign-out, the sessions list signing another device out, the keyboard alone, screenshots
+// and a sign-out, the sessions dialog signing another device out, the keyboard alone, screenshots
 // at desktop and phone size, and an accessibility check of the sign-in and setup pages.
 
 import { test, before, after } from 'node:test';
@@ -296,6 +296,7 @@ test('other tabs follow a token sign-in and sign-out as well', async () => {
   await a.live();
   await b.live();
   assert.equal((await b.state()).signedInWith, 'token');
+  assert.equal(await first.getByRole('button', { name: 'Sessions' }).count(), 0, 'a token has no sessions to list');
   await a.signOut();
   await first.getByLabel('Agent token').waitFor();
   await second.getByRole('status').filter({ hasText: 'You signed out in another tab.' }).waitFor();
@@ -329,6 +330,55 @@ test('a session that ends elsewhere returns the page to the form: "Your session 
   assert.equal(await page.locator('.app').count(), 0);
   assert.deepEqual(page.errors, []);
   await context.close();
+});
+
+test('the Sessions dialog lists where the person is signed in and signs another device out', async () => {
+  const laptop = await newContext(browser, { viewport: DESKTOP });
+  const phone = await newContext(browser, { viewport: PHONE, userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' });
+  const page = await openPage(laptop);
+  const other = await openPage(phone);
+  const d = dashboard(page);
+  const o = dashboard(other);
+  for (const x of [d, o]) {
+    await x.open();
+    await x.signIn();
+    await x.live();
+  }
+  const sessionId = (p) => p.evaluate(() => fetch('/api/auth/session').then((r) => r.json()).then((b) => b.session_id));
+  const mine = await sessionId(page);
+  const theirs = await sessionId(other);
+
+  const button = page.getByRole('button', { name: 'Sessions' });
+  await button.click();
+  const dialog = page.getByRole('dialog', { name: 'Your sessions' });
+  await dialog.waitFor();
+  const here = dialog.locator(`li[data-session-id="${mine}"]`);
+  const there = dialog.locator(`li[data-session-id="${theirs}"]`);
+  await here.filter({ hasText: 'This browser' }).waitFor();
+  assert.equal(await here.getByRole('button').count(), 0, 'this browser signs out with the header\'s button');
+  await there.filter({ hasText: 'Safari 17 on iOS' }).waitFor();
+  assert.deepEqual(await accessibilityProblems(page), [], 'the dialog');
+  await shot(page, 'sessions');
+  await page.setViewportSize(PHONE);
+  await shot(page, 'sessions-phone');
+  await page.setViewportSize(DESKTOP);
+
+  await there.getByRole('button', { name: /^Sign out Safari 17 on iOS/ }).click();
+  await there.waitFor({ state: 'detached' });
+  await here.waitFor();
+  // On the phone, the next call is refused and the page goes back to the form.
+  await other.evaluate(() => document.getElementById('pd-av-away')?.click());
+  await o.alert.filter({ hasText: 'Your session has ended. Sign in again.' }).waitFor();
+  await o.email.waitFor();
+
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await button.evaluate((el) => el === document.activeElement), true, 'the focus went back to the button');
+  assert.equal((await d.state()).signedInWith, 'password', 'this browser is still signed in');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(other.errors, []);
+  await laptop.close();
+  await phone.close();
 });
 
 test('keyboard only: Tab through the sign-in form, switch to a token and back, sign in with Enter', async () => {

@@ -1,6 +1,7 @@
 // ui/header.js — owns the top bar: the product name, the agent's name, the availability switch
 // (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
-// state (live, connecting, polling) and "Sign out".
+// state (live, connecting, polling), "Sessions" (signed in with a password only: where else this
+// person is signed in) and "Sign out".
 
 import { h } from '../../../shared/ui/dom.js';
 import { icon } from './icons.js';
@@ -11,7 +12,7 @@ const CHOICES = [
   ['offline', 'Offline'],
 ];
 
-export function createHeader({ onAvailability, onSignOut }) {
+export function createHeader({ onAvailability, onSignOut, onSessions = null }) {
   const name = h('span', { class: 'agent-name' });
   const radios = new Map();
   const group = h('fieldset', { class: 'availability' }, h('legend', { class: 'sr', text: 'Availability' }));
@@ -23,6 +24,8 @@ export function createHeader({ onAvailability, onSignOut }) {
   }
   const connection = h('span', { class: 'connection', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'label', text: 'Connecting…' }));
   const signOut = h('button', { type: 'button', class: 'ghost signout', onclick: onSignOut }, icon('out'), h('span', { text: 'Sign out' }));
+  const sessions = onSessions ? h('button', { type: 'button', class: 'ghost sessions', 'aria-haspopup': 'dialog' }, icon('devices'), h('span', { text: 'Sessions' })) : null;
+  sessions?.addEventListener('click', () => onSessions(sessions));
   const el = h(
     'header',
     { class: 'top' },
@@ -31,6 +34,7 @@ export function createHeader({ onAvailability, onSignOut }) {
     connection,
     group,
     h('div', { class: 'me' }, icon('user'), name),
+    sessions,
     signOut,
   );
 

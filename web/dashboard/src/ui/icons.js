@@ -11,4 +11,5 @@ export const icon = iconSet({
   out: 'M15 4h4v16h-4M10 16l4-4-4-4M14 12H4',
   back: 'M15 18l-6-6 6-6',
   user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
+  devices: 'M3 5h18v11H3zM8 21h8M12 16v5',
 });

@@ -1,6 +1,7 @@
 // ui/layout.js — owns the signed-in page's layout: the header, the offline banner, the three
-// columns (inbox, conversation, a side bar with details, team and saved replies), the toasts, a
-// skip link, and the live region that reads announcements to screen readers. Each view gets its
+// columns (inbox, conversation, a side bar with details, team and saved replies), the sessions
+// dialog (password sign-in only), the toasts, a skip link, and the live region that reads
+// announcements to screen readers. Each view gets its
 // handlers from the workspace; `announce`, `toast` and `setBanner` are how the rest speaks.
 
 import { h } from '../../../shared/ui/dom.js';
@@ -8,14 +9,16 @@ import { createDetails } from './details.js';
 import { createHeader } from './header.js';
 import { createInboxView } from './inbox.js';
 import { createSavedRepliesView } from './saved-replies.js';
+import { createSessionsView } from './sessions.js';
 import { createTeam } from './team.js';
 import { createThreadView } from './thread.js';
 
 /**
  * @param {object} o each view's handlers: `header` (createHeader), `inbox` (createInboxView),
- *   `thread` (createThreadView), `savedReplies` (createSavedRepliesView)
+ *   `thread` (createThreadView), `savedReplies` (createSavedRepliesView), `sessions`
+ *   (createSessionsView; null: no sessions dialog)
  */
-export function createLayout({ header: headerHandlers, inbox, thread, savedReplies }) {
+export function createLayout({ header: headerHandlers, inbox, thread, savedReplies, sessions = null }) {
   const header = createHeader(headerHandlers);
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
   const inboxView = createInboxView(inbox);
@@ -23,6 +26,7 @@ export function createLayout({ header: headerHandlers, inbox, thread, savedRepli
   const details = createDetails();
   const savedView = createSavedRepliesView(savedReplies);
   const teamView = createTeam();
+  const sessionsView = sessions ? createSessionsView(sessions) : null;
   const toasts = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'pd-live' });
   const skip = h('a', { class: 'skip', href: '#pd-reply', text: 'Skip to the reply box' });
@@ -32,7 +36,8 @@ export function createLayout({ header: headerHandlers, inbox, thread, savedRepli
     skip,
     header.el,
     banner,
-    h('div', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el, savedView.el)),
+    h('main', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el, savedView.el)),
+    sessionsView?.el,
     toasts,
     live,
   );
@@ -45,6 +50,7 @@ export function createLayout({ header: headerHandlers, inbox, thread, savedRepli
     details,
     savedView,
     teamView,
+    sessionsView,
 
     /** Reads `text` to screen readers. */
     announce(text) {

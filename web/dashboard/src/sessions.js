@@ -1,0 +1,35 @@
+// sessions.js — owns this person's sessions as the "Sessions" dialog shows them (password sign-in
+// only: a token has none): read with GET /api/auth/sessions when the dialog opens, and signing
+// another one out with DELETE /api/auth/sessions/{id}, then read again. One already gone (404) is
+// simply read again; other failures are said in the dialog.
+
+export function createSessions({ api, view }) {
+  async function load() {
+    view.loading();
+    try {
+      const res = await api.sessions();
+      const sessions = Array.isArray(res?.sessions) ? res.sessions.filter((s) => s && s.id != null) : [];
+      view.render(sessions);
+    } catch (error) {
+      if (error?.status !== 401) view.setError('Could not load your sessions: ' + error.message);
+    }
+  }
+
+  return {
+    /** Opens the dialog from `from` (the header's button) and reads the sessions. */
+    open(from) {
+      view.open(from);
+      return load();
+    },
+    load,
+    async end(session) {
+      try {
+        await api.endSession(session.id);
+      } catch (error) {
+        if (error?.status === 401) return;
+        if (error?.status !== 404) view.setError('Could not sign that session out: ' + error.message);
+      }
+      await load();
+    },
+  };
+}

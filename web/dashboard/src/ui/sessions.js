@@ -1,0 +1,71 @@
+// ui/sessions.js — owns the "Sessions" dialog (opened from the header when signed in with a
+// password): where this person is signed in (the browser, when it signed in, when it was last
+// active and from which address; this browser marked), each other one with "Sign out". A native
+// modal <dialog>: focus moves into it, Escape closes it, and focus goes back to the header's button.
+
+import { h, formatTime, relativeTime } from '../../../shared/ui/dom.js';
+import { browserSummary } from './details.js';
+
+export function createSessionsView({ onEnd, onRefresh }) {
+  const status = h('p', { class: 'muted', role: 'status' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const list = h('ul', { class: 'sessions-list', 'aria-labelledby': 'pd-sessions-title' });
+  const close = h('button', { type: 'button', class: 'ghost', text: 'Close' });
+  const refresh = h('button', { type: 'button', class: 'ghost', text: 'Refresh', onclick: () => onRefresh() });
+  const el = h(
+    'dialog',
+    { class: 'sessions-dialog', 'aria-labelledby': 'pd-sessions-title' },
+    h('h2', { id: 'pd-sessions-title', text: 'Your sessions' }),
+    h('p', { class: 'muted', text: 'Where you are signed in. Signing one out ends it there at once.' }),
+    status,
+    list,
+    error,
+    h('div', { class: 'dialog-actions' }, refresh, close),
+  );
+  let opener = null;
+  close.addEventListener('click', () => el.close());
+  el.addEventListener('close', () => opener?.focus());
+
+  function item(s) {
+    const what = browserSummary(s.user_agent) || 'An unknown browser';
+    const since = formatTime(s.created_at).long;
+    const seen = relativeTime(s.last_seen_at);
+    const facts = ['Signed in ' + since, seen ? 'last active ' + (seen === 'now' ? 'just now' : seen + ' ago') : '', s.ip ? 'from ' + s.ip : ''].filter(Boolean).join(' · ');
+    const body = h('div', { class: 'session-body' }, h('b', { text: what }), s.current ? h('span', { class: 'tag current', text: 'This browser' }) : null, h('span', { class: 'session-facts', text: facts }));
+    const button = s.current
+      ? null
+      : h('button', { type: 'button', class: 'ghost', 'aria-label': 'Sign out ' + what + ', signed in ' + since, text: 'Sign out' });
+    if (button) {
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        button.textContent = 'Signing out…';
+        await onEnd(s);
+      });
+    }
+    return h('li', { class: 'session' + (s.current ? ' current' : ''), 'data-session-id': s.id, title: s.user_agent || '' }, body, button);
+  }
+
+  return {
+    el,
+    /** Opens the dialog (modal); `from` gets the focus back when it closes. */
+    open(from) {
+      opener = from || document.activeElement;
+      if (!el.open) el.showModal();
+    },
+    get isOpen() {
+      return el.open;
+    },
+    loading() {
+      status.textContent = list.children.length ? '' : 'Loading…';
+    },
+    /** The sessions, newest first, as GET /api/auth/sessions gives them. */
+    render(sessions) {
+      error.textContent = '';
+      status.textContent = sessions.length > 1 ? sessions.length + ' sessions' : 'Only this browser is signed in.';
+      list.replaceChildren(...sessions.map(item));
+    },
+    setError(text) {
+      error.textContent = text || '';
+    },
+  };
+}
