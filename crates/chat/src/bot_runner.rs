@@ -60,7 +60,7 @@ impl RunnerConfig {
     }
 }
 
-pub use crate::payload::{AGENTS_CHANNEL, HANDOFF_EVENT};
+pub use crate::payload::{inbox_channel, HANDOFF_EVENT};
 
 /// How many earlier messages a bot turn sees.
 const HISTORY_TURNS: i64 = 20;
@@ -312,7 +312,7 @@ impl Runner {
             "visitor_name": conversation.visitor_name,
         });
         self.service
-            .broadcast(AGENTS_CHANNEL.into(), HANDOFF_EVENT, &notice, None);
+            .broadcast(inbox_channel(widget.id), HANDOFF_EVENT, &notice, None);
         Ok(Step::Done("handoff"))
     }
 

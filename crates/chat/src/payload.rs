@@ -22,8 +22,12 @@ pub const AVAILABILITY_EVENT: &str = "AgentAvailability";
 pub const INBOX_EVENT: &str = "InboxUpdated";
 /// A conversation needs a human (the bot handed over).
 pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
-/// The team's channel, which every agent's dashboard subscribes to.
+/// The team's channel, which every agent's dashboard subscribes to: who is available. Nothing
+/// about conversations goes here, since agents may be limited to some widgets.
 pub const AGENTS_CHANNEL: &str = "private-agents";
+/// What each widget's inbox channel is named after: its conversations' `InboxUpdated` and
+/// `ConversationNeedsHuman`, for the agents who may see that widget.
+pub const INBOX_CHANNEL_PREFIX: &str = "private-agents.";
 /// What each agent's own channel is named after. Nothing is published there yet: the dashboard
 /// subscribes so that revoking the agent can close its sockets.
 pub const AGENT_CHANNEL_PREFIX: &str = "private-agent.";
@@ -45,6 +49,21 @@ pub fn conversation_of_channel(channel: &str) -> Option<i64> {
         .ok()
         .filter(|id: &i64| *id > 0)?;
     (conversation_channel(id) == channel).then_some(id)
+}
+
+/// One widget's inbox channel.
+pub fn inbox_channel(widget_id: i64) -> String {
+    format!("{INBOX_CHANNEL_PREFIX}{widget_id}")
+}
+
+/// The widget an inbox channel belongs to, if the name is spelled the one way Parley publishes.
+pub fn widget_of_inbox_channel(channel: &str) -> Option<i64> {
+    let id = channel
+        .strip_prefix(INBOX_CHANNEL_PREFIX)?
+        .parse()
+        .ok()
+        .filter(|id: &i64| *id > 0)?;
+    (inbox_channel(id) == channel).then_some(id)
 }
 
 /// One agent's own channel.

@@ -8,7 +8,7 @@ mod post;
 
 use std::sync::Arc;
 
-use parley_store::{Conversation, ConversationStatus, Reaction, ReadState, Store};
+use parley_store::{Agent, Conversation, ConversationStatus, Reaction, ReadState, Role, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -171,6 +171,48 @@ impl ChatService {
         Ok(page)
     }
 
+    /// Whether `agent` may see and answer the conversations of widget `widget_id`: admins see
+    /// every widget, agents the ones they were given (every one when none were).
+    pub async fn agent_sees(&self, agent: &Agent, widget_id: i64) -> Result<bool, ApiError> {
+        if agent.role == Role::Admin {
+            return Ok(true);
+        }
+        let widgets = self.store.agent_widgets(agent.id).await?;
+        Ok(widgets.is_empty() || widgets.contains(&widget_id))
+    }
+
+    /// The live widgets `agent` may see, by id.
+    pub async fn widgets_of(&self, agent: &Agent) -> Result<Vec<i64>, ApiError> {
+        let given = if agent.role == Role::Admin {
+            Vec::new()
+        } else {
+            self.store.agent_widgets(agent.id).await?
+        };
+        let live = self
+            .store
+            .widgets()
+            .await?
+            .into_iter()
+            .filter(|w| w.revoked_at.is_none());
+        Ok(live
+            .map(|w| w.id)
+            .filter(|id| given.is_empty() || given.contains(id))
+            .collect())
+    }
+
+    /// A conversation `agent` may see, or 404 (whether it exists elsewhere is not said).
+    pub async fn conversation_for(&self, agent: &Agent, id: i64) -> Result<Conversation, ApiError> {
+        let conversation = self
+            .store
+            .conversation(id)
+            .await?
+            .ok_or(ApiError::NotFound("conversation"))?;
+        if !self.agent_sees(agent, conversation.widget_id).await? {
+            return Err(ApiError::NotFound("conversation"));
+        }
+        Ok(conversation)
+    }
+
     /// What the bot runner waits on.
     pub fn bot_wakeup(&self) -> Arc<Notify> {
         self.bot_wakeup.clone()
@@ -245,7 +287,7 @@ impl ChatService {
             None,
         );
         self.broadcast(
-            payload::AGENTS_CHANNEL.into(),
+            payload::inbox_channel(conversation.widget_id),
             payload::INBOX_EVENT,
             &serde_json::json!({
                 "conversation": AgentConversationJson::new(&conversation, None),

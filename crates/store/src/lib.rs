@@ -154,6 +154,11 @@ pub trait Agents: Send + Sync {
     /// Revokes an agent (sets them offline and revokes their sessions, in one transaction);
     /// `false` if there is no such agent or they were already revoked.
     async fn revoke_agent(&self, id: i64) -> Result<bool>;
+    /// The widgets whose conversations an agent may see, by id; empty means every widget.
+    async fn agent_widgets(&self, agent_id: i64) -> Result<Vec<i64>>;
+    /// Replaces the widgets an agent may see (empty: every widget); `false` if there is no such
+    /// live agent. An unknown widget id is a [`StoreError::NotFound`] and changes nothing.
+    async fn set_agent_widgets(&self, agent_id: i64, widget_ids: &[i64]) -> Result<bool>;
     /// Marks an agent seen at `now` (a heartbeat); `None` if there is no such agent. The
     /// `sequence` rule is [`Agents::set_agent_availability`]'s.
     async fn touch_agent(

@@ -388,6 +388,8 @@ pub struct ConversationQuery {
     /// Only those whose visitor name or email, or any message, contains this text (case is
     /// ignored; on SQLite only for ASCII letters). Empty matches everything.
     pub text: Option<String>,
+    /// Only those of widgets this agent may see (see [`crate::Agents::agent_widgets`]).
+    pub visible_to: Option<i64>,
     /// At most this many; 0 or less gives none.
     pub limit: i64,
 }

@@ -240,6 +240,9 @@ where
         if let Some(before) = query.updated_before {
             select = select.bind(before);
         }
+        if let Some(agent_id) = query.visible_to {
+            select = select.bind(agent_id);
+        }
         if let Some(text) = &query.text {
             select = select.bind(sql::contains_pattern(text));
         }

@@ -1,6 +1,7 @@
 // realtime.js — owns the dashboard's socket on the shared provider chain (Pusher when enabled,
 // then Reverb, each tried a few times, then polling with a retry every 30 s): the team channel
-// `private-agents` (always), the agent's own `private-agent.{id}` (which the server closes when the
+// `private-agents` (who is available) and each of the agent's widgets' inbox channels
+// `private-agents.{widget_id}` (their conversations' updates), the agent's own `private-agent.{id}` (which the server closes when the
 // agent is revoked, so a revoked dashboard falls back to polling and is refused at once), and the
 // open conversation's `private-chat.conversation.{id}`, their events, and typing whispers.
 // Channels are authorised by POST /api/agent/broadcasting/auth, signed in as every other call
@@ -14,9 +15,12 @@ const AGENTS = 'agents';
 const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'BotTyping', 'AgentAvailability'];
 const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability'];
 
-export function createRealtime({ config, agentId, api, handlers, options = {} }) {
+export function createRealtime({ config, agentId, widgets = [], api, handlers, options = {} }) {
   const live = { agents: false, conversation: false };
-  let agents = null; // the Echo channel
+  // The team's channel and one inbox channel per widget the agent answers: "agents" is live when
+  // every one of them is subscribed.
+  const teamChannels = [AGENTS, ...widgets.map((id) => AGENTS + '.' + id)];
+  let agents = null; // channel name -> Echo channel, while subscribing or subscribed
   let conversation = null; // {id, name, channel}
   const resubscribe = new Map(); // channel name -> timer
 
@@ -73,7 +77,7 @@ export function createRealtime({ config, agentId, api, handlers, options = {} })
         const echo = sockets.echo;
         if (!echo) return;
         if (which === 'agents') {
-          echo.leave(AGENTS);
+          for (const teamChannel of teamChannels) echo.leave(teamChannel);
           agents = null;
           subscribeAgents();
         } else if (conversation && conversation.name === name) {
@@ -87,15 +91,23 @@ export function createRealtime({ config, agentId, api, handlers, options = {} })
 
   function subscribeAgents() {
     if (!sockets.echo || agents) return;
-    const channel = sockets.echo.private(AGENTS);
-    agents = channel;
-    channel.subscribed(() => {
-      if (agents !== channel) return;
-      setLive('agents', true);
-      handlers.onAgentsSubscribed();
-    });
-    channel.error((error) => agents === channel && onError('agents', AGENTS, error));
-    for (const event of AGENTS_EVENTS) channel.listen('.' + event, (data) => agents === channel && handlers.onAgentsEvent(event, data || {}));
+    const mine = new Map();
+    const done = new Set();
+    agents = mine;
+    for (const name of teamChannels) {
+      const channel = sockets.echo.private(name);
+      mine.set(name, channel);
+      channel.subscribed(() => {
+        if (agents !== mine) return;
+        done.add(name);
+        if (done.size === teamChannels.length) {
+          setLive('agents', true);
+          handlers.onAgentsSubscribed();
+        }
+      });
+      channel.error((error) => agents === mine && onError('agents', name, error));
+      for (const event of AGENTS_EVENTS) channel.listen('.' + event, (data) => agents === mine && handlers.onAgentsEvent(event, data || {}));
+    }
   }
 
   function subscribeConversation(id) {

@@ -175,6 +175,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   realtime = createRealtime({
     config: me.realtime || me,
     agentId: self?.id,
+    widgets: Array.isArray(me.widgets) ? me.widgets.filter((id) => Number.isSafeInteger(id)) : [],
     api,
     options: options.realtime,
     handlers: {

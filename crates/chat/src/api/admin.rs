@@ -103,8 +103,13 @@ pub async fn users(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
 ) -> Result<Json<Value>, ApiError> {
-    let agents = state.service.store.agents().await?;
-    let users: Vec<Value> = agents.iter().map(user_json).collect();
+    let store = &state.service.store;
+    let mut users = Vec::new();
+    for agent in store.agents().await? {
+        let mut user = user_json(&agent);
+        user["widget_ids"] = store.agent_widgets(agent.id).await?.into();
+        users.push(user);
+    }
     Ok(Json(json!({ "success": true, "users": users })))
 }
 
@@ -276,6 +281,40 @@ pub async fn reset_link(
         StatusCode::CREATED,
         Json(json!({ "success": true, "reset_path": path })),
     ))
+}
+
+/// Body of `PUT /api/admin/users/{id}/widgets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Widgets {
+    widget_ids: Vec<i64>,
+}
+
+/// `PUT /api/admin/users/{id}/widgets {widget_ids}`: the widgets whose conversations the person
+/// sees and answers (an empty list: every widget). Admins see every widget whatever this says.
+/// An unknown widget is 404 and changes nothing.
+pub async fn set_widgets(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Widgets>,
+) -> Result<Json<Value>, ApiError> {
+    let agent = active(&state, id).await?;
+    let mut ids = body.widget_ids;
+    ids.sort_unstable();
+    ids.dedup();
+    if !state.service.store.set_agent_widgets(id, &ids).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    caller
+        .audit(
+            &state,
+            "user.widgets",
+            &agent,
+            Some(json!({ "widget_ids": ids })),
+        )
+        .await?;
+    Ok(Json(json!({ "success": true, "widget_ids": ids })))
 }
 
 /// Query of `GET /api/admin/audit`.

@@ -18,7 +18,8 @@ use super::{
 use crate::{
     error::ApiError,
     payload::{
-        agent_channel, conversation_of_channel, AgentJson, AGENTS_CHANNEL, AGENT_CHANNEL_PREFIX,
+        agent_channel, conversation_of_channel, widget_of_inbox_channel, AgentJson, AGENTS_CHANNEL,
+        AGENT_CHANNEL_PREFIX,
     },
     presence::{leaving_grace, online_window, team_json},
     revocation::Holder,
@@ -30,11 +31,16 @@ pub async fn me(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
     headers: HeaderMap,
-) -> Json<Value> {
+) -> Result<Json<Value>, ApiError> {
     let mut body = realtime_settings(&state.service.config, &headers);
     body.insert("success".into(), true.into());
     body.insert("agent".into(), agent_json(&agent));
-    Json(Value::Object(body))
+    // Whose inbox channels (`private-agents.{id}`) the dashboard subscribes to.
+    body.insert(
+        "widgets".into(),
+        state.service.widgets_of(&agent).await?.into(),
+    );
+    Ok(Json(Value::Object(body)))
 }
 
 /// Body of `PUT /api/agent/availability`.
@@ -136,10 +142,17 @@ pub async fn broadcasting_auth(
                 "cannot authorise another agent's channel {channel}"
             )));
         }
+    } else if let Some(widget_id) = widget_of_inbox_channel(channel) {
+        if !state.service.agent_sees(&agent, widget_id).await? {
+            return Err(ApiError::Forbidden(format!(
+                "you do not answer widget {widget_id}'s conversations"
+            )));
+        }
     } else if channel != AGENTS_CHANNEL {
         let id = conversation_of_channel(channel)
             .ok_or_else(|| ApiError::Forbidden(format!("cannot authorise channel {channel}")))?;
-        if state.service.store.conversation(id).await?.is_none() {
+        // Refused alike whether it does not exist or is another widget's.
+        if state.service.conversation_for(&agent, id).await.is_err() {
             return Err(ApiError::Forbidden(format!("no conversation {id}")));
         }
     }

@@ -9,7 +9,7 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use parley_store::{Assignee, Conversation, ConversationQuery, ConversationStatus};
+use parley_store::{Agent, Assignee, Conversation, ConversationQuery, ConversationStatus, Role};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -96,6 +96,7 @@ pub async fn list(
             assignee,
             updated_before: listing.before_updated,
             text,
+            visible_to: (agent.role != Role::Admin).then_some(agent.id),
             limit,
         })
         .await?;
@@ -130,11 +131,11 @@ pub struct Page {
 /// `id > after` (oldest first), read marks and reactions.
 pub async fn conversation(
     State(state): State<Arc<AppState>>,
-    AgentAuth(_): AgentAuth,
+    AgentAuth(agent): AgentAuth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    let conversation = find(&state, id).await?;
+    let conversation = find(&state, &agent, id).await?;
     let mut body = state
         .service
         .history_page(id, page.after, page.limit.unwrap_or(200))
@@ -156,7 +157,7 @@ pub async fn reply(
     ApiPath(id): ApiPath<i64>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let conversation = find(&state, id).await?;
+    let conversation = find(&state, &agent, id).await?;
     state.service.admit(&conversation, Author::Agent(&agent))?;
     let incoming = messages::read(request, &state).await?;
     let posted = state
@@ -191,7 +192,7 @@ pub async fn assign(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Assign>,
 ) -> Result<Json<Value>, ApiError> {
-    find(&state, id).await?;
+    let conversation = find(&state, &agent, id).await?;
     let assignee = body.agent_id.unwrap_or(Some(agent.id));
     if let Some(other) = assignee {
         match state.service.store.agent(other).await? {
@@ -200,7 +201,17 @@ pub async fn assign(
             Some(found) if found.revoked_at.is_some() => {
                 return Err(ApiError::Validation(format!("agent {other} is revoked")))
             }
-            Some(_) => {}
+            Some(found) => {
+                if !state
+                    .service
+                    .agent_sees(&found, conversation.widget_id)
+                    .await?
+                {
+                    return Err(ApiError::Validation(format!(
+                        "agent {other} does not answer this widget's conversations"
+                    )));
+                }
+            }
         }
     }
     let conversation = state
@@ -224,11 +235,11 @@ pub struct SetStatus {
 /// bot (which unassigns it).
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
-    AgentAuth(_): AgentAuth,
+    AgentAuth(agent): AgentAuth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetStatus>,
 ) -> Result<Json<Value>, ApiError> {
-    let current = find(&state, id).await?;
+    let current = find(&state, &agent, id).await?;
     let status = ConversationStatus::parse(&body.status)
         .ok_or_else(|| ApiError::Validation("status must be bot, human or closed".into()))?;
     let assignee = match status {
@@ -246,12 +257,12 @@ pub async fn set_status(
 /// the visitor's widget shows as "Seen").
 pub async fn read(
     State(state): State<Arc<AppState>>,
-    AgentAuth(_): AgentAuth,
+    AgentAuth(agent): AgentAuth,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Read>,
 ) -> Result<Json<Value>, ApiError> {
-    find(&state, id).await?;
+    find(&state, &agent, id).await?;
     body.apply(&state, id, "agent", &headers).await
 }
 
@@ -264,7 +275,7 @@ pub async fn react(
     headers: HeaderMap,
     ApiJson(body): ApiJson<React>,
 ) -> Result<Json<Value>, ApiError> {
-    find(&state, id).await?;
+    find(&state, &agent, id).await?;
     body.apply(
         &state,
         id,
@@ -275,11 +286,6 @@ pub async fn react(
     .await
 }
 
-async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {
-    state
-        .service
-        .store
-        .conversation(id)
-        .await?
-        .ok_or(ApiError::NotFound("conversation"))
+async fn find(state: &AppState, agent: &Agent, id: i64) -> Result<Conversation, ApiError> {
+    state.service.conversation_for(agent, id).await
 }

@@ -105,6 +105,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/admin/users", get(admin::users).post(admin::invite))
         .route("/api/admin/users/{id}", patch(admin::change))
         .route("/api/admin/users/{id}/disable", post(admin::disable))
+        .route("/api/admin/users/{id}/widgets", put(admin::set_widgets))
         .route("/api/admin/users/{id}/reset-link", post(admin::reset_link))
         .route("/api/admin/audit", get(admin::audit))
         .route(

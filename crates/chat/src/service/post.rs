@@ -266,7 +266,7 @@ impl ChatService {
         let mut conversation = conversation.clone();
         conversation.updated_at = created_at;
         self.broadcast(
-            payload::AGENTS_CHANNEL.into(),
+            payload::inbox_channel(conversation.widget_id),
             payload::INBOX_EVENT,
             &serde_json::json!({
                 "conversation": AgentConversationJson::new(&conversation, None),

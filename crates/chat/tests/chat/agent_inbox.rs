@@ -88,7 +88,7 @@ async fn an_agent_reply_takes_over_from_the_bot() {
 async fn the_inbox_lists_filters_and_updates_live() {
     let app = TestApp::start().await;
     let ada = agent(&app, "Ada").await;
-    let mut team = agent_subscriber(&app, &ada, "private-agents").await;
+    let mut team = agent_subscriber(&app, &ada, &format!("private-agents.{}", app.widget_id)).await;
     let (first, first_visitor) = app.conversation().await;
     let (second, second_visitor) = app.conversation().await;
 

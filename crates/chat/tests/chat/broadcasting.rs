@@ -420,7 +420,9 @@ async fn a_message_too_large_for_one_event_still_reaches_widgets_and_agents() {
     let (id, visitor) = app.conversation().await;
     let mut tab = app.subscriber(id, &visitor).await;
     let ada = crate::agents::agent(&app, "Ada").await;
-    let mut inbox = crate::agents::agent_subscriber(&app, &ada, "private-agents").await;
+    let mut inbox =
+        crate::agents::agent_subscriber(&app, &ada, &format!("private-agents.{}", app.widget_id))
+            .await;
     // 2,600 emoji are 10,400 bytes of JSON; 5,000 quotes and backslashes, escaped, 10,000.
     let texts = ["😀".repeat(2600), "\"\\".repeat(2500)];
     for (n, text) in texts.iter().enumerate() {

@@ -18,3 +18,4 @@ mod messages;
 mod revocation;
 mod text;
 mod uploads;
+mod widget_access;

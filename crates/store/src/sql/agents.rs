@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
-use super::{errors::write_error, rows, statements as sql, Backend, SqlStore};
+use super::{errors::write_error, rows, rows::Columns, statements as sql, Backend, SqlStore};
 use crate::{text, Agent, AgentAvailability, Agents, NewAgent, Result};
 
 #[async_trait]
@@ -106,6 +106,42 @@ where
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn agent_widgets(&self, agent_id: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(sql::AGENT_WIDGETS)
+            .bind(agent_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| row.int("widget_id")).collect()
+    }
+
+    async fn set_agent_widgets(&self, agent_id: i64, widget_ids: &[i64]) -> Result<bool> {
+        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
+        // Proves the agent is live, and on PostgreSQL locks its row so two replacements of
+        // one agent's list take turns.
+        let live = sqlx::query(sql::LIVE_AGENT_FOR_UPDATE)
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if live.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(sql::CLEAR_AGENT_WIDGETS)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        for widget_id in widget_ids {
+            sqlx::query(sql::ADD_AGENT_WIDGET)
+                .bind(agent_id)
+                .bind(*widget_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, String::new, || format!("widget {widget_id}")))?;
+        }
         tx.commit().await?;
         Ok(true)
     }

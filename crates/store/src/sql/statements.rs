@@ -157,6 +157,15 @@ pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
     if query.updated_before.is_some() {
         filter(&mut sql, "updated_at < ?", true);
     }
+    if query.visible_to.is_some() {
+        // One parameter (the agent), used twice: no rows means every widget.
+        filter(
+            &mut sql,
+            "(NOT EXISTS (SELECT 1 FROM agent_widgets aw WHERE aw.agent_id = ?) \
+             OR widget_id IN (SELECT aw.widget_id FROM agent_widgets aw WHERE aw.agent_id = ?))",
+            true,
+        );
+    }
     if query.text.is_some() {
         // One parameter, used three times: the LIKE pattern, already lowercased and escaped.
         filter(
@@ -294,6 +303,13 @@ pub(crate) const TOUCH_AGENT: &str = concat!(
 
 pub(crate) const AGENT_BY_EMAIL: &str =
     concat!("SELECT ", columns!(agent), " FROM agents WHERE email = $1");
+pub(crate) const AGENT_WIDGETS: &str =
+    "SELECT widget_id FROM agent_widgets WHERE agent_id = $1 ORDER BY widget_id";
+pub(crate) const CLEAR_AGENT_WIDGETS: &str = "DELETE FROM agent_widgets WHERE agent_id = $1";
+pub(crate) const ADD_AGENT_WIDGET: &str =
+    "INSERT INTO agent_widgets (agent_id, widget_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(crate) const LIVE_AGENT_FOR_UPDATE: &str =
+    "UPDATE agents SET id = id WHERE id = $1 AND revoked_at IS NULL RETURNING id";
 pub(crate) const SET_PASSWORD: &str = "UPDATE agents SET password_hash = $1 \
      WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 pub(crate) const SET_ROLE: &str = concat!(
@@ -416,20 +432,23 @@ mod tests {
             assignee: Some(Assignee::Agent(3)),
             updated_before: Some(chrono::Utc::now()),
             text: Some("x".into()),
+            visible_to: Some(7),
             limit: 5,
         };
         let sql = tail(list_conversations(&everything));
         assert!(
             sql.starts_with(
                 " FROM conversations WHERE widget_id = $1 AND status = $2 AND assigned_agent_id = $3 \
-                 AND updated_at < $4 AND (LOWER("
+                 AND updated_at < $4 AND (NOT EXISTS"
             ),
             "{sql}"
         );
-        // The text filter's three LIKEs share one parameter.
-        assert_eq!(sql.matches("LIKE $5").count(), 3, "{sql}");
+        // The widget filter's two uses share one parameter, and the text filter's three LIKEs
+        // the next.
+        assert_eq!(sql.matches("aw.agent_id = $5").count(), 2, "{sql}");
+        assert_eq!(sql.matches("LIKE $6").count(), 3, "{sql}");
         assert!(
-            sql.ends_with(" ORDER BY updated_at DESC, id DESC LIMIT $6"),
+            sql.ends_with(" ORDER BY updated_at DESC, id DESC LIMIT $7"),
             "{sql}"
         );
     }

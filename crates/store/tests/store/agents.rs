@@ -2,9 +2,9 @@
 //! heartbeats.
 
 use chrono::Utc;
-use parley_store::{AgentAvailability, NewAgent, Role, StoreError};
+use parley_store::{AgentAvailability, ConversationQuery, NewAgent, Role, StoreError};
 
-use crate::support::{agent, on_both, token, Db};
+use crate::support::{agent, conversation, on_both, token, widget, Db};
 
 on_both!(
     create_and_find_agent,
@@ -12,7 +12,61 @@ on_both!(
     availability_and_heartbeat,
     revoked_agent_is_not_found_by_token,
     an_older_presence_update_changes_nothing,
+    an_agent_sees_the_widgets_they_are_given,
 );
+
+async fn an_agent_sees_the_widgets_they_are_given(db: Db) {
+    let shop = widget(&db, "Shop").await;
+    let clinic = widget(&db, "Clinic").await;
+    let at_shop = conversation(&db, shop.id).await;
+    let at_clinic = conversation(&db, clinic.id).await;
+    let ada = agent(&db, "ada@example.com").await;
+    let visible = |agent_id: i64| ConversationQuery {
+        visible_to: Some(agent_id),
+        ..ConversationQuery::latest(10)
+    };
+    let ids = |found: Vec<parley_store::Conversation>| -> Vec<i64> {
+        found.iter().map(|c| c.id).collect()
+    };
+
+    // Nothing set: every widget.
+    assert!(db.agent_widgets(ada.id).await.unwrap().is_empty());
+    assert_eq!(
+        ids(db.conversations(&visible(ada.id)).await.unwrap()),
+        [at_clinic.id, at_shop.id]
+    );
+    assert!(db.set_agent_widgets(ada.id, &[shop.id]).await.unwrap());
+    assert_eq!(db.agent_widgets(ada.id).await.unwrap(), [shop.id]);
+    assert_eq!(
+        ids(db.conversations(&visible(ada.id)).await.unwrap()),
+        [at_shop.id]
+    );
+    // Combined with the other filters, including search (parameters bound in order).
+    let search = ConversationQuery {
+        text: Some("vera".into()),
+        widget_id: Some(shop.id),
+        ..visible(ada.id)
+    };
+    assert_eq!(ids(db.conversations(&search).await.unwrap()), [at_shop.id]);
+
+    // An unknown widget changes nothing.
+    let err = db
+        .set_agent_widgets(ada.id, &[clinic.id, 999_999])
+        .await
+        .expect_err("unknown widget");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(db.agent_widgets(ada.id).await.unwrap(), [shop.id]);
+
+    // Back to every widget; a revoked agent's list cannot be set.
+    assert!(db.set_agent_widgets(ada.id, &[]).await.unwrap());
+    assert_eq!(
+        ids(db.conversations(&visible(ada.id)).await.unwrap()).len(),
+        2
+    );
+    db.revoke_agent(ada.id).await.unwrap();
+    assert!(!db.set_agent_widgets(ada.id, &[shop.id]).await.unwrap());
+    assert!(!db.set_agent_widgets(999_999, &[]).await.unwrap());
+}
 
 async fn create_and_find_agent(db: Db) {
     let hash = token();

@@ -1,0 +1,7 @@
+-- Which widgets' conversations an agent may see and answer. An agent with no rows here sees every
+-- widget's (the default, and what admins always see).
+CREATE TABLE agent_widgets (
+    agent_id  BIGINT NOT NULL REFERENCES agents (id),
+    widget_id BIGINT NOT NULL REFERENCES widgets (id),
+    PRIMARY KEY (agent_id, widget_id)
+);
