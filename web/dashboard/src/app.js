@@ -1,7 +1,7 @@
 // app.js — owns signing in and out. On load it asks the server whether the session cookie signs
 // this browser in (GET /api/auth/session: a reloaded page stays signed in), else uses a stored
 // agent token, else shows the sign-in form (email and password; a token behind "Use an API token
-// instead"). The first-run link (`#setup=psl_…`) shows "Create the first admin" instead while
+// instead", or first while nobody has a password yet). The first-run link (`#setup=psl_…`) shows "Create the first admin" instead while
 // the server says one is needed. Whichever way, GET /api/agent/me is checked before anything else
 // loads (no socket, no inbox for a refused sign-in), then the workspace starts.
 //
@@ -31,6 +31,7 @@ export function createApp({ root, baseUrl, options = {} }) {
   /** The running workspace and how it is signed in: {kind: 'session'|'token', sessionId, workspace}. */
   let current = null;
   let retryTimer = null;
+  let screen = 0; // counts what was shown, so an answer that comes late shows nothing over it
 
   // ---- the screens --------------------------------------------------------------------------
 
@@ -40,9 +41,20 @@ export function createApp({ root, baseUrl, options = {} }) {
     clearTimeout(retryTimer);
   }
 
-  /** The sign-in form; `error` is why (an error), `notice` a plain word; `mode` the form first shown. */
-  function showLogin({ error = '', notice = '', mode = 'password' } = {}) {
+  /**
+   * The sign-in form; `error` is why (an error), `notice` a plain word; `mode` the form first
+   * shown. Without one, the email and password form, unless nobody has a password yet (a new
+   * install, the demo agent's token printed by `parley serve`): then the token form, saying so.
+   */
+  async function showLogin({ error = '', notice = '', mode } = {}) {
     stopWorkspace();
+    const shown = ++screen;
+    if (!mode) {
+      const needed = await auth.setupState().then((res) => res?.needed === true, () => false);
+      if (shown !== screen) return; // something else was shown meanwhile (another tab signed in)
+      mode = needed ? 'token' : 'password';
+      if (needed && !notice) notice = 'Nobody has a password here yet. Sign in with an agent token, or create the first admin with the link "parley serve" printed.';
+    }
     document.title = 'Sign in · Parley inbox';
     const login = createLogin({
       mode,
@@ -80,6 +92,7 @@ export function createApp({ root, baseUrl, options = {} }) {
     const me = await api.me();
     if (!me || !me.agent || typeof me.agent !== 'object') throw Object.assign(new Error('The server answered, but not as expected.'), { status: -1 });
     stopWorkspace();
+    screen++;
     if (credential.kind === 'session') {
       storage.setToken(null);
       storage.setSession({ id: credential.sessionId });
@@ -166,7 +179,7 @@ export function createApp({ root, baseUrl, options = {} }) {
     }
     if (body) {
       const problem = await enterSession(body, { attempt });
-      if (problem) showLogin({ error: problem.text || problem });
+      if (problem) showLogin({ error: problem.text || problem, mode: 'password' });
       return;
     }
     const token = storage.token();
@@ -199,6 +212,7 @@ export function createApp({ root, baseUrl, options = {} }) {
 
   function showSetup(token) {
     stopWorkspace();
+    screen++;
     document.title = 'Create the first admin · Parley inbox';
     const setup = createSetup({
       async onSubmit(form) {
@@ -208,7 +222,7 @@ export function createApp({ root, baseUrl, options = {} }) {
         } catch (error) {
           if (error.status === 409) {
             forgetSetupLink();
-            showLogin({ notice: 'Parley already has an admin. Sign in with your email and password.' });
+            showLogin({ notice: 'Parley already has an admin. Sign in with your email and password.', mode: 'password' });
             return null;
           }
           if (error.status === 401) {
@@ -221,7 +235,7 @@ export function createApp({ root, baseUrl, options = {} }) {
         }
         forgetSetupLink();
         const problem = await enterSession(body, { interactive: true });
-        if (problem) showLogin({ error: problem.text || problem });
+        if (problem) showLogin({ error: problem.text || problem, mode: 'password' });
         return null;
       },
     });

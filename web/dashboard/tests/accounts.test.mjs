@@ -93,6 +93,13 @@ test('first run: the setup link creates the first admin, who lands in the inbox,
   const context = await newContext(browser, { viewport: DESKTOP });
   try {
     assert.match(server.setupUrl, /\/dashboard#setup=psl_\w+/, 'parley serve printed the link');
+    // Before anyone has a password, the sign-in page leads with the token form and says why.
+    const early = await openPage(context, server.dashboardUrl);
+    await early.getByRole('status').filter({ hasText: 'Nobody has a password here yet' }).waitFor();
+    await early.getByLabel('Agent token').waitFor();
+    assert.equal(await early.getByLabel('Email').isVisible(), false, 'the password form is not the first');
+    await early.close();
+
     const page = await openPage(context);
     const seen = recordAuth(page);
     await page.goto(server.setupUrl);

@@ -51,10 +51,8 @@ async function shot(page, name) {
 /** The dashboard as an agent uses it. */
 function dashboard(page, server = parley) {
   const d = {
-    /** With an agent token: the sign-in page's secondary form. */
     async signIn(token = server.agentToken) {
       await page.goto(server.dashboardUrl);
-      await page.getByRole('button', { name: 'Use an API token instead' }).click();
       await page.getByLabel('Agent token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
     },
@@ -752,8 +750,9 @@ test('a refused token shows an error and loads nothing else', async () => {
   assert.equal(await page.getByLabel('Agent token').getAttribute('aria-invalid'), 'true');
   assert.equal(await page.locator('.app').count(), 0, 'no inbox');
   assert.deepEqual(sockets, [], 'no socket');
-  // On load the page asks whether a session cookie signs it in (no), then the token is checked.
-  assert.deepEqual(requests.filter((p) => p.startsWith('/api/')), ['/api/auth/session', '/api/agent/me'], 'only the checks');
+  // On load the page asks whether a session cookie signs it in (no) and whether anyone has a
+  // password yet (no: so the token form shows first), then the token is checked.
+  assert.deepEqual(requests.filter((p) => p.startsWith('/api/')), ['/api/auth/session', '/api/auth/setup', '/api/agent/me'], 'only the checks');
   assert.equal(await page.evaluate(() => localStorage.getItem('parley-dashboard:token')), null, 'not kept');
   await shot(page, 'bad-token');
 
