@@ -1,9 +1,10 @@
 // app.js — owns signing in and out. On load it asks the server whether the session cookie signs
 // this browser in (GET /api/auth/session: a reloaded page stays signed in), else uses a stored
 // agent token, else shows the sign-in form (email and password; a token behind "Use an API token
-// instead", or first while nobody has a password yet). The first-run link (`#setup=psl_…`) shows "Create the first admin" instead while
-// the server says one is needed. Whichever way, GET /api/agent/me is checked before anything else
-// loads (no socket, no inbox for a refused sign-in), then the workspace starts.
+// instead", or first while nobody has a password yet). The first-run link (`#setup=psl_…`) shows
+// "Create the first admin" instead while the server says one is needed. Whichever way,
+// GET /api/agent/me is checked before anything else loads (no socket, no inbox for a refused
+// sign-in), then the workspace starts.
 //
 // A password session keeps no secret in the page's storage: the cookie is HttpOnly and the CSRF
 // token lives in memory (GET /api/auth/session gives it again). localStorage holds the session's
