@@ -184,6 +184,9 @@ pub trait Accounts: Send + Sync {
     async fn set_role(&self, id: i64, role: Role) -> Result<Option<Agent>>;
     /// Renames an agent; `None` if there is no such agent or they are revoked.
     async fn set_agent_name(&self, id: i64, name: &str) -> Result<Option<Agent>>;
+    /// Replaces a live agent's API token (its SHA-256); the old one stops working at once.
+    /// `false` if there is no such live agent.
+    async fn set_agent_token(&self, id: i64, token_hash: &str) -> Result<bool>;
     /// How many agents, not revoked, are admins.
     async fn count_admins(&self) -> Result<i64>;
     /// Whether any agent, not revoked, has a password: `false` means nobody can sign in yet (a

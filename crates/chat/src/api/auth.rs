@@ -325,3 +325,58 @@ pub async fn accept(
         .await?;
     start_session(&state, &agent, &ip, &headers).await
 }
+
+/// `POST /api/auth/token`: a new API token (`cba_…`) for the signed-in person, shown only now;
+/// their previous token stops working. Scripts then use it as `Authorization: Bearer`.
+pub async fn new_api_token(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session, agent): SignedIn,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let token = crate::tokens::new_agent_token();
+    replace_api_token(
+        &state,
+        &session,
+        &agent,
+        &hash_token(&token),
+        "token.create",
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "token": token })),
+    ))
+}
+
+/// `DELETE /api/auth/token`: the signed-in person's API token stops working (sessions stay).
+pub async fn revoke_api_token(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session, agent): SignedIn,
+) -> Result<Json<Value>, ApiError> {
+    // A hash nobody holds the token of: the column stays filled and unique.
+    let nobody = hash_token(&crate::tokens::new_agent_token());
+    replace_api_token(&state, &session, &agent, &nobody, "token.revoke").await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+async fn replace_api_token(
+    state: &AppState,
+    session: &Session,
+    agent: &Agent,
+    token_hash: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    let store = &state.service.store;
+    if !store.set_agent_token(agent.id, token_hash).await? {
+        return Err(ApiError::Unauthorized("not signed in".into()));
+    }
+    store
+        .record_audit(NewAuditEntry {
+            actor_id: Some(agent.id),
+            action: action.into(),
+            target: Some(format!("agent:{}", agent.id)),
+            ip: session.ip.clone(),
+            detail: None,
+        })
+        .await?;
+    Ok(())
+}

@@ -102,6 +102,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/auth/sessions/{id}", delete(auth::end_session))
         .route("/api/auth/setup", get(auth::setup_state).post(auth::setup))
         .route("/api/auth/accept", post(auth::accept))
+        .route(
+            "/api/auth/token",
+            post(auth::new_api_token).delete(auth::revoke_api_token),
+        )
         .route("/api/admin/users", get(admin::users).post(admin::invite))
         .route("/api/admin/users/{id}", patch(admin::change))
         .route("/api/admin/users/{id}/disable", post(admin::disable))

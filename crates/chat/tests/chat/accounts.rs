@@ -333,3 +333,60 @@ async fn other_sites_cannot_call_the_sign_in_api() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_person_makes_and_revokes_their_own_api_token() {
+    let app = TestApp::start().await;
+    admin(&app, "ada@example.com").await;
+    let browser = signed_in(&app, "ada@example.com").await;
+    let me_with = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url("/api/agent/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let (status, _) =
+        status_of(post(&app, "/api/auth/token").header(header::COOKIE, &browser.cookie)).await;
+    assert_eq!(status, 403, "a write: CSRF applies");
+    let (status, made) = status_of(
+        post(&app, "/api/auth/token")
+            .header(header::COOKIE, &browser.cookie)
+            .header("X-CSRF-Token", &browser.csrf),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let first = made["token"].as_str().unwrap().to_string();
+    assert!(first.starts_with("cba_"));
+    assert_eq!(me_with(first.clone()).await, 200);
+    let (_, again) = status_of(
+        post(&app, "/api/auth/token")
+            .header(header::COOKIE, &browser.cookie)
+            .header("X-CSRF-Token", &browser.csrf),
+    )
+    .await;
+    let second = again["token"].as_str().unwrap().to_string();
+    assert_eq!(me_with(first).await, 401, "the previous token stops");
+    assert_eq!(me_with(second.clone()).await, 200);
+    let (status, _) = status_of(
+        app.http
+            .delete(app.url("/api/auth/token"))
+            .header(header::COOKIE, &browser.cookie)
+            .header("X-CSRF-Token", &browser.csrf),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me_with(second.clone()).await, 401);
+    // A bearer token cannot mint tokens: only a signed-in person can.
+    let (status, _) = status_of(post(&app, "/api/auth/token").bearer_auth(&second)).await;
+    assert_eq!(status, 401);
+    let (_, session) =
+        status_of(get(&app, "/api/auth/session").header(header::COOKIE, &browser.cookie)).await;
+    assert_eq!(session["success"], true, "the session stays");
+}

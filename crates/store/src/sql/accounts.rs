@@ -66,6 +66,17 @@ where
         row.as_ref().map(rows::agent).transpose()
     }
 
+    async fn set_agent_token(&self, id: i64, token_hash: &str) -> Result<bool> {
+        text::check("agent token hash", token_hash)?;
+        let row = sqlx::query(sql::SET_AGENT_TOKEN)
+            .bind(token_hash.to_owned())
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await
+            .map_err(|e| write_error(e, || "an agent with this token".into(), String::new))?;
+        Ok(row.is_some())
+    }
+
     async fn count_admins(&self) -> Result<i64> {
         let row = sqlx::query(sql::COUNT_ADMINS).fetch_one(&self.read).await?;
         row.int("admins")

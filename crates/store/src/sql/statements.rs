@@ -316,6 +316,8 @@ pub(crate) const SET_ROLE: &str = concat!(
     "UPDATE agents SET role = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
     columns!(agent)
 );
+pub(crate) const SET_AGENT_TOKEN: &str =
+    "UPDATE agents SET token_hash = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
 pub(crate) const SET_AGENT_NAME: &str = concat!(
     "UPDATE agents SET name = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
     columns!(agent)

@@ -16,6 +16,7 @@ use crate::{
 };
 
 on_both!(
+    an_api_token_is_replaced,
     email_lookup_ignores_case,
     an_email_in_another_case_conflicts,
     passwords_roles_and_names,
@@ -724,4 +725,26 @@ async fn nul_is_refused_in_account_text(db: Db) {
     assert_eq!(unchanged, ada);
     assert!(db.sessions_of(ada.id).await.expect("list").is_empty());
     assert!(db.audit_log(None, 10).await.expect("list").is_empty());
+}
+
+async fn an_api_token_is_replaced(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let fresh = token();
+    assert!(db.set_agent_token(ada.id, &fresh).await.unwrap());
+    assert_eq!(db.agent_by_token_hash(&ada.token_hash).await.unwrap(), None);
+    assert_eq!(
+        db.agent_by_token_hash(&fresh).await.unwrap().map(|a| a.id),
+        Some(ada.id)
+    );
+    let bea = agent(&db, "bea@example.com").await;
+    let err = db
+        .set_agent_token(ada.id, &bea.token_hash)
+        .await
+        .expect_err("another agent's token");
+    assert!(
+        matches!(err, parley_store::StoreError::Conflict(_)),
+        "{err:?}"
+    );
+    db.revoke_agent(ada.id).await.unwrap();
+    assert!(!db.set_agent_token(ada.id, &token()).await.unwrap());
 }
