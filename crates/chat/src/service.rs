@@ -286,15 +286,26 @@ impl ChatService {
             &json,
             None,
         );
+        self.tell_inbox(&conversation, None, None);
+        Ok(conversation)
+    }
+
+    /// Tells the agents who answer the conversation's widget that it changed: its new state and,
+    /// when a message caused it, the message.
+    pub(crate) fn tell_inbox(
+        &self,
+        conversation: &Conversation,
+        message: Option<&MessageJson>,
+        except_socket: Option<String>,
+    ) {
         self.broadcast(
             payload::inbox_channel(conversation.widget_id),
             payload::INBOX_EVENT,
             &serde_json::json!({
-                "conversation": AgentConversationJson::new(&conversation, None),
-                "message": null,
+                "conversation": AgentConversationJson::new(conversation, None),
+                "message": message,
             }),
-            None,
+            except_socket,
         );
-        Ok(conversation)
     }
 }

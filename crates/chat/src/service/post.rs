@@ -14,7 +14,7 @@ use parley_store::{
 use super::ChatService;
 use crate::{
     error::ApiError,
-    payload::{self, AgentConversationJson, MessageJson},
+    payload::{self, MessageJson},
     text, uploads,
 };
 
@@ -265,15 +265,7 @@ impl ChatService {
         // The insert moved the conversation's `updated_at` to the message's time.
         let mut conversation = conversation.clone();
         conversation.updated_at = created_at;
-        self.broadcast(
-            payload::inbox_channel(conversation.widget_id),
-            payload::INBOX_EVENT,
-            &serde_json::json!({
-                "conversation": AgentConversationJson::new(&conversation, None),
-                "message": message,
-            }),
-            socket,
-        );
+        self.tell_inbox(&conversation, Some(message), socket);
     }
 }
 
