@@ -36,6 +36,8 @@ export function createAuthApi({ baseUrl }) {
     setupState: () => request('GET', '/api/auth/setup'),
     /** Creates the first admin with the one-time token and signs them in (201 as login). */
     setup: (token, { email, name, password }) => request('POST', '/api/auth/setup', { body: { token, email, name: name || undefined, password } }),
+    /** Sets the password with an invitation or reset link and signs in (as login). */
+    accept: (token, password) => request('POST', '/api/auth/accept', { body: { token, password } }),
   };
 }
 
@@ -85,6 +87,8 @@ export function createApi({ baseUrl, credential, socketId = () => null, onUnauth
      */
     authorize: (socketIdValue, channelName, provider) =>
       request('POST', '/api/agent/broadcasting/auth', { form: { socket_id: socketIdValue, channel_name: channelName, provider } }),
+    /** Any call signed in as the rest (admin/api.js builds the /api/admin/… calls on it). */
+    request: (method, path, body) => request(method, path, body === undefined ? {} : { body }),
     /** Whether this is a password session (which has sessions to list and a sign-out to call). */
     isSession: session,
     /** Ends a password session on the server (and its cookie); a token has nothing to end. */

@@ -2,7 +2,8 @@
 // this browser in (GET /api/auth/session: a reloaded page stays signed in), else uses a stored
 // agent token, else shows the sign-in form (email and password; a token behind "Use an API token
 // instead", or first while nobody has a password yet). The first-run link (`#setup=psl_…`) shows
-// "Create the first admin" instead while the server says one is needed. Whichever way,
+// "Create the first admin" instead while the server says one is needed; an invitation or reset
+// link (`#invite=psl_…`, `#reset=psl_…`) shows "Choose your password". Whichever way,
 // GET /api/agent/me is checked before anything else loads (no socket, no inbox for a refused
 // sign-in), then the workspace starts.
 //
@@ -23,6 +24,7 @@ import { createWorkspace } from './workspace.js';
 const TOKEN_KEY = 'parley-dashboard:token';
 const SESSION_KEY = 'parley-dashboard:session';
 const SETUP_HASH = /^#setup=([^&]+)$/;
+const ACCEPT_HASH = /^#(invite|reset)=([^&]+)$/;
 
 const ENDED = { session: 'Your session has ended. Sign in again.', token: 'The server no longer accepts your token. Sign in again.' };
 
@@ -193,7 +195,7 @@ export function createApp({ root, baseUrl, options = {} }) {
 
   /** Takes the one-time token out of the address (it is used, or of no use). */
   function forgetSetupLink() {
-    if (SETUP_HASH.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
+    if (SETUP_HASH.test(location.hash) || ACCEPT_HASH.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
   }
 
   async function firstRun(token) {
@@ -245,6 +247,53 @@ export function createApp({ root, baseUrl, options = {} }) {
     setup.focus();
   }
 
+  // ---- an invitation or a reset link ------------------------------------------------------------
+
+  function showAccept(kind, token) {
+    stopWorkspace();
+    screen++;
+    document.title = 'Choose your password · Parley inbox';
+    const form = createSetup({
+      kind,
+      async onSubmit({ password }) {
+        let body;
+        try {
+          body = await auth.accept(token, password);
+        } catch (error) {
+          if (error.status === 401) {
+            forgetSetupLink();
+            showLogin({ error: 'This link is no longer valid: it works once and expires. Ask an admin for a new one.', mode: 'password' });
+            return null;
+          }
+          if (error.status === 0) return 'Cannot reach the server (' + (error.message || error.code) + '). Try again.';
+          return 'Could not set the password: ' + (error.message || error.code) + '.';
+        }
+        forgetSetupLink();
+        const problem = await enterSession(body, { interactive: true });
+        if (problem) showLogin({ error: problem.text || problem, mode: 'password' });
+        return null;
+      },
+    });
+    root.replaceChildren(form.el);
+    root.removeAttribute('aria-busy');
+    form.focus();
+  }
+
+  /** The link in the address, if any: true when its screen is shown. */
+  function followLink() {
+    const setup = SETUP_HASH.exec(location.hash);
+    if (setup) {
+      firstRun(decodeURIComponent(setup[1]));
+      return true;
+    }
+    const accept = ACCEPT_HASH.exec(location.hash);
+    if (accept) {
+      showAccept(accept[1], decodeURIComponent(accept[2]));
+      return true;
+    }
+    return false;
+  }
+
   // ---- the other tabs -----------------------------------------------------------------------
 
   function onStorage(e) {
@@ -273,12 +322,8 @@ export function createApp({ root, baseUrl, options = {} }) {
     async start() {
       window.addEventListener('storage', onStorage);
       // The link opened in a tab that shows the dashboard already changes only the hash.
-      window.addEventListener('hashchange', () => {
-        const link = SETUP_HASH.exec(location.hash);
-        if (link) firstRun(decodeURIComponent(link[1]));
-      });
-      const setup = SETUP_HASH.exec(location.hash);
-      if (setup) return firstRun(decodeURIComponent(setup[1]));
+      window.addEventListener('hashchange', () => followLink());
+      if (followLink()) return;
       showWaiting('Signing in…');
       await resume();
     },
