@@ -20,6 +20,8 @@ pub const CONVERSATION_EVENT: &str = "ConversationUpdated";
 pub const AVAILABILITY_EVENT: &str = "AgentAvailability";
 /// Something in the inbox changed: a message, or a conversation's status or assignee.
 pub const INBOX_EVENT: &str = "InboxUpdated";
+/// The visitor rated the conversation (`{conversation_id, score, comment}`).
+pub const RATED_EVENT: &str = "ConversationRated";
 /// A conversation needs a human (the bot handed over).
 pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
 /// The team's channel, which every agent's dashboard subscribes to: who is available. Nothing

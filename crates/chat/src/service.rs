@@ -23,6 +23,9 @@ use crate::{
     revocation::SignedSockets,
 };
 
+/// Longest comment a rating may carry.
+const MAX_RATING_COMMENT_CHARS: usize = 1000;
+
 /// The chat service, shared by every request handler.
 #[derive(Debug, Clone)]
 pub struct ChatService {
@@ -288,6 +291,48 @@ impl ChatService {
         );
         self.tell_inbox(&conversation, None, None);
         Ok(conversation)
+    }
+
+    /// Records the visitor's rating of `conversation` (once; 1-5, an optional comment of at most
+    /// 1,000 characters) and tells the conversation's channel and its widget's inbox.
+    pub async fn rate(
+        &self,
+        conversation: &Conversation,
+        score: i64,
+        comment: Option<&str>,
+    ) -> Result<parley_store::Rating, ApiError> {
+        if !(1..=5).contains(&score) {
+            return Err(ApiError::Validation("score must be 1 to 5".into()));
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if let Some(comment) = comment {
+            crate::text::check("comment", comment)?;
+            if comment.chars().count() > MAX_RATING_COMMENT_CHARS {
+                return Err(ApiError::Validation(format!(
+                    "comment must be at most {MAX_RATING_COMMENT_CHARS} characters"
+                )));
+            }
+        }
+        let rating = self
+            .store
+            .rate(conversation.id, score, comment)
+            .await
+            .map_err(|error| match error {
+                parley_store::StoreError::Conflict(_) => {
+                    ApiError::Conflict("this conversation has been rated already".into())
+                }
+                other => other.into(),
+            })?;
+        self.broadcast_to(
+            vec![
+                payload::conversation_channel(conversation.id),
+                payload::inbox_channel(conversation.widget_id),
+            ],
+            payload::RATED_EVENT,
+            &rating,
+            None,
+        );
+        Ok(rating)
     }
 
     /// Tells the agents who answer the conversation's widget that it changed: its new state and,

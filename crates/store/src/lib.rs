@@ -233,6 +233,18 @@ pub trait Accounts: Send + Sync {
     async fn audit_log(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>>;
 }
 
+/// Visitors' ratings of their conversations.
+#[async_trait]
+pub trait Ratings: Send + Sync {
+    /// Records a conversation's rating (`score` 1-5, checked by the caller); a second rating of
+    /// the same conversation is a [`StoreError::Conflict`], an unknown conversation
+    /// [`StoreError::NotFound`].
+    async fn rate(&self, conversation_id: i64, score: i64, comment: Option<&str>)
+        -> Result<Rating>;
+    /// A conversation's rating, if it has one.
+    async fn rating(&self, conversation_id: i64) -> Result<Option<Rating>>;
+}
+
 /// The replies agents keep for reuse, shared by the team.
 #[async_trait]
 pub trait SavedReplies: Send + Sync {
@@ -250,7 +262,7 @@ pub trait SavedReplies: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + SavedReplies + Send + Sync + std::fmt::Debug + 'static
+    BotJobs + Agents + Accounts + SavedReplies + Ratings + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

@@ -591,3 +591,16 @@ pub struct NewAuditEntry {
     /// Anything else worth keeping.
     pub detail: Option<serde_json::Value>,
 }
+
+/// A visitor's rating of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rating {
+    /// The conversation rated.
+    pub conversation_id: i64,
+    /// 1 (bad) to 5 (excellent).
+    pub score: i64,
+    /// What the visitor added, if anything.
+    pub comment: Option<String>,
+    /// When it was given.
+    pub created_at: DateTime<Utc>,
+}

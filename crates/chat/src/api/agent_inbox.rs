@@ -145,6 +145,10 @@ pub async fn conversation(
         "conversation".into(),
         serde_json::to_value(AgentConversationJson::new(&conversation, None)).expect("serialises"),
     );
+    body.insert(
+        "rating".into(),
+        serde_json::to_value(state.service.store.rating(id).await?).expect("serialises"),
+    );
     Ok(Json(Value::Object(body)))
 }
 

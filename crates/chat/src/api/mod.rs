@@ -84,6 +84,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(messages::send).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/api/chatbot/conversation/{id}/read", post(widget::read))
+        .route("/api/chatbot/conversation/{id}/rating", post(widget::rate))
         .route(
             "/api/chatbot/conversation/{id}/messages/{message_id}/reactions",
             post(widget::react),

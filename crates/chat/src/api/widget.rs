@@ -1,5 +1,5 @@
 //! The widget's own calls: its configuration, starting and reading a conversation, read
-//! receipts and reactions.
+//! receipts, reactions and the visitor's rating.
 
 use std::sync::Arc;
 
@@ -205,6 +205,10 @@ pub async fn conversation(
         "agents_online".into(),
         state.service.agents_online().await?.into(),
     );
+    body.insert(
+        "rating".into(),
+        serde_json::to_value(state.service.store.rating(id).await?).expect("serialises"),
+    );
     Ok(Json(Value::Object(body)))
 }
 
@@ -327,4 +331,33 @@ pub async fn react(
     visitor_conversation(&state, &widget, id, &headers).await?;
     body.apply(&state, id, message_id, "visitor", &headers)
         .await
+}
+
+/// Body of `POST /api/chatbot/conversation/{id}/rating`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    score: i64,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /api/chatbot/conversation/{id}/rating {score 1-5, comment?}`: the visitor's rating,
+/// once per conversation (409 after); 201 with it.
+pub async fn rate(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Rate>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
+    let rating = state
+        .service
+        .rate(&conversation, body.score, body.comment.as_deref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "rating": rating })),
+    ))
 }

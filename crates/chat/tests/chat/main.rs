@@ -15,6 +15,7 @@ mod conversations;
 mod health;
 mod http_edge;
 mod messages;
+mod ratings;
 mod revocation;
 mod text;
 mod uploads;

@@ -9,8 +9,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
     AccountLink, Agent, AgentAvailability, Attachment, AuditEntry, Conversation,
-    ConversationStatus, LinkPurpose, Message, Reaction, ReadState, Result, Role, SavedReply,
-    SenderType, Session, StoreError, Widget,
+    ConversationStatus, LinkPurpose, Message, Rating, Reaction, ReadState, Result, Role,
+    SavedReply, SenderType, Session, StoreError, Widget,
 };
 
 /// Typed column reads on a row of either database. The generic bounds that say "this database
@@ -211,6 +211,15 @@ pub(crate) fn audit_entry(row: &impl Columns) -> Result<AuditEntry> {
         target: row.text_opt("target")?,
         ip: row.text_opt("ip")?,
         detail,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn rating(row: &impl Columns) -> Result<Rating> {
+    Ok(Rating {
+        conversation_id: row.int("conversation_id")?,
+        score: row.int("score")?,
+        comment: row.text_opt("comment")?,
         created_at: row.time("created_at")?,
     })
 }

@@ -405,6 +405,13 @@ pub(crate) const UPDATE_SAVED_REPLY: &str = concat!(
 );
 pub(crate) const DELETE_SAVED_REPLY: &str = "DELETE FROM saved_replies WHERE id = $1 RETURNING id";
 
+// Ratings.
+
+pub(crate) const INSERT_RATING: &str = "INSERT INTO ratings (conversation_id, score, comment, \
+     created_at) VALUES ($1, $2, $3, $4) RETURNING conversation_id, score, comment, created_at";
+pub(crate) const RATING_OF: &str =
+    "SELECT conversation_id, score, comment, created_at FROM ratings WHERE conversation_id = $1";
+
 #[cfg(test)]
 mod tests {
     use super::{contains_pattern, last_messages, list_conversations};

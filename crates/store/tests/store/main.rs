@@ -13,6 +13,7 @@ mod marks;
 mod messages;
 mod migrate;
 mod open;
+mod ratings;
 mod saved_replies;
 mod text;
 mod urls;
