@@ -24,6 +24,19 @@ impl Browser<'_> {
             .header("X-CSRF-Token", &self.csrf)
     }
 
+    /// Signs `channel` for `socket_id` as the dashboard does: the session cookie and the CSRF
+    /// token, no bearer token.
+    pub(crate) async fn sign(&self, socket_id: &str, channel: &str) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::POST, "/api/agent/broadcasting/auth")
+            .form(&[("socket_id", socket_id), ("channel_name", channel)])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,

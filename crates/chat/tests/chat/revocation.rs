@@ -193,3 +193,34 @@ async fn revoking_an_agent_closes_their_socket_on_another_node() {
     shutdown.cancel();
     stop.cancel();
 }
+
+/// An admin disabling someone in the dashboard closes the sockets their password session had
+/// signed, as revoking from the shell does.
+#[tokio::test]
+async fn disabling_a_person_closes_their_cookie_signed_socket() {
+    let app = TestApp::start().await;
+    let admin = crate::admin::owner(&app).await;
+    let (bea_id, bea) = crate::admin::member(&app, &admin, "bea@example.com", "agent").await;
+    let mut socket = Subscriber::connect(app.realtime_addr).await;
+    let channel = format!("private-agents.{}", app.widget_id);
+    let (status, auth) = bea.sign(&socket.socket_id, &channel).await;
+    assert_eq!(status, 200, "{auth}");
+    socket
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+        .await;
+    assert_eq!(
+        socket.recv().await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+    let shutdown = watch_revocations(&app).await;
+    let (status, _) = admin
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/admin/users/{bea_id}/disable"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(socket.closed().await, Some(4009));
+    shutdown.cancel();
+}
