@@ -7,6 +7,7 @@
 
 import { createCatchUp } from '../../shared/catch-up.js';
 import { createActions } from './actions.js';
+import { createAdmin, isAdmin } from './admin/admin.js';
 import { createApi } from './api.js';
 import { createInbox } from './inbox.js';
 import { createIncoming } from './incoming.js';
@@ -54,7 +55,13 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const notifier = createNotifier({ sound: options.sound !== false });
 
   const layout = createLayout({
-    header: { onAvailability: (a) => presence.set(a), onSignOut: () => signOut(), onSessions: api.isSession ? (from) => sessions.open(from) : null },
+    header: {
+      onAvailability: (a) => presence.set(a),
+      onSignOut: () => signOut(),
+      onSessions: api.isSession ? (from) => sessions.open(from) : null,
+      // Admins only: the team, widgets, knowledge and audit log (agents never see the button).
+      onAdmin: isAdmin(me.agent) ? (from) => adminArea().open(from) : null,
+    },
     inbox: {
       onTab: (id) => nav.selectTab(id),
       onOpen: (id) => nav.navigate(id),
@@ -85,6 +92,15 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const { header, threadView, toast } = layout;
   const savedReplies = createSavedReplies({ api, toast, render: (list) => layout.savedView.render(list) });
   const sessions = api.isSession ? createSessions({ api, view: layout.sessionsView }) : null;
+  let admin = null;
+  /** The Admin area, made when first opened. */
+  function adminArea() {
+    if (!admin) {
+      admin = createAdmin({ api });
+      layout.shell.append(admin.el);
+    }
+    return admin;
+  }
 
   const render = createRender({
     api,
@@ -236,6 +252,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     typing.stop();
     threadView.stop();
     if (layout.sessionsView?.isOpen) layout.sessionsView.el.close();
+    admin?.stop();
     for (const fn of cleanups.splice(0)) fn();
     if (window.ParleyDashboard?.__workspace === api) delete window.ParleyDashboard;
   }

@@ -1,7 +1,8 @@
 // ui/header.js — owns the top bar: the product name, the agent's name, the availability switch
 // (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
 // state (live, connecting, polling), "Sessions" (signed in with a password only: where else this
-// person is signed in) and "Sign out".
+// person is signed in), "Admin" (admins only: the team, widgets, knowledge and audit log) and
+// "Sign out".
 
 import { h } from '../../../shared/ui/dom.js';
 import { icon } from './icons.js';
@@ -12,7 +13,7 @@ const CHOICES = [
   ['offline', 'Offline'],
 ];
 
-export function createHeader({ onAvailability, onSignOut, onSessions = null }) {
+export function createHeader({ onAvailability, onSignOut, onSessions = null, onAdmin = null }) {
   const name = h('span', { class: 'agent-name' });
   const radios = new Map();
   const group = h('fieldset', { class: 'availability' }, h('legend', { class: 'sr', text: 'Availability' }));
@@ -26,6 +27,8 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null }) {
   const signOut = h('button', { type: 'button', class: 'ghost signout', onclick: onSignOut }, icon('out'), h('span', { text: 'Sign out' }));
   const sessions = onSessions ? h('button', { type: 'button', class: 'ghost sessions', 'aria-haspopup': 'dialog' }, icon('devices'), h('span', { text: 'Sessions' })) : null;
   sessions?.addEventListener('click', () => onSessions(sessions));
+  const admin = onAdmin ? h('button', { type: 'button', class: 'ghost admin', 'aria-haspopup': 'dialog' }, icon('gear'), h('span', { text: 'Admin' })) : null;
+  admin?.addEventListener('click', () => onAdmin(admin));
   const el = h(
     'header',
     { class: 'top' },
@@ -34,6 +37,7 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null }) {
     connection,
     group,
     h('div', { class: 'me' }, icon('user'), name),
+    admin,
     sessions,
     signOut,
   );

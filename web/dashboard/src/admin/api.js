@@ -1,0 +1,28 @@
+// admin/api.js — owns the administration calls (docs/agent-api.md, "Administration"): the team,
+// the widgets, their bot's knowledge and the audit log, made through the workspace's client so
+// they are signed in as the rest (the cookie and X-CSRF-Token, or the bearer token). Errors are
+// the shared client's ApiError, whose message is the server's own ("the last admin…").
+
+export function createAdminApi(api) {
+  const call = (method, path, body) => api.request(method, '/api/admin' + path, body);
+  const id = (v) => encodeURIComponent(v);
+  return {
+    users: () => call('GET', '/users'),
+    invite: ({ email, name, role }) => call('POST', '/users', { email, name: name || undefined, role }),
+    updateUser: (userId, patch) => call('PATCH', '/users/' + id(userId), patch),
+    disable: (userId) => call('POST', '/users/' + id(userId) + '/disable'),
+    resetLink: (userId) => call('POST', '/users/' + id(userId) + '/reset-link'),
+    setUserWidgets: (userId, widgetIds) => call('PUT', '/users/' + id(userId) + '/widgets', { widget_ids: widgetIds }),
+    widgets: () => call('GET', '/widgets'),
+    createWidget: (body) => call('POST', '/widgets', body),
+    updateWidget: (widgetId, patch) => call('PATCH', '/widgets/' + id(widgetId), patch),
+    newToken: (widgetId) => call('POST', '/widgets/' + id(widgetId) + '/token'),
+    revoke: (widgetId) => call('POST', '/widgets/' + id(widgetId) + '/revoke'),
+    knowledge: (widgetId, q) => call('GET', '/widgets/' + id(widgetId) + '/knowledge' + (q ? '?q=' + encodeURIComponent(q) : '')),
+    addEntry: (widgetId, entry) => call('POST', '/widgets/' + id(widgetId) + '/knowledge', entry),
+    updateEntry: (widgetId, index, entry) => call('PUT', '/widgets/' + id(widgetId) + '/knowledge/' + id(index), entry),
+    deleteEntry: (widgetId, index) => call('DELETE', '/widgets/' + id(widgetId) + '/knowledge/' + id(index)),
+    tryBot: (widgetId, message) => call('POST', '/widgets/' + id(widgetId) + '/bot/try', { message }),
+    audit: (before) => call('GET', '/audit?limit=50' + (before != null ? '&before=' + encodeURIComponent(before) : '')),
+  };
+}

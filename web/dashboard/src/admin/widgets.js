@@ -1,0 +1,189 @@
+// admin/widgets.js — owns the Admin area's "Widgets" panel and the list of widgets the other
+// panels read (the team's widget choices, the knowledge's widget picker). Create a widget (name,
+// allowed origins one per line): its token and the snippet to paste are shown once, with Copy
+// buttons. Per widget: edit the name, origins and the common settings (greeting, primary colour,
+// position) — PATCH replaces the settings whole, so the widget's current settings are sent back
+// changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
+// snippet shown once) and revoking (after a confirm).
+
+import { h } from '../../../shared/ui/dom.js';
+import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
+
+/** The widgets as last read, shared by the panels. */
+export function createWidgetList(admin) {
+  let widgets = null;
+  const listeners = new Set();
+  return {
+    list: () => widgets || [],
+    loaded: () => widgets != null,
+    async refresh() {
+      const res = await admin.widgets();
+      widgets = Array.isArray(res?.widgets) ? res.widgets : [];
+      for (const fn of listeners) fn(widgets);
+      return widgets;
+    },
+    onChange: (fn) => listeners.add(fn),
+  };
+}
+
+/** The token and snippet, shown once. */
+function secret(res, what) {
+  return h(
+    'div',
+    { class: 'adm-secret' },
+    h('p', { class: 'notice', text: what + ' Copy the token and the snippet now: they are shown only now and cannot be read again.' }),
+    copyBox('Widget token', res.token || '', { name: 'widget token' }),
+    copyBox('Snippet to paste before </body>', res.snippet || '', { multiline: true, name: 'snippet' }),
+  );
+}
+
+export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.confirm(text) }) {
+  const error = errorLine();
+  const status = statusLine();
+  const list = h('ul', { class: 'adm-list', 'aria-label': 'Widgets' });
+
+  const name = h('input', { type: 'text', maxlength: 100, autocomplete: 'off', required: true });
+  const origins = h('textarea', { rows: 3, spellcheck: 'false', placeholder: 'https://shop.example' });
+  const createError = errorLine();
+  const createResult = h('div', { class: 'adm-result' });
+  const form = h(
+    'form',
+    { class: 'adm-form', 'aria-label': 'Create a widget', novalidate: true },
+    h('h3', { text: 'Create a widget' }),
+    field('Widget name', name),
+    field('Allowed origins', origins, 'One per line, such as https://shop.example. None: any site may embed it.'),
+    createError.el,
+    h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Create widget' })),
+    createResult,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    createError.set('');
+    if (!name.value.trim()) {
+      createError.set('Give the widget a name.');
+      return name.focus();
+    }
+    try {
+      const res = await admin.createWidget({ name: name.value.trim(), allowed_origins: lines(origins.value) });
+      createResult.replaceChildren(secret(res, 'Widget "' + (res.widget?.name || name.value.trim()) + '" is created.'));
+      name.value = '';
+      origins.value = '';
+      await load();
+      createResult.querySelector('.adm-copy-value')?.focus();
+    } catch (err) {
+      createError.set('Could not create the widget: ' + reason(err));
+    }
+  });
+
+  const el = h('section', { class: 'adm-panel', 'aria-labelledby': 'pd-adm-widgets-title' }, h('h2', { id: 'pd-adm-widgets-title', text: 'Widgets' }), status.el, error.el, list, form);
+
+  function editor(w, item, rowError) {
+    const settings = w.settings && typeof w.settings === 'object' ? w.settings : {};
+    const colors = settings.colors && typeof settings.colors === 'object' ? settings.colors : {};
+    const n = h('input', { type: 'text', maxlength: 100 });
+    n.value = w.name || '';
+    const o = h('textarea', { rows: 3, spellcheck: 'false' });
+    o.value = (w.allowed_origins || []).join('\n');
+    const greeting = h('textarea', { rows: 2 });
+    greeting.value = typeof settings.greeting === 'string' ? settings.greeting : '';
+    const color = h('input', { type: 'text', placeholder: '#2563eb', spellcheck: 'false', autocomplete: 'off' });
+    color.value = typeof colors.primary === 'string' ? colors.primary : '';
+    const position = h('select', {}, h('option', { value: 'right', text: 'Right' }), h('option', { value: 'left', text: 'Left' }));
+    position.value = settings.position === 'left' ? 'left' : 'right';
+    const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
+    const f = h(
+      'form',
+      { class: 'adm-form adm-edit', 'aria-label': 'Edit ' + w.name, novalidate: true },
+      field('Name', n),
+      field('Allowed origins', o, 'One per line. None: any site.'),
+      field('Greeting', greeting, 'The first bubble visitors see. Empty: the default.'),
+      field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
+      field('Position', position),
+      h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
+    );
+    cancel.addEventListener('click', () => {
+      f.remove();
+      item.querySelector('.adm-edit-toggle')?.focus();
+    });
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      rowError.set('');
+      // Settings are replaced whole: start from what the widget has (the bot, anything unknown).
+      const next = JSON.parse(JSON.stringify(settings));
+      if (greeting.value.trim()) next.greeting = greeting.value.trim();
+      else delete next.greeting;
+      const nextColors = Object.assign({}, colors);
+      if (color.value.trim()) nextColors.primary = color.value.trim();
+      else delete nextColors.primary;
+      if (Object.keys(nextColors).length) next.colors = nextColors;
+      else delete next.colors;
+      next.position = position.value;
+      try {
+        await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });
+        status.set('Widget "' + n.value.trim() + '" is saved.');
+        await load();
+        list.querySelector('[data-widget-id="' + w.id + '"] .adm-edit-toggle')?.focus();
+      } catch (err) {
+        rowError.set('Could not save: ' + reason(err));
+      }
+    });
+    return f;
+  }
+
+  function widgetItem(w) {
+    const revoked = !!w.revoked_at;
+    const origins = (w.allowed_origins || []).length ? w.allowed_origins.join(', ') : 'Any site';
+    const rowError = errorLine();
+    const result = h('div', { class: 'adm-result' });
+    const item = h(
+      'li',
+      { class: 'adm-item' + (revoked ? ' disabled' : ''), 'data-widget-id': w.id },
+      h('div', { class: 'adm-head' }, h('b', { text: w.name }), h('span', { class: 'muted', text: '#' + w.id }), revoked ? h('span', { class: 'tag', text: 'Revoked' }) : null),
+      h('p', { class: 'muted adm-sub', text: 'Origins: ' + origins }),
+    );
+    if (revoked) return item;
+    const edit = h('button', { type: 'button', class: 'ghost adm-edit-toggle', text: 'Edit', 'aria-label': 'Edit ' + w.name });
+    edit.addEventListener('click', () => {
+      const open = item.querySelector('.adm-edit');
+      if (open) return open.querySelector('input')?.focus();
+      item.insertBefore(editor(w, item, rowError), rowError.el);
+      item.querySelector('.adm-edit input')?.focus();
+    });
+    const token = busyButton({ class: 'ghost', text: 'New token', 'aria-label': 'New token for ' + w.name }, async () => {
+      rowError.set('');
+      if (!confirm('Give "' + w.name + '" a new token? The old one stops working at once: every site must paste the new snippet.')) return;
+      try {
+        const res = await admin.newToken(w.id);
+        result.replaceChildren(secret(res, 'Widget "' + w.name + '" has a new token.'));
+        result.querySelector('.adm-copy-value')?.focus();
+      } catch (err) {
+        rowError.set('Could not renew the token: ' + reason(err));
+      }
+    });
+    const revoke = busyButton({ class: 'ghost danger', text: 'Revoke', 'aria-label': 'Revoke ' + w.name }, async () => {
+      rowError.set('');
+      if (!confirm('Revoke "' + w.name + '"? Its token stops working and visitors are disconnected.')) return;
+      try {
+        await admin.revoke(w.id);
+        status.set('Widget "' + w.name + '" is revoked.');
+        await load();
+      } catch (err) {
+        rowError.set('Could not revoke: ' + reason(err));
+      }
+    });
+    item.append(h('div', { class: 'adm-row' }, edit, token, revoke), rowError.el, result);
+    return item;
+  }
+
+  async function load() {
+    error.set('');
+    try {
+      const all = await widgets.refresh();
+      list.replaceChildren(...all.map(widgetItem));
+    } catch (err) {
+      error.set('Could not load the widgets: ' + reason(err));
+    }
+  }
+
+  return { el, load };
+}
