@@ -255,7 +255,7 @@ test('a knowledge entry the admin adds: "Try the bot" matches it, and the bot an
   assert.equal(await panel.locator('.adm-item', { hasText: ANSWER }).count(), 1);
 });
 
-test('the audit log lists what was done, newest first; disabling and a reset link from Team', async () => {
+test('Team: the widgets an agent answers, a reset link, disabling (not the last admin); Widgets: an edit keeps the knowledge, a new token, revoking; the audit log newest first, page by page', async () => {
   const area = adminArea(adminPage);
   const team = await area.open('Team');
   const row = team.locator('.adm-item', { hasText: AGENT.email });
@@ -270,10 +270,56 @@ test('the audit log lists what was done, newest first; disabling and a reset lin
   await team.locator('.adm-item', { hasText: AGENT.email }).getByRole('button', { name: 'Password reset link for ' + AGENT.name }).click();
   assert.match(await team.getByLabel('Reset link for ' + AGENT.name, { exact: true }).inputValue(), /\/dashboard#reset=psl_\w+$/);
 
+  // Disabling asks first (the test says yes); the last admin cannot be disabled (409, shown).
+  const demo = team.locator('.adm-item', { hasText: 'Demo Agent' });
+  await demo.getByRole('button', { name: 'Disable Demo Agent' }).click();
+  await team.locator('.adm-item.disabled', { hasText: 'Demo Agent' }).getByText('Disabled').waitFor();
+  const self = team.locator('.adm-item', { hasText: ADMIN.email });
+  await self.getByRole('button', { name: 'Disable ' + ADMIN.name }).click();
+  await self.getByRole('alert').filter({ hasText: 'Could not disable' }).waitFor();
+
+  // Widgets: an edit keeps the bot's knowledge (settings are sent back whole); a new token shows
+  // a new snippet; a revoked widget says so.
+  const widgetsPanel = await area.open('Widgets');
+  const shop = widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' });
+  await shop.getByRole('button', { name: 'Edit Mars shop' }).click();
+  await shop.getByLabel('Greeting').fill('Hello, Mars!');
+  await shop.getByRole('button', { name: 'Save', exact: true }).click();
+  await widgetsPanel.getByRole('status').filter({ hasText: 'is saved' }).waitFor();
+  const after = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
+  assert.equal(after.settings.greeting, 'Hello, Mars!');
+  assert.equal(after.settings.position, 'left');
+  assert.equal(after.settings.bot?.knowledge?.length, 1, 'the knowledge is kept');
+  await widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' }).getByRole('button', { name: 'New token for Mars shop' }).click();
+  const fresh = widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' }).getByLabel('Snippet to paste before </body>', { exact: true });
+  await fresh.waitFor();
+  const renewed = await fresh.inputValue();
+  assert.notEqual(renewed, snippet, 'a new token, a new snippet');
+  snippet = renewed;
+  await widgetsPanel.getByLabel('Widget name').fill('Old shop');
+  await widgetsPanel.getByRole('button', { name: 'Create widget' }).click();
+  await widgetsPanel.getByRole('button', { name: 'Revoke Old shop' }).click();
+  await widgetsPanel.locator('.adm-item', { hasText: 'Old shop' }).getByText('Revoked').waitFor();
+
+  // Enough acts for a second page of the audit log.
+  await adminPage.evaluate(async () => {
+    const { csrf_token: csrf } = await fetch('/api/auth/session').then((r) => r.json());
+    const { users } = await fetch('/api/admin/users').then((r) => r.json());
+    const bo = users.find((u) => u.email === 'bo@example.com');
+    for (let i = 0; i < 50; i++) {
+      await fetch('/api/admin/users/' + bo.id, { method: 'PATCH', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ name: 'Bo Agent' }) });
+    }
+  });
+
   const audit = await area.open('Audit log');
+  await audit.locator('.adm-item').nth(49).waitFor();
+  await audit.getByRole('button', { name: 'Load more' }).click();
+  await audit.locator('.adm-item').nth(55).waitFor();
+  const ids = await audit.locator('.adm-item').evaluateAll((els) => els.map((el) => Number(el.dataset.auditId)));
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first, the second page after the first');
+  assert.equal(new Set(ids).size, ids.length, 'no entry twice');
   const first = audit.locator('.adm-item').first();
   await first.waitFor();
-  assert.match(await first.textContent(), /user\.reset_link/, 'newest first');
   await audit.getByText('user.invite').first().waitFor();
   await audit.getByText('knowledge.', { exact: false }).first().waitFor();
 });
