@@ -1,6 +1,7 @@
 // api.js — owns every HTTP call to the Parley server's chat API (base = ChatbotConfig.widgetUrl),
 // through the shared client (the widget token, X-Socket-ID, time-outs, ApiError, upload
-// progress); it adds the visitor token to calls about a conversation.
+// progress); it adds the visitor token to calls about a conversation (messages, read receipts,
+// reactions, the visitor's rating).
 
 import { ApiError, createClient } from '../../shared/api.js';
 
@@ -44,6 +45,7 @@ export function createApi({ baseUrl, apiToken, session, socketId }) {
     markRead: (id, lastReadId) => request('POST', conv(id) + '/read', { body: { last_read_id: lastReadId }, conversation: true }),
     react: (id, messageId, emoji, on) =>
       request('POST', conv(id) + '/messages/' + encodeURIComponent(messageId) + '/reactions', { body: { emoji, on }, conversation: true }),
+    rate: (id, score, comment) => request('POST', conv(id) + '/rating', { body: { score, comment }, conversation: true }),
     /** Echo/pusher-js channel authorisation (form-encoded, as Laravel's endpoint expects). */
     authorize: (socketIdValue, channelName, provider) =>
       request('POST', '/api/chatbot/broadcasting/auth', {

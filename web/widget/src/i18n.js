@@ -47,6 +47,18 @@ export const en = {
   unavailable: 'Chat is unavailable right now.',
   tooLarge: '{name} is larger than {max} MB.',
   tooLong: 'Messages can have at most {max} characters.',
+  rateQuestion: 'How was this conversation?',
+  rateScore: '{score} of 5, {label}',
+  rate1: 'Very bad',
+  rate2: 'Bad',
+  rate3: 'OK',
+  rate4: 'Good',
+  rate5: 'Excellent',
+  rateComment: 'Comment (optional)',
+  rateSend: 'Send',
+  rateChoose: 'Choose a score from 1 to 5 first.',
+  rateFailed: 'Your feedback was not sent. Please try again.',
+  rateThanks: 'Thanks for your feedback',
 };
 
 /** Returns t(key, vars): the string with {placeholders} filled, falling back to English. */

@@ -83,6 +83,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
       .listen('.ReactionsUpdated', (e) => handlers.onReactions(e))
       .listen('.ConversationUpdated', (e) => handlers.onConversation(e))
       .listen('.AgentAvailability', (e) => handlers.onAvailability(e))
+      .listen('.ConversationRated', (e) => handlers.onRated(e))
       .listen('.BotTyping', (e) => handlers.onTyping({ typing: !!e?.typing, sender_type: 'bot', name: e?.name }))
       .listenForWhisper('typing', (e) => {
         if (e?.sender_type !== 'visitor') handlers.onTyping(Object.assign({ sender_type: 'agent' }, e));

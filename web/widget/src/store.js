@@ -19,6 +19,7 @@ export function createStore() {
     unread: 0,
     reactions: {}, // message_id -> [{emoji, count, reactors}]
     readStates: {}, // reader ('visitor', 'agent', …) -> last_read_id
+    rating: undefined, // the visitor's rating of the conversation: {score, comment, created_at}, null (none) or undefined (not known yet)
   };
   const byId = new Map();
   const byClient = new Map();
@@ -172,12 +173,20 @@ export function createStore() {
       }
     },
 
+    /** The conversation's rating, from a fetch (`rating`: object or null) or a `ConversationRated` event. */
+    setRating(r) {
+      if (r === undefined || (r?.conversation_id != null && Number(r.conversation_id) !== state.conversationId)) return;
+      state.rating = r && typeof r === 'object' ? { score: Number(r.score), comment: r.comment ?? null, created_at: r.created_at ?? null } : null;
+      changed();
+    },
+
     /** Forgets everything about the current conversation but keeps unsent messages. */
     reset(conversationId) {
       state.conversationId = conversationId;
       state.conversation = null;
       state.reactions = {};
       state.readStates = {};
+      state.rating = undefined;
       for (const [id, m] of byId) {
         byId.delete(id);
         if (m.client_id) byClient.delete(m.client_id);

@@ -26,6 +26,7 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
       for (const m of res.messages || []) if (Number(m?.id) > cursor.after) cursor.after = Number(m.id);
       store.setConversation(res.conversation);
       store.setAgentsOnline(res.agents_online);
+      store.setRating(res.rating);
       for (const rs of res.read_states || []) store.applyReadState(rs);
       for (const r of res.reactions || []) store.setReactions(r.message_id, r.reactions);
       const fresh = store.merge(res.messages);

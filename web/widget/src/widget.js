@@ -2,7 +2,7 @@
 // parts (session, store, outbox, sync, realtime, tabs, notifier) so that every way a message can
 // arrive ends in store.merge() and every change of state ends in one render. It also decides the
 // visitor-facing rules: what counts as unread, when to mark read, which message shows "Seen",
-// what the header says, and when to show typing dots.
+// what the header says, when to show typing dots, and when to ask for a rating.
 
 import { createApi, ApiError } from './api.js';
 import { createEmitter } from './emitter.js';
@@ -17,6 +17,7 @@ import { createSync } from './sync.js';
 import { createTabs } from './tabs.js';
 import { createComposer } from './ui/composer.js';
 import { createPanel } from './ui/panel.js';
+import { createRating } from './ui/rating.js';
 
 const OTHERS = new Set(['bot', 'agent']);
 
@@ -43,12 +44,14 @@ export function createWidget(options) {
 
   let config = null;
   let t = createTranslator(options.strings);
-  let panel, outbox, sync, tabs, notifier;
+  let panel, outbox, sync, tabs, notifier, composer, rating;
+  const rated = { sending: false, done: false }; // this page's own rating of the conversation
   let wantOpen = false;
   let stopped = false;
   let typingTimer = null;
   const whisper = { last: 0, sent: false, timer: null, want: false };
   let readTimer = null;
+  let shownRating = null;
   let bannerTimer = null;
 
   // ---- unread, read receipts, "Seen" -------------------------------------------------------
@@ -93,6 +96,35 @@ export function createWidget(options) {
     return [t('statusBot'), false];
   }
 
+  /** The rating prompt while a closed conversation has no rating; "thanks" once this page rated it. */
+  function ratingMode() {
+    if (rated.done) return 'thanks';
+    return rated.sending || (state.conversation?.status === 'closed' && state.rating === null) ? 'prompt' : null;
+  }
+
+  /** Sends the visitor's rating; resolves to false when it should be tried again. */
+  function rate(score, comment) {
+    const id = session.id();
+    rated.sending = true;
+    const finish = (r) => {
+      rated.sending = false;
+      if (session.id() === id && r !== false) {
+        rated.done = true;
+        panel.announce(t('rateThanks'));
+        if (r) {
+          store.setRating(r);
+          events.emit('rated', { conversation_id: id, score: r.score, comment: r.comment ?? null, created_at: r.created_at ?? null });
+        } else sync.fill('rated'); // 409: rated already (another tab or device); fetch it
+      }
+      store.touch();
+      return r !== false;
+    };
+    return api.rate(id, score, comment || null).then(
+      (res) => finish(res?.rating || { score, comment: comment || null }),
+      (error) => finish(error instanceof ApiError && error.status === 409 ? null : false),
+    );
+  }
+
   // ---- rendering ----------------------------------------------------------------------------
 
   function render() {
@@ -114,6 +146,13 @@ export function createWidget(options) {
     }
     panel.setUnread(unread);
     panel.setStatus(...headerStatus());
+    const mode = ratingMode();
+    if (mode !== shownRating) {
+      shownRating = mode;
+      if (rating.set(mode)) composer.focus();
+      if (mode) panel.stickToBottom(true);
+      if (mode === 'prompt' && panel.isOpen()) panel.announce(t('rateQuestion'));
+    }
   }
 
   function banner(text, ms) {
@@ -191,6 +230,7 @@ export function createWidget(options) {
   function follow(s) {
     const id = s?.conversationId ?? null;
     store.reset(id);
+    Object.assign(rated, { sending: false, done: false });
     setTyping(null);
     realtime.setConversation(id);
     sync.setPolling(id != null && !state.realtimeConnected);
@@ -242,6 +282,7 @@ export function createWidget(options) {
         onConversation: (e) => e && Number(e.id) === session.id() && (e.truncated ? sync.fill('truncated') : store.setConversation(e)),
         onTyping: setTyping,
         onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
+        onRated: (e) => store.setRating(e),
       },
     });
     tabs = createTabs(storage);
@@ -297,7 +338,7 @@ export function createWidget(options) {
     const settings = config.widget?.settings || {};
     t = createTranslator(settings.strings, options.strings);
     notifier = createNotifier({ t, sound: settings.sound !== false && options.sound !== false });
-    const composer = createComposer({
+    composer = createComposer({
       t,
       limits: config.limits,
       onSend: (text) => {
@@ -309,9 +350,11 @@ export function createWidget(options) {
       onTyping: visitorTyping,
       onError: (text) => banner(text, 8000),
     });
+    rating = createRating({ t, onSubmit: rate });
     panel = createPanel({
       t,
       composer,
+      tail: rating.el,
       onOpenChange: (open) => {
         events.emit(open ? 'open' : 'close');
         if (open) {

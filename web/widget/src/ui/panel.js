@@ -1,6 +1,6 @@
 // ui/panel.js — owns the widget's frame: a Shadow DOM host on the page, the launcher with its
 // unread badge, the dialog (header with name and online state, banner, message list, typing
-// indicator, composer) and the accessibility around it: an ARIA live region that reads new
+// indicator, composer, the rating prompt at the thread's end) and the accessibility around it: an ARIA live region that reads new
 // messages, focus into the panel on open and back to the launcher on close, Esc to close.
 // The message list is keyed (by client_id or id), so updates touch only what changed and the
 // scroll position is kept unless the visitor was already at the bottom.
@@ -10,7 +10,7 @@ import { icon } from './icons.js';
 import { CSS } from './styles.js';
 import { renderMessage } from './message.js';
 
-export function createPanel({ t, composer, onOpenChange }) {
+export function createPanel({ t, composer, tail, onOpenChange }) {
   const host = h('div', { id: 'parley-chatbot-widget', 'data-parley': '' });
   const root = host.attachShadow({ mode: 'open' });
   // A constructed sheet is not subject to a host page's CSP style-src; <style> is the fallback.
@@ -29,7 +29,8 @@ export function createPanel({ t, composer, onOpenChange }) {
   const statusText = h('span');
   const closeBtn = h('button', { type: 'button', 'aria-label': t('closeChat'), title: t('closeChat') }, icon('close'));
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
-  const list = h('ol', { class: 'list', 'aria-label': t('messagesLabel'), tabindex: 0 });
+  // `tail` (the rating prompt) stays the list's last item: messages are placed before it.
+  const list = h('ol', { class: 'list', 'aria-label': t('messagesLabel'), tabindex: 0 }, tail);
   const typingRow = h('div', { class: 'typing', 'aria-live': 'polite' });
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const panel = h(

@@ -69,6 +69,18 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .visitor .picker{left:auto;right:0}
 .picker button{width:30px;height:30px;border-radius:15px;font-size:17px}
 .picker button:hover,.picker button:focus-visible{background:var(--pw-bot)}
+.rate{margin:4px 2px;padding:12px;border:1px solid var(--pw-border);border-radius:12px}
+.rate-q{margin:0 0 8px;font-weight:600;text-align:center}
+.rate>p{margin:0}
+.stars{display:flex;justify-content:center;gap:4px;margin-bottom:8px}
+.stars button{width:40px;height:40px;border-radius:8px;display:grid;place-items:center;color:var(--pw-muted)}
+.stars svg{width:26px;height:26px}
+.stars .on{color:#b45309}.stars .on svg{fill:currentColor}
+.rate label{display:block;font-size:12.5px;color:var(--pw-muted)}
+.rate textarea{display:block;width:100%;min-height:56px;margin-top:3px;resize:vertical;border:1px solid var(--pw-border);border-radius:8px;padding:7px 9px;font:inherit;color:var(--pw-text);background:var(--pw-bg)}
+.rate-err{margin:6px 0 0;color:var(--pw-danger);font-size:12.5px}
+.rate-err:empty{display:none}
+.rate-send{margin-top:8px;width:100%;height:38px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
 .typing{padding:0 16px 6px;font-size:12px;color:var(--pw-muted);display:flex;align-items:center;gap:6px;min-height:22px}
 .dots{display:inline-flex;gap:3px;background:var(--pw-bot);padding:6px 8px;border-radius:10px}
 .dots i{width:6px;height:6px;border-radius:50%;background:var(--pw-muted);animation:pw-b 1.2s infinite}
