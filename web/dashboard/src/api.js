@@ -96,6 +96,9 @@ export function createApi({ baseUrl, credential, socketId = () => null, onUnauth
     /** {success, sessions: [{id, created_at, last_seen_at, ip, user_agent, current}]} */
     sessions: () => request('GET', '/api/auth/sessions'),
     endSession: (id) => request('DELETE', '/api/auth/sessions/' + encodeURIComponent(id)),
+    /** {success, token}: a new API token for scripts (the old one stops); shown only now. */
+    newApiToken: () => request('POST', '/api/auth/token'),
+    revokeApiToken: () => request('DELETE', '/api/auth/token'),
     /**
      * The page is going away: say so in a request that outlives it. The server keeps the agent
      * online for a short grace only, so a reload (which says hello again at once) shows visitors

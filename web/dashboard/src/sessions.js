@@ -1,7 +1,8 @@
 // sessions.js — owns this person's sessions as the "Sessions" dialog shows them (password sign-in
 // only: a token has none): read with GET /api/auth/sessions when the dialog opens, and signing
 // another one out with DELETE /api/auth/sessions/{id}, then read again. One already gone (404) is
-// simply read again; other failures are said in the dialog.
+// simply read again; other failures are said in the dialog. Also their API token: POST or DELETE
+// /api/auth/token.
 
 export function createSessions({ api, view }) {
   async function load() {
@@ -22,6 +23,22 @@ export function createSessions({ api, view }) {
       return load();
     },
     load,
+    async newToken() {
+      try {
+        const res = await api.newApiToken();
+        if (typeof res?.token === 'string') view.showToken(res.token);
+      } catch (error) {
+        if (error?.status !== 401) view.tokenError('Could not make a token: ' + error.message);
+      }
+    },
+    async revokeToken() {
+      try {
+        await api.revokeApiToken();
+        view.tokenRevoked();
+      } catch (error) {
+        if (error?.status !== 401) view.tokenError('Could not revoke the token: ' + error.message);
+      }
+    },
     async end(session) {
       try {
         await api.endSession(session.id);

@@ -87,7 +87,9 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     // A refusal (a taken shortcut, say) is thrown to the form, which shows it.
     savedReplies: { onAdd: (shortcut, text) => savedReplies.add(shortcut, text), onDelete: (reply) => savedReplies.remove(reply) },
     // Signed in with a password: where else this person is signed in, and signing those out.
-    sessions: api.isSession ? { onEnd: (s) => sessions.end(s), onRefresh: () => sessions.load() } : null,
+    sessions: api.isSession
+      ? { onEnd: (s) => sessions.end(s), onRefresh: () => sessions.load(), onNewToken: () => sessions.newToken(), onRevokeToken: () => sessions.revokeToken() }
+      : null,
   });
   const { header, threadView, toast } = layout;
   const savedReplies = createSavedReplies({ api, toast, render: (list) => layout.savedView.render(list) });

@@ -388,6 +388,51 @@ test('the Sessions dialog lists where the person is signed in and signs another 
   await phone.close();
 });
 
+test('the Sessions dialog makes an API token that works for scripts, shown once, and revokes it', async () => {
+  const context = await newContext(browser, { viewport: DESKTOP });
+  const page = await openPage(context);
+  const d = dashboard(page);
+  await d.open();
+  await d.signIn();
+  await d.live();
+  await page.getByRole('button', { name: 'Sessions' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Your sessions' });
+  await dialog.waitFor();
+  const meWith = (token) =>
+    page.evaluate((t) => fetch('/api/agent/me', { headers: { Authorization: 'Bearer ' + t }, credentials: 'omit' }).then((r) => r.status), token);
+
+  await dialog.getByRole('button', { name: 'Make a new API token' }).click();
+  const shown = dialog.getByRole('textbox', { name: 'Your API token' });
+  await shown.waitFor();
+  const first = await shown.inputValue();
+  assert.match(first, /^cba_[A-Za-z0-9]{48}$/);
+  await dialog.getByText('shown only this once').waitFor();
+  assert.equal(await meWith(first), 200, 'the token works for a script');
+  assert.deepEqual(await accessibilityProblems(page), [], 'the dialog with a token shown');
+  await shot(page, 'sessions-api-token');
+  await page.setViewportSize(PHONE);
+  await shot(page, 'sessions-api-token-phone');
+  await page.setViewportSize(DESKTOP);
+
+  await dialog.getByRole('button', { name: 'Make a new API token' }).click();
+  await page.waitForFunction((old) => {
+    const box = [...document.querySelectorAll('dialog input')].find((el) => el.value.startsWith('cba_'));
+    return box && box.value !== old;
+  }, first);
+  const second = await dialog.getByRole('textbox', { name: 'Your API token' }).inputValue();
+  assert.equal(await meWith(first), 401, 'the old token stopped');
+  assert.equal(await meWith(second), 200);
+
+  page.once('dialog', (confirm) => confirm.accept());
+  await dialog.getByRole('button', { name: 'Revoke API token' }).click();
+  await dialog.getByText('Your API token is revoked.').waitFor();
+  assert.equal(await shown.count(), 0, 'the token is no longer on the page');
+  assert.equal(await meWith(second), 401);
+  assert.equal((await d.state()).signedInWith, 'password', 'still signed in');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('keyboard only: Tab through the sign-in form, switch to a token and back, sign in with Enter', async () => {
   const context = await newContext(browser);
   const page = await openPage(context);

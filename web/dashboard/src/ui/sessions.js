@@ -1,17 +1,29 @@
 // ui/sessions.js — owns the "Sessions" dialog (opened from the header when signed in with a
 // password): where this person is signed in (the browser, when it signed in, when it was last
-// active and from which address; this browser marked), each other one with "Sign out". A native
-// modal <dialog>: focus moves into it, Escape closes it, and focus goes back to the header's button.
+// active and from which address; this browser marked), each other one with "Sign out"; and the
+// person's API token for scripts, made anew (shown once, with Copy) or revoked. A native modal
+// <dialog>: focus moves into it, Escape closes it, and focus goes back to the header's button.
 
 import { h, formatTime, relativeTime } from '../../../shared/ui/dom.js';
+import { copyBox } from '../admin/kit.js';
+import { ensureAdminStyles } from '../admin/style.js';
 import { browserSummary } from './details.js';
 
-export function createSessionsView({ onEnd, onRefresh }) {
+export function createSessionsView({ onEnd, onRefresh, onNewToken, onRevokeToken }) {
+  ensureAdminStyles();
   const status = h('p', { class: 'muted', role: 'status' });
   const error = h('p', { class: 'error', role: 'alert' });
   const list = h('ul', { class: 'sessions-list', 'aria-labelledby': 'pd-sessions-title' });
   const close = h('button', { type: 'button', class: 'ghost', text: 'Close' });
   const refresh = h('button', { type: 'button', class: 'ghost', text: 'Refresh', onclick: () => onRefresh() });
+  const tokenOut = h('div', { class: 'api-token' });
+  const tokenStatus = h('p', { class: 'muted', role: 'status' });
+  const newToken = h('button', { type: 'button', class: 'ghost', text: 'Make a new API token' });
+  const revokeToken = h('button', { type: 'button', class: 'ghost danger', text: 'Revoke API token' });
+  newToken.addEventListener('click', () => onNewToken?.());
+  revokeToken.addEventListener('click', () => {
+    if (confirm('Revoke your API token? Scripts using it stop working at once.')) onRevokeToken?.();
+  });
   const el = h(
     'dialog',
     { class: 'sessions-dialog', 'aria-labelledby': 'pd-sessions-title' },
@@ -20,6 +32,11 @@ export function createSessionsView({ onEnd, onRefresh }) {
     status,
     list,
     error,
+    h('h3', { id: 'pd-api-token-title', text: 'API token' }),
+    h('p', { class: 'muted', text: 'For scripts: send it as "Authorization: Bearer …". A new token replaces the old one, which stops working.' }),
+    tokenOut,
+    tokenStatus,
+    h('div', { class: 'dialog-actions', role: 'group', 'aria-labelledby': 'pd-api-token-title' }, newToken, revokeToken),
     h('div', { class: 'dialog-actions' }, refresh, close),
   );
   let opener = null;
@@ -66,6 +83,18 @@ export function createSessionsView({ onEnd, onRefresh }) {
     },
     setError(text) {
       error.textContent = text || '';
+    },
+    /** A new API token, shown only now. */
+    showToken(token) {
+      tokenStatus.textContent = 'Copy your new token now: it is shown only this once.';
+      tokenOut.replaceChildren(copyBox('Your API token', token));
+    },
+    tokenRevoked() {
+      tokenOut.replaceChildren();
+      tokenStatus.textContent = 'Your API token is revoked.';
+    },
+    tokenError(text) {
+      tokenStatus.textContent = text;
     },
   };
 }
