@@ -62,8 +62,14 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
             "settings must be a JSON object".into(),
         ));
     }
-    BotSettings::from_widget_settings(settings)
+    let bot = BotSettings::from_widget_settings(settings)
         .map_err(|error| ApiError::Validation(error.to_string()))?;
+    // Caught here rather than when the first visitor's turn builds the bot.
+    if !(0.0..=1.0).contains(&bot.threshold) {
+        return Err(ApiError::Validation(
+            "settings.bot.threshold must be between 0 and 1".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -111,6 +117,7 @@ mod tests {
         assert!(check_settings(&json!({"bot": {"kind": "knowledge", "threshold": 0.4}})).is_ok());
         assert!(check_settings(&json!({"bot": {"kind": "knowledge", "treshold": 0.4}})).is_err());
         assert!(check_settings(&json!([1])).is_err());
+        assert!(check_settings(&json!({"bot": {"threshold": 1.5}})).is_err());
     }
 
     #[test]

@@ -281,15 +281,58 @@ test('Team: the widgets an agent answers, a reset link, disabling (not the last 
   // Widgets: an edit keeps the bot's knowledge (settings are sent back whole); a new token shows
   // a new snippet; a revoked widget says so.
   const widgetsPanel = await area.open('Widgets');
+  /** Clicks Save in `scope` and waits for the server's answer to the PATCH: its status. */
+  const save = async (scope) => {
+    const [answer] = await Promise.all([
+      adminPage.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/admin/widgets/')),
+      scope.getByRole('button', { name: 'Save', exact: true }).click(),
+    ]);
+    return answer.status();
+  };
   const shop = widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' });
   await shop.getByRole('button', { name: 'Edit Mars shop' }).click();
   await shop.getByLabel('Greeting').fill('Hello, Mars!');
-  await shop.getByRole('button', { name: 'Save', exact: true }).click();
-  await widgetsPanel.getByRole('status').filter({ hasText: 'is saved' }).waitFor();
+  assert.equal(await save(shop), 200);
   const after = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
   assert.equal(after.settings.greeting, 'Hello, Mars!');
   assert.equal(after.settings.position, 'left');
   assert.equal(after.settings.bot?.knowledge?.length, 1, 'the knowledge is kept');
+
+  // The bot: its kind and settings; only the chosen kind's fields show; the server's refusal is said.
+  const editBot = async () => {
+    const item = widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' });
+    await item.getByRole('button', { name: 'Edit Mars shop' }).click();
+    return item;
+  };
+  let item = await editBot();
+  const bot = item.getByRole('group', { name: 'Bot' });
+  assert.equal(await bot.getByLabel('Who answers first').inputValue(), 'knowledge');
+  assert.equal(await bot.getByLabel('Webhook address').isVisible(), false, 'another kind\'s field is hidden');
+  await bot.getByLabel('Confidence needed to answer').fill('1.5');
+  assert.equal(await save(item), 422);
+  await item.getByRole('alert').filter({ hasText: 'threshold must be between 0 and 1' }).waitFor();
+  await bot.getByLabel('Confidence needed to answer').fill('0.35');
+  await bot.getByLabel('Handoff message').fill('A person will answer you shortly.');
+  assert.equal(await save(item), 200);
+  let saved = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
+  assert.equal(saved.settings.bot.kind, 'knowledge');
+  assert.equal(saved.settings.bot.threshold, 0.35);
+  assert.equal(saved.settings.bot.handoff_message, 'A person will answer you shortly.');
+  assert.equal(saved.settings.bot.knowledge.length, 1, 'the knowledge is kept');
+  item = await editBot();
+  await item.getByRole('group', { name: 'Bot' }).getByLabel('Who answers first').selectOption('webhook');
+  assert.equal(await item.getByLabel('Confidence needed to answer').isVisible(), false);
+  await item.getByLabel('Webhook address').fill('https://bot.example/parley');
+  await item.getByLabel('Reply token').fill('reply-secret-1');
+  assert.equal(await save(item), 200);
+  saved = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
+  assert.equal(saved.settings.bot.kind, 'webhook');
+  assert.equal(saved.settings.bot.url, 'https://bot.example/parley');
+  assert.equal(saved.settings.bot.reply_token, 'reply-secret-1');
+  assert.equal(saved.settings.bot.threshold, 0.35, 'the knowledge bot\'s setting is kept for switching back');
+  item = await editBot();
+  await item.getByRole('group', { name: 'Bot' }).getByLabel('Who answers first').selectOption('knowledge');
+  assert.equal(await save(item), 200);
   await widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' }).getByRole('button', { name: 'New token for Mars shop' }).click();
   const fresh = widgetsPanel.locator('.adm-item', { hasText: 'Mars shop' }).getByLabel('Snippet to paste before </body>', { exact: true });
   await fresh.waitFor();

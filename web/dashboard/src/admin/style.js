@@ -31,6 +31,10 @@ const CSS = `
 .adm-secret .notice, .adm-result .notice { margin: 0; }
 .adm-widgets { border: 1px solid var(--border); border-radius: 8px; padding: 6px 10px 10px; display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 0; }
 .adm-widgets legend { font-weight: 600; padding: 0 4px; }
+.adm-bot { border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-width: 0; }
+.adm-bot legend { font-weight: 600; padding: 0 4px; }
+.adm-bot-kind { display: flex; flex-direction: column; gap: 10px; }
+.adm-bot-kind[hidden] { display: none; }
 .adm-check { display: inline-flex; gap: 6px; align-items: center; }
 .adm-status:empty { display: none; }
 .tag.role { background: #dbeafe; color: #1e3a8a; }

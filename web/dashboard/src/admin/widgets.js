@@ -1,12 +1,13 @@
 // admin/widgets.js — owns the Admin area's "Widgets" panel and the list of widgets the other
 // panels read (the team's widget choices, the knowledge's widget picker). Create a widget (name,
 // allowed origins one per line): its token and the snippet to paste are shown once, with Copy
-// buttons. Per widget: edit the name, origins and the common settings (greeting, primary colour,
-// position) — PATCH replaces the settings whole, so the widget's current settings are sent back
+// buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
+// position) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
 // changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
+import { createBotSettings } from './bot-settings.js';
 import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
 
 /** The widgets as last read, shared by the panels. */
@@ -90,6 +91,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     color.value = typeof colors.primary === 'string' ? colors.primary : '';
     const position = h('select', {}, h('option', { value: 'right', text: 'Right' }), h('option', { value: 'left', text: 'Left' }));
     position.value = settings.position === 'left' ? 'left' : 'right';
+    const bot = createBotSettings(settings.bot);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
       'form',
@@ -99,6 +101,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Greeting', greeting, 'The first bubble visitors see. Empty: the default.'),
       field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
       field('Position', position),
+      bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
     cancel.addEventListener('click', () => {
@@ -118,6 +121,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       if (Object.keys(nextColors).length) next.colors = nextColors;
       else delete next.colors;
       next.position = position.value;
+      next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });
         status.set('Widget "' + n.value.trim() + '" is saved.');
