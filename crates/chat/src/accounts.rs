@@ -22,6 +22,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted: long passphrases yes, megabytes to hash no.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Password hashes computed at once, at most. Each takes 19 MiB and a core for tens of
+/// milliseconds; more wait their turn, so a flood of sign-ins costs queueing, not memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// OWASP's recommended argon2id settings: 19 MiB, 2 passes, 1 lane.
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -45,6 +49,10 @@ pub fn check_new_password(password: &str) -> Result<(), ApiError> {
 
 /// The PHC string (`$argon2id$v=19$…`) to store for `password`.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .expect("the hashing semaphore is never closed");
     tokio::task::spawn_blocking(move || {
         let salt_bytes: [u8; 16] = rand::rng().random();
         let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes is a valid salt");
@@ -61,6 +69,9 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 /// never set a password) a hash is still computed, so the answer takes as long either way and
 /// its timing does not tell which emails have accounts.
 pub async fn verify_password(stored: Option<String>, password: String) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
     let outcome = tokio::task::spawn_blocking(move || {
         if password.len() > MAX_PASSWORD_BYTES {
             return false;
@@ -78,10 +89,17 @@ pub async fn verify_password(stored: Option<String>, password: String) -> bool {
     outcome.unwrap_or(false)
 }
 
-/// Checks an email address as accounts take it: trimmed, lower-cased, one `@` with text on both
-/// sides, no spaces or control characters, at most 254 bytes (RFC 5321's path limit).
+/// Checks an email address as accounts take it: trimmed, its ASCII letters lower-cased (as the
+/// store folds them, so every way in finds the same account), one `@` with text on both sides,
+/// no spaces or control characters, at most 254 bytes (RFC 5321's path limit).
 pub fn check_email(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
+    let email = email.trim();
+    if email.len() > 254 {
+        return Err(ApiError::Validation(
+            "email must be an address like name@example.com".into(),
+        ));
+    }
+    let email = email.to_ascii_lowercase();
     let shaped = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.is_empty() && !domain.contains('@')
     });

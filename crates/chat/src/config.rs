@@ -94,10 +94,10 @@ pub struct ChatConfig {
     pub session_idle: chrono::Duration,
     /// Mark the session cookie `Secure` (the public address is https).
     pub secure_cookies: bool,
-    /// Failed sign-ins per minute per client IP before 429 (0 disables).
-    pub login_failures_per_ip_per_minute: u32,
-    /// Failed sign-ins per minute per email before 429 (0 disables).
-    pub login_failures_per_account_per_minute: u32,
+    /// Sign-in attempts per minute per client IP before 429 (0 disables).
+    pub login_attempts_per_ip_per_minute: u32,
+    /// Sign-in attempts per minute per email before 429 (0 disables).
+    pub login_attempts_per_account_per_minute: u32,
     /// Where browsers reach Parley (`PARLEY_PUBLIC_URL`), for the embed snippet; `None`: the
     /// host the request came to.
     pub public_url: Option<String>,
@@ -127,8 +127,8 @@ impl ChatConfig {
             trusted_proxies: Default::default(),
             session_idle: chrono::Duration::hours(12),
             secure_cookies: false,
-            login_failures_per_ip_per_minute: 30,
-            login_failures_per_account_per_minute: 10,
+            login_attempts_per_ip_per_minute: 30,
+            login_attempts_per_account_per_minute: 10,
             public_url: None,
         }
     }

@@ -187,7 +187,8 @@ pub trait Accounts: Send + Sync {
     /// Replaces a live agent's API token (its SHA-256); the old one stops working at once.
     /// `false` if there is no such live agent.
     async fn set_agent_token(&self, id: i64, token_hash: &str) -> Result<bool>;
-    /// How many agents, not revoked, are admins.
+    /// How many admins can sign in: not revoked, with a password (an invited admin who never
+    /// chose one cannot administer anything).
     async fn count_admins(&self) -> Result<i64>;
     /// Whether any agent, not revoked, has a password: `false` means nobody can sign in yet (a
     /// new installation, which offers the first admin's setup).

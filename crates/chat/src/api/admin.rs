@@ -211,21 +211,24 @@ pub async fn change(
 ) -> Result<Json<Value>, ApiError> {
     let store = &state.service.store;
     let mut agent = active(&state, id).await?;
+    // Everything is checked before anything is written.
     if let Some(name) = body.name.as_deref() {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(ApiError::Validation("name must be 1-100 characters".into()));
         }
         text::check("name", name)?;
+    }
+    if body.role == Some(Role::Agent) && agent.role == Role::Admin {
+        keep_an_admin(&state, &agent).await?;
+    }
+    if let Some(name) = body.name.as_deref().map(str::trim) {
         agent = store
             .set_agent_name(id, name)
             .await?
             .ok_or(ApiError::NotFound("user"))?;
     }
     if let Some(role) = body.role {
-        if role == Role::Agent && agent.role == Role::Admin {
-            keep_an_admin(&state).await?;
-        }
         agent = store
             .set_role(id, role)
             .await?
@@ -252,7 +255,7 @@ pub async fn disable(
 ) -> Result<Json<Value>, ApiError> {
     let agent = active(&state, id).await?;
     if agent.role == Role::Admin {
-        keep_an_admin(&state).await?;
+        keep_an_admin(&state, &agent).await?;
     }
     if !state.service.store.revoke_agent(id).await? {
         return Err(ApiError::NotFound("user"));
@@ -352,9 +355,10 @@ async fn active(state: &AppState, id: i64) -> Result<Agent, ApiError> {
         .ok_or(ApiError::NotFound("user"))
 }
 
-/// Refuses a change that would leave no admin.
-async fn keep_an_admin(state: &AppState) -> Result<(), ApiError> {
-    if state.service.store.count_admins().await? <= 1 {
+/// Refuses a change to `admin` that would leave no admin who can sign in. (An invited admin who
+/// never chose a password is not one, so changing them never is.)
+async fn keep_an_admin(state: &AppState, admin: &Agent) -> Result<(), ApiError> {
+    if admin.password_hash.is_some() && state.service.store.count_admins().await? <= 1 {
         return Err(ApiError::Conflict(
             "Parley needs at least one admin; make someone else an admin first".into(),
         ));

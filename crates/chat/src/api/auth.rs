@@ -43,7 +43,7 @@ fn wrong_credentials() -> ApiError {
 }
 
 /// `POST /api/auth/login {email, password}`: 200 with the person, their CSRF token and the
-/// session cookie. Failures count per client IP and per email; past either limit, 429.
+/// session cookie. Attempts count per client IP and per email; past either limit, 429.
 pub async fn login(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -51,16 +51,18 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let ip = client_ip(request.extensions());
     let ApiJson(body) = ApiJson::<Login>::from_request(request, &state).await?;
-    let account = body.email.trim().to_lowercase();
-    // Peeked first and taken only on failure: people who type their password right are never
-    // slowed by others' failures, and a throttled attempt is not even checked.
-    rate_limited(state.login_failures_per_ip.peek(&ip))?;
-    rate_limited(state.login_failures_per_account.peek(&account))?;
+    // Folded as the store folds emails (ASCII letters only) and keyed by at most an address's
+    // length, so a megabyte "email" cannot pin a megabyte in the limiter.
+    let account = accounts::check_email(&body.email).ok();
+    let key = account.as_deref().unwrap_or("(not an email)");
+    // Taken before the password is checked, not after a failure: requests sent in parallel all
+    // count, so a burst cannot try more passwords than the limit while the hashes run.
+    rate_limited(state.login_attempts_per_ip.check(&ip))?;
+    rate_limited(state.login_attempts_per_account.check(key))?;
     let store = &state.service.store;
-    let found = if text::first_refused(&account).is_none() && !account.is_empty() {
-        store.agent_by_email(&account).await?
-    } else {
-        None
+    let found = match &account {
+        Some(email) => store.agent_by_email(email).await?,
+        None => None,
     };
     let usable = found.filter(|agent| agent.revoked_at.is_none());
     let stored_hash = usable
@@ -68,8 +70,6 @@ pub async fn login(
         .and_then(|agent| agent.password_hash.clone());
     let matches = accounts::verify_password(stored_hash, body.password).await;
     let Some(agent) = usable.filter(|_| matches) else {
-        let _ = state.login_failures_per_ip.check(&ip);
-        let _ = state.login_failures_per_account.check(&account);
         return Err(wrong_credentials());
     };
     start_session(&state, &agent, &ip, &headers).await

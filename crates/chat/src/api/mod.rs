@@ -40,8 +40,8 @@ pub struct AppState {
     messages_per_widget: RateLimiter,
     /// Refused tokens per client IP (see [`edge::throttle_refused_tokens`]).
     auth_failures: RateLimiter,
-    login_failures_per_ip: RateLimiter,
-    login_failures_per_account: RateLimiter,
+    login_attempts_per_ip: RateLimiter,
+    login_attempts_per_account: RateLimiter,
     /// The first admin's one-time link, while nobody can sign in.
     pub setup: SetupLink,
 }
@@ -56,9 +56,9 @@ impl AppState {
             messages_per_ip: RateLimiter::new(config.messages_per_ip_per_minute),
             messages_per_widget: RateLimiter::new(config.messages_per_widget_per_minute),
             auth_failures: RateLimiter::new(config.auth_failures_per_ip_per_minute),
-            login_failures_per_ip: RateLimiter::new(config.login_failures_per_ip_per_minute),
-            login_failures_per_account: RateLimiter::new(
-                config.login_failures_per_account_per_minute,
+            login_attempts_per_ip: RateLimiter::new(config.login_attempts_per_ip_per_minute),
+            login_attempts_per_account: RateLimiter::new(
+                config.login_attempts_per_account_per_minute,
             ),
             setup: SetupLink::default(),
             service,

@@ -40,7 +40,7 @@ pub async fn config(
     body.insert("polling".into(), json!({ "interval_ms": POLL_INTERVAL_MS }));
     body.insert(
         "widget".into(),
-        json!({ "id": widget.id, "name": widget.name, "settings": widget.settings }),
+        json!({ "id": widget.id, "name": widget.name, "settings": public_settings(&widget.settings) }),
     );
     body.insert(
         "limits".into(),
@@ -51,6 +51,21 @@ pub async fn config(
         state.service.agents_online().await?.into(),
     );
     Ok(Json(Value::Object(body)))
+}
+
+/// What of a widget's settings every page that embeds it may read: everything but the bot's
+/// part, which holds the knowledge base and secrets (an external bot's reply token and signing
+/// secret, a model's key). The widget's token is public, so this answer is too.
+fn public_settings(settings: &Value) -> Value {
+    match settings {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| key.as_str() != "bot")
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        _ => json!({}),
+    }
 }
 
 /// Where and how browsers reach the realtime server, in the seed's shape:

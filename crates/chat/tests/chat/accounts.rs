@@ -157,11 +157,11 @@ async fn writes_with_the_cookie_need_the_csrf_token() {
 }
 
 #[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account_and_per_ip() {
+async fn sign_ins_are_throttled_per_account_and_per_ip() {
     let app = TestApp::start_with(
         |config| {
-            config.login_failures_per_account_per_minute = 3;
-            config.login_failures_per_ip_per_minute = 5;
+            config.login_attempts_per_account_per_minute = 3;
+            config.login_attempts_per_ip_per_minute = 6;
         },
         None,
     )
@@ -179,11 +179,39 @@ async fn failed_sign_ins_are_throttled_per_account_and_per_ip() {
         .parse()
         .unwrap();
     assert!(retry >= 1);
-    // Other emails from this IP: two more failures reach the IP's limit of five.
+    // Other emails from this IP: every attempt counts, so the IP's sixth is its last.
     for email in ["x@example.com", "y@example.com"] {
         assert_eq!(login(&app, email, "guess").await.status(), 401);
     }
     assert_eq!(login(&app, "z@example.com", "guess").await.status(), 429);
+}
+
+/// Attempts sent all at once count as they arrive, before any password is checked: a burst gets
+/// no more tries than the limit.
+#[tokio::test]
+async fn a_burst_of_parallel_sign_ins_gets_no_more_tries_than_the_limit() {
+    let app = TestApp::start_with(
+        |config| config.login_attempts_per_account_per_minute = 5,
+        None,
+    )
+    .await;
+    admin(&app, "ada@example.com").await;
+    let attempts = (0..20).map(|_| login(&app, "ada@example.com", "guess"));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

@@ -290,10 +290,12 @@ async fn there_is_always_an_admin() {
         .call(
             reqwest::Method::PATCH,
             &format!("/api/admin/users/{owner_id}"),
-            Some(json!({ "role": "agent" })),
+            Some(json!({ "role": "agent", "name": "Renamed" })),
         )
         .await;
     assert_eq!(status, 409, "{body}");
+    let unchanged = app.store.agent(owner_id).await.unwrap().unwrap();
+    assert_ne!(unchanged.name, "Renamed", "a refused change writes nothing");
     let (status, _) = admin
         .call(
             reqwest::Method::POST,

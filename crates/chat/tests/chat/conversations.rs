@@ -24,6 +24,39 @@ async fn config_has_the_seed_shape_and_the_real_realtime_endpoint() {
     assert_eq!(config["widget"]["settings"]["greeting"], "Hello");
 }
 
+/// The widget's token sits in every page that embeds it, so its config must not carry the bot's
+/// secrets or knowledge.
+#[tokio::test]
+async fn the_public_config_leaves_the_bot_out() {
+    let mut app = TestApp::start().await;
+    app.use_bot(json!({
+        "kind": "webhook",
+        "url": "https://bot.example/parley",
+        "secret": "signing-secret",
+        "reply_token": "reply-secret",
+        "knowledge": [{"question": "Internal?", "answer": "Internal answer"}],
+    }))
+    .await;
+    let config: Value = app
+        .get("/api/chatbot/config")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = config.to_string();
+    for secret in [
+        "signing-secret",
+        "reply-secret",
+        "Internal answer",
+        "bot.example",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(config["widget"]["settings"].is_object(), "{config}");
+}
+
 #[tokio::test]
 async fn widget_tokens_are_required_and_checked() {
     let app = TestApp::start().await;

@@ -322,8 +322,8 @@ pub(crate) const SET_AGENT_NAME: &str = concat!(
     "UPDATE agents SET name = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
     columns!(agent)
 );
-pub(crate) const COUNT_ADMINS: &str =
-    "SELECT COUNT(*) AS admins FROM agents WHERE role = 'admin' AND revoked_at IS NULL";
+pub(crate) const COUNT_ADMINS: &str = "SELECT COUNT(*) AS admins FROM agents \
+     WHERE role = 'admin' AND revoked_at IS NULL AND password_hash IS NOT NULL";
 pub(crate) const ANY_PASSWORD_SET: &str = "SELECT id FROM agents \
      WHERE password_hash IS NOT NULL AND revoked_at IS NULL LIMIT 1";
 

@@ -175,6 +175,15 @@ async fn passwords_roles_and_names(db: Db) {
         .await
         .expect("create admin");
     assert_eq!(bob.role, Role::Admin);
+    assert_eq!(
+        db.count_admins().await.expect("count"),
+        1,
+        "an admin without a password cannot sign in, so does not count"
+    );
+    assert!(db
+        .set_password(bob.id, "$argon2id$v=19$bob")
+        .await
+        .expect("set"));
     assert_eq!(db.count_admins().await.expect("count"), 2);
     let demoted = db
         .set_role(ada.id, Role::Agent)
