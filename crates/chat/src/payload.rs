@@ -20,6 +20,10 @@ pub const CONVERSATION_EVENT: &str = "ConversationUpdated";
 pub const AVAILABILITY_EVENT: &str = "AgentAvailability";
 /// Something in the inbox changed: a message, or a conversation's status or assignee.
 pub const INBOX_EVENT: &str = "InboxUpdated";
+/// Which widgets someone answers may have changed (a widget made or revoked, an agent's list
+/// changed): `{}` on the team's channel; dashboards read `GET /api/agent/me` again and follow the
+/// inbox channels it lists.
+pub const WIDGETS_CHANGED_EVENT: &str = "WidgetsChanged";
 /// The visitor rated the conversation (`{conversation_id, score, comment}`).
 pub const RATED_EVENT: &str = "ConversationRated";
 /// A conversation needs a human (the bot handed over).

@@ -335,6 +335,16 @@ impl ChatService {
         Ok(rating)
     }
 
+    /// Tells every dashboard that the widgets people answer may have changed.
+    pub fn widgets_changed(&self) {
+        self.broadcast(
+            payload::AGENTS_CHANNEL.into(),
+            payload::WIDGETS_CHANGED_EVENT,
+            &serde_json::json!({}),
+            None,
+        );
+    }
+
     /// Tells the agents who answer the conversation's widget that it changed: its new state and,
     /// when a message caused it, the message.
     pub(crate) fn tell_inbox(

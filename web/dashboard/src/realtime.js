@@ -13,13 +13,13 @@ import { LABEL, createProviderChain } from '../../shared/realtime.js';
 
 const AGENTS = 'agents';
 const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'BotTyping', 'AgentAvailability'];
-const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability'];
+const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability', 'WidgetsChanged'];
 
 export function createRealtime({ config, agentId, widgets = [], api, handlers, options = {} }) {
   const live = { agents: false, conversation: false };
   // The team's channel and one inbox channel per widget the agent answers: "agents" is live when
   // every one of them is subscribed.
-  const teamChannels = [AGENTS, ...widgets.map((id) => AGENTS + '.' + id)];
+  let teamChannels = [AGENTS, ...widgets.map((id) => AGENTS + '.' + id)];
   let agents = null; // channel name -> Echo channel, while subscribing or subscribed
   let conversation = null; // {id, name, channel}
   const resubscribe = new Map(); // channel name -> timer
@@ -141,6 +141,17 @@ export function createRealtime({ config, agentId, widgets = [], api, handlers, o
       live.conversation = false;
       status();
       if (conversation) subscribeConversation(id);
+    },
+    /** Follows these widgets' inbox channels from now on (the answer to `WidgetsChanged`). */
+    setWidgets(ids) {
+      const next = [AGENTS, ...ids.map((id) => AGENTS + '.' + id)];
+      if (next.join() === teamChannels.join()) return;
+      const echo = sockets.echo;
+      if (echo && agents) for (const name of teamChannels) echo.leave(name);
+      teamChannels = next;
+      agents = null;
+      setLive('agents', false);
+      subscribeAgents();
     },
     /** Tells the visitor (and other agents with it open) whether this agent is typing. */
     whisper(payload) {

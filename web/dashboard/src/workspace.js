@@ -190,6 +190,18 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
 
   const actions = createActions({ api, outbox, inbox, layout, open, name: agentName, limits: me.limits, renderThread: render.thread });
 
+  /** Which widgets this agent answers changed somewhere: follow their inbox channels now. */
+  async function followWidgets() {
+    try {
+      const now = await api.me();
+      if (stopped || !Array.isArray(now?.widgets)) return;
+      realtime.setWidgets(now.widgets.filter((id) => Number.isSafeInteger(id)));
+      inbox.refresh();
+    } catch {
+      /* a refused call signs out on its own; otherwise the next change or reload catches up */
+    }
+  }
+
   realtime = createRealtime({
     config: me.realtime || me,
     agentId: self?.id,
@@ -209,7 +221,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
         inbox.refresh();
         presence.refreshTeam();
       },
-      onAgentsEvent: incoming.onAgentsEvent,
+      onAgentsEvent: (name, data) => (name === 'WidgetsChanged' ? followWidgets() : incoming.onAgentsEvent(name, data)),
       onConversationSubscribed: (id) => {
         if (!threads.get(id)) return;
         sync.fill('subscribed');

@@ -183,6 +183,15 @@ test('the admin creates a widget; its snippet runs on another site, a visitor ch
   assert.equal(saved.settings.position, 'left');
   assert.equal(saved.settings.colors.primary, '#b91c1c');
 
+  // Dashboards already open follow the new widget's inbox channel at once (no reload), for the
+  // admin and for the agent, who answers every widget.
+  for (const page of [adminPage, agentPage]) {
+    await page.waitForFunction(
+      (id) => !!window.ParleyDashboard?.echo?.connector?.pusher?.channel('private-agents.' + id)?.subscribed,
+      saved.id,
+    );
+  }
+
   // A visitor on the shop's site.
   const visitorContext = await newContext(browser);
   const visitor = await openPage(visitorContext, site.origin + '/');

@@ -233,6 +233,8 @@ pub async fn change(
             .set_role(id, role)
             .await?
             .ok_or(ApiError::NotFound("user"))?;
+        // An admin sees every widget; an agent perhaps fewer.
+        state.service.widgets_changed();
     }
     caller
         .audit(
@@ -317,6 +319,7 @@ pub async fn set_widgets(
             Some(json!({ "widget_ids": ids })),
         )
         .await?;
+    state.service.widgets_changed();
     Ok(Json(json!({ "success": true, "widget_ids": ids })))
 }
 

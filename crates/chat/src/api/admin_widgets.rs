@@ -116,6 +116,7 @@ pub async fn create(
         })
         .await?;
     audit(&state, &caller, "widget.create", &widget, None).await?;
+    state.service.widgets_changed();
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -209,6 +210,7 @@ pub async fn revoke(
         return Err(ApiError::NotFound("widget"));
     }
     audit(&state, &caller, "widget.revoke", &widget, None).await?;
+    state.service.widgets_changed();
     Ok(Json(json!({ "success": true })))
 }
 

@@ -239,10 +239,22 @@ async fn admins_choose_who_answers_which_widget() {
     )
     .await;
     assert_eq!(status, 403);
+    let mut team = crate::agents::agent_subscriber(&app, &token_agent, "private-agents").await;
     let (status, _) = admin
         .call(Method::PUT, &path, Some(json!({"widget_ids": []})))
         .await;
     assert_eq!(status, 200);
+    // Every dashboard is told to read its widgets again.
+    assert_eq!(team.event("WidgetsChanged").await, json!({}));
+    let (status, _) = admin
+        .call(
+            Method::POST,
+            "/api/admin/widgets",
+            Some(json!({"name": "Third"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    team.event("WidgetsChanged").await;
     let (_, listed) = bea
         .call(Method::GET, "/api/agent/conversations", None)
         .await;
