@@ -149,6 +149,7 @@ pub async fn update(
         widgets::check_settings(settings)?;
     }
     let store = &state.service.store;
+    let settings_changed = form.settings.is_some();
     let mut widget = store
         .update_widget(id, &name, &origins)
         .await?
@@ -165,6 +166,7 @@ pub async fn update(
         Some(json!({
             "name": form.name.is_some(),
             "allowed_origins": form.allowed_origins.is_some(),
+            "settings": settings_changed,
         })),
     )
     .await?;

@@ -120,6 +120,15 @@ impl ChatService {
             }
         };
 
+        // The file is checked and written before anything changes, so a refused file leaves
+        // the conversation as it was.
+        let (file, attachment, is_voice) = match upload {
+            Some(upload) => {
+                let (file, attachment) = self.store_file(&upload).await?;
+                (Some(file), Some(attachment), upload.is_voice)
+            }
+            None => (None, None, false),
+        };
         let mut conversation = conversation.clone();
         if let Author::Agent(agent) = author {
             let unattended = conversation.status == ConversationStatus::Bot
@@ -131,13 +140,6 @@ impl ChatService {
             }
         }
 
-        let (file, attachment, is_voice) = match upload {
-            Some(upload) => {
-                let (file, attachment) = self.store_file(&upload).await?;
-                (Some(file), Some(attachment), upload.is_voice)
-            }
-            None => (None, None, false),
-        };
         let (sender_type, sender_name, client_id) = match author {
             Author::Visitor => (
                 SenderType::Visitor,

@@ -500,3 +500,29 @@ async fn a_conversation_cannot_be_assigned_to_a_revoked_agent() {
     let (status, body) = post(&app, &path, &ada, json!({"agent_id": ada.id})).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// An agent's reply whose file is refused changes nothing: the bot keeps the conversation.
+#[tokio::test]
+async fn a_refused_file_does_not_take_the_conversation() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (id, _) = app.conversation().await;
+    let form = reqwest::multipart::Form::new().part(
+        "attachment",
+        reqwest::multipart::Part::bytes(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff".to_vec())
+            .file_name("tool.exe"),
+    );
+    let status = app
+        .http
+        .post(app.url(&format!("/api/agent/conversations/{id}/messages")))
+        .bearer_auth(&ada.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 415);
+    let conversation = app.store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(conversation.status, parley_store::ConversationStatus::Bot);
+    assert_eq!(conversation.assigned_agent_id, None);
+}
