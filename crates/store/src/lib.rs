@@ -218,6 +218,13 @@ pub trait Accounts: Send + Sync {
     /// Makes a single-use link, created now; an unknown agent is [`StoreError::NotFound`], a
     /// token hash in use [`StoreError::Conflict`].
     async fn create_link(&self, link: NewAccountLink) -> Result<AccountLink>;
+    /// Spends every unused link of an agent at `now` (a link was used, or a new reset replaces
+    /// the old ones), so a leaked older link no longer works. How many were spent.
+    async fn spend_links_of(
+        &self,
+        agent_id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
     /// Uses a link: if one with this token hash and purpose is unused, expires after `now` and
     /// belongs to an agent who is not revoked, marks it used at `now` and returns it. In one
     /// statement, so of concurrent calls exactly one gets the link; later calls get `None`.

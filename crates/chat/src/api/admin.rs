@@ -278,6 +278,12 @@ pub async fn reset_link(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let agent = active(&state, id).await?;
+    // A new link replaces the person's earlier unused ones.
+    state
+        .service
+        .store
+        .spend_links_of(agent.id, Utc::now())
+        .await?;
     let path = link(&state, &agent, LinkPurpose::Reset, RESET_VALID_FOR).await?;
     caller
         .audit(&state, "user.reset_link", &agent, None)

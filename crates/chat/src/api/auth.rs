@@ -304,6 +304,8 @@ pub async fn accept(
     if !store.set_password(link.agent_id, &password_hash).await? {
         return Err(ApiError::Unauthorized("this account is disabled".into()));
     }
+    // Any other link this person still holds (an older invitation or reset) dies with this one.
+    store.spend_links_of(link.agent_id, now).await?;
     if link.purpose == LinkPurpose::Reset {
         store.revoke_sessions_of(link.agent_id).await?;
     }

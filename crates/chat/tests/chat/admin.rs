@@ -397,8 +397,23 @@ async fn a_reset_link_sets_a_new_password_and_signs_out_everywhere_else() {
         )
         .await;
     assert_eq!(status, 201, "{reset}");
+    let older = reset["reset_path"].as_str().unwrap().to_string();
+    let (_, reset) = admin
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/admin/users/{bea_id}/reset-link"),
+            None,
+        )
+        .await;
     let path = reset["reset_path"].as_str().unwrap();
     assert!(path.starts_with("/dashboard#reset=psl_"), "{path}");
+    assert_eq!(
+        accept(&app, &older, "an older link's password")
+            .await
+            .status(),
+        401,
+        "a new reset link replaces the older one"
+    );
     let response = accept(&app, path, "a brand new password").await;
     assert_eq!(response.status(), 200);
     let new_session = browser(&app, response).await.unwrap();

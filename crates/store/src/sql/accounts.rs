@@ -205,6 +205,15 @@ where
         row.as_ref().map(rows::account_link).transpose()
     }
 
+    async fn spend_links_of(&self, agent_id: i64, now: DateTime<Utc>) -> Result<u64> {
+        let rows = sqlx::query(sql::SPEND_LINKS_OF)
+            .bind(now)
+            .bind(agent_id)
+            .fetch_all(&self.write)
+            .await?;
+        Ok(rows.len() as u64)
+    }
+
     async fn record_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
         text::check("audit action", &entry.action)?;
         text::check_optional("audit target", entry.target.as_deref())?;

@@ -369,6 +369,8 @@ pub(crate) const INSERT_ACCOUNT_LINK: &str = concat!(
      VALUES ($1, $2, $3, $4, $5) RETURNING ",
     columns!(account_link)
 );
+pub(crate) const SPEND_LINKS_OF: &str =
+    "UPDATE account_links SET used_at = $1 WHERE agent_id = $2 AND used_at IS NULL RETURNING id";
 pub(crate) const USE_ACCOUNT_LINK: &str = concat!(
     "UPDATE account_links SET used_at = $1 \
      WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \

@@ -16,6 +16,7 @@ use crate::{
 };
 
 on_both!(
+    spending_an_agents_links,
     an_api_token_is_replaced,
     email_lookup_ignores_case,
     an_email_in_another_case_conflicts,
@@ -756,4 +757,39 @@ async fn an_api_token_is_replaced(db: Db) {
     );
     db.revoke_agent(ada.id).await.unwrap();
     assert!(!db.set_agent_token(ada.id, &token()).await.unwrap());
+}
+
+async fn spending_an_agents_links(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let bea = agent(&db, "bea@example.com").await;
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let mut tokens = Vec::new();
+    for (who, purpose) in [
+        (ada.id, LinkPurpose::Invite),
+        (ada.id, LinkPurpose::Reset),
+        (bea.id, LinkPurpose::Reset),
+    ] {
+        let hash = token();
+        db.create_link(NewAccountLink {
+            agent_id: who,
+            purpose,
+            token_hash: hash.clone(),
+            expires_at: later,
+        })
+        .await
+        .expect("link");
+        tokens.push((hash, purpose));
+    }
+    assert_eq!(db.spend_links_of(ada.id, Utc::now()).await.unwrap(), 2);
+    for (hash, purpose) in &tokens[..2] {
+        assert_eq!(db.use_link(hash, *purpose, Utc::now()).await.unwrap(), None);
+    }
+    assert!(
+        db.use_link(&tokens[2].0, LinkPurpose::Reset, Utc::now())
+            .await
+            .unwrap()
+            .is_some(),
+        "another agent's link is untouched"
+    );
+    assert_eq!(db.spend_links_of(ada.id, Utc::now()).await.unwrap(), 0);
 }
