@@ -6,6 +6,11 @@
 //! those on a widget's conversations' channels or on an agent's own channel, which every
 //! dashboard subscribes to. A closed dashboard falls back to polling, whose next call is
 //! refused, and so it signs out.
+//!
+//! An agent whose rights shrink but who keeps their account (fewer widgets, no longer admin, a
+//! session or token ended) has the sockets this node signed for them closed with 4200 instead:
+//! their clients reconnect at once and authorise each channel again, and what they may no longer
+//! join is refused.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -29,6 +34,7 @@ const MAX_SOCKETS_PER_HOLDER: usize = 4096;
 /// Why a socket was closed, as its client is told.
 pub const WIDGET_REVOKED: &str = "Widget revoked";
 pub const AGENT_REVOKED: &str = "Agent revoked";
+pub const ACCESS_CHANGED: &str = "Your access changed; reconnect";
 
 /// Whom a channel signature was granted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +94,9 @@ pub trait SocketCloser: Send + Sync + 'static {
     fn close_channel(&self, channel: &str, reason: &str);
     /// Closes with 4009 and `reason` the sockets with these ids, on every node.
     fn close_sockets(&self, sockets: &[SocketId], reason: &str);
+    /// Closes with 4200 (reconnect at once) and `reason` the sockets with these ids, on every
+    /// node.
+    fn reconnect_sockets(&self, sockets: &[SocketId], reason: &str);
 }
 
 /// What has been revoked, as far as the watcher has acted on it.
@@ -133,6 +142,7 @@ pub async fn spawn_watcher(
         tracing::error!(%error, "revocation watcher cannot read widgets and agents");
         Revoked::default()
     });
+    let mut access = AccessChanges::new(chrono::Utc::now());
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -158,6 +168,7 @@ pub async fn spawn_watcher(
             for &widget_id in &now.widgets {
                 close_signed(&signed, &closer, Holder::Widget(widget_id), WIDGET_REVOKED);
             }
+            access.act(store.as_ref(), &signed, &closer).await;
             acted_on.agents = now.agents;
             let newly_revoked: Vec<i64> =
                 now.widgets.difference(&acted_on.widgets).copied().collect();
@@ -170,6 +181,63 @@ pub async fn spawn_watcher(
             }
         }
     });
+}
+
+/// The agents whose rights shrank, as far as this node has acted on them.
+struct AccessChanges {
+    /// Changes noted after this are looked at.
+    since: chrono::DateTime<chrono::Utc>,
+    /// Per agent, the change last acted on: looks overlap (clocks of nodes differ a little), and
+    /// one change must close the sockets once, not again after they reconnected.
+    acted: HashMap<i64, chrono::DateTime<chrono::Utc>>,
+}
+
+/// How far back each look reaches before the last one, for changes noted by a node whose clock
+/// is a little behind, or committed late.
+const ACCESS_OVERLAP: chrono::Duration = chrono::Duration::seconds(10);
+
+impl AccessChanges {
+    fn new(now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            since: now - ACCESS_OVERLAP,
+            acted: HashMap::new(),
+        }
+    }
+
+    /// Reconnects the sockets this node signed for agents whose rights changed since the last
+    /// look.
+    async fn act(&mut self, store: &dyn Store, signed: &SignedSockets, closer: &impl SocketCloser) {
+        let looked_at = chrono::Utc::now();
+        let changes = match store.access_changes_since(self.since).await {
+            Ok(changes) => changes,
+            Err(error) => {
+                tracing::warn!(%error, "revocation watcher cannot read access changes");
+                return;
+            }
+        };
+        for (agent_id, changed_at) in changes {
+            if self
+                .acted
+                .get(&agent_id)
+                .is_some_and(|done| *done >= changed_at)
+            {
+                continue;
+            }
+            self.acted.insert(agent_id, changed_at);
+            let sockets = signed.take(Holder::Agent(agent_id));
+            if !sockets.is_empty() {
+                closer.reconnect_sockets(&sockets, ACCESS_CHANGED);
+                tracing::info!(
+                    agent = agent_id,
+                    sockets = sockets.len(),
+                    "access changed: signed sockets told to reconnect"
+                );
+            }
+        }
+        self.since = looked_at - ACCESS_OVERLAP;
+        // What is older than the window can no longer come back.
+        self.acted.retain(|_, done| *done > self.since);
+    }
 }
 
 /// Closes the sockets signed for `holder` on this node, if any.

@@ -335,6 +335,15 @@ impl ChatService {
         Ok(rating)
     }
 
+    /// Notes that `agent_id`'s rights shrank: every node's revocation watcher then has the
+    /// sockets it signed for them reconnect, so each channel is authorised again.
+    pub async fn access_shrank(&self, agent_id: i64) -> Result<(), ApiError> {
+        self.store
+            .note_access_change(agent_id, chrono::Utc::now())
+            .await?;
+        Ok(())
+    }
+
     /// Tells every dashboard that the widgets people answer may have changed.
     pub fn widgets_changed(&self) {
         self.broadcast(

@@ -60,6 +60,11 @@ impl SocketCloser for Embedded {
     fn close_sockets(&self, sockets: &[SocketId], reason: &str) {
         self.realtime.close_sockets(&self.app_id, sockets, reason);
     }
+
+    fn reconnect_sockets(&self, sockets: &[SocketId], reason: &str) {
+        self.realtime
+            .reconnect_sockets(&self.app_id, sockets, reason);
+    }
 }
 
 #[cfg(test)]

@@ -125,8 +125,9 @@ pub fn forward_close_channel(app: &App, channel: &ChannelName, reason: &str) {
     }
 }
 
-/// Tells the other nodes to close the sockets with these ids (none: nothing is sent).
-pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str) {
+/// Tells the other nodes to close the sockets with these ids (none: nothing is sent), for good
+/// or, with `reconnect`, so that they reconnect at once.
+pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str, reconnect: bool) {
     if sockets.is_empty() {
         return;
     }
@@ -136,6 +137,7 @@ pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str) {
             What::CloseSockets {
                 sockets: sockets.iter().map(SocketId::to_string).collect(),
                 reason: reason.to_string(),
+                reconnect,
             },
         );
     }
@@ -390,13 +392,22 @@ fn apply(apps: &Apps, node: u64, text: &str) {
                 }
             }
         }
-        What::CloseSockets { sockets, reason } => {
+        What::CloseSockets {
+            sockets,
+            reason,
+            reconnect,
+        } => {
             let ids: Vec<SocketId> = sockets
                 .iter()
                 .filter_map(|id| SocketId::parse(id))
                 .collect();
+            let code = if reconnect {
+                ErrorCode::Reconnect
+            } else {
+                ErrorCode::Unauthorized
+            };
             for (_, outbox) in app.outboxes_of(&ids) {
-                outbox.close(ErrorCode::Unauthorized, reason.clone());
+                outbox.close(code, reason.clone());
             }
         }
         What::Query { id, scope } => {

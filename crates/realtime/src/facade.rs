@@ -135,7 +135,18 @@ impl Realtime {
         let Some(app) = self.shared.apps.by_id(app_id) else {
             return 0;
         };
-        close_sockets(app, sockets, reason)
+        close_sockets(app, sockets, reason, false)
+    }
+
+    /// Closes the sockets of `app_id` with these ids with 4200, here and on every other node, so
+    /// that their clients reconnect at once and authorise their channels again: for an identity
+    /// whose rights shrank (what it may still join, it joins again). Returns how many were open
+    /// here.
+    pub fn reconnect_sockets(&self, app_id: &str, sockets: &[SocketId], reason: &str) -> usize {
+        let Some(app) = self.shared.apps.by_id(app_id) else {
+            return 0;
+        };
+        close_sockets(app, sockets, reason, true)
     }
 
     /// The channels of `app_id` starting with `prefix` that have subscribers on this server.
@@ -154,19 +165,29 @@ impl Realtime {
     }
 }
 
-/// Closes the sockets with these ids with 4009: those open here at once, the others on
-/// whichever node holds them.
-pub(crate) fn close_sockets(app: &App, sockets: &[SocketId], reason: &str) -> usize {
+/// Closes the sockets with these ids with 4009 (or 4200 to have them `reconnect`): those open
+/// here at once, the others on whichever node holds them.
+pub(crate) fn close_sockets(
+    app: &App,
+    sockets: &[SocketId],
+    reason: &str,
+    reconnect: bool,
+) -> usize {
     let here = app.outboxes_of(sockets);
+    let code = if reconnect {
+        ErrorCode::Reconnect
+    } else {
+        ErrorCode::Unauthorized
+    };
     for (_, outbox) in &here {
-        outbox.close(ErrorCode::Unauthorized, reason);
+        outbox.close(code, reason);
     }
     let elsewhere: Vec<SocketId> = sockets
         .iter()
         .filter(|id| !here.iter().any(|(open, _)| open == *id))
         .copied()
         .collect();
-    cluster::forward_close_sockets(app, &elsewhere, reason);
+    cluster::forward_close_sockets(app, &elsewhere, reason, reconnect);
     here.len()
 }
 

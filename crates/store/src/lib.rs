@@ -218,6 +218,17 @@ pub trait Accounts: Send + Sync {
     /// Makes a single-use link, created now; an unknown agent is [`StoreError::NotFound`], a
     /// token hash in use [`StoreError::Conflict`].
     async fn create_link(&self, link: NewAccountLink) -> Result<AccountLink>;
+    /// Notes that an agent's rights shrank at `now` (see [`Accounts::access_changes_since`]).
+    async fn note_access_change(
+        &self,
+        agent_id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()>;
+    /// The agents whose rights changed after `since`, with when (the latest change each).
+    async fn access_changes_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>>;
     /// Spends every unused link of an agent at `now` (a link was used, or a new reset replaces
     /// the old ones), so a leaked older link no longer works. How many were spent.
     async fn spend_links_of(

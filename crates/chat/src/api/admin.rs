@@ -234,6 +234,9 @@ pub async fn change(
             .await?
             .ok_or(ApiError::NotFound("user"))?;
         // An admin sees every widget; an agent perhaps fewer.
+        if role == Role::Agent {
+            state.service.access_shrank(id).await?;
+        }
         state.service.widgets_changed();
     }
     caller
@@ -325,6 +328,7 @@ pub async fn set_widgets(
             Some(json!({ "widget_ids": ids })),
         )
         .await?;
+    state.service.access_shrank(id).await?;
     state.service.widgets_changed();
     Ok(Json(json!({ "success": true, "widget_ids": ids })))
 }

@@ -193,6 +193,8 @@ pub async fn end_session(
     {
         return Err(ApiError::NotFound("session"));
     }
+    // The ended session's sockets reconnect and are refused; the person's others rejoin.
+    state.service.access_shrank(agent.id).await?;
     Ok(Json(json!({ "success": true })))
 }
 
@@ -308,6 +310,7 @@ pub async fn accept(
     store.spend_links_of(link.agent_id, now).await?;
     if link.purpose == LinkPurpose::Reset {
         store.revoke_sessions_of(link.agent_id).await?;
+        state.service.access_shrank(link.agent_id).await?;
     }
     let agent = store
         .agent(link.agent_id)
@@ -371,6 +374,8 @@ async fn replace_api_token(
     if !store.set_agent_token(agent.id, token_hash).await? {
         return Err(ApiError::Unauthorized("not signed in".into()));
     }
+    // Sockets the old token signed reconnect, and are refused unless a session signs them.
+    state.service.access_shrank(agent.id).await?;
     store
         .record_audit(NewAuditEntry {
             actor_id: Some(agent.id),

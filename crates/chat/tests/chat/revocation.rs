@@ -20,6 +20,10 @@ impl SocketCloser for Closer {
     fn close_sockets(&self, sockets: &[SocketId], reason: &str) {
         self.0.close_sockets(APP_ID, sockets, reason);
     }
+
+    fn reconnect_sockets(&self, sockets: &[SocketId], reason: &str) {
+        self.0.reconnect_sockets(APP_ID, sockets, reason);
+    }
 }
 
 /// The watcher as `parley serve` runs it, looking every 20 ms; cancel the token to stop it.
@@ -222,5 +226,65 @@ async fn disabling_a_person_closes_their_cookie_signed_socket() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(socket.closed().await, Some(4009));
+    shutdown.cancel();
+}
+
+/// An admin narrowing someone's widgets has the sockets signed for them reconnect (4200): the
+/// dashboard reconnects at once, and the channel it may no longer join is refused.
+#[tokio::test]
+async fn narrowing_someone_s_widgets_makes_their_socket_reconnect() {
+    let mut app = TestApp::start().await;
+    let shop = app.widget_id;
+    app.use_bot(json!({ "kind": "knowledge" })).await;
+    let clinic = app.widget_id;
+    let admin = crate::admin::owner(&app).await;
+    let (bea_id, bea) = crate::admin::member(&app, &admin, "bea@example.com", "agent").await;
+    let mut socket = Subscriber::connect(app.realtime_addr).await;
+    let channel = format!("private-agents.{shop}");
+    let (status, auth) = bea.sign(&socket.socket_id, &channel).await;
+    assert_eq!(status, 200, "{auth}");
+    socket
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+        .await;
+    assert_eq!(
+        socket.recv().await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+    // A colleague whose rights do not change keeps their socket.
+    let (_, cleo) = crate::admin::member(&app, &admin, "cleo@example.com", "agent").await;
+    let mut colleague = Subscriber::connect(app.realtime_addr).await;
+    let (status, auth) = cleo.sign(&colleague.socket_id, &channel).await;
+    assert_eq!(status, 200);
+    colleague
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+        .await;
+    assert_eq!(
+        colleague.recv().await["event"],
+        "pusher_internal:subscription_succeeded"
+    );
+
+    let shutdown = watch_revocations(&app).await;
+    let (status, _) = admin
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/admin/users/{bea_id}/widgets"),
+            Some(json!({ "widget_ids": [clinic] })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(socket.closed().await, Some(4200), "reconnect, not give up");
+    // Reconnected, the dashboard authorises again: the shop's inbox is refused now.
+    let again = Subscriber::connect(app.realtime_addr).await;
+    let (status, _) = bea.sign(&again.socket_id, &channel).await;
+    assert_eq!(status, 403);
+    let (status, _) = bea
+        .sign(&again.socket_id, &format!("private-agents.{clinic}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(colleague
+        .sync()
+        .await
+        .iter()
+        .all(|frame| frame["event"] != "pusher:error"));
     shutdown.cancel();
 }

@@ -68,10 +68,13 @@ pub(super) enum What {
     Terminate { user: String },
     /// Close the sockets subscribed to a channel.
     CloseChannel { channel: String, reason: String },
-    /// Close the sockets with these ids, whatever they hold.
+    /// Close the sockets with these ids, whatever they hold: refused for good (4009), or told to
+    /// reconnect at once (4200, `reconnect`), so that their channels are authorised again.
     CloseSockets {
         sockets: Vec<String>,
         reason: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reconnect: bool,
     },
     /// Report this node's figures for a scope to the asking node.
     Query { id: u64, scope: Scope },
@@ -236,6 +239,24 @@ mod tests {
             serde_json::from_str::<Message>(terminate).unwrap().what,
             What::Terminate { user: "u".into() }
         );
+        // A node from before reconnecting closes existed sends no `reconnect`: a refusal.
+        let close = r#"{"node":1,"app":"a","kind":"close_sockets","sockets":["1.2"],"reason":"r"}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(close).unwrap().what,
+            What::CloseSockets {
+                sockets: vec!["1.2".into()],
+                reason: "r".into(),
+                reconnect: false,
+            }
+        );
+        let reconnect = What::CloseSockets {
+            sockets: vec!["1.2".into()],
+            reason: "r".into(),
+            reconnect: true,
+        };
+        let text = serde_json::to_string(&reconnect).unwrap();
+        assert!(text.contains(r#""reconnect":true"#), "{text}");
+        assert_eq!(serde_json::from_str::<What>(&text).unwrap(), reconnect);
         let resync = r#"{"node":1,"app":"","kind":"resync"}"#;
         assert_eq!(
             serde_json::from_str::<Message>(resync).unwrap().what,

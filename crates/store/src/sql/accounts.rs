@@ -205,6 +205,29 @@ where
         row.as_ref().map(rows::account_link).transpose()
     }
 
+    async fn note_access_change(&self, agent_id: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(sql::NOTE_ACCESS_CHANGE)
+            .bind(agent_id)
+            .bind(now)
+            .execute(&self.write)
+            .await
+            .map_err(|e| write_error(e, String::new, || format!("agent {agent_id}")))?;
+        Ok(())
+    }
+
+    async fn access_changes_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, DateTime<Utc>)>> {
+        let rows = sqlx::query(sql::ACCESS_CHANGES_SINCE)
+            .bind(since)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.int("agent_id")?, row.time("changed_at")?)))
+            .collect()
+    }
+
     async fn spend_links_of(&self, agent_id: i64, now: DateTime<Utc>) -> Result<u64> {
         let rows = sqlx::query(sql::SPEND_LINKS_OF)
             .bind(now)

@@ -369,6 +369,10 @@ pub(crate) const INSERT_ACCOUNT_LINK: &str = concat!(
      VALUES ($1, $2, $3, $4, $5) RETURNING ",
     columns!(account_link)
 );
+pub(crate) const NOTE_ACCESS_CHANGE: &str = "INSERT INTO access_changes (agent_id, changed_at) \
+     VALUES ($1, $2) ON CONFLICT (agent_id) DO UPDATE SET changed_at = excluded.changed_at";
+pub(crate) const ACCESS_CHANGES_SINCE: &str =
+    "SELECT agent_id, changed_at FROM access_changes WHERE changed_at > $1 ORDER BY agent_id";
 pub(crate) const SPEND_LINKS_OF: &str =
     "UPDATE account_links SET used_at = $1 WHERE agent_id = $2 AND used_at IS NULL RETURNING id";
 pub(crate) const USE_ACCOUNT_LINK: &str = concat!(

@@ -16,6 +16,7 @@ use crate::{
 };
 
 on_both!(
+    access_changes_are_noted_and_read_since,
     spending_an_agents_links,
     an_api_token_is_replaced,
     email_lookup_ignores_case,
@@ -792,4 +793,45 @@ async fn spending_an_agents_links(db: Db) {
         "another agent's link is untouched"
     );
     assert_eq!(db.spend_links_of(ada.id, Utc::now()).await.unwrap(), 0);
+}
+
+async fn access_changes_are_noted_and_read_since(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    let bea = agent(&db, "bea@example.com").await;
+    let start = Utc::now() - chrono::Duration::seconds(1);
+    assert!(db.access_changes_since(start).await.unwrap().is_empty());
+    let first = Utc::now();
+    db.note_access_change(ada.id, first).await.unwrap();
+    let later = first + chrono::Duration::milliseconds(5);
+    db.note_access_change(bea.id, later).await.unwrap();
+    let seen = db.access_changes_since(start).await.unwrap();
+    assert_eq!(
+        seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        [ada.id, bea.id]
+    );
+    assert_eq!(
+        db.access_changes_since(first)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>(),
+        [bea.id],
+        "strictly after"
+    );
+    // A second change of one agent moves their time.
+    let again = later + chrono::Duration::seconds(1);
+    db.note_access_change(ada.id, again).await.unwrap();
+    let seen = db.access_changes_since(later).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, ada.id);
+    assert_eq!(seen[0].1.timestamp_millis(), again.timestamp_millis());
+    let err = db
+        .note_access_change(999_999, Utc::now())
+        .await
+        .expect_err("no agent");
+    assert!(
+        matches!(err, parley_store::StoreError::NotFound(_)),
+        "{err:?}"
+    );
 }
