@@ -131,7 +131,8 @@ export function createIncoming({ api, inbox, threads, sync, presence, notifier, 
     else if (name === 'ConversationUpdated') {
       t.setConversation(data);
       if (inbox.get(id)) inbox.upsert(Object.assign({}, data, { id }));
-    } else if (name === 'BotTyping') typing.set('bot', 'Bot', !!data.typing, 20000);
+    } else if (name === 'ConversationRated') t.setConversation({ rating: data });
+    else if (name === 'BotTyping') typing.set('bot', 'Bot', !!data.typing, 20000);
   }
 
   function onWhisper(id, data) {

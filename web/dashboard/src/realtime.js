@@ -12,7 +12,7 @@
 import { LABEL, createProviderChain } from '../../shared/realtime.js';
 
 const AGENTS = 'agents';
-const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'BotTyping', 'AgentAvailability'];
+const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'ConversationRated', 'BotTyping', 'AgentAvailability'];
 const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability', 'WidgetsChanged'];
 
 export function createRealtime({ config, agentId, widgets = [], api, handlers, options = {} }) {

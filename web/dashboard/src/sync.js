@@ -18,7 +18,8 @@ export function createSync({ api, current, onFetched, onGone, intervalMs = 2500 
     for (let page = 0; page < 1000; page++) {
       const res = await api.conversation(thread.state.id, thread.state.cursor, PAGE);
       if (current() !== thread) return; // another conversation was opened meanwhile
-      thread.setConversation(res.conversation);
+      // The visitor's rating, when there is one, is shown with the conversation's details.
+      thread.setConversation(res.rating !== undefined && res.conversation ? Object.assign({}, res.conversation, { rating: res.rating }) : res.conversation);
       for (const rs of res.read_states || []) thread.applyReadState(rs);
       for (const r of res.reactions || []) thread.setReactions(r.message_id, r.reactions);
       const messages = Array.isArray(res.messages) ? res.messages : [];

@@ -817,3 +817,31 @@ test('without a socket the dashboard polls: messages still arrive both ways', as
     await server.stop();
   }
 });
+
+test('the visitor\'s rating shows in the conversation\'s details, live and after a reload', async () => {
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const started = await parley.api('POST', '/api/chatbot/conversation', { body: { visitor_name: 'Rita' } });
+  const { id } = started.json.conversation;
+  const visitorToken = started.json.visitor_token;
+  await parley.api('POST', `/api/chatbot/conversation/${id}/messages`, { body: { message: 'Thanks for the help', client_id: 'rt1' }, visitorToken });
+  await page.goto(parley.dashboardUrl + '#/c/' + id);
+  await d.message('Thanks for the help').waitFor();
+  await page.waitForFunction(() => window.ParleyDashboard.state.conversationLive);
+  const rating = page.locator('.details dd .rating');
+  assert.equal(await rating.count(), 0, 'not rated yet');
+  const rated = await parley.api('POST', `/api/chatbot/conversation/${id}/rating`, { body: { score: 4, comment: 'Quick <b>and</b> kind' }, visitorToken });
+  assert.equal(rated.status, 201);
+  // Live, through ConversationRated on the conversation's channel.
+  await rating.filter({ hasText: '★★★★☆' }).waitFor();
+  assert.equal(await rating.locator('[role="img"]').getAttribute('aria-label'), '4 of 5');
+  assert.equal(await rating.locator('q').textContent(), 'Quick <b>and</b> kind', 'the comment is text');
+  await shot(page, 'rating-details');
+  await page.reload();
+  await page.locator('.details dd .rating', { hasText: '★★★★☆' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await agentContext.close();
+});

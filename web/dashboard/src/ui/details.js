@@ -1,7 +1,7 @@
 // ui/details.js — owns the visitor details in the side bar: name, email (a mailto: link only for
 // something shaped like an address), the page they wrote from (a link only if http(s)), their
 // browser (a short summary; the full user agent on hover), when the conversation started, its
-// id, widget, status and assignee. All as text.
+// id, widget, status and assignee, and the visitor's rating once given. All as text.
 
 import { h, httpUrl, externalLink, formatTime } from '../../../shared/ui/dom.js';
 import { visitorName } from './inbox.js';
@@ -42,6 +42,15 @@ export function shortUrl(href) {
 
 const STATUS = { bot: 'With the bot', human: 'With agents', closed: 'Closed' };
 
+/** The visitor's rating: stars (read as "4 of 5") and their comment, if any. */
+function ratingOf(rating) {
+  const score = Number(rating?.score);
+  if (!Number.isInteger(score) || score < 1 || score > 5) return null;
+  const stars = h('span', { class: 'stars', role: 'img', 'aria-label': score + ' of 5', text: '★'.repeat(score) + '☆'.repeat(5 - score) });
+  const comment = typeof rating.comment === 'string' && rating.comment ? h('q', { class: 'rating-comment', text: rating.comment }) : null;
+  return h('span', { class: 'rating' }, stars, comment ? ' ' : null, comment);
+}
+
 export function createDetails() {
   const dl = h('dl', { class: 'facts' });
   const el = h('section', { class: 'details', 'aria-labelledby': 'pd-details-title', hidden: true }, h('h2', { id: 'pd-details-title', text: 'Visitor' }), dl);
@@ -76,6 +85,7 @@ export function createDetails() {
         ...row('Started', c.created_at ? formatTime(c.created_at).long : null),
         ...row('Status', STATUS[c.status] || c.status),
         ...row('Assigned to', c.assigned_agent_id != null ? agent?.name || 'Agent #' + c.assigned_agent_id : 'Nobody'),
+        ...row('Rating', ratingOf(c.rating)),
         ...row('Conversation', '#' + c.id + (c.widget_id != null ? ' · widget #' + c.widget_id : '')),
       );
     },
