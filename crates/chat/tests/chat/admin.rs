@@ -37,6 +37,21 @@ impl Browser<'_> {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// A new socket subscribed to `channel`, signed as the dashboard signs it.
+    pub(crate) async fn subscriber(&self, channel: &str) -> Subscriber {
+        let mut socket = Subscriber::connect(self.app.realtime_addr).await;
+        let (status, auth) = self.sign(&socket.socket_id, channel).await;
+        assert_eq!(status, 200, "{auth}");
+        socket
+            .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
+            .await;
+        assert_eq!(
+            socket.recv().await["event"],
+            "pusher_internal:subscription_succeeded"
+        );
+        socket
+    }
+
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,

@@ -205,17 +205,8 @@ async fn disabling_a_person_closes_their_cookie_signed_socket() {
     let app = TestApp::start().await;
     let admin = crate::admin::owner(&app).await;
     let (bea_id, bea) = crate::admin::member(&app, &admin, "bea@example.com", "agent").await;
-    let mut socket = Subscriber::connect(app.realtime_addr).await;
     let channel = format!("private-agents.{}", app.widget_id);
-    let (status, auth) = bea.sign(&socket.socket_id, &channel).await;
-    assert_eq!(status, 200, "{auth}");
-    socket
-        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
-        .await;
-    assert_eq!(
-        socket.recv().await["event"],
-        "pusher_internal:subscription_succeeded"
-    );
+    let mut socket = bea.subscriber(&channel).await;
     let shutdown = watch_revocations(&app).await;
     let (status, _) = admin
         .call(
@@ -239,29 +230,11 @@ async fn narrowing_someone_s_widgets_makes_their_socket_reconnect() {
     let clinic = app.widget_id;
     let admin = crate::admin::owner(&app).await;
     let (bea_id, bea) = crate::admin::member(&app, &admin, "bea@example.com", "agent").await;
-    let mut socket = Subscriber::connect(app.realtime_addr).await;
     let channel = format!("private-agents.{shop}");
-    let (status, auth) = bea.sign(&socket.socket_id, &channel).await;
-    assert_eq!(status, 200, "{auth}");
-    socket
-        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
-        .await;
-    assert_eq!(
-        socket.recv().await["event"],
-        "pusher_internal:subscription_succeeded"
-    );
+    let mut socket = bea.subscriber(&channel).await;
     // A colleague whose rights do not change keeps their socket.
     let (_, cleo) = crate::admin::member(&app, &admin, "cleo@example.com", "agent").await;
-    let mut colleague = Subscriber::connect(app.realtime_addr).await;
-    let (status, auth) = cleo.sign(&colleague.socket_id, &channel).await;
-    assert_eq!(status, 200);
-    colleague
-        .send(json!({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth["auth"]}}))
-        .await;
-    assert_eq!(
-        colleague.recv().await["event"],
-        "pusher_internal:subscription_succeeded"
-    );
+    let mut colleague = cleo.subscriber(&channel).await;
 
     let shutdown = watch_revocations(&app).await;
     let (status, _) = admin
