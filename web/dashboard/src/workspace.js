@@ -318,6 +318,8 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
           signedInWith: credential.kind === 'session' ? 'password' : 'token',
           provider: realtime.provider,
           agentsLive: realtime.isLive('agents'),
+          // The inbox's first listing has answered: conversations arriving now are news.
+          inboxLoaded: incoming.hasBaseline(),
           conversationLive: realtime.isLive('conversation'),
           conversationId: current?.state.id ?? null,
           messages: (current?.state.messages || []).map((m) => ({ id: m.id, sender_type: m.sender_type, message: m.message, attachment_name: m.attachment_name, client_id: m.client_id, pending: !!m._pending })),

@@ -666,6 +666,8 @@ test('a conversation newly waiting for a human flashes the hidden tab\'s title a
   await d.signIn();
   await d.live();
   await page.waitForFunction(() => /Parley inbox/.test(document.title));
+  // Only a conversation that starts waiting after the first listing is news to be flashed.
+  await page.waitForFunction(() => window.ParleyDashboard.state.inboxLoaded === true);
   // The tab goes to the background.
   await page.evaluate(() => {
     Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
