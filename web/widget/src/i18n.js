@@ -1,6 +1,14 @@
 // i18n.js — owns every string a visitor can see or hear (screen readers included), in one object
-// so a translation is one more object. Overrides come from the widget's settings (`strings`) and
-// from ChatbotConfig.strings, in that order, so a site can reword anything without a rebuild.
+// so a translation is one more object (locales/<code>.js, the same keys). The language is
+// ChatbotConfig.locale, else the widget's setting `locale`, else the browser's languages, else
+// English. Overrides come from the widget's settings (`strings`) and from ChatbotConfig.strings,
+// in that order, on top of the language, so a site can reword anything without a rebuild.
+
+import es from './locales/es.js';
+import fr from './locales/fr.js';
+import de from './locales/de.js';
+import pt from './locales/pt.js';
+import ar from './locales/ar.js';
 
 export const en = {
   openChat: 'Open chat',
@@ -61,15 +69,52 @@ export const en = {
   rateThanks: 'Thanks for your feedback',
 };
 
-/** Returns t(key, vars): the string with {placeholders} filled, falling back to English. */
-export function createTranslator(...overrides) {
-  const table = Object.assign({}, en);
+/** Every language the widget speaks, by its primary language subtag. */
+export const LOCALES = { en, es, fr, de, pt, ar };
+
+const RTL = new Set(['ar', 'fa', 'he', 'ur']);
+
+/** 'pt-BR' → 'pt', 'FR' → 'fr'; null when the widget does not speak it. */
+export function supportedLocale(tag) {
+  if (typeof tag !== 'string') return null;
+  const base = tag.trim().toLowerCase().split(/[-_]/)[0];
+  return Object.prototype.hasOwnProperty.call(LOCALES, base) ? base : null;
+}
+
+/**
+ * The language to use: the page's (ChatbotConfig.locale), else the widget's setting, else the
+ * first of the browser's languages the widget speaks, else English.
+ */
+export function pickLocale(configLocale, settingLocale, browserLanguages = []) {
+  for (const tag of [configLocale, settingLocale]) {
+    const found = supportedLocale(tag);
+    if (found) return found;
+  }
+  for (const tag of browserLanguages || []) {
+    const found = supportedLocale(tag);
+    if (found) return found;
+  }
+  return 'en';
+}
+
+export const isRtl = (locale) => RTL.has(locale);
+
+/**
+ * Returns t(key, vars) for `locale`: the string with {placeholders} filled, falling back to
+ * English; `t.locale` is the language and `t.dir` its direction ('ltr' or 'rtl').
+ */
+export function createTranslator(locale, ...overrides) {
+  const lang = supportedLocale(locale) || 'en';
+  const table = Object.assign({}, en, LOCALES[lang]);
   for (const o of overrides) {
     if (!o || typeof o !== 'object') continue;
     for (const [k, v] of Object.entries(o)) if (typeof v === 'string') table[k] = v;
   }
-  return (key, vars) => {
+  const t = (key, vars) => {
     const text = table[key] ?? key;
     return vars ? text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m)) : text;
   };
+  t.locale = lang;
+  t.dir = isRtl(lang) ? 'rtl' : 'ltr';
+  return t;
 }

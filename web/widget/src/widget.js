@@ -6,7 +6,7 @@
 
 import { createApi, ApiError } from './api.js';
 import { createEmitter } from './emitter.js';
-import { createTranslator } from './i18n.js';
+import { createTranslator, pickLocale } from './i18n.js';
 import { createNotifier } from './notify.js';
 import { createOutbox } from './outbox.js';
 import { createRealtime } from './realtime.js';
@@ -43,7 +43,8 @@ export function createWidget(options) {
   const debug = options.debug !== false;
 
   let config = null;
-  let t = createTranslator(options.strings);
+  const browserLanguages = () => (navigator.languages?.length ? navigator.languages : [navigator.language]);
+  let t = createTranslator(pickLocale(options.locale, null, browserLanguages()), options.strings);
   let panel, outbox, sync, tabs, notifier, composer, rating;
   const rated = { sending: false, done: false }; // this page's own rating of the conversation
   let wantOpen = false;
@@ -336,7 +337,7 @@ export function createWidget(options) {
     if (!config || stopped) return;
     store.setAgentsOnline(config.agents_online);
     const settings = config.widget?.settings || {};
-    t = createTranslator(settings.strings, options.strings);
+    t = createTranslator(pickLocale(options.locale, settings.locale, browserLanguages()), settings.strings, options.strings);
     notifier = createNotifier({ t, sound: settings.sound !== false && options.sound !== false });
     composer = createComposer({
       t,

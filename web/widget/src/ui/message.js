@@ -4,11 +4,22 @@
 // Each part is rebuilt only when its own data changed, so a reaction arriving never restarts a
 // voice note that is playing.
 
-import { h, linkify, formatTime } from '../../../shared/ui/dom.js';
+import { h, linkify, parseTime } from '../../../shared/ui/dom.js';
 import { reactionBar } from '../../../shared/ui/reactions.js';
 import { icon } from './icons.js';
 
 const IMAGE_EXT = /\.(png|jpe?g|gif|webp)$/i;
+
+/** {short, long} for a timestamp in the visitor's language: the time today, else date and time. */
+export function formatTime(iso, locale) {
+  const d = parseTime(iso);
+  if (!d) return { short: '', long: '' };
+  const lang = locale || undefined;
+  const time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' }).format(d);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  const short = sameDay ? time : new Intl.DateTimeFormat(lang, { month: 'short', day: 'numeric' }).format(d) + ' ' + time;
+  return { short, long: new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(d) };
+}
 
 function displayName(m, ctx) {
   if (m.sender_type === 'visitor') return ctx.t('you');
@@ -84,7 +95,7 @@ export function renderMessage(node, m, ctx) {
   node.className = 'msg ' + m.sender_type + (m._pending ? ' pending' : '') + (m._status === 'failed' ? ' failed' : '');
   if (m.id != null) node.dataset.id = String(m.id);
   if (!node._parts.meta) {
-    const time = formatTime(m.timestamp);
+    const time = formatTime(m.timestamp, ctx.t.locale);
     node._parts.meta =
       m.sender_type === 'system'
         ? h('div', { class: 'sr', text: displayName(m, ctx) })

@@ -1,7 +1,8 @@
 // ui/panel.js — owns the widget's frame: a Shadow DOM host on the page, the launcher with its
 // unread badge, the dialog (header with name and online state, banner, message list, typing
 // indicator, composer, the rating prompt at the thread's end) and the accessibility around it: an ARIA live region that reads new
-// messages, focus into the panel on open and back to the launcher on close, Esc to close.
+// messages, focus into the panel on open and back to the launcher on close, Esc to close. Its
+// root (.frame) carries the visitor's language (lang) and direction (dir="rtl" for Arabic).
 // The message list is keyed (by client_id or id), so updates touch only what changed and the
 // scroll position is kept unless the visitor was already at the bottom.
 
@@ -42,7 +43,9 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
     typingRow,
     composer.el,
   );
-  root.append(panel, launcher, live);
+  // The widget's root inside the shadow: its language, and its direction (Arabic: right to left).
+  const frame = h('div', { class: 'frame', dir: t.dir || 'ltr', lang: t.locale || 'en' }, panel, launcher, live);
+  root.append(frame);
 
   const nodes = new Map();
   let open = false;

@@ -1,7 +1,10 @@
 // ui/styles.js — owns the widget's look. It lives inside the Shadow DOM, so the host page's CSS
 // cannot reach in and ours cannot leak out; `:host { all: initial }` also stops inherited fonts
 // and colours. Colours are CSS custom properties the widget's settings override. Narrow phones
-// get a full-screen panel; reduced-motion users get no animation.
+// get a full-screen panel; reduced-motion users get no animation. Sides inside the panel are
+// logical (inline-start/end), so a right-to-left language (dir="rtl" on .frame) mirrors the
+// bubbles, the composer and the rating prompt; the launcher stays where the settings put it.
+// A message takes its own direction from its text (English in an Arabic widget reads right).
 
 export const CSS = `
 :host{all:initial;position:fixed;z-index:2147483000;bottom:20px;right:20px;
@@ -11,6 +14,7 @@ export const CSS = `
 :host([data-position=left]){right:auto;left:20px}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
+.frame{display:contents}
 button{font:inherit;color:inherit;cursor:pointer;border:0;background:none;padding:0}
 :focus-visible{outline:3px solid var(--pw-primary);outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -19,12 +23,12 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
   display:grid;place-items:center;box-shadow:0 6px 20px rgba(0,0,0,.22);transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
 .launcher svg{width:28px;height:28px}
-.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--pw-danger);
+.badge{position:absolute;top:-4px;inset-inline-end:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--pw-danger);
   color:#fff;font-size:12px;font-weight:700;display:grid;place-items:center;border:2px solid #fff}
 .panel{position:absolute;bottom:74px;right:0;width:370px;height:min(620px,calc(100vh - 110px));background:var(--pw-bg);
   border-radius:16px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}
 :host([data-position=left]) .panel{right:auto;left:0}
-.head{background:var(--pw-primary);color:var(--pw-on-primary);padding:14px 14px 12px 18px;display:flex;align-items:center;gap:10px}
+.head{background:var(--pw-primary);color:var(--pw-on-primary);padding-block:14px 12px;padding-inline:18px 14px;display:flex;align-items:center;gap:10px}
 .head .who{flex:1;min-width:0}
 .head h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .status{font-size:12px;opacity:.92;display:flex;align-items:center;gap:6px}
@@ -39,10 +43,10 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .msg.system{align-self:center;max-width:92%;text-align:center}
 .meta{font-size:11.5px;color:var(--pw-muted);margin:0 4px 2px;display:flex;gap:6px}
 .meta b{font-weight:600;color:var(--pw-text)}
-.bubble{padding:9px 12px;border-radius:14px;background:var(--pw-bot);white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
-.bot .bubble{border-bottom-left-radius:4px}
-.agent .bubble{background:var(--pw-agent);border-left:3px solid var(--pw-agent-edge);border-bottom-left-radius:4px}
-.visitor .bubble{background:var(--pw-primary);color:var(--pw-on-primary);border-bottom-right-radius:4px}
+.bubble{padding:9px 12px;border-radius:14px;background:var(--pw-bot);white-space:pre-wrap;unicode-bidi:plaintext;overflow-wrap:anywhere;word-break:break-word}
+.bot .bubble{border-end-start-radius:4px}
+.agent .bubble{background:var(--pw-agent);border-inline-start:3px solid var(--pw-agent-edge);border-end-start-radius:4px}
+.visitor .bubble{background:var(--pw-primary);color:var(--pw-on-primary);border-end-end-radius:4px}
 .visitor .bubble a{color:inherit}
 .system .bubble{background:none;color:var(--pw-muted);font-size:12.5px;font-style:italic;padding:2px 8px}
 .pending .bubble{opacity:.75}
@@ -61,12 +65,12 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .reacts:empty{display:none}
 .chip{border:1px solid var(--pw-border);border-radius:12px;padding:0 7px;font-size:12.5px;line-height:22px;background:var(--pw-bg)}
 .chip[aria-pressed=true]{border-color:var(--pw-primary);background:#eff6ff}
-.addreact{position:absolute;top:22px;right:-30px;opacity:0;width:26px;height:26px;border-radius:13px;color:var(--pw-muted);display:grid;place-items:center}
-.visitor .addreact{right:auto;left:-30px}
+.addreact{position:absolute;top:22px;inset-inline-end:-30px;opacity:0;width:26px;height:26px;border-radius:13px;color:var(--pw-muted);display:grid;place-items:center}
+.visitor .addreact{inset-inline-end:auto;inset-inline-start:-30px}
 .addreact svg{width:16px;height:16px}
 .msg:hover .addreact,.msg:focus-within .addreact,.addreact[aria-expanded=true]{opacity:1}
-.picker{position:absolute;z-index:2;top:calc(100% + 2px);left:0;display:flex;gap:2px;padding:3px;border:1px solid var(--pw-border);border-radius:16px;background:var(--pw-bg);box-shadow:0 4px 14px rgba(0,0,0,.12)}
-.visitor .picker{left:auto;right:0}
+.picker{position:absolute;z-index:2;top:calc(100% + 2px);inset-inline-start:0;display:flex;gap:2px;padding:3px;border:1px solid var(--pw-border);border-radius:16px;background:var(--pw-bg);box-shadow:0 4px 14px rgba(0,0,0,.12)}
+.visitor .picker{inset-inline-start:auto;inset-inline-end:0}
 .picker button{width:30px;height:30px;border-radius:15px;font-size:17px}
 .picker button:hover,.picker button:focus-visible{background:var(--pw-bot)}
 .rate{margin:4px 2px;padding:12px;border:1px solid var(--pw-border);border-radius:12px}
@@ -87,7 +91,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}
 @keyframes pw-b{0%,60%,100%{transform:none;opacity:.45}30%{transform:translateY(-4px);opacity:1}}
 .composer{border-top:1px solid var(--pw-border);padding:8px;display:flex;align-items:flex-end;gap:4px}
-.composer textarea{flex:1;resize:none;border:1px solid var(--pw-border);border-radius:12px;padding:9px 11px;font:inherit;font-size:15px;
+.composer textarea{flex:1;resize:none;unicode-bidi:plaintext;border:1px solid var(--pw-border);border-radius:12px;padding:9px 11px;font:inherit;font-size:15px;
   color:var(--pw-text);background:var(--pw-bg);max-height:120px;min-height:40px;line-height:1.35}
 .composer textarea:focus{outline:2px solid var(--pw-primary);outline-offset:0;border-color:transparent}
 .tool{width:38px;height:40px;border-radius:10px;display:grid;place-items:center;color:var(--pw-muted);flex:none}
@@ -98,6 +102,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .tool.stop{background:var(--pw-danger);color:#fff;border-radius:20px}
 .tool.stop svg{fill:currentColor}
 @keyframes pw-p{50%{opacity:.3}}
+[dir=rtl] .tool.send svg{transform:scaleX(-1)}
 @media (max-width:480px){
   :host{bottom:14px;right:14px}:host([data-position=left]){left:14px}
   .panel{position:fixed;inset:0;width:100%;height:100%;height:100dvh;border-radius:0;
