@@ -87,6 +87,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(_) => Self::NotFound("record"),
             StoreError::Conflict(what) => Self::Conflict(format!("already exists: {what}")),
+            StoreError::LastAdmin => Self::Conflict(StoreError::LastAdmin.to_string()),
             StoreError::InvalidText { field } => {
                 Self::InvalidText(format!("{field} contains a control character"))
             }

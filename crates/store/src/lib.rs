@@ -47,6 +47,9 @@ pub enum StoreError {
         /// Why (no such directory, permission denied…).
         reason: sqlx::Error,
     },
+    /// The change would leave no admin who can sign in (demoting or revoking the last one).
+    #[error("Parley needs at least one admin who can sign in; make someone else an admin first")]
+    LastAdmin,
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("corrupt record: {0}")]
     Corrupt(String),
@@ -152,7 +155,8 @@ pub trait Agents: Send + Sync {
         sequence: Option<i64>,
     ) -> Result<Option<Agent>>;
     /// Revokes an agent (sets them offline and revokes their sessions, in one transaction);
-    /// `false` if there is no such agent or they were already revoked.
+    /// `false` if there is no such agent or they were already revoked;
+    /// [`StoreError::LastAdmin`] for the last admin who can sign in.
     async fn revoke_agent(&self, id: i64) -> Result<bool>;
     /// The widgets whose conversations an agent may see, by id; empty means every widget.
     async fn agent_widgets(&self, agent_id: i64) -> Result<Vec<i64>>;
@@ -180,7 +184,8 @@ pub trait Accounts: Send + Sync {
     /// Sets an agent's password hash; `false` if there is no such agent or they are revoked.
     /// Their sessions are left as they are ([`Accounts::revoke_sessions_of`] ends them).
     async fn set_password(&self, id: i64, password_hash: &str) -> Result<bool>;
-    /// Changes an agent's role; `None` if there is no such agent or they are revoked.
+    /// Changes an agent's role; `None` if there is no such agent or they are revoked;
+    /// [`StoreError::LastAdmin`] for making the last admin who can sign in an agent.
     async fn set_role(&self, id: i64, role: Role) -> Result<Option<Agent>>;
     /// Renames an agent; `None` if there is no such agent or they are revoked.
     async fn set_agent_name(&self, id: i64, name: &str) -> Result<Option<Agent>>;

@@ -202,7 +202,8 @@ pub struct Change {
     role: Option<Role>,
 }
 
-/// `PATCH /api/admin/users/{id} {name?, role?}`. The last admin cannot be made an agent (409).
+/// `PATCH /api/admin/users/{id} {name?, role?}`. The last admin who can sign in cannot be made an
+/// agent (409).
 pub async fn change(
     State(state): State<Arc<AppState>>,
     caller: AdminAuth,
@@ -219,15 +220,7 @@ pub async fn change(
         }
         text::check("name", name)?;
     }
-    if body.role == Some(Role::Agent) && agent.role == Role::Admin {
-        keep_an_admin(&state, &agent).await?;
-    }
-    if let Some(name) = body.name.as_deref().map(str::trim) {
-        agent = store
-            .set_agent_name(id, name)
-            .await?
-            .ok_or(ApiError::NotFound("user"))?;
-    }
+    // The role first: the store refuses the last admin (409) before the name is touched.
     if let Some(role) = body.role {
         agent = store
             .set_role(id, role)
@@ -238,6 +231,12 @@ pub async fn change(
             state.service.access_shrank(id).await?;
         }
         state.service.widgets_changed();
+    }
+    if let Some(name) = body.name.as_deref().map(str::trim) {
+        agent = store
+            .set_agent_name(id, name)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
     }
     caller
         .audit(
@@ -259,9 +258,7 @@ pub async fn disable(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let agent = active(&state, id).await?;
-    if agent.role == Role::Admin {
-        keep_an_admin(&state, &agent).await?;
-    }
+    // The store refuses the last admin who can sign in (409), in the same transaction.
     if !state.service.store.revoke_agent(id).await? {
         return Err(ApiError::NotFound("user"));
     }
@@ -366,15 +363,4 @@ async fn active(state: &AppState, id: i64) -> Result<Agent, ApiError> {
         .await?
         .filter(|agent| agent.revoked_at.is_none())
         .ok_or(ApiError::NotFound("user"))
-}
-
-/// Refuses a change to `admin` that would leave no admin who can sign in. (An invited admin who
-/// never chose a password is not one, so changing them never is.)
-async fn keep_an_admin(state: &AppState, admin: &Agent) -> Result<(), ApiError> {
-    if admin.password_hash.is_some() && state.service.store.count_admins().await? <= 1 {
-        return Err(ApiError::Conflict(
-            "Parley needs at least one admin; make someone else an admin first".into(),
-        ));
-    }
-    Ok(())
 }

@@ -287,12 +287,30 @@ async fn people_see_and_end_their_own_sessions_only() {
 #[tokio::test]
 async fn revoking_a_person_ends_their_sessions_at_once() {
     let app = TestApp::start().await;
+    // Another admin, so that Ada is not the last one (who cannot be revoked).
+    admin(&app, "owner@example.com").await;
     let ada = admin(&app, "ada@example.com").await;
     let browser = signed_in(&app, "ada@example.com").await;
     app.store.revoke_agent(ada.id).await.unwrap();
     let (status, _) =
         status_of(get(&app, "/api/agent/me").header(header::COOKIE, &browser.cookie)).await;
     assert_eq!(status, 401);
+    // The last admin who can sign in cannot be revoked.
+    let owner = app
+        .store
+        .agent_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let err = app
+        .store
+        .revoke_agent(owner.id)
+        .await
+        .expect_err("last admin");
+    assert!(
+        matches!(err, parley_store::StoreError::LastAdmin),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

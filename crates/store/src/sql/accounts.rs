@@ -48,11 +48,16 @@ where
     }
 
     async fn set_role(&self, id: i64, role: Role) -> Result<Option<Agent>> {
+        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
+        if role == Role::Agent {
+            keep_an_admin(&mut tx, id).await?;
+        }
         let row = sqlx::query(sql::SET_ROLE)
             .bind(role.as_str().to_owned())
             .bind(id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.as_ref().map(rows::agent).transpose()
     }
 
@@ -271,4 +276,26 @@ where
             .await?;
         rows::all(&rows, rows::audit_entry)
     }
+}
+
+/// Refuses, inside `tx`, a change that takes admin rights from `id` if they are the last admin
+/// who can sign in. The admins are locked first, so two such changes take turns and the second
+/// counts what the first left.
+pub(super) async fn keep_an_admin<DB>(tx: &mut sqlx::Transaction<'_, DB>, id: i64) -> Result<()>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let admins = sqlx::query(sql::LOCK_USABLE_ADMINS)
+        .fetch_all(&mut **tx)
+        .await?;
+    let ids = admins
+        .iter()
+        .map(|row| row.int("id"))
+        .collect::<Result<Vec<i64>>>()?;
+    if ids == [id] {
+        return Err(crate::StoreError::LastAdmin);
+    }
+    Ok(())
 }

@@ -90,6 +90,7 @@ where
     async fn revoke_agent(&self, id: i64) -> Result<bool> {
         let now = Utc::now();
         let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
+        super::accounts::keep_an_admin(&mut tx, id).await?;
         let row = sqlx::query(sql::REVOKE_AGENT)
             .bind(now)
             .bind(id)

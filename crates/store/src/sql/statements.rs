@@ -312,6 +312,11 @@ pub(crate) const LIVE_AGENT_FOR_UPDATE: &str =
     "UPDATE agents SET id = id WHERE id = $1 AND revoked_at IS NULL RETURNING id";
 pub(crate) const SET_PASSWORD: &str = "UPDATE agents SET password_hash = $1 \
      WHERE id = $2 AND revoked_at IS NULL RETURNING id";
+/// Locks the admins who can sign in (a no-op write: PostgreSQL row locks, SQLite's writer lock
+/// is already held) and lists them, so that taking one's rights away re-counts after any other
+/// transaction doing the same has finished.
+pub(crate) const LOCK_USABLE_ADMINS: &str = "UPDATE agents SET role = role \
+     WHERE role = 'admin' AND revoked_at IS NULL AND password_hash IS NOT NULL RETURNING id";
 pub(crate) const SET_ROLE: &str = concat!(
     "UPDATE agents SET role = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING ",
     columns!(agent)

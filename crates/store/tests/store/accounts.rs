@@ -16,6 +16,7 @@ use crate::{
 };
 
 on_both!(
+    the_last_admin_keeps_their_rights,
     access_changes_are_noted_and_read_since,
     spending_an_agents_links,
     an_api_token_is_replaced,
@@ -194,9 +195,11 @@ async fn passwords_roles_and_names(db: Db) {
         .expect("exists");
     assert_eq!(demoted.role, Role::Agent);
     assert_eq!(db.count_admins().await.expect("count"), 1);
-    // A revoked admin no longer counts, and a revoked agent's account stays as it was.
+    // A revoked admin no longer counts (with another admin left, so the revocation is allowed),
+    // and a revoked agent's account stays as it was.
+    db.set_role(ada.id, Role::Admin).await.expect("promote again");
     assert!(db.revoke_agent(bob.id).await.expect("revoke"));
-    assert_eq!(db.count_admins().await.expect("count"), 0);
+    assert_eq!(db.count_admins().await.expect("count"), 1);
     assert_eq!(
         db.set_role(bob.id, Role::Agent).await.expect("set role"),
         None
@@ -834,4 +837,44 @@ async fn access_changes_are_noted_and_read_since(db: Db) {
         matches!(err, parley_store::StoreError::NotFound(_)),
         "{err:?}"
     );
+}
+
+async fn the_last_admin_keeps_their_rights(db: Db) {
+    let ada = agent(&db, "ada@example.com").await;
+    db.set_role(ada.id, Role::Admin).await.unwrap();
+    db.set_password(ada.id, "$argon2id$v=19$a").await.unwrap();
+    let err = db
+        .set_role(ada.id, Role::Agent)
+        .await
+        .expect_err("last admin");
+    assert!(
+        matches!(err, parley_store::StoreError::LastAdmin),
+        "{err:?}"
+    );
+    let err = db.revoke_agent(ada.id).await.expect_err("last admin");
+    assert!(
+        matches!(err, parley_store::StoreError::LastAdmin),
+        "{err:?}"
+    );
+    assert_eq!(db.agent(ada.id).await.unwrap().unwrap().role, Role::Admin);
+
+    // An admin who never chose a password does not count, and is no obstacle.
+    let bob = agent(&db, "bob@example.com").await;
+    db.set_role(bob.id, Role::Admin).await.unwrap();
+    assert!(db.set_role(ada.id, Role::Agent).await.is_err());
+    assert!(db.set_role(bob.id, Role::Agent).await.unwrap().is_some());
+
+    // Two admins demoting each other at once: exactly one succeeds.
+    db.set_role(bob.id, Role::Admin).await.unwrap();
+    db.set_password(bob.id, "$argon2id$v=19$b").await.unwrap();
+    let (first, second) = tokio::join!(
+        db.set_role(ada.id, Role::Agent),
+        db.set_role(bob.id, Role::Agent)
+    );
+    let refused = [&first, &second]
+        .iter()
+        .filter(|r| matches!(r, Err(parley_store::StoreError::LastAdmin)))
+        .count();
+    assert_eq!(refused, 1, "{first:?} {second:?}");
+    assert_eq!(db.count_admins().await.unwrap(), 1);
 }
