@@ -176,9 +176,11 @@ test('the admin creates a widget; its snippet runs on another site, a visitor ch
   await item.getByLabel('Greeting').fill('Welcome to the Mars shop!');
   await item.getByLabel('Position').selectOption('left');
   await item.getByLabel('Primary colour').fill('#b91c1c');
+  await item.getByLabel('Language').selectOption('fr');
   await item.getByRole('button', { name: 'Save', exact: true }).click();
   await panel.getByRole('status').filter({ hasText: 'is saved' }).waitFor();
   const saved = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
+  assert.equal(saved.settings.locale, 'fr', 'French chosen in the editor is saved as settings.locale');
   assert.equal(saved.settings.greeting, 'Welcome to the Mars shop!');
   assert.equal(saved.settings.position, 'left');
   assert.equal(saved.settings.colors.primary, '#b91c1c');

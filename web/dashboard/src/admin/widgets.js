@@ -2,13 +2,24 @@
 // panels read (the team's widget choices, the knowledge's widget picker). Create a widget (name,
 // allowed origins one per line): its token and the snippet to paste are shown once, with Copy
 // buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
-// position) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
+// position, the widget's language: `locale`, none for the visitor's browser) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
 // changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
 import { createBotSettings } from './bot-settings.js';
 import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
+
+// The widget's languages (settings.locale), each named in itself; '' leaves it to the browser.
+const LANGUAGES = [
+  ['', "Automatic (visitor's browser)"],
+  ['en', 'English', 'en'],
+  ['es', 'Español', 'es'],
+  ['fr', 'Français', 'fr'],
+  ['de', 'Deutsch', 'de'],
+  ['pt', 'Português', 'pt'],
+  ['ar', 'العربية', 'ar'],
+];
 
 /** The widgets as last read, shared by the panels. */
 export function createWidgetList(admin) {
@@ -91,6 +102,12 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     color.value = typeof colors.primary === 'string' ? colors.primary : '';
     const position = h('select', {}, h('option', { value: 'right', text: 'Right' }), h('option', { value: 'left', text: 'Left' }));
     position.value = settings.position === 'left' ? 'left' : 'right';
+    const language = h(
+      'select',
+      {},
+      ...LANGUAGES.map(([value, text, lang]) => h('option', lang ? { value, text, lang } : { value, text })),
+    );
+    language.value = LANGUAGES.some(([value]) => value && value === settings.locale) ? settings.locale : '';
     const bot = createBotSettings(settings.bot);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
@@ -101,6 +118,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Greeting', greeting, 'The first bubble visitors see. Empty: the default.'),
       field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
       field('Position', position),
+      field('Language', language, 'What the widget speaks. Automatic: the visitor\'s browser language.'),
       bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
@@ -121,6 +139,8 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       if (Object.keys(nextColors).length) next.colors = nextColors;
       else delete next.colors;
       next.position = position.value;
+      if (language.value) next.locale = language.value;
+      else delete next.locale;
       next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });
