@@ -197,7 +197,9 @@ async fn passwords_roles_and_names(db: Db) {
     assert_eq!(db.count_admins().await.expect("count"), 1);
     // A revoked admin no longer counts (with another admin left, so the revocation is allowed),
     // and a revoked agent's account stays as it was.
-    db.set_role(ada.id, Role::Admin).await.expect("promote again");
+    db.set_role(ada.id, Role::Admin)
+        .await
+        .expect("promote again");
     assert!(db.revoke_agent(bob.id).await.expect("revoke"));
     assert_eq!(db.count_admins().await.expect("count"), 1);
     assert_eq!(
