@@ -50,22 +50,12 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for AdminAuth {
 }
 
 impl AdminAuth {
-    /// The admin.
-    pub(super) fn admin(&self) -> &Agent {
-        &self.admin
-    }
-
-    /// The address the request came from.
-    pub(super) fn ip(&self) -> &str {
-        &self.ip
-    }
-
-    /// Records an act of this admin on a person.
-    async fn audit(
+    /// Records an act of this admin on `target` (a person or a widget).
+    pub(super) async fn audit(
         &self,
         state: &AppState,
         action: &str,
-        target: &Agent,
+        target: &impl AuditTarget,
         detail: Option<Value>,
     ) -> Result<(), ApiError> {
         state
@@ -74,12 +64,30 @@ impl AdminAuth {
             .record_audit(NewAuditEntry {
                 actor_id: Some(self.admin.id),
                 action: action.into(),
-                target: Some(format!("agent:{}", target.id)),
+                target: Some(target.audit_name()),
                 ip: Some(self.ip.clone()),
                 detail,
             })
             .await?;
         Ok(())
+    }
+}
+
+/// What an administrative act can be done to, as the audit log names it.
+pub(super) trait AuditTarget {
+    /// `agent:{id}`, `widget:{id}`.
+    fn audit_name(&self) -> String;
+}
+
+impl AuditTarget for Agent {
+    fn audit_name(&self) -> String {
+        format!("agent:{}", self.id)
+    }
+}
+
+impl AuditTarget for parley_store::Widget {
+    fn audit_name(&self) -> String {
+        format!("widget:{}", self.id)
     }
 }
 

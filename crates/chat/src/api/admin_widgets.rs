@@ -13,7 +13,7 @@ use axum::{
     Json,
 };
 use parley_bot::{BotKind, BotSettings, Entry, KnowledgeBot};
-use parley_store::{NewAuditEntry, NewWidget, Widget};
+use parley_store::{NewWidget, Widget};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -46,27 +46,6 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
     format!("http://{host}")
-}
-
-async fn audit(
-    state: &AppState,
-    caller: &AdminAuth,
-    action: &str,
-    widget: &Widget,
-    detail: Option<Value>,
-) -> Result<(), ApiError> {
-    state
-        .service
-        .store
-        .record_audit(NewAuditEntry {
-            actor_id: Some(caller.admin().id),
-            action: action.into(),
-            target: Some(format!("widget:{}", widget.id)),
-            ip: Some(caller.ip().to_string()),
-            detail,
-        })
-        .await?;
-    Ok(())
 }
 
 /// `GET /api/admin/widgets`: every widget, revoked ones included.
@@ -115,7 +94,7 @@ pub async fn create(
             settings,
         })
         .await?;
-    audit(&state, &caller, "widget.create", &widget, None).await?;
+    caller.audit(&state, "widget.create", &widget, None).await?;
     state.service.widgets_changed();
     Ok((
         StatusCode::CREATED,
@@ -158,18 +137,18 @@ pub async fn update(
         store.update_widget_settings(id, settings.clone()).await?;
         widget.settings = settings;
     }
-    audit(
-        &state,
-        &caller,
-        "widget.update",
-        &widget,
-        Some(json!({
-            "name": form.name.is_some(),
-            "allowed_origins": form.allowed_origins.is_some(),
-            "settings": settings_changed,
-        })),
-    )
-    .await?;
+    caller
+        .audit(
+            &state,
+            "widget.update",
+            &widget,
+            Some(json!({
+                "name": form.name.is_some(),
+                "allowed_origins": form.allowed_origins.is_some(),
+                "settings": settings_changed,
+            })),
+        )
+        .await?;
     Ok(Json(
         json!({ "success": true, "widget": widget_json(&widget) }),
     ))
@@ -193,7 +172,9 @@ pub async fn new_token(
     {
         return Err(ApiError::NotFound("widget"));
     }
-    audit(&state, &caller, "widget.new_token", &widget, None).await?;
+    caller
+        .audit(&state, "widget.new_token", &widget, None)
+        .await?;
     Ok(Json(json!({
         "success": true,
         "token": token,
@@ -211,7 +192,7 @@ pub async fn revoke(
     if !state.service.store.revoke_widget(id).await? {
         return Err(ApiError::NotFound("widget"));
     }
-    audit(&state, &caller, "widget.revoke", &widget, None).await?;
+    caller.audit(&state, "widget.revoke", &widget, None).await?;
     state.service.widgets_changed();
     Ok(Json(json!({ "success": true })))
 }
@@ -399,7 +380,7 @@ async fn edit_knowledge<T>(
     {
         return Err(ApiError::NotFound("widget"));
     }
-    audit(state, caller, action, &widget, None).await?;
+    caller.audit(state, action, &widget, None).await?;
     Ok(outcome)
 }
 
