@@ -177,6 +177,8 @@ test('the admin creates a widget; its snippet runs on another site, a visitor ch
   await item.getByLabel('Position').selectOption('left');
   await item.getByLabel('Primary colour').fill('#b91c1c');
   await item.getByLabel('Language').selectOption('fr');
+  await item.getByLabel('Proactive message').fill('Need a hand?');
+  await item.getByLabel('Show after (seconds)').fill('5');
   await item.getByRole('button', { name: 'Save', exact: true }).click();
   await panel.getByRole('status').filter({ hasText: 'is saved' }).waitFor();
   const saved = (await adminPage.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.find((w) => w.name === 'Mars shop');
@@ -184,6 +186,7 @@ test('the admin creates a widget; its snippet runs on another site, a visitor ch
   assert.equal(saved.settings.greeting, 'Welcome to the Mars shop!');
   assert.equal(saved.settings.position, 'left');
   assert.equal(saved.settings.colors.primary, '#b91c1c');
+  assert.deepEqual(saved.settings.proactive, { message: 'Need a hand?', delay_secs: 5 });
 
   // Dashboards already open follow the new widget's inbox channel at once (no reload), for the
   // admin and for the agent, who answers every widget.

@@ -67,6 +67,7 @@ export const en = {
   rateChoose: 'Choose a score from 1 to 5 first.',
   rateFailed: 'Your feedback was not sent. Please try again.',
   rateThanks: 'Thanks for your feedback',
+  proactiveClose: 'Dismiss message',
 };
 
 /** Every language the widget speaks, by its primary language subtag. */

@@ -47,7 +47,7 @@ function boot() {
     close: () => widget.close(),
     toggle: () => widget.toggle(),
     setUser: (user) => widget.setUser(user),
-    /** on('message'|'open'|'close'|'unread'|'ready'|'realtime'|'rated', fn) → unsubscribe function */
+    /** on('message'|'open'|'close'|'unread'|'ready'|'realtime'|'rated'|'proactive', fn) → unsubscribe function */
     on: (event, fn) => widget.events.on(event, fn),
     state: widget.state,
   });

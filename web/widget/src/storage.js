@@ -37,7 +37,7 @@ function write(key, value) {
 
 export function createStorage(apiToken, widgetUrl) {
   const prefix = 'parley:' + hash(widgetUrl + '|' + apiToken) + ':';
-  const keys = { session: prefix + 'session', user: prefix + 'user', outbox: prefix + 'outbox' };
+  const keys = { session: prefix + 'session', user: prefix + 'user', outbox: prefix + 'outbox', proactive: prefix + 'proactive' };
   return {
     keys,
     /** {conversationId, visitorToken} or null. */
@@ -53,6 +53,14 @@ export function createStorage(apiToken, widgetUrl) {
     },
     setUser(user) {
       write(keys.user, user);
+    },
+    /** When the proactive greeting was last shown or dismissed (ms since the epoch), or 0. */
+    proactive() {
+      const at = read(keys.proactive);
+      return typeof at === 'number' ? at : 0;
+    },
+    setProactive(at) {
+      write(keys.proactive, at);
     },
     /** Unsent text messages: [{client_id, message, conversationId, created}]. */
     outbox() {

@@ -54,6 +54,7 @@ export function createWidget(options) {
   let readTimer = null;
   let shownRating = null;
   let bannerTimer = null;
+  let proactiveTimer = null;
 
   // ---- unread, read receipts, "Seen" -------------------------------------------------------
 
@@ -314,6 +315,38 @@ export function createWidget(options) {
     window.addEventListener('offline', () => banner(t('offline')));
   }
 
+  // ---- proactive greeting ------------------------------------------------------------------
+
+  /** A simple glob against the page's path: `*` is any run of characters; none: every page. */
+  function pathMatches(pattern) {
+    if (typeof pattern !== 'string' || !pattern.trim()) return true;
+    const re = pattern.trim().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+    return new RegExp('^' + re + '$').test(location.pathname);
+  }
+
+  /** Shown or dismissed today already (once per visitor per day). */
+  function proactiveToday() {
+    const at = storage.proactive();
+    return !!at && new Date(at).toDateString() === new Date().toDateString();
+  }
+
+  /** Closed chat, no conversation in this browser, a matching page, not yet today: after the delay, the bubble. */
+  function scheduleProactive(p) {
+    if (options.proactive === false || !p || typeof p !== 'object' || typeof p.message !== 'string' || !p.message.trim()) return;
+    if (!pathMatches(p.url_pattern)) return;
+    const eligible = () => !stopped && !panel.isOpen() && session.id() == null && !proactiveToday();
+    if (!eligible()) return;
+    const secs = Number(p.delay_secs);
+    const delay = Number.isFinite(secs) && secs >= 0 ? secs : 10;
+    proactiveTimer = setTimeout(() => {
+      if (!eligible()) return;
+      const message = p.message.trim();
+      storage.setProactive(Date.now());
+      panel.showNudge(message, { onDismiss: () => storage.setProactive(Date.now()) });
+      events.emit('proactive', { message });
+    }, delay * 1000);
+  }
+
   // ---- start-up -----------------------------------------------------------------------------
 
   async function loadConfig() {
@@ -359,6 +392,7 @@ export function createWidget(options) {
       onOpenChange: (open) => {
         events.emit(open ? 'open' : 'close');
         if (open) {
+          clearTimeout(proactiveTimer);
           notifier.restore();
           markRead();
           // Before a conversation exists nothing pushes availability to this visitor: ask again.
@@ -378,6 +412,7 @@ export function createWidget(options) {
     render();
     events.emit('ready');
     if (wantOpen) panel.setOpen(true, { focus: false });
+    scheduleProactive(settings.proactive);
   }
 
   return {
@@ -409,6 +444,7 @@ export function createWidget(options) {
     destroy() {
       // The conversation stays in storage, so the next page resumes it.
       stopped = true;
+      clearTimeout(proactiveTimer);
       panel?.unmount();
     },
   };

@@ -108,6 +108,14 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       ...LANGUAGES.map(([value, text, lang]) => h('option', lang ? { value, text, lang } : { value, text })),
     );
     language.value = LANGUAGES.some(([value]) => value && value === settings.locale) ? settings.locale : '';
+    // The proactive greeting (settings.proactive): a bubble shown to visitors after a delay.
+    const pro = settings.proactive && typeof settings.proactive === 'object' ? settings.proactive : {};
+    const proMessage = h('textarea', { rows: 2 });
+    proMessage.value = typeof pro.message === 'string' ? pro.message : '';
+    const proDelay = h('input', { type: 'number', min: 0, step: 1, placeholder: '10', inputmode: 'numeric' });
+    proDelay.value = Number.isFinite(Number(pro.delay_secs)) && pro.delay_secs !== undefined ? String(pro.delay_secs) : '';
+    const proPattern = h('input', { type: 'text', placeholder: '/pricing/*', spellcheck: 'false', autocomplete: 'off' });
+    proPattern.value = typeof pro.url_pattern === 'string' ? pro.url_pattern : '';
     const bot = createBotSettings(settings.bot);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
@@ -119,6 +127,9 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
       field('Position', position),
       field('Language', language, 'What the widget speaks. Automatic: the visitor\'s browser language.'),
+      field('Proactive message', proMessage, 'A bubble beside the launcher for visitors who have not chatted yet, once a day. Empty: none.'),
+      field('Show after (seconds)', proDelay, 'Empty: 10.'),
+      field('Only on pages matching', proPattern, 'A path with * as a wildcard, such as /pricing/*. Empty: every page.'),
       bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
@@ -141,6 +152,13 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       next.position = position.value;
       if (language.value) next.locale = language.value;
       else delete next.locale;
+      if (proMessage.value.trim()) {
+        const p = { message: proMessage.value.trim() };
+        const secs = Number(proDelay.value);
+        if (proDelay.value.trim() && Number.isFinite(secs) && secs >= 0) p.delay_secs = Math.round(secs);
+        if (proPattern.value.trim()) p.url_pattern = proPattern.value.trim();
+        next.proactive = p;
+      } else delete next.proactive;
       next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });

@@ -56,4 +56,5 @@ export default {
   rateChoose: 'اختر تقييمًا من 1 إلى 5 أولًا.',
   rateFailed: 'لم يُرسل تقييمك. يُرجى المحاولة مرة أخرى.',
   rateThanks: 'شكرًا على تقييمك',
+  proactiveClose: 'إغلاق الرسالة',
 };

@@ -56,4 +56,5 @@ export default {
   rateChoose: 'Wählen Sie zuerst eine Bewertung von 1 bis 5.',
   rateFailed: 'Ihr Feedback wurde nicht gesendet. Bitte versuchen Sie es erneut.',
   rateThanks: 'Danke für Ihr Feedback',
+  proactiveClose: 'Nachricht schließen',
 };

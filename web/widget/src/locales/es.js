@@ -56,4 +56,5 @@ export default {
   rateChoose: 'Elige primero una puntuación del 1 al 5.',
   rateFailed: 'No se envió tu opinión. Inténtalo de nuevo.',
   rateThanks: 'Gracias por tu opinión',
+  proactiveClose: 'Descartar mensaje',
 };

@@ -56,4 +56,5 @@ export default {
   rateChoose: "Choisissez d'abord une note de 1 à 5.",
   rateFailed: "Votre avis n'a pas été envoyé. Veuillez réessayer.",
   rateThanks: 'Merci pour votre avis',
+  proactiveClose: 'Fermer le message',
 };

@@ -56,4 +56,5 @@ export default {
   rateChoose: 'Escolha primeiro uma nota de 1 a 5.',
   rateFailed: 'Sua avaliação não foi enviada. Tente novamente.',
   rateThanks: 'Obrigado pela sua avaliação',
+  proactiveClose: 'Dispensar mensagem',
 };

@@ -49,6 +49,7 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
 
   const nodes = new Map();
   let open = false;
+  let nudge = null; // the proactive greeting's bubble beside the launcher, while it shows
   let greetingNode = null;
 
   function setOpen(next, { focus = true } = {}) {
@@ -62,6 +63,10 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
       scrollToEnd();
       if (focus) composer.focus();
     } else if (focus) launcher.focus();
+    if (open) {
+      nudge?.remove();
+      nudge = null;
+    }
     onOpenChange(open);
   }
 
@@ -152,6 +157,28 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
       badge.hidden = !count;
       badge.textContent = count > 99 ? '99+' : String(count);
       launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat') + (count ? ' — ' + t('unreadBadge', { count }) : ''));
+    },
+    /**
+     * The proactive greeting: a bubble beside the launcher (text only) that opens the chat when
+     * clicked (a button, so Enter works too), with a "×" to dismiss it; read out politely.
+     */
+    showNudge(text, { onDismiss } = {}) {
+      this.hideNudge();
+      const body = h('button', { type: 'button', class: 'nudge-text', text: String(text) });
+      const x = h('button', { type: 'button', class: 'nudge-x', 'aria-label': t('proactiveClose'), title: t('proactiveClose'), text: '×' });
+      nudge = h('div', { class: 'nudge' }, body, x);
+      body.addEventListener('click', () => setOpen(true));
+      x.addEventListener('click', () => {
+        this.hideNudge();
+        launcher.focus();
+        onDismiss?.();
+      });
+      frame.insertBefore(nudge, launcher);
+      this.announce(String(text));
+    },
+    hideNudge() {
+      nudge?.remove();
+      nudge = null;
     },
     /** Reads a new message to screen-reader users (text only, never markup). */
     announce(text) {

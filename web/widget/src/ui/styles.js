@@ -28,6 +28,12 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .panel{position:absolute;bottom:74px;right:0;width:370px;height:min(620px,calc(100vh - 110px));background:var(--pw-bg);
   border-radius:16px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}
 :host([data-position=left]) .panel{right:auto;left:0}
+.nudge{position:absolute;bottom:70px;right:0;width:max-content;max-width:min(260px,calc(100vw - 40px));display:flex;align-items:flex-start;gap:4px;
+  padding:10px 8px 10px 14px;padding-inline:14px 8px;background:var(--pw-bg);color:var(--pw-text);border-radius:14px;box-shadow:0 6px 24px rgba(0,0,0,.2)}
+:host([data-position=left]) .nudge{right:auto;left:0}
+.nudge-text{flex:1;text-align:start;white-space:pre-wrap;overflow-wrap:anywhere}
+.nudge-x{flex:none;width:24px;height:24px;border-radius:12px;font-size:18px;line-height:1;color:var(--pw-muted)}
+.nudge-x:hover{background:var(--pw-bot)}
 .head{background:var(--pw-primary);color:var(--pw-on-primary);padding-block:14px 12px;padding-inline:18px 14px;display:flex;align-items:center;gap:10px}
 .head .who{flex:1;min-width:0}
 .head h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
