@@ -4,6 +4,7 @@
 //! Queries are built at run time (`sqlx::query`), not checked against a live database at compile
 //! time, so building Parley needs no database.
 
+mod mail_jobs;
 pub mod model;
 mod postgres;
 mod sql;
@@ -11,6 +12,7 @@ mod sqlite;
 mod text;
 
 use async_trait::async_trait;
+pub use mail_jobs::*;
 pub use model::*;
 #[doc(hidden)]
 pub use postgres::connect_postgres_in_schema;
@@ -286,7 +288,16 @@ pub trait SavedReplies: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + SavedReplies + Ratings + Send + Sync + std::fmt::Debug + 'static
+    BotJobs
+    + Agents
+    + Accounts
+    + SavedReplies
+    + Ratings
+    + MailJobs
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

@@ -8,6 +8,7 @@ mod accounts;
 mod agents;
 mod errors;
 mod jobs;
+mod mail;
 mod ratings;
 mod rows;
 mod saved_replies;

@@ -9,6 +9,7 @@ mod agents;
 mod attachments;
 mod bot_jobs;
 mod conversations;
+mod mail_jobs;
 mod marks;
 mod messages;
 mod migrate;
