@@ -18,6 +18,10 @@ pub enum ApiError {
     /// 401: no or an unknown widget token.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401: a user token or user hash that does not verify against the widget's identity
+    /// secret (bad signature, expired, another widget's), or none where the widget requires one.
+    #[error("{0}")]
+    IdentityInvalid(String),
     /// 403: authenticated, but not allowed (origin not allowed, another agent's channel).
     #[error("{0}")]
     Forbidden(String),
@@ -60,6 +64,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::IdentityInvalid(_) => (StatusCode::UNAUTHORIZED, "identity_invalid"),
             Self::Forbidden(_) | Self::WrongVisitor(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -110,7 +115,10 @@ impl IntoResponse for ApiError {
             "error": { "code": code, "message": self.to_string() },
         });
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, Self::Unauthorized(_) | Self::WrongVisitor(_)) {
+        if matches!(
+            self,
+            Self::Unauthorized(_) | Self::WrongVisitor(_) | Self::IdentityInvalid(_)
+        ) {
             response.extensions_mut().insert(RefusedToken);
         }
         let retry_after = match self {

@@ -14,6 +14,8 @@
 //! - [`text`]: what text people may send (no control characters), and what a reaction is.
 //! - [`accounts`]: password hashes, email and password rules, session and link secrets.
 //! - [`widgets`]: what a widget may be configured with, and its embed snippet.
+//! - [`privacy`]: retention, and exporting or erasing one visitor's conversations.
+//! - [`mail`]: email through SMTP as durable jobs: offline replies, transcripts, account links.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
 pub mod accounts;
@@ -24,9 +26,13 @@ pub mod client_address;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod identity;
 pub mod http_server;
+pub mod mail;
 pub mod payload;
+pub mod prechat;
 pub mod presence;
+pub mod privacy;
 pub mod ratelimit;
 pub mod revocation;
 pub mod service;

@@ -26,6 +26,10 @@ pub const INBOX_EVENT: &str = "InboxUpdated";
 pub const WIDGETS_CHANGED_EVENT: &str = "WidgetsChanged";
 /// The visitor rated the conversation (`{conversation_id, score, comment}`).
 pub const RATED_EVENT: &str = "ConversationRated";
+/// A conversation was erased (an admin's erasure or the widget's retention):
+/// `{conversation_id, widget_id}` on its channel and its widget's inbox channel. Dashboards
+/// drop it; the widget forgets it and starts afresh.
+pub const ERASED_EVENT: &str = "ConversationErased";
 /// A conversation needs a human (the bot handed over).
 pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
 /// The team's channel, which every agent's dashboard subscribes to: who is available. Nothing
@@ -204,6 +208,8 @@ pub struct ConversationJson {
     assigned_agent_id: Option<i64>,
     visitor_name: Option<String>,
     visitor_email: Option<String>,
+    /// Whether the site signed who the visitor is.
+    verified: bool,
     created_at: String,
     updated_at: String,
 }
@@ -216,6 +222,7 @@ impl From<&Conversation> for ConversationJson {
             assigned_agent_id: c.assigned_agent_id,
             visitor_name: c.visitor_name.clone(),
             visitor_email: c.visitor_email.clone(),
+            verified: c.user_id.is_some(),
             created_at: c
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -237,6 +244,16 @@ pub struct AgentConversationJson {
     visitor_email: Option<String>,
     page_url: Option<String>,
     user_agent: Option<String>,
+    /// The verified user's id, when the site signed who the visitor is.
+    user_id: Option<String>,
+    /// Whether the name and the email came from the site's signature (else the visitor typed
+    /// them: claimed, not proven).
+    name_verified: bool,
+    email_verified: bool,
+    /// The pre-chat form's other answers.
+    attributes: serde_json::Value,
+    consent_at: Option<String>,
+    locale: Option<String>,
     created_at: String,
     updated_at: String,
     last_message: Option<MessageJson>,
@@ -257,6 +274,12 @@ impl AgentConversationJson {
             visitor_email: conversation.visitor_email.clone(),
             page_url: conversation.page_url.clone(),
             user_agent: conversation.user_agent.clone(),
+            user_id: conversation.user_id.clone(),
+            name_verified: conversation.name_verified,
+            email_verified: conversation.email_verified,
+            attributes: conversation.attributes.clone(),
+            consent_at: conversation.consent_at.as_ref().map(time),
+            locale: conversation.locale.clone(),
             created_at: time(&conversation.created_at),
             updated_at: time(&conversation.updated_at),
             last_message,

@@ -31,6 +31,12 @@ pub fn new_agent_token() -> String {
     format!("cba_{}", random_alphanumeric(48))
 }
 
+/// A new identity secret, which a site's backend uses to sign its user tokens. Unlike the
+/// tokens above it is stored as it is, since checking a signature needs the key itself.
+pub fn new_identity_secret() -> String {
+    format!("cbi_{}", random_alphanumeric(48))
+}
+
 /// The stored form of a token.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -1,6 +1,6 @@
 //! What a widget may be configured with, checked the same way for the admin pages and the CLI:
 //! its name, the origins allowed to embed it, its settings (the bot part parsed now, not at the
-//! first visitor message), and the snippet a site owner pastes.
+//! first visitor message; the retention in days), and the snippet a site owner pastes.
 
 use parley_bot::BotSettings;
 use serde_json::Value;
@@ -70,6 +70,16 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
             "settings.bot.threshold must be between 0 and 1".into(),
         ));
     }
+    crate::privacy::retention_days(settings)?;
+    crate::prechat::PreChatForm::from_settings(settings)?;
+    if settings
+        .get("identity_required")
+        .is_some_and(|v| !v.is_boolean())
+    {
+        return Err(ApiError::Validation(
+            "settings.identity_required must be true or false".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -118,6 +128,8 @@ mod tests {
         assert!(check_settings(&json!({"bot": {"kind": "knowledge", "treshold": 0.4}})).is_err());
         assert!(check_settings(&json!([1])).is_err());
         assert!(check_settings(&json!({"bot": {"threshold": 1.5}})).is_err());
+        assert!(check_settings(&json!({"retention_days": 30})).is_ok());
+        assert!(check_settings(&json!({"retention_days": 0})).is_err());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The command line: `parley serve`, `parley realtime`, `parley check-config`, `parley migrate`,
-//! and the widget, agent and admin commands.
+//! and the widget, agent, admin and visitor commands.
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::{commands, settings::Settings};
@@ -35,6 +36,91 @@ enum Command {
     /// Manage the people who administer Parley.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Export or erase everything stored about one visitor or verified user.
+    #[command(subcommand)]
+    Visitor(VisitorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum VisitorCommand {
+    /// Print everything stored about them as JSON: conversations, messages, attachments'
+    /// details, reactions, read marks and ratings.
+    Export {
+        #[command(flatten)]
+        who: Who,
+        /// Write the JSON to this file (readable by its owner only) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Erase everything stored about them, files included, each conversation whole or not at
+    /// all. Without --yes, only says what would be erased.
+    Erase {
+        #[command(flatten)]
+        who: Who,
+        /// Really erase.
+        #[arg(long)]
+        yes: bool,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Who a privacy request is about: one of --conversation, --email, --user.
+#[derive(Debug, clap::Args)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("who")
+        .required(true)
+        .multiple(false)
+        .args(["conversation", "email", "user"])
+))]
+struct Who {
+    /// One conversation, by id.
+    #[arg(long, value_name = "ID")]
+    conversation: Option<i64>,
+    /// Every conversation whose visitor gave this email (letters in any case); with --widget,
+    /// only that widget's.
+    #[arg(long)]
+    email: Option<String>,
+    /// A verified user's conversations (the user token's `sub`) on the --widget whose site
+    /// signed it.
+    #[arg(long, value_name = "SUB", requires = "widget")]
+    user: Option<String>,
+    /// The widget to look on (needed with --user).
+    #[arg(long, value_name = "ID", conflicts_with = "conversation")]
+    widget: Option<i64>,
+}
+
+impl Who {
+    fn selector(self) -> anyhow::Result<parley_store::VisitorSelector> {
+        use parley_store::VisitorSelector;
+        let text = |option: &str, value: String| -> anyhow::Result<String> {
+            let value = value.trim().to_string();
+            if value.is_empty() {
+                anyhow::bail!("{option} must not be empty");
+            }
+            if let Some(c) = parley_chat::text::first_refused(&value) {
+                anyhow::bail!(
+                    "{option} contains the control character U+{:04X}",
+                    u32::from(c)
+                );
+            }
+            Ok(value)
+        };
+        Ok(match (self.conversation, self.email, self.user) {
+            (Some(id), _, _) => VisitorSelector::Conversation(id),
+            (_, Some(email), _) => VisitorSelector::Email {
+                email: text("--email", email)?,
+                widget_id: self.widget,
+            },
+            (_, _, Some(user)) => VisitorSelector::User {
+                user_id: text("--user", user)?,
+                widget_id: self.widget.context("--user needs --widget")?,
+            },
+            (None, None, None) => anyhow::bail!("give --conversation, --email or --user"),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,7 +151,16 @@ enum WidgetCommand {
         /// Settings as JSON: greeting, colors, position, bot (see the README).
         #[arg(long)]
         settings: Option<String>,
-        /// Print `{"id":…,"token":"cbw_…"}`.
+        /// Print `{"id":…,"token":"cbw_…","identity_secret":"cbi_…"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a widget a new identity secret (shown only once), which the site's backend uses to
+    /// sign user tokens; tokens signed with the old one stop verifying at once.
+    IdentitySecret {
+        /// The widget id.
+        id: i64,
+        /// Print `{"id":…,"identity_secret":"cbi_…"}`.
         #[arg(long)]
         json: bool,
     },
@@ -165,6 +260,9 @@ impl Cli {
                     Command::Widget(WidgetCommand::List { json }) => {
                         commands::list_widgets(&settings, json).await
                     }
+                    Command::Widget(WidgetCommand::IdentitySecret { id, json }) => {
+                        commands::new_identity_secret(&settings, id, json).await
+                    }
                     Command::Widget(WidgetCommand::Revoke { id }) => {
                         commands::revoke_widget(&settings, id).await
                     }
@@ -180,6 +278,12 @@ impl Cli {
                     Command::Admin(AdminCommand::Create { email, name }) => {
                         let password = commands::read_password()?;
                         commands::create_admin(&settings, &email, name.as_deref(), password).await
+                    }
+                    Command::Visitor(VisitorCommand::Export { who, output }) => {
+                        crate::visitor::export(&settings, who.selector()?, output.as_deref()).await
+                    }
+                    Command::Visitor(VisitorCommand::Erase { who, yes, json }) => {
+                        crate::visitor::erase(&settings, who.selector()?, yes, json).await
                     }
                     Command::CheckConfig | Command::Realtime => unreachable!("handled above"),
                 }

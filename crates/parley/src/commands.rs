@@ -1,7 +1,9 @@
 //! The administrative commands: widgets, agents, migrations.
 
 use anyhow::Context as _;
-use parley_chat::tokens::{hash_token, new_agent_token, new_widget_token};
+use parley_chat::tokens::{
+    hash_token, new_agent_token, new_identity_secret as new_identity_secret_text, new_widget_token,
+};
 use parley_store::{NewAgent, NewWidget, Store};
 
 use crate::settings::Settings;
@@ -51,13 +53,41 @@ pub async fn create_widget(
             token_hash: hash_token(&token),
             allowed_origins,
             settings: widget_settings,
+            identity_secret: Some(new_identity_secret_text()),
         })
         .await?;
+    let secret = widget.identity_secret.unwrap_or_default();
     if json {
-        println!("{}", serde_json::json!({ "id": widget.id, "token": token }));
+        println!(
+            "{}",
+            serde_json::json!({ "id": widget.id, "token": token, "identity_secret": secret })
+        );
     } else {
         println!("Created widget {} ({}).", widget.id, widget.name);
         println!("Token (shown only now): {token}");
+        println!("Identity secret, for signing user tokens (shown only now): {secret}");
+    }
+    Ok(())
+}
+
+/// `parley widget identity-secret ID`: a new identity secret, printed once.
+pub async fn new_identity_secret(settings: &Settings, id: i64, json: bool) -> anyhow::Result<()> {
+    let secret = new_identity_secret_text();
+    if !open_store(settings)
+        .await?
+        .set_identity_secret(id, &secret)
+        .await?
+    {
+        anyhow::bail!("no active widget with id {id}");
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "id": id, "identity_secret": secret })
+        );
+    } else {
+        println!("Widget {id} has a new identity secret (shown only now): {secret}");
+        println!("User tokens signed with the old one no longer verify.");
     }
     Ok(())
 }

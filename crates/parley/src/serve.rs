@@ -122,10 +122,24 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let knowledge_dir = service.config.knowledge_dir.clone();
     service.watch_presence(std::time::Duration::from_secs(5), shutdown.clone());
+    // Every node expires conversations past their widget's retention; nodes share the work.
+    parley_chat::privacy::spawn_retention(
+        service.clone(),
+        parley_chat::privacy::RETENTION_EVERY,
+        shutdown.clone(),
+    );
     if settings.bot_worker {
         parley_chat::bot_runner::start(
             service.clone(),
             parley_chat::bot_runner::RunnerConfig::new(knowledge_dir),
+            shutdown.clone(),
+        );
+    }
+    if settings.bot_worker {
+        // Mail jobs are sent by the nodes that run jobs.
+        parley_chat::mail::start(
+            service.clone(),
+            parley_chat::mail::RunnerConfig::default(),
             shutdown.clone(),
         );
     }
@@ -215,6 +229,7 @@ fn chat_config(
         config.knowledge_dir = dir.into();
     }
     config.public_url = settings.http.public_url.clone();
+    config.mail = settings.mail.clone();
     // A cookie marked Secure is sent over https only: right when the public address is https.
     config.secure_cookies = settings
         .http
@@ -286,6 +301,7 @@ async fn announce_demo_widget(
                 token_hash: parley_chat::tokens::hash_token(&token),
                 allowed_origins: Vec::new(),
                 settings: serde_json::json!({ "greeting": "Hi! How can we help?" }),
+                identity_secret: Some(parley_chat::tokens::new_identity_secret()),
             })
             .await?;
         crate::settings::write_private(&token_path, &token)

@@ -7,6 +7,7 @@
 mod mail_jobs;
 pub mod model;
 mod postgres;
+mod privacy;
 mod sql;
 mod sqlite;
 mod text;
@@ -16,6 +17,7 @@ pub use mail_jobs::*;
 pub use model::*;
 #[doc(hidden)]
 pub use postgres::connect_postgres_in_schema;
+pub use privacy::*;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -285,19 +287,39 @@ pub trait SavedReplies: Send + Sync {
     async fn delete_saved_reply(&self, id: i64) -> Result<bool>;
 }
 
+/// Verified identity: widgets' identity secrets and verified users' conversations.
+#[async_trait]
+pub trait Identities: Send + Sync {
+    /// Gives a live widget a new identity secret (tokens signed with the old one stop
+    /// verifying at once); `false` if there is no such live widget.
+    async fn set_identity_secret(&self, widget_id: i64, secret: &str) -> Result<bool>;
+    /// The verified user's newest conversation on this widget that is not closed.
+    async fn open_conversation_of_user(
+        &self,
+        widget_id: i64,
+        user_id: &str,
+    ) -> Result<Option<Conversation>>;
+    /// The verified user's conversations on this widget, most recently updated first.
+    async fn conversations_of_user(
+        &self,
+        widget_id: i64,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Conversation>>;
+    /// Attaches an anonymous conversation to a verified user, taking the token's name and
+    /// email (marked verified) where it has them; `None` if the conversation does not exist or
+    /// already belongs to a user.
+    async fn attach_user(
+        &self,
+        conversation_id: i64,
+        user: &VerifiedUser,
+    ) -> Result<Option<Conversation>>;
+}
+
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs
-    + Agents
-    + Accounts
-    + SavedReplies
-    + Ratings
-    + MailJobs
-    + Send
-    + Sync
-    + std::fmt::Debug
-    + 'static
+    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Privacy + MailJobs + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

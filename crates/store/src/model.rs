@@ -17,6 +17,9 @@ pub struct Widget {
     pub allowed_origins: Vec<String>,
     /// Free-form settings: colours, greeting, position, features, bot choice.
     pub settings: serde_json::Value,
+    /// The secret that signs the site's user tokens; stored because verifying needs it.
+    #[serde(skip)]
+    pub identity_secret: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was revoked; a revoked widget's token no longer works.
@@ -34,6 +37,8 @@ pub struct NewWidget {
     pub allowed_origins: Vec<String>,
     /// Settings.
     pub settings: serde_json::Value,
+    /// The secret that signs the site's user tokens, if it has one yet.
+    pub identity_secret: Option<String>,
 }
 
 /// Who is answering a conversation.
@@ -91,6 +96,18 @@ pub struct Conversation {
     pub page_url: Option<String>,
     /// The visitor's browser.
     pub user_agent: Option<String>,
+    /// The verified user's id (a user token's `sub`); `None` for an anonymous visitor.
+    pub user_id: Option<String>,
+    /// Whether the name came from a signed user token rather than from the visitor.
+    pub name_verified: bool,
+    /// Whether the email came from a signed user token rather than from the visitor.
+    pub email_verified: bool,
+    /// The pre-chat form's other answers, a JSON object.
+    pub attributes: serde_json::Value,
+    /// When the visitor ticked the pre-chat form's consent box.
+    pub consent_at: Option<DateTime<Utc>>,
+    /// The language the widget spoke (`en`, `es`, …).
+    pub locale: Option<String>,
     /// When it started.
     pub created_at: DateTime<Utc>,
     /// When it last changed (a message, a status change).
@@ -112,6 +129,29 @@ pub struct NewConversation {
     pub page_url: Option<String>,
     /// User agent.
     pub user_agent: Option<String>,
+    /// The verified user's id, when a user token was checked.
+    pub user_id: Option<String>,
+    /// The name came from a signed token.
+    pub name_verified: bool,
+    /// The email came from a signed token.
+    pub email_verified: bool,
+    /// The pre-chat form's other answers (a JSON object; `Null` stores `{}`).
+    pub attributes: serde_json::Value,
+    /// When consent was given.
+    pub consent_at: Option<DateTime<Utc>>,
+    /// The widget's language.
+    pub locale: Option<String>,
+}
+
+/// Who a signed user token says the visitor is, for attaching an anonymous conversation.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedUser {
+    /// The user's id (the token's `sub`).
+    pub id: String,
+    /// The signed name, if the token carried one.
+    pub name: Option<String>,
+    /// The signed email, if the token carried one.
+    pub email: Option<String>,
 }
 
 /// Who wrote a message.

@@ -7,8 +7,10 @@
 mod accounts;
 mod agents;
 mod errors;
+mod identities;
 mod jobs;
 mod mail;
+mod privacy;
 mod ratings;
 mod rows;
 mod saved_replies;
@@ -93,6 +95,7 @@ where
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<DateTime<Utc>>: Encode<'q, DB>,
     for<'q> Value: Encode<'q, DB> + Type<DB>,
 {
     async fn migrate(&self) -> Result<()> {
@@ -112,6 +115,7 @@ where
             // A JSON array, so that one column type works in both databases.
             .bind(Value::from(widget.allowed_origins))
             .bind(widget.settings)
+            .bind(widget.identity_secret)
             .bind(Utc::now())
             .fetch_one(&self.write)
             .await
@@ -198,6 +202,18 @@ where
         text::check("visitor token hash", &conversation.visitor_token_hash)?;
         text::check_optional("page url", conversation.page_url.as_deref())?;
         text::check_optional("user agent", conversation.user_agent.as_deref())?;
+        text::check_optional("user id", conversation.user_id.as_deref())?;
+        text::check_optional("locale", conversation.locale.as_deref())?;
+        let attributes = match conversation.attributes {
+            Value::Null => Value::Object(Default::default()),
+            Value::Object(map) => Value::Object(map),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "conversation attributes must be a JSON object".into(),
+                ))
+            }
+        };
+        text::check_json("conversation attributes", &attributes)?;
         let now = Utc::now();
         let widget_id = conversation.widget_id;
         let row = sqlx::query(sql::INSERT_CONVERSATION)
@@ -208,6 +224,12 @@ where
             .bind(ConversationStatus::Bot.as_str().to_owned())
             .bind(conversation.page_url)
             .bind(conversation.user_agent)
+            .bind(conversation.user_id)
+            .bind(conversation.name_verified)
+            .bind(conversation.email_verified)
+            .bind(attributes)
+            .bind(conversation.consent_at)
+            .bind(conversation.locale)
             .bind(now)
             .bind(now)
             .fetch_one(&self.write)

@@ -31,6 +31,7 @@ fn widget_json(widget: &Widget) -> Value {
         "name": widget.name,
         "allowed_origins": widget.allowed_origins,
         "settings": widget.settings,
+        "has_identity_secret": widget.identity_secret.is_some(),
         "created_at": widget.created_at,
         "revoked_at": widget.revoked_at,
     })
@@ -92,6 +93,7 @@ pub async fn create(
             token_hash: tokens::hash_token(&token),
             allowed_origins,
             settings,
+            identity_secret: Some(tokens::new_identity_secret()),
         })
         .await?;
     caller.audit(&state, "widget.create", &widget, None).await?;
@@ -102,6 +104,7 @@ pub async fn create(
             "success": true,
             "widget": widget_json(&widget),
             "token": token,
+            "identity_secret": widget.identity_secret,
             "snippet": widgets::snippet(&base_url(&state, &headers), &token),
         })),
     ))
@@ -180,6 +183,25 @@ pub async fn new_token(
         "token": token,
         "snippet": widgets::snippet(&base_url(&state, &headers), &token),
     })))
+}
+
+/// `POST /api/admin/widgets/{id}/identity-secret`: a new identity secret, shown only now; user
+/// tokens signed with the old one stop verifying at once (the site's backend must be given the
+/// new one).
+pub async fn new_identity_secret(
+    State(state): State<Arc<AppState>>,
+    caller: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let widget = live(&state, id).await?;
+    let secret = tokens::new_identity_secret();
+    if !state.service.store.set_identity_secret(id, &secret).await? {
+        return Err(ApiError::NotFound("widget"));
+    }
+    caller
+        .audit(&state, "widget.new_identity_secret", &widget, None)
+        .await?;
+    Ok(Json(json!({ "success": true, "identity_secret": secret })))
 }
 
 /// `POST /api/admin/widgets/{id}/revoke`: the token stops working and visitors' sockets close.

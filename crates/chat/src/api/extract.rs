@@ -12,13 +12,14 @@ use axum::{
     http::{header, request::Parts, HeaderMap, Method, StatusCode},
 };
 use chrono::Utc;
-use parley_store::{Agent, Conversation, Session, Widget};
+use parley_store::{Agent, Conversation, Session, VerifiedUser, Widget};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::{
     accounts::{same_secret, CSRF_HEADER, SESSION_COOKIE},
     error::ApiError,
+    identity,
     tokens::hash_token,
 };
 
@@ -225,9 +226,26 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Loads conversation `id` for `widget` and checks the caller's `X-Visitor-Token`: another
-/// widget's conversation is a 404, another visitor's a 403.
+/// Loads conversation `id` for `widget` and checks who is asking: another widget's conversation
+/// is a 404. A verified user (`X-User-Token`, or `X-User-Id` + `X-User-Hash`) may open their own
+/// conversations from any device; the visitor token opens the conversation it was made for, and
+/// when it comes with a verified user and the conversation is still anonymous, the conversation
+/// is attached to that user (a visitor who signed in mid-chat). Anyone else's is a 403; a user
+/// credential that does not verify, or none where the widget requires one, a 401. A mailed
+/// link's resume token (`cbr_…`, see [`crate::mail`]) counts as the visitor token. The visitor is
+/// then noted as seen (connected), for the offline-reply mails.
 pub async fn visitor_conversation(
+    state: &AppState,
+    widget: &Widget,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<Conversation, ApiError> {
+    let conversation = check_visitor(state, widget, id, headers).await?;
+    state.service.visitor_seen(conversation.id).await;
+    Ok(conversation)
+}
+
+async fn check_visitor(
     state: &AppState,
     widget: &Widget,
     id: i64,
@@ -240,16 +258,92 @@ pub async fn visitor_conversation(
         .await?
         .filter(|c| c.widget_id == widget.id)
         .ok_or(ApiError::NotFound("conversation"))?;
-    let token = headers
-        .get("x-visitor-token")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::Forbidden("missing X-Visitor-Token".into()))?;
-    if hash_token(token) != conversation.visitor_token_hash {
-        return Err(ApiError::WrongVisitor(
+    let user = verified_user(widget, headers, None)?;
+    let visitor_token = headers.get("x-visitor-token").and_then(|v| v.to_str().ok());
+    let holds_token = visitor_token.is_some_and(|t| {
+        hash_token(t) == conversation.visitor_token_hash
+            || crate::mail::resume_token_matches(
+                &state.service.config.link_secret,
+                &conversation,
+                t,
+                Utc::now(),
+            )
+    });
+    match (&conversation.user_id, user) {
+        (Some(owner), Some(user)) if *owner == user.id => Ok(conversation),
+        (Some(_), Some(_)) => Err(ApiError::WrongVisitor(
+            "this conversation belongs to another user".into(),
+        )),
+        (None, Some(user)) if holds_token => {
+            let Some(attached) = state.service.store.attach_user(id, &user).await? else {
+                // Attached by a concurrent request: answer from what is stored now.
+                return Box::pin(visitor_conversation(state, widget, id, headers)).await;
+            };
+            state.service.tell_inbox(&attached, None, None);
+            Ok(attached)
+        }
+        (_, None) if identity_required(widget) => Err(ApiError::IdentityInvalid(
+            "this widget is for signed-in users only".into(),
+        )),
+        _ if holds_token => Ok(conversation),
+        _ if visitor_token.is_none() => Err(ApiError::Forbidden("missing X-Visitor-Token".into())),
+        _ => Err(ApiError::WrongVisitor(
             "this conversation belongs to another visitor".into(),
-        ));
+        )),
     }
-    Ok(conversation)
+}
+
+/// Whether the widget refuses visitors whose identity the site did not sign.
+pub fn identity_required(widget: &Widget) -> bool {
+    widget.settings.get("identity_required") == Some(&serde_json::Value::Bool(true))
+}
+
+/// A user credential carried in a request body: a token, or Intercom's id and hash.
+#[derive(Debug, Default)]
+pub struct UserCredential<'a> {
+    /// `user_token`.
+    pub token: Option<&'a str>,
+    /// `user_id`.
+    pub id: Option<&'a str>,
+    /// `user_hash`.
+    pub hash: Option<&'a str>,
+}
+
+/// The verified user a widget call names: from `body` when it carries a credential, else from
+/// the `X-User-Token` or `X-User-Id` + `X-User-Hash` headers; `None` when it names nobody. A
+/// credential that does not verify is a 401 `identity_invalid`, whatever the reason (logged).
+pub fn verified_user(
+    widget: &Widget,
+    headers: &HeaderMap,
+    body: Option<UserCredential<'_>>,
+) -> Result<Option<VerifiedUser>, ApiError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let body = body.unwrap_or_default();
+    let token = body.token.or_else(|| header("x-user-token"));
+    let pair = match (body.id, body.hash) {
+        (Some(id), Some(hash)) => Some((id, hash)),
+        (None, None) => header("x-user-id").zip(header("x-user-hash")),
+        _ => {
+            return Err(ApiError::IdentityInvalid(
+                "user_id and user_hash go together".into(),
+            ))
+        }
+    };
+    let checked = match (token, pair) {
+        (Some(token), _) => identity::verify_token(widget, token, Utc::now().timestamp()),
+        (None, Some((id, hash))) => identity::verify_user_hash(widget, id, hash),
+        (None, None) => return Ok(None),
+    };
+    checked.map(Some).map_err(|reason| {
+        tracing::info!(widget = widget.id, %reason, "user identity refused");
+        ApiError::IdentityInvalid("the user's identity could not be verified".into())
+    })
 }
 
 /// `X-Socket-ID`, validated, for leaving the sender's socket out of a broadcast.

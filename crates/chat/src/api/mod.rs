@@ -3,6 +3,7 @@
 //! around them are in [`edge`].
 
 mod admin;
+mod admin_privacy;
 mod admin_widgets;
 mod agent;
 mod agent_inbox;
@@ -12,6 +13,7 @@ mod bot_replies;
 mod broadcasting;
 mod edge;
 mod extract;
+mod mail;
 mod messages;
 mod saved_replies;
 mod widget;
@@ -42,6 +44,9 @@ pub struct AppState {
     auth_failures: RateLimiter,
     login_attempts_per_ip: RateLimiter,
     login_attempts_per_account: RateLimiter,
+    /// Transcripts asked for per conversation and per client IP, per minute.
+    transcripts_per_conversation: RateLimiter,
+    transcripts_per_ip: RateLimiter,
     /// The first admin's one-time link, while nobody can sign in.
     pub setup: SetupLink,
 }
@@ -60,6 +65,8 @@ impl AppState {
             login_attempts_per_account: RateLimiter::new(
                 config.login_attempts_per_account_per_minute,
             ),
+            transcripts_per_conversation: RateLimiter::new(3),
+            transcripts_per_ip: RateLimiter::new(10),
             setup: SetupLink::default(),
             service,
         })
@@ -78,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/chatbot/conversation",
             post(widget::start_conversation),
         )
+        .route("/api/chatbot/conversations", get(widget::conversations_of_user))
         .route("/api/chatbot/conversation/{id}", get(widget::conversation))
         .route(
             "/api/chatbot/conversation/{id}/messages",
@@ -85,6 +93,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/chatbot/conversation/{id}/read", post(widget::read))
         .route("/api/chatbot/conversation/{id}/rating", post(widget::rate))
+        .route(
+            "/api/chatbot/conversation/{id}/transcript",
+            post(mail::transcript),
+        )
+        .route("/api/chatbot/conversation/{id}/seen", post(mail::seen))
+        .route("/api/chatbot/conversation/{id}/resume", post(mail::resume))
         .route(
             "/api/chatbot/conversation/{id}/messages/{message_id}/reactions",
             post(widget::react),
@@ -113,6 +127,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/admin/users/{id}/widgets", put(admin::set_widgets))
         .route("/api/admin/users/{id}/reset-link", post(admin::reset_link))
         .route("/api/admin/audit", get(admin::audit))
+        .route("/api/admin/visitors/export", get(admin_privacy::export))
+        .route("/api/admin/visitors/erase", post(admin_privacy::erase))
         .route(
             "/api/admin/widgets",
             get(admin_widgets::list).post(admin_widgets::create),
@@ -121,6 +137,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/admin/widgets/{id}/token",
             post(admin_widgets::new_token),
+        )
+        .route(
+            "/api/admin/widgets/{id}/identity-secret",
+            post(admin_widgets::new_identity_secret),
         )
         .route(
             "/api/admin/widgets/{id}/revoke",

@@ -8,18 +8,23 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     Json,
 };
+use chrono::Utc;
 use parley_store::NewConversation;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{
-    extract::{client_ip, socket_id, visitor_conversation, ApiJson, ApiPath, ApiQuery, WidgetAuth},
+    extract::{
+        client_ip, identity_required, socket_id, verified_user, visitor_conversation, ApiJson,
+        ApiPath, ApiQuery, UserCredential, WidgetAuth,
+    },
     rate_limited, AppState,
 };
 use crate::{
     config::{ChatConfig, Provider},
     error::ApiError,
     payload::{reactions_json, read_json, ConversationJson},
+    prechat::PreChatForm,
     text,
     tokens::{hash_token, new_visitor_token},
 };
@@ -126,6 +131,23 @@ pub struct StartConversation {
     visitor_email: Option<String>,
     #[serde(default)]
     page_url: Option<String>,
+    /// The site's signed user token (HS256 JWT).
+    #[serde(default)]
+    user_token: Option<String>,
+    /// Intercom's static form: the user's id and hex HMAC-SHA256(secret, id).
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    user_hash: Option<String>,
+    /// The pre-chat form's answers other than name and email.
+    #[serde(default)]
+    attributes: Option<Map<String, Value>>,
+    /// Whether the pre-chat form's consent box was ticked.
+    #[serde(default)]
+    consent: bool,
+    /// The language the widget speaks (`en`, `pt-BR`, …).
+    #[serde(default)]
+    locale: Option<String>,
 }
 
 fn optional_text(
@@ -147,8 +169,30 @@ fn optional_text(
     }
 }
 
+/// A language tag as browsers write them (`en`, `pt-BR`, `zh-Hant`), or nothing.
+fn locale(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(tag) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut parts = tag.split('-');
+    let language = parts.next().unwrap_or_default();
+    let well_formed = (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts
+            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && tag.len() <= 35;
+    if !well_formed {
+        return Err(ApiError::Validation("locale is not a language tag".into()));
+    }
+    Ok(Some(tag))
+}
+
 /// `POST /api/chatbot/conversation`: starts a conversation and returns its visitor token (the
-/// only time it is shown).
+/// only time it is shown). A verified user who already has an open conversation on this widget
+/// gets that one back (200, `reopened: true`, no visitor token: their user token opens it).
 pub async fn start_conversation(
     State(state): State<Arc<AppState>>,
     WidgetAuth(widget): WidgetAuth,
@@ -158,23 +202,44 @@ pub async fn start_conversation(
     let ip = client_ip(&parts.extensions);
     rate_limited(state.conversations_per_ip.check(&ip))?;
     rate_limited(state.conversations_per_widget.check(&widget.id.to_string()))?;
-    let visitor_email = optional_text(body.visitor_email, "visitor_email", 254)?;
-    if visitor_email
-        .as_deref()
-        .is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace))
-    {
-        return Err(ApiError::Validation(
-            "visitor_email is not an email address".into(),
+    let credential = UserCredential {
+        token: body.user_token.as_deref(),
+        id: body.user_id.as_deref(),
+        hash: body.user_hash.as_deref(),
+    };
+    let user = verified_user(&widget, &parts.headers, Some(credential))?;
+    if user.is_none() && identity_required(&widget) {
+        return Err(ApiError::IdentityInvalid(
+            "this widget is for signed-in users only".into(),
         ));
     }
+    let store = &state.service.store;
+    if let Some(user) = &user {
+        if let Some(open) = store.open_conversation_of_user(widget.id, &user.id).await? {
+            let body = json!({ "success": true, "conversation": ConversationJson::from(&open),
+                               "visitor_token": null, "reopened": true });
+            return Ok((StatusCode::OK, Json(body)));
+        }
+    }
+    let form = PreChatForm::from_settings(&widget.settings)?;
+    let answers = form.check(
+        body.visitor_name,
+        body.visitor_email,
+        body.attributes.unwrap_or_default(),
+        body.consent,
+        user.is_some(),
+    )?;
+    // What the site signed wins over what was typed, and is marked as verified.
+    let signed_name = user.as_ref().and_then(|u| u.name.clone());
+    let signed_email = user.as_ref().and_then(|u| u.email.clone());
     let token = new_visitor_token();
-    let conversation = state
-        .service
-        .store
+    let conversation = store
         .create_conversation(NewConversation {
             widget_id: widget.id,
-            visitor_name: optional_text(body.visitor_name, "visitor_name", 100)?,
-            visitor_email,
+            name_verified: signed_name.is_some(),
+            email_verified: signed_email.is_some(),
+            visitor_name: signed_name.or(answers.name),
+            visitor_email: signed_email.or(answers.email),
             visitor_token_hash: hash_token(&token),
             page_url: optional_text(body.page_url, "page_url", 2000)?,
             user_agent: parts
@@ -182,10 +247,43 @@ pub async fn start_conversation(
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(500).collect()),
+            user_id: user.map(|u| u.id),
+            attributes: Value::Object(answers.attributes),
+            consent_at: answers.consented.then(Utc::now),
+            locale: locale(body.locale)?,
         })
         .await?;
     let body = json!({ "success": true, "conversation": ConversationJson::from(&conversation), "visitor_token": token });
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `GET /api/chatbot/conversations` with a user credential: the verified user's conversations
+/// on this widget, most recently updated first, from any device.
+pub async fn conversations_of_user(
+    State(state): State<Arc<AppState>>,
+    WidgetAuth(widget): WidgetAuth,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let user = verified_user(&widget, &headers, None)?.ok_or_else(|| {
+        ApiError::IdentityInvalid("listing conversations needs the user's token".into())
+    })?;
+    let store = &state.service.store;
+    let conversations = store.conversations_of_user(widget.id, &user.id, 50).await?;
+    let ids: Vec<i64> = conversations.iter().map(|c| c.id).collect();
+    let last = store.last_messages(&ids).await?;
+    let listed: Vec<Value> = conversations
+        .iter()
+        .map(|c| {
+            let mut json = serde_json::to_value(ConversationJson::from(c)).unwrap_or_default();
+            let preview = last
+                .iter()
+                .find(|m| m.conversation_id == c.id)
+                .map(|m| json!({ "sender_type": m.sender_type.as_str(), "message": m.message }));
+            json["last_message"] = preview.unwrap_or(Value::Null);
+            json
+        })
+        .collect();
+    Ok(Json(json!({ "success": true, "conversations": listed })))
 }
 
 /// Query of `GET /api/chatbot/conversation/{id}`.

@@ -97,6 +97,7 @@ async fn origins_are_enforced_per_widget_and_preflight_is_answered() {
             token_hash: parley_chat::tokens::hash_token(&token),
             allowed_origins: vec!["https://shop.example".into()],
             settings: json!({}),
+            identity_secret: None,
         })
         .await
         .unwrap();

@@ -17,6 +17,9 @@ pub const APP_ID: &str = "601452";
 pub const KEY: &str = "chat-key";
 pub const SECRET: &str = "chat-secret";
 
+/// The identity secret of the test widgets, for signing user tokens.
+pub const IDENTITY_SECRET: &str = "cbi_test_identity_secret";
+
 pub struct TestApp {
     pub base: String,
     pub realtime_addr: SocketAddr,
@@ -196,6 +199,7 @@ impl TestApp {
                 token_hash: tokens::hash_token(&token),
                 allowed_origins: vec![],
                 settings: json!({"greeting": "Hello"}),
+                identity_secret: Some(IDENTITY_SECRET.into()),
             })
             .await
             .unwrap();
@@ -225,6 +229,7 @@ impl TestApp {
                 token_hash: tokens::hash_token(&token),
                 allowed_origins: vec![],
                 settings: json!({ "bot": bot }),
+                identity_secret: Some(IDENTITY_SECRET.into()),
             })
             .await
             .unwrap();

@@ -75,6 +75,7 @@ pub(crate) fn widget(row: &impl Columns) -> Result<Widget> {
         token_hash: row.text("token_hash")?,
         allowed_origins,
         settings: row.json("settings")?,
+        identity_secret: row.text_opt("identity_secret")?,
         created_at: row.time("created_at")?,
         revoked_at: row.time_opt("revoked_at")?,
     })
@@ -95,6 +96,12 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
         assigned_agent_id: row.int_opt("assigned_agent_id")?,
         page_url: row.text_opt("page_url")?,
         user_agent: row.text_opt("user_agent")?,
+        user_id: row.text_opt("user_id")?,
+        name_verified: row.flag("name_verified")?,
+        email_verified: row.flag("email_verified")?,
+        attributes: row.json("attributes")?,
+        consent_at: row.time_opt("consent_at")?,
+        locale: row.text_opt("locale")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })

@@ -9,11 +9,12 @@ use crate::{Assignee, ConversationQuery};
 /// so that `concat!` can build each statement as one `&'static str`.
 macro_rules! columns {
     (widget) => {
-        "id, name, token_hash, allowed_origins, settings, created_at, revoked_at"
+        "id, name, token_hash, allowed_origins, settings, identity_secret, created_at, revoked_at"
     };
     (conversation) => {
         "id, widget_id, visitor_name, visitor_email, visitor_token_hash, status, \
-         assigned_agent_id, page_url, user_agent, created_at, updated_at"
+         assigned_agent_id, page_url, user_agent, user_id, name_verified, email_verified, \
+         attributes, consent_at, locale, created_at, updated_at"
     };
     (attachment) => {
         "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
@@ -57,8 +58,8 @@ macro_rules! select_messages {
 // affected-row count that works across databases.
 
 pub(crate) const INSERT_WIDGET: &str = concat!(
-    "INSERT INTO widgets (name, token_hash, allowed_origins, settings, created_at) \
-     VALUES ($1, $2, $3, $4, $5) RETURNING ",
+    "INSERT INTO widgets (name, token_hash, allowed_origins, settings, identity_secret, \
+     created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
     columns!(widget)
 );
 pub(crate) const WIDGET_BY_ID: &str =
@@ -87,8 +88,9 @@ pub(crate) const UPDATE_WIDGET_SETTINGS: &str =
 
 pub(crate) const INSERT_CONVERSATION: &str = concat!(
     "INSERT INTO conversations (widget_id, visitor_name, visitor_email, visitor_token_hash, \
-     status, page_url, user_agent, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+     status, page_url, user_agent, user_id, name_verified, email_verified, attributes, \
+     consent_at, locale, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ",
     columns!(conversation)
 );
 pub(crate) const CONVERSATION_BY_ID: &str = concat!(
@@ -167,11 +169,12 @@ pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
         );
     }
     if query.text.is_some() {
-        // One parameter, used three times: the LIKE pattern, already lowercased and escaped.
+        // One parameter, used four times: the LIKE pattern, already lowercased and escaped.
         filter(
             &mut sql,
             "(LOWER(COALESCE(visitor_name, '')) LIKE ? ESCAPE '\\' \
              OR LOWER(COALESCE(visitor_email, '')) LIKE ? ESCAPE '\\' \
+             OR LOWER(CAST(attributes AS TEXT)) LIKE ? ESCAPE '\\' \
              OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id \
              AND LOWER(m.message) LIKE ? ESCAPE '\\'))",
             true,
@@ -423,6 +426,32 @@ pub(crate) const INSERT_RATING: &str = "INSERT INTO ratings (conversation_id, sc
 pub(crate) const RATING_OF: &str =
     "SELECT conversation_id, score, comment, created_at FROM ratings WHERE conversation_id = $1";
 
+// Identity.
+
+pub(crate) const SET_IDENTITY_SECRET: &str =
+    "UPDATE widgets SET identity_secret = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
+pub(crate) const OPEN_CONVERSATION_OF_USER: &str = concat!(
+    "SELECT ",
+    columns!(conversation),
+    " FROM conversations WHERE widget_id = $1 AND user_id = $2 AND status <> 'closed' \
+     ORDER BY updated_at DESC, id DESC LIMIT 1"
+);
+pub(crate) const CONVERSATIONS_OF_USER: &str = concat!(
+    "SELECT ",
+    columns!(conversation),
+    " FROM conversations WHERE widget_id = $1 AND user_id = $2 \
+     ORDER BY updated_at DESC, id DESC LIMIT $3"
+);
+/// Only an anonymous conversation is attached; the name and email are replaced only by signed
+/// ones (`$2`/`$3` NULL keep what the visitor typed, unverified).
+pub(crate) const ATTACH_USER: &str = concat!(
+    "UPDATE conversations SET user_id = $1, \
+     visitor_name = COALESCE($2, visitor_name), name_verified = ($2 IS NOT NULL), \
+     visitor_email = COALESCE($3, visitor_email), email_verified = ($3 IS NOT NULL), \
+     updated_at = $4 WHERE id = $5 AND user_id IS NULL RETURNING ",
+    columns!(conversation)
+);
+
 #[cfg(test)]
 mod tests {
     use super::{contains_pattern, last_messages, list_conversations};
@@ -463,10 +492,10 @@ mod tests {
             ),
             "{sql}"
         );
-        // The widget filter's two uses share one parameter, and the text filter's three LIKEs
-        // the next.
+        // The widget filter's two uses share one parameter, and the text filter's four LIKEs
+        // (name, email, pre-chat answers, messages) the next.
         assert_eq!(sql.matches("aw.agent_id = $5").count(), 2, "{sql}");
-        assert_eq!(sql.matches("LIKE $6").count(), 3, "{sql}");
+        assert_eq!(sql.matches("LIKE $6").count(), 4, "{sql}");
         assert!(
             sql.ends_with(" ORDER BY updated_at DESC, id DESC LIMIT $7"),
             "{sql}"

@@ -281,6 +281,7 @@ async fn search_by_visitor_and_message_text(db: Db) {
         visitor_token_hash: token(),
         page_url: None,
         user_agent: None,
+        ..Default::default()
     };
     let grace = db
         .create_conversation(named("Grace Hopper", Some("grace@navy.example")))

@@ -150,6 +150,7 @@ pub async fn widget(db: &Db, name: &str) -> Widget {
         token_hash: token(),
         allowed_origins: vec!["https://shop.example".into()],
         settings: serde_json::json!({"greeting": "Hi!", "colour": "#123456"}),
+        identity_secret: None,
     })
     .await
     .expect("create widget")
@@ -163,6 +164,7 @@ pub async fn conversation(db: &Db, widget_id: i64) -> Conversation {
         visitor_token_hash: token(),
         page_url: Some("https://shop.example/cart".into()),
         user_agent: Some("Mozilla/5.0".into()),
+        ..Default::default()
     })
     .await
     .expect("create conversation")

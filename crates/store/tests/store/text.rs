@@ -31,6 +31,7 @@ async fn nul_is_refused_in_every_stored_text(db: Db) {
         token_hash: token(),
         allowed_origins: vec![origin.into()],
         settings,
+        identity_secret: None,
     };
     let plain = serde_json::json!({"greeting": "Hi"});
     assert_refused(
@@ -75,6 +76,7 @@ async fn nul_is_refused_in_every_stored_text(db: Db) {
         visitor_token_hash: token(),
         page_url: None,
         user_agent: None,
+        ..Default::default()
     };
     assert_refused(
         db.create_conversation(new_conversation(Some(NUL), None))

@@ -83,6 +83,7 @@ async fn create_and_find_widget(db: Db) {
                 "http://localhost:3000".into(),
             ],
             settings: json!({"colour": "#ff0000", "features": {"voice": true}, "greeting": "Hi"}),
+            identity_secret: None,
         })
         .await
         .expect("create");
@@ -173,6 +174,7 @@ async fn repeated_token_conflicts(db: Db) {
             token_hash: first.token_hash.clone(),
             allowed_origins: vec![],
             settings: json!({}),
+            identity_secret: None,
         })
         .await
         .expect_err("same token hash");
