@@ -103,6 +103,8 @@ pub struct ChatConfig {
     pub public_url: Option<String>,
     /// The knowledge bot's files (`PARLEY_KNOWLEDGE_DIR`), for trying a widget's bot.
     pub knowledge_dir: PathBuf,
+    /// Email through SMTP (`PARLEY_SMTP_URL`); `None`: no email.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 impl ChatConfig {
@@ -130,6 +132,7 @@ impl ChatConfig {
             login_attempts_per_ip_per_minute: 30,
             login_attempts_per_account_per_minute: 10,
             public_url: None,
+            mail: None,
         }
     }
 

@@ -42,6 +42,10 @@ pub struct ChatService {
     bot_wakeup: Arc<Notify>,
     /// The sockets this node signed channels for, by identity, for revocation to close.
     pub signed_sockets: Arc<SignedSockets>,
+    /// Wakes the mail sender when a mail is queued.
+    pub(crate) mail_wakeup: Arc<Notify>,
+    /// When this node last noted each conversation's visitor as seen.
+    pub(crate) seen: Arc<crate::mail::SeenThrottle>,
 }
 
 impl ChatService {
@@ -60,6 +64,8 @@ impl ChatService {
             presence: Arc::default(),
             bot_wakeup: Arc::new(Notify::new()),
             signed_sockets: Arc::default(),
+            mail_wakeup: Arc::new(Notify::new()),
+            seen: Arc::default(),
         }
     }
 
@@ -290,6 +296,9 @@ impl ChatService {
             None,
         );
         self.tell_inbox(&conversation, None, None);
+        if status == ConversationStatus::Closed {
+            self.transcript_on_close(&conversation).await;
+        }
         Ok(conversation)
     }
 

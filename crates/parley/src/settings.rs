@@ -98,6 +98,9 @@ pub struct Settings {
     pub metrics_bind: Option<String>,
     /// The chat port's edge: timeouts, connection cap, public address, test page, origins.
     pub http: HttpSettings,
+    /// Email (`PARLEY_SMTP_URL`, `PARLEY_MAIL_FROM`, `PARLEY_EMAIL_AFTER_SECS`,
+    /// `PARLEY_SMTP_CA_FILE`); `None`: no email.
+    pub mail: Option<parley_chat::mail::MailConfig>,
 }
 
 /// The chat port's edge, read by [`http_settings`].
@@ -368,6 +371,7 @@ impl Settings {
             cluster,
             metrics_bind: get("PARLEY_METRICS_ADDR"),
             http: http_settings(&lookup)?,
+            mail: mail_settings(&lookup)?,
             data_dir,
             realtime_bind,
             apps,
@@ -629,6 +633,68 @@ fn http_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<HttpSetting
     })
 }
 
+/// Email: `PARLEY_SMTP_URL` turns it on and then needs `PARLEY_MAIL_FROM`;
+/// `PARLEY_EMAIL_AFTER_SECS` (default 300) is how long a visitor is away before an agent's reply
+/// is emailed; `PARLEY_SMTP_CA_FILE` a PEM file of extra root certificates for a server with a
+/// private CA. Every value is checked even while email is off.
+fn mail_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<parley_chat::mail::MailConfig>, SettingsError> {
+    use parley_chat::mail::{MailConfig, SmtpSettings};
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let email_after = secs(lookup, "PARLEY_EMAIL_AFTER_SECS")?.unwrap_or(Duration::from_secs(300));
+    let from = get("PARLEY_MAIL_FROM")
+        .map(|from| {
+            MailConfig::parse_from(&from).map_err(|reason| SettingsError::Invalid {
+                name: "PARLEY_MAIL_FROM",
+                value: from.clone(),
+                reason,
+            })
+        })
+        .transpose()?;
+    let extra_roots = match get("PARLEY_SMTP_CA_FILE") {
+        None => Vec::new(),
+        Some(path) => {
+            let pem = std::fs::read(path.trim()).map_err(|e| SettingsError::Invalid {
+                name: "PARLEY_SMTP_CA_FILE",
+                value: path.clone(),
+                reason: format!("cannot read it: {e}"),
+            })?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(SettingsError::Invalid {
+                    name: "PARLEY_SMTP_CA_FILE",
+                    value: path,
+                    reason: "expected PEM certificates".into(),
+                });
+            }
+            vec![pem]
+        }
+    };
+    let Some(url) = get("PARLEY_SMTP_URL") else {
+        return Ok(None);
+    };
+    let mut smtp = SmtpSettings::parse(&url).map_err(|reason| SettingsError::Invalid {
+        name: "PARLEY_SMTP_URL",
+        // The value may hold a password: only what comes after it is repeated.
+        value: url
+            .rsplit_once('@')
+            .map_or_else(|| url.clone(), |(_, host)| format!("…@{host}")),
+        reason,
+    })?;
+    smtp.extra_roots = extra_roots;
+    let from = from.ok_or_else(|| SettingsError::Invalid {
+        name: "PARLEY_MAIL_FROM",
+        value: String::new(),
+        reason: "PARLEY_SMTP_URL is set: say whom mail comes from, e.g. Support <help@example.com>"
+            .into(),
+    })?;
+    Ok(Some(MailConfig {
+        smtp,
+        from,
+        email_after,
+    }))
+}
+
 /// `url` without its trailing slash, if it is an http(s) URL with a host and nothing a page
 /// could not hold verbatim (it is written into the test page).
 fn public_url(url: &str) -> Option<String> {
@@ -803,6 +869,48 @@ mod tests {
             s.http.trusted_proxies,
             parley_chat::client_address::TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap()
         );
+    }
+
+    #[test]
+    fn mail_settings() {
+        assert!(settings(&[]).unwrap().mail.is_none(), "off by default");
+        assert!(settings(&[("PARLEY_MAIL_FROM", "a@b.test")])
+            .unwrap()
+            .mail
+            .is_none());
+        let s = settings(&[
+            ("PARLEY_SMTP_URL", "smtp://ada:hunter2@mail.test:2525?tls=required"),
+            ("PARLEY_MAIL_FROM", "Support <help@example.com>"),
+        ])
+        .unwrap();
+        let mail = s.mail.clone().expect("on");
+        assert_eq!(mail.smtp.host, "mail.test");
+        assert_eq!(mail.smtp.port, 2525);
+        assert_eq!(mail.smtp.tls, parley_chat::mail::TlsMode::Required);
+        assert_eq!(mail.from.email.to_string(), "help@example.com");
+        assert_eq!(mail.email_after, Duration::from_secs(300));
+        assert!(!format!("{s:?}").contains("hunter2"), "password redacted");
+        let s = settings(&[
+            ("PARLEY_SMTP_URL", "smtps://mail.test"),
+            ("PARLEY_MAIL_FROM", "help@example.com"),
+            ("PARLEY_EMAIL_AFTER_SECS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(s.mail.unwrap().email_after, Duration::from_secs(60));
+        for (vars, name) in [
+            (vec![("PARLEY_SMTP_URL", "smtp://mail.test")], "PARLEY_MAIL_FROM"),
+            (
+                vec![("PARLEY_SMTP_URL", "smtp://u:hunter2@mail.test?tls=maybe"), ("PARLEY_MAIL_FROM", "a@b.test")],
+                "PARLEY_SMTP_URL",
+            ),
+            (vec![("PARLEY_MAIL_FROM", "not an address")], "PARLEY_MAIL_FROM"),
+            (vec![("PARLEY_EMAIL_AFTER_SECS", "soon")], "PARLEY_EMAIL_AFTER_SECS"),
+            (vec![("PARLEY_SMTP_CA_FILE", "/no/such/file.pem")], "PARLEY_SMTP_CA_FILE"),
+        ] {
+            let error = settings(&vars).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

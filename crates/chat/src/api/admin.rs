@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{request::Parts, StatusCode},
+    http::{request::Parts, HeaderMap, StatusCode},
     Json,
 };
 use chrono::Utc;
@@ -134,10 +134,12 @@ pub struct Invite {
 
 /// `POST /api/admin/users {email, name?, role?}`: invites a person (an agent unless `role` says
 /// admin). 201 with the user and `invite_path`, the single-use link (valid 7 days) for the
-/// invitee to choose a password, for the admin to send.
+/// invitee to choose a password, for the admin to send; `emailed` says whether it was also
+/// emailed to them (when the server sends email).
 pub async fn invite(
     State(state): State<Arc<AppState>>,
     caller: AdminAuth,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<Invite>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let email = accounts::check_email(&body.email)?;
@@ -173,9 +175,14 @@ pub async fn invite(
             Some(json!({ "email": agent.email, "role": agent.role.as_str() })),
         )
         .await?;
+    let emailed =
+        super::mail::email_account_link(&state, &headers, &agent, LinkPurpose::Invite, &path)
+            .await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "success": true, "user": user_json(&agent), "invite_path": path })),
+        Json(
+            json!({ "success": true, "user": user_json(&agent), "invite_path": path, "emailed": emailed }),
+        ),
     ))
 }
 
@@ -279,11 +286,13 @@ pub async fn disable(
 }
 
 /// `POST /api/admin/users/{id}/reset-link`: a single-use link (valid 24 hours) for the person to
-/// choose a new password; using it signs out their other sessions.
+/// choose a new password; using it signs out their other sessions. `emailed`: also emailed to
+/// them.
 pub async fn reset_link(
     State(state): State<Arc<AppState>>,
     caller: AdminAuth,
     ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let agent = active(&state, id).await?;
     // A new link replaces the person's earlier unused ones.
@@ -296,9 +305,11 @@ pub async fn reset_link(
     caller
         .audit(&state, "user.reset_link", &agent, None)
         .await?;
+    let emailed =
+        super::mail::email_account_link(&state, &headers, &agent, LinkPurpose::Reset, &path).await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "success": true, "reset_path": path })),
+        Json(json!({ "success": true, "reset_path": path, "emailed": emailed })),
     ))
 }
 

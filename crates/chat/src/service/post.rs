@@ -191,6 +191,9 @@ impl ChatService {
             self.bot_wakeup.notify_one();
         }
         self.announce(&conversation, stored.created_at, &message, socket);
+        if let Author::Agent(_) = author {
+            self.queue_offline_reply(&conversation, stored.id).await;
+        }
         Ok(Posted {
             message,
             created: true,
