@@ -208,7 +208,10 @@ impl ChatService {
         let Some(mail) = &self.config.mail else {
             return;
         };
-        if !self.seen.due(conversation_id, SEEN_EVERY.min(mail.email_after / 4)) {
+        if !self
+            .seen
+            .due(conversation_id, SEEN_EVERY.min(mail.email_after / 4))
+        {
             return;
         }
         if let Err(error) = self
