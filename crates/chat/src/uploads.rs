@@ -108,6 +108,27 @@ pub async fn store(data_dir: &Path, bytes: &[u8]) -> std::io::Result<StoredFile>
     Ok(stored)
 }
 
+/// Removes an attachment's file (its record was erased); `Ok(false)` if it was not there. A
+/// name that is not one [`new_storage_name`] makes (which could point elsewhere) is refused.
+pub async fn remove(data_dir: &Path, storage_name: &str) -> std::io::Result<bool> {
+    let plain = !storage_name.is_empty()
+        && storage_name.len() <= 128
+        && storage_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a storage name: {storage_name:?}"),
+        ));
+    }
+    match tokio::fs::remove_file(attachments_dir(data_dir).join(storage_name)).await {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// A file written by [`store`] that is not yet referenced by a committed message.
 #[derive(Debug)]
 pub struct StoredFile {
@@ -189,6 +210,14 @@ mod tests {
         let kept_path = attachments_dir(&dir).join(kept.name());
         kept.keep();
         assert_eq!(std::fs::read(&kept_path).expect("kept"), b"kept");
+        // Erasing removes it, once; a name that could point elsewhere is refused.
+        let name = kept_path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(remove(&dir, &name).await.expect("remove"));
+        assert!(!kept_path.exists());
+        assert!(!remove(&dir, &name).await.expect("already gone"));
+        for bad in ["", "../test.db", "a/b", "."] {
+            assert!(remove(&dir, bad).await.is_err(), "{bad:?}");
+        }
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
