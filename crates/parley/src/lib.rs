@@ -7,3 +7,4 @@ mod embedded;
 mod pages;
 pub(crate) mod serve;
 pub mod settings;
+mod visitor;

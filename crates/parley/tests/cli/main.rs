@@ -1,5 +1,7 @@
-//! The `parley` command, run as a process: its data directory and its account commands.
+//! The `parley` command, run as a process: its data directory, its account commands and its
+//! privacy commands.
 
 mod admin;
 mod data_dir;
+mod privacy;
 mod support;
