@@ -135,14 +135,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             shutdown.clone(),
         );
     }
-    if settings.bot_worker {
-        // Mail jobs are sent by the nodes that run jobs.
-        parley_chat::mail::start(
-            service.clone(),
-            parley_chat::mail::RunnerConfig::default(),
-            shutdown.clone(),
-        );
-    }
+    // Every node with email on sends queued mail; claims keep two nodes off the same job.
+    parley_chat::mail::start(
+        service.clone(),
+        parley_chat::mail::RunnerConfig::default(),
+        shutdown.clone(),
+    );
     let listener = bind(&settings.http_bind).await?;
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");

@@ -46,6 +46,12 @@ export function createApi({ baseUrl, apiToken, session, socketId }) {
     react: (id, messageId, emoji, on) =>
       request('POST', conv(id) + '/messages/' + encodeURIComponent(messageId) + '/reactions', { body: { emoji, on }, conversation: true }),
     rate: (id, score, comment) => request('POST', conv(id) + '/rating', { body: { score, comment }, conversation: true }),
+    /** The open widget's heartbeat: the visitor is connected, so agents' replies are not emailed. */
+    seen: (id) => request('POST', conv(id) + '/seen', { conversation: true }),
+    /** Emails the conversation so far to the visitor's address (202). */
+    transcript: (id) => request('POST', conv(id) + '/transcript', { conversation: true }),
+    /** Trades a mailed link's key for a visitor token of that conversation. */
+    resume: (id, key) => request('POST', conv(id) + '/resume', { body: { key } }),
     /** Echo/pusher-js channel authorisation (form-encoded, as Laravel's endpoint expects). */
     authorize: (socketIdValue, channelName, provider) =>
       request('POST', '/api/chatbot/broadcasting/auth', {

@@ -47,7 +47,9 @@ function boot() {
     close: () => widget.close(),
     toggle: () => widget.toggle(),
     setUser: (user) => widget.setUser(user),
-    /** on('message'|'open'|'close'|'unread'|'ready'|'realtime'|'rated'|'proactive', fn) → unsubscribe function */
+    /** Emails the conversation to the visitor's address: a promise of the server's answer. */
+    transcript: () => widget.transcript(),
+    /** on('message'|'open'|'close'|'unread'|'ready'|'realtime'|'rated'|'proactive'|'reopened', fn) → unsubscribe function */
     on: (event, fn) => widget.events.on(event, fn),
     state: widget.state,
   });

@@ -49,6 +49,11 @@ export function createSession({ storage, user, pageUrl }) {
       return starting;
     },
 
+    /** Takes over a conversation reopened from a mailed link (another device, another browser). */
+    resume(conversationId, visitorToken) {
+      set({ conversationId, visitorToken, started: Date.now() });
+    },
+
     /** The server no longer accepts this conversation (closed, deleted, token revoked). */
     forget(conversationId) {
       if (current && (conversationId == null || current.conversationId === conversationId)) set(null);

@@ -20,6 +20,8 @@ import { createPanel } from './ui/panel.js';
 import { createRating } from './ui/rating.js';
 
 const OTHERS = new Set(['bot', 'agent']);
+/** How often the open widget says the visitor is still here (the server emails replies to visitors away). */
+const HEARTBEAT_MS = 60000;
 
 export function publicMessage(m) {
   const out = {};
@@ -55,6 +57,7 @@ export function createWidget(options) {
   let shownRating = null;
   let bannerTimer = null;
   let proactiveTimer = null;
+  let heartbeatTimer = null;
 
   // ---- unread, read receipts, "Seen" -------------------------------------------------------
 
@@ -347,6 +350,39 @@ export function createWidget(options) {
     }, delay * 1000);
   }
 
+  // ---- email: the mailed link, the heartbeat ------------------------------------------------
+
+  /** `#parley_reopen={id}.{expires}.{signature}` in the page's address: a mailed link. */
+  function reopenKey() {
+    const match = /(?:^#|&)parley_reopen=([0-9]+\.[0-9]+\.[0-9a-f]+)/.exec(location.hash);
+    return match ? match[1] : null;
+  }
+
+  /** Trades a mailed link's key for this conversation's visitor token, then opens it. */
+  async function reopenFromLink(key) {
+    // The key leaves the address bar at once (bookmarks, screenshots, the next link shared).
+    const rest = location.hash.replace(/(^#|&)parley_reopen=[^&]*/, '$1').replace(/^#&?$/, '');
+    history.replaceState(history.state, '', location.pathname + location.search + rest);
+    const id = Number(key.split('.')[0]);
+    try {
+      const res = await api.resume(id, key);
+      if (typeof res?.visitor_token !== 'string') throw new Error('bad answer');
+      session.resume(id, res.visitor_token);
+      wantOpen = true;
+      events.emit('reopened', { conversation_id: id });
+    } catch (error) {
+      console.warn('[chatbot] the link to the conversation did not work:', error?.message || error);
+    }
+  }
+
+  /** Every 60 s while the page is visible: the visitor is connected (see the README). */
+  function heartbeat() {
+    heartbeatTimer = setInterval(() => {
+      const id = session.id();
+      if (id != null && !document.hidden && !stopped) api.seen(id).catch(() => {});
+    }, HEARTBEAT_MS);
+  }
+
   // ---- start-up -----------------------------------------------------------------------------
 
   async function loadConfig() {
@@ -368,6 +404,8 @@ export function createWidget(options) {
   async function start() {
     config = await loadConfig();
     if (!config || stopped) return;
+    const key = reopenKey();
+    if (key) await reopenFromLink(key);
     store.setAgentsOnline(config.agents_online);
     const settings = config.widget?.settings || {};
     t = createTranslator(pickLocale(options.locale, settings.locale, browserLanguages()), settings.strings, options.strings);
@@ -406,6 +444,7 @@ export function createWidget(options) {
     wire();
     panel.mount();
     if (navigator.onLine === false) banner(t('offline'));
+    heartbeat();
     const existing = session.get();
     if (existing) follow(existing);
     outbox.restore();
@@ -438,6 +477,13 @@ export function createWidget(options) {
       if (typeof next.email === 'string') user.email = next.email;
       storage.setUser(user);
     },
+    /** Emails the conversation so far to the visitor (when the server sends email and the
+     * conversation has an address); resolves to the server's answer, rejects with its error. */
+    transcript() {
+      const id = session.id();
+      if (id == null) return Promise.reject(new Error('no conversation yet'));
+      return api.transcript(id);
+    },
     get echo() {
       return realtime?.echo ?? null;
     },
@@ -445,6 +491,7 @@ export function createWidget(options) {
       // The conversation stays in storage, so the next page resumes it.
       stopped = true;
       clearTimeout(proactiveTimer);
+      clearInterval(heartbeatTimer);
       panel?.unmount();
     },
   };
