@@ -237,19 +237,28 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
     let list = placeholders(1, ids.len());
-    let mut erased = Erased::default();
-    erased.reactions = delete(tx, ERASE_REACTIONS, &list, ids).await?.len() as u64;
-    erased.bot_jobs = delete(tx, ERASE_BOT_JOBS, &list, ids).await?.len() as u64;
-    erased.mail_jobs = delete(tx, ERASE_MAIL_JOBS, &list, ids).await?.len() as u64;
-    erased.read_states = delete(tx, ERASE_READ_STATES, &list, ids).await?.len() as u64;
-    erased.ratings = delete(tx, ERASE_RATINGS, &list, ids).await?.len() as u64;
-    erased.messages = delete(tx, ERASE_MESSAGES, &list, ids).await?.len() as u64;
+    // In foreign-key order: what refers to messages, then to the conversations, then those.
+    let reactions = delete(tx, ERASE_REACTIONS, &list, ids).await?.len() as u64;
+    let bot_jobs = delete(tx, ERASE_BOT_JOBS, &list, ids).await?.len() as u64;
+    let mail_jobs = delete(tx, ERASE_MAIL_JOBS, &list, ids).await?.len() as u64;
+    let read_states = delete(tx, ERASE_READ_STATES, &list, ids).await?.len() as u64;
+    let ratings = delete(tx, ERASE_RATINGS, &list, ids).await?.len() as u64;
+    let messages = delete(tx, ERASE_MESSAGES, &list, ids).await?.len() as u64;
     let files = delete(tx, ERASE_ATTACHMENTS, &list, ids).await?;
-    erased.attachments = files.len() as u64;
-    erased.files = files
-        .iter()
-        .map(|row| row.text("storage_name"))
-        .collect::<Result<_>>()?;
+    let mut erased = Erased {
+        conversations: Vec::with_capacity(ids.len()),
+        messages,
+        attachments: files.len() as u64,
+        reactions,
+        read_states,
+        ratings,
+        bot_jobs,
+        mail_jobs,
+        files: files
+            .iter()
+            .map(|row| row.text("storage_name"))
+            .collect::<Result<_>>()?,
+    };
     for row in delete(tx, ERASE_CONVERSATIONS, &list, ids).await? {
         erased.conversations.push(ErasedConversation {
             id: row.int("id")?,
