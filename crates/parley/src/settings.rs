@@ -879,7 +879,10 @@ mod tests {
             .mail
             .is_none());
         let s = settings(&[
-            ("PARLEY_SMTP_URL", "smtp://ada:hunter2@mail.test:2525?tls=required"),
+            (
+                "PARLEY_SMTP_URL",
+                "smtp://ada:hunter2@mail.test:2525?tls=required",
+            ),
             ("PARLEY_MAIL_FROM", "Support <help@example.com>"),
         ])
         .unwrap();
@@ -898,14 +901,29 @@ mod tests {
         .unwrap();
         assert_eq!(s.mail.unwrap().email_after, Duration::from_secs(60));
         for (vars, name) in [
-            (vec![("PARLEY_SMTP_URL", "smtp://mail.test")], "PARLEY_MAIL_FROM"),
             (
-                vec![("PARLEY_SMTP_URL", "smtp://u:hunter2@mail.test?tls=maybe"), ("PARLEY_MAIL_FROM", "a@b.test")],
+                vec![("PARLEY_SMTP_URL", "smtp://mail.test")],
+                "PARLEY_MAIL_FROM",
+            ),
+            (
+                vec![
+                    ("PARLEY_SMTP_URL", "smtp://u:hunter2@mail.test?tls=maybe"),
+                    ("PARLEY_MAIL_FROM", "a@b.test"),
+                ],
                 "PARLEY_SMTP_URL",
             ),
-            (vec![("PARLEY_MAIL_FROM", "not an address")], "PARLEY_MAIL_FROM"),
-            (vec![("PARLEY_EMAIL_AFTER_SECS", "soon")], "PARLEY_EMAIL_AFTER_SECS"),
-            (vec![("PARLEY_SMTP_CA_FILE", "/no/such/file.pem")], "PARLEY_SMTP_CA_FILE"),
+            (
+                vec![("PARLEY_MAIL_FROM", "not an address")],
+                "PARLEY_MAIL_FROM",
+            ),
+            (
+                vec![("PARLEY_EMAIL_AFTER_SECS", "soon")],
+                "PARLEY_EMAIL_AFTER_SECS",
+            ),
+            (
+                vec![("PARLEY_SMTP_CA_FILE", "/no/such/file.pem")],
+                "PARLEY_SMTP_CA_FILE",
+            ),
         ] {
             let error = settings(&vars).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
