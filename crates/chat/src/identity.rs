@@ -96,7 +96,7 @@ pub fn verify_token(widget: &Widget, token: &str, now: i64) -> Result<VerifiedUs
         .map_err(|_| IdentityError::Malformed("signature is not base64url"))?;
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| IdentityError::NoSecret)?;
-    mac.update(token[..header_and_payload_len(token)].as_bytes());
+    mac.update(&token.as_bytes()[..header_and_payload_len(token)]);
     mac.verify_slice(&signature)
         .map_err(|_| IdentityError::Signature)?;
 

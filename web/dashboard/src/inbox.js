@@ -5,7 +5,8 @@
 // (and no event touched since the request left) has moved elsewhere and is dropped until another
 // listing or event brings it back. Unread = the last message is the visitor's and is newer than
 // what this browser (or any agent, per the `agent` read state) has seen. A search (`?q=`) is one
-// more listing: its results, in the server's order, over the same cache.
+// more listing: its results, in the server's order, over the same cache. An erased conversation
+// (`ConversationErased`) is dropped and never taken back.
 
 import { createEmitter, isOlder, normaliseMessage } from './thread.js';
 
@@ -22,6 +23,14 @@ const text = (v) => (typeof v === 'string' && v ? v : null);
 const idOrNull = (v) => (v == null || v === '' ? null : Number.isSafeInteger(Number(v)) ? Number(v) : null);
 const time = (c) => Date.parse(c.last_message?.timestamp || '') || Date.parse(c.updated_at || '') || 0;
 
+/** The pre-chat form's answers: an object of text, numbers and ticks (anything else dropped). */
+function attributesOf(raw) {
+  const out = {};
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return out;
+  for (const [k, v] of Object.entries(raw)) if (['string', 'number', 'boolean'].includes(typeof v)) out[k] = v;
+  return out;
+}
+
 export function normaliseConversation(raw) {
   const id = Number(raw?.id);
   if (!Number.isSafeInteger(id) || id <= 0) return null;
@@ -30,7 +39,10 @@ export function normaliseConversation(raw) {
   if ('status' in raw) c.status = ['bot', 'human', 'closed'].includes(raw.status) ? raw.status : 'bot';
   if ('assigned_agent_id' in raw) c.assigned_agent_id = idOrNull(raw.assigned_agent_id);
   if ('widget_id' in raw) c.widget_id = idOrNull(raw.widget_id);
-  for (const k of ['visitor_name', 'visitor_email', 'page_url', 'user_agent', 'created_at', 'updated_at']) if (k in raw) c[k] = text(raw[k]);
+  for (const k of ['visitor_name', 'visitor_email', 'page_url', 'user_agent', 'created_at', 'updated_at', 'user_id', 'consent_at', 'locale']) if (k in raw) c[k] = text(raw[k]);
+  // Whether the site signed the name and email (else the visitor typed them: claimed, not proven).
+  for (const k of ['name_verified', 'email_verified']) if (k in raw) c[k] = raw[k] === true;
+  if ('attributes' in raw) c.attributes = attributesOf(raw.attributes);
   if ('last_message' in raw) c.last_message = raw.last_message ? normaliseMessage(raw.last_message) : null;
   return c;
 }
@@ -41,6 +53,7 @@ export function createInbox({ api, storage, me }) {
   const hasMore = {};
   const loading = {};
   const handoffs = new Map(); // conversation id -> reason, from ConversationNeedsHuman
+  const erased = new Set(); // erased conversations: a listing that left before it cannot bring one back
   let epoch = 0;
   let scheduled = false;
   // The current search: its text, the ids it found, and which request is the latest.
@@ -58,7 +71,7 @@ export function createInbox({ api, storage, me }) {
   /** Takes a conversation (and optionally its newest message) from any source. */
   function upsert(raw, message) {
     const next = normaliseConversation(raw);
-    if (!next) return null;
+    if (!next || erased.has(next.id)) return null;
     const current = cache.get(next.id);
     const m = message ? normaliseMessage(message) : null;
     let merged;
@@ -177,6 +190,14 @@ export function createInbox({ api, storage, me }) {
         storage.setSeen(id, messageId);
         changed();
       }
+    },
+    /** Conversation `id` was erased: it leaves every tab and the search, for good (ids are never reused). */
+    remove(id) {
+      erased.add(id);
+      cache.delete(id);
+      handoffs.delete(id);
+      search.ids = search.ids.filter((x) => x !== id);
+      changed();
     },
     handoff: (id) => handoffs.get(id) || null,
     setHandoff(id, reason) {

@@ -1,20 +1,25 @@
 // api.js — owns every HTTP call to the Parley server's chat API (base = ChatbotConfig.widgetUrl),
 // through the shared client (the widget token, X-Socket-ID, time-outs, ApiError, upload
-// progress); it adds the visitor token to calls about a conversation (messages, read receipts,
-// reactions, the visitor's rating).
+// progress); it adds the visitor token, and a signed-in visitor's credential, to calls about a
+// conversation (messages, read receipts, reactions, the visitor's rating).
 
 import { ApiError, createClient } from '../../shared/api.js';
 
 export { ApiError };
 
-export function createApi({ baseUrl, apiToken, session, socketId }) {
+export function createApi({ baseUrl, apiToken, session, socketId, identity = null }) {
   const { base, request, upload } = createClient({
     baseUrl,
     token: apiToken,
     socketId,
+    // A signed-in visitor's credential goes with every call about a conversation; a conversation
+    // reopened from another device has no visitor token in this browser, only the credential.
     headers: (conversation) => {
+      if (!conversation) return null;
       const s = session();
-      return conversation && s ? { 'X-Visitor-Token': s.visitorToken } : null;
+      const headers = Object.assign({}, identity?.headers);
+      if (s?.visitorToken) headers['X-Visitor-Token'] = s.visitorToken;
+      return headers;
     },
   });
 
@@ -29,7 +34,9 @@ export function createApi({ baseUrl, apiToken, session, socketId }) {
       return path.startsWith('/') ? base + path : null;
     },
     config: () => request('GET', '/api/chatbot/config'),
-    startConversation: (body) => request('POST', '/api/chatbot/conversation', { body }),
+    startConversation: (body) => request('POST', '/api/chatbot/conversation', { body: Object.assign({}, body, identity?.body) }),
+    /** The signed-in visitor's conversations on this widget, newest first (any device). */
+    conversations: () => request('GET', '/api/chatbot/conversations', { conversation: true }),
     messagesAfter: (id, after, limit = 100) =>
       request('GET', conv(id) + '?after=' + encodeURIComponent(after) + '&limit=' + limit, { conversation: true }),
     sendText: (id, message, clientId) =>

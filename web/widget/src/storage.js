@@ -40,10 +40,11 @@ export function createStorage(apiToken, widgetUrl) {
   const keys = { session: prefix + 'session', user: prefix + 'user', outbox: prefix + 'outbox', proactive: prefix + 'proactive' };
   return {
     keys,
-    /** {conversationId, visitorToken} or null. */
+    /** {conversationId, visitorToken, userKey?} or null; a signed-in user's may have no visitor token. */
     session() {
       const s = read(keys.session);
-      return s && Number.isInteger(s.conversationId) && typeof s.visitorToken === 'string' ? s : null;
+      const token = s && (typeof s.visitorToken === 'string' || (s.visitorToken === null && typeof s.userKey === 'string'));
+      return token && Number.isInteger(s.conversationId) ? s : null;
     },
     setSession(session) {
       write(keys.session, session);

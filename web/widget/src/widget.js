@@ -7,6 +7,7 @@
 import { createApi, ApiError } from './api.js';
 import { createEmitter } from './emitter.js';
 import { createTranslator, pickLocale } from './i18n.js';
+import { readIdentity } from './identity.js';
 import { createNotifier } from './notify.js';
 import { createOutbox } from './outbox.js';
 import { createRealtime } from './realtime.js';
@@ -17,6 +18,7 @@ import { createSync } from './sync.js';
 import { createTabs } from './tabs.js';
 import { createComposer } from './ui/composer.js';
 import { createPanel } from './ui/panel.js';
+import { createPreChat, preChatForm } from './ui/prechat.js';
 import { createRating } from './ui/rating.js';
 
 const OTHERS = new Set(['bot', 'agent']);
@@ -39,15 +41,17 @@ export function createWidget(options) {
   if (options.visitorName) given.name = options.visitorName;
   if (options.visitorEmail) given.email = options.visitorEmail;
   let user = Object.assign({}, storage.user(), given);
-  const session = createSession({ storage, user: () => user, pageUrl: location.href });
+  const identity = readIdentity(options);
+  const session = createSession({ storage, user: () => user, pageUrl: location.href, userKey: identity?.key ?? null, locale: () => t.locale });
   let realtime = null;
-  const api = createApi({ baseUrl: options.widgetUrl, apiToken: options.apiToken, session: session.get, socketId: () => realtime?.socketId() });
+  const api = createApi({ baseUrl: options.widgetUrl, apiToken: options.apiToken, session: session.get, socketId: () => realtime?.socketId(), identity });
   const debug = options.debug !== false;
 
   let config = null;
   const browserLanguages = () => (navigator.languages?.length ? navigator.languages : [navigator.language]);
   let t = createTranslator(pickLocale(options.locale, null, browserLanguages()), options.strings);
-  let panel, outbox, sync, tabs, notifier, composer, rating;
+  let panel, outbox, sync, tabs, notifier, composer, rating, prechat;
+  let form = null; // the widget's pre-chat form, when it asks one
   const rated = { sending: false, done: false }; // this page's own rating of the conversation
   let wantOpen = false;
   let stopped = false;
@@ -230,6 +234,31 @@ export function createWidget(options) {
     realtime?.whisperTyping(whisper.want);
   }
 
+  // ---- pre-chat form --------------------------------------------------------------------------
+
+  /** The form shows until a conversation exists, unless the site signed who the visitor is and named them. */
+  function needsForm() {
+    return !!form && session.id() == null && !(identity && (identity.name || user.name));
+  }
+
+  function showForm() {
+    const on = needsForm();
+    if (on) prechat.show(form, { name: user.name, email: user.email });
+    else prechat.hide();
+    panel.setPreChat(on);
+  }
+
+  /** Starts the conversation with the form's answers; resolves to what to tell the visitor, or null. */
+  function startFromForm(answers) {
+    return session.ensure(api, answers).then(
+      () => {
+        showForm();
+        return null;
+      },
+      (error) => (error instanceof ApiError && error.status === 422 ? error.message : true),
+    );
+  }
+
   // ---- conversation lifecycle ---------------------------------------------------------------
 
   function follow(s) {
@@ -240,6 +269,7 @@ export function createWidget(options) {
     realtime.setConversation(id);
     sync.setPolling(id != null && !state.realtimeConnected);
     if (id != null) sync.fill('initial');
+    showForm();
   }
 
   function wire() {
@@ -288,6 +318,12 @@ export function createWidget(options) {
         onTyping: setTyping,
         onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
         onRated: (e) => store.setRating(e),
+        // An admin erased this conversation (or the widget's retention did): start afresh.
+        onErased: (e) => {
+          if (Number(e?.conversation_id) !== session.id()) return;
+          session.forget(session.id());
+          banner(t('erased'), 10000);
+        },
       },
     });
     tabs = createTabs(storage);
@@ -423,9 +459,12 @@ export function createWidget(options) {
       onError: (text) => banner(text, 8000),
     });
     rating = createRating({ t, onSubmit: rate });
+    form = preChatForm(settings);
+    prechat = createPreChat({ t, onSubmit: startFromForm });
     panel = createPanel({
       t,
       composer,
+      prechat,
       tail: rating.el,
       onOpenChange: (open) => {
         events.emit(open ? 'open' : 'close');
@@ -447,6 +486,17 @@ export function createWidget(options) {
     heartbeat();
     const existing = session.get();
     if (existing) follow(existing);
+    else showForm();
+    // A signed-in visitor may have an open conversation from another device: take it up.
+    if (identity && !existing) {
+      api.conversations().then(
+        (res) => {
+          const open = (res?.conversations || []).find((c) => c && c.status !== 'closed');
+          if (open) session.takeUp(Number(open.id));
+        },
+        (error) => console.error('[chatbot] the user token was refused (' + (error?.code || error?.status) + '): ' + (error?.message || '')),
+      );
+    }
     outbox.restore();
     render();
     events.emit('ready');

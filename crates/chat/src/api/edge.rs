@@ -74,7 +74,7 @@ pub async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Ne
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-Socket-ID, X-Requested-With, X-CSRF-Token"),
+            HeaderValue::from_static("Authorization, Content-Type, Accept, X-Visitor-Token, X-User-Token, X-User-Id, X-User-Hash, X-Socket-ID, X-Requested-With, X-CSRF-Token"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

@@ -51,6 +51,30 @@ function ratingOf(rating) {
   return h('span', { class: 'rating' }, stars, comment ? ' ' : null, comment);
 }
 
+/**
+ * "Verified" when the site signed the value (a user token), "claimed" when the visitor typed it:
+ * an unsigned name or email is never shown as proven.
+ */
+function proof(verified) {
+  return verified
+    ? h('span', { class: 'proof verified', title: 'Signed by the site: the visitor is signed in as this user', text: '✓ verified' })
+    : h('span', { class: 'proof claimed', title: 'Typed by the visitor, not proven', text: 'claimed' });
+}
+
+/** The pre-chat form's answers as [key, text] pairs, from however the conversation came. */
+function answers(attributes) {
+  if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) return [];
+  return Object.entries(attributes)
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
+    .map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 'Yes' : 'No') : String(v)]);
+}
+
+/** A pre-chat answer's key as a label: `order_number` → "Order number". */
+function label(key) {
+  const words = String(key).replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export function createDetails() {
   const dl = h('dl', { class: 'facts' });
   const el = h('section', { class: 'details', 'aria-labelledby': 'pd-details-title', hidden: true }, h('h2', { id: 'pd-details-title', text: 'Visitor' }), dl);
@@ -77,8 +101,12 @@ export function createDetails() {
       const browser = ua ? h('span', { title: c.user_agent, text: ua }) : null;
       const agent = c.assigned_agent_id != null ? (team || []).find((a) => a.id === c.assigned_agent_id) : null;
       dl.replaceChildren(
-        ...row('Name', visitorName(c)),
-        ...row('Email', email),
+        ...row('Name', c.visitor_name ? h('span', null, visitorName(c), ' ', proof(c.name_verified)) : visitorName(c)),
+        ...row('Email', email ? h('span', null, email, ' ', proof(c.email_verified)) : null),
+        ...row('User id', c.user_id ? h('span', null, c.user_id, ' ', proof(true)) : null),
+        ...answers(c.attributes).flatMap(([key, value]) => row(label(key), value)),
+        ...row('Consent', c.consent_at ? 'Given ' + formatTime(c.consent_at).long : null),
+        ...row('Language', c.locale),
         ...row('Page', page),
         ...row('Browser', browser),
         ...row('User agent', c.user_agent ? h('span', { class: 'ua', text: c.user_agent }) : null),

@@ -109,21 +109,22 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
     const when = c.last_message?.timestamp || c.updated_at;
     const name = visitorName(c);
     const text = preview(c.last_message, ctx.selfName);
-    const sig = [name, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status].join('\u0000');
+    const verified = !!c.user_id;
+    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status].join('\u0000');
     if (button._sig === sig) return;
     button._sig = sig;
     button.classList.toggle('unread', unread);
     button.classList.toggle('open', c.id === ctx.openId);
     if (c.id === ctx.openId) button.setAttribute('aria-current', 'true');
     else button.removeAttribute('aria-current');
-    const label = [name, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
+    const label = [name, verified ? 'verified user' : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
     button.setAttribute('aria-label', label);
     button.replaceChildren(
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
       h(
         'span',
         { class: 'body' },
-        h('span', { class: 'line' }, h('span', { class: 'name', text: name }), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
+        h('span', { class: 'line' }, h('span', { class: 'name' }, name, verified ? h('span', { class: 'proof verified', title: 'Verified user', text: '✓' }) : null), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
         h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
       ),
     );

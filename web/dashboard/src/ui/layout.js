@@ -22,7 +22,9 @@ export function createLayout({ header: headerHandlers, inbox, thread, savedRepli
   const header = createHeader(headerHandlers);
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
   const inboxView = createInboxView(inbox);
-  const threadView = createThreadView(thread);
+  // Where the side column does not fit (tablets, phones), "Details" opens it over the page.
+  const detailsToggle = h('button', { type: 'button', class: 'ghost details-toggle', 'aria-controls': 'pd-side', 'aria-expanded': 'false', text: 'Details', onclick: () => setSide(true) });
+  const threadView = createThreadView({ ...thread, extraActions: [detailsToggle] });
   const details = createDetails();
   const savedView = createSavedRepliesView(savedReplies);
   const teamView = createTeam();
@@ -30,13 +32,29 @@ export function createLayout({ header: headerHandlers, inbox, thread, savedRepli
   const toasts = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'pd-live' });
   const skip = h('a', { class: 'skip', href: '#pd-reply', text: 'Skip to the reply box' });
+  const sideClose = h('button', { type: 'button', class: 'ghost side-close', text: 'Close details', onclick: () => setSide(false) });
+  const side = h('aside', { id: 'pd-side', class: 'side', 'aria-label': 'Details', tabindex: -1 }, sideClose, details.el, teamView.el, savedView.el);
+  const cols = h('main', { class: 'cols' }, inboxView.el, threadView.el, side);
+  let sideOpen = false;
+  function setSide(open) {
+    if (open === sideOpen) return;
+    sideOpen = open;
+    cols.classList.toggle('side-open', open);
+    detailsToggle.setAttribute('aria-expanded', String(open));
+    (open ? side : detailsToggle).focus();
+  }
+  side.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !sideOpen) return;
+    e.stopPropagation();
+    setSide(false);
+  });
   const shell = h(
     'div',
     { class: 'app' },
     skip,
     header.el,
     banner,
-    h('main', { class: 'cols' }, inboxView.el, threadView.el, h('aside', { class: 'side', 'aria-label': 'Details' }, details.el, teamView.el, savedView.el)),
+    cols,
     sessionsView?.el,
     toasts,
     live,

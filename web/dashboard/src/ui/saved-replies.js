@@ -11,7 +11,7 @@ export function createSavedRepliesView({ onAdd, onDelete }) {
   const text = h('textarea', { id: 'pd-saved-text', rows: 2, maxlength: 5000, placeholder: 'Reply text', 'aria-label': 'Reply text' });
   const error = h('p', { class: 'err', role: 'alert' });
   const save = h('button', { type: 'submit', class: 'ghost', text: 'Save reply' });
-  const form = h('form', { class: 'saved-form' }, shortcut, text, error, save);
+  const form = h('form', { class: 'saved-form', 'aria-label': 'Add a saved reply' }, shortcut, text, error, save);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';

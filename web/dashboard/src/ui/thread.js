@@ -13,7 +13,7 @@ import { visitorName } from './inbox.js';
 
 const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
 
-export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack, savedReplies }) {
+export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack, savedReplies, extraActions = [] }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
   const status = h('span', { class: 'status-pill' });
   const assignee = h('select', { id: 'pd-assignee', 'aria-label': 'Assigned to' });
@@ -30,7 +30,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
     { class: 'conv-head' },
     back,
     h('div', { class: 'who' }, title, status),
-    h('div', { class: 'actions', role: 'group', 'aria-label': 'Conversation actions' }, h('label', { class: 'assignee' }, h('span', { class: 'sr', text: 'Assigned to' }), assignee), ...Object.values(buttons)),
+    h('div', { class: 'actions', role: 'group', 'aria-label': 'Conversation actions' }, h('label', { class: 'assignee' }, h('span', { class: 'sr', text: 'Assigned to' }), assignee), ...Object.values(buttons), ...extraActions),
   );
   const list = h('ol', { class: 'messages', 'aria-labelledby': 'pd-conv-title', tabindex: 0 });
   const loading = h('p', { class: 'loading', text: 'Loading the conversation…' });

@@ -11,7 +11,7 @@ import { icon } from './icons.js';
 import { CSS } from './styles.js';
 import { renderMessage } from './message.js';
 
-export function createPanel({ t, composer, tail, onOpenChange }) {
+export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   const host = h('div', { id: 'parley-chatbot-widget', 'data-parley': '' });
   const root = host.attachShadow({ mode: 'open' });
   // A constructed sheet is not subject to a host page's CSP style-src; <style> is the fallback.
@@ -39,6 +39,7 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
     { id: 'pw-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'pw-title', hidden: true },
     h('header', { class: 'head' }, h('div', { class: 'who' }, title, h('div', { class: 'status' }, dot, statusText)), closeBtn),
     banner,
+    prechat?.el,
     list,
     typingRow,
     composer.el,
@@ -61,7 +62,7 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
     launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat'));
     if (open) {
       scrollToEnd();
-      if (focus) composer.focus();
+      if (focus) (prechat?.visible() ? prechat : composer).focus();
     } else if (focus) launcher.focus();
     if (open) {
       nudge?.remove();
@@ -94,6 +95,12 @@ export function createPanel({ t, composer, tail, onOpenChange }) {
     },
     setOpen,
     isOpen: () => open,
+    /** Shows the pre-chat form in place of the thread and the composer, or takes it away. */
+    setPreChat(on) {
+      const had = panel.hasAttribute('data-prechat');
+      panel.toggleAttribute('data-prechat', on);
+      if (open && had && !on) composer.focus();
+    },
     stickToBottom(force) {
       if (force || atBottom()) scrollToEnd();
     },

@@ -91,6 +91,21 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .rate-err{margin:6px 0 0;color:var(--pw-danger);font-size:12.5px}
 .rate-err:empty{display:none}
 .rate-send{margin-top:8px;width:100%;height:38px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
+.prechat{flex:1;overflow-y:auto;padding:14px 16px;display:flex;flex-direction:column;gap:10px}
+.pre-q{margin:0;font-weight:600}
+.pre-row{display:flex;flex-direction:column;gap:3px}
+.pre-row label{font-size:12.5px;color:var(--pw-muted)}
+.pre-row input,.pre-row select,.pre-row textarea{border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:15px;color:var(--pw-text);background:var(--pw-bg)}
+.pre-row [aria-invalid=true]{border-color:var(--pw-danger)}
+.pre-check{flex-direction:row;flex-wrap:wrap;align-items:flex-start;gap:8px}
+.pre-check input{width:18px;height:18px;margin:1px 0 0;flex:none}
+.pre-check label{flex:1;font-size:13px;color:var(--pw-text)}
+.pre-field-err{color:var(--pw-danger);font-size:12.5px;flex-basis:100%}
+.pre-field-err:empty{display:none}
+.pre-err{margin:0;color:var(--pw-danger);font-size:12.5px}
+.pre-err:empty{display:none}
+.pre-send{height:40px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
+.panel[data-prechat] .list,.panel[data-prechat] .typing,.panel[data-prechat] .composer{display:none}
 .typing{padding:0 16px 6px;font-size:12px;color:var(--pw-muted);display:flex;align-items:center;gap:6px;min-height:22px}
 .dots{display:inline-flex;gap:3px;background:var(--pw-bot);padding:6px 8px;border-radius:10px}
 .dots i{width:6px;height:6px;border-radius:50%;background:var(--pw-muted);animation:pw-b 1.2s infinite}
