@@ -1,7 +1,7 @@
 // incoming.js — owns what arrives for the agent: new messages in the open conversation (read
 // out to screen readers, typing hints cleared, a chime and a flashing title while the tab is
 // hidden), the team channel's events (availability, a conversation newly needing a human, inbox
-// updates), the open conversation's events and whispers, and conversations newly waiting in the
+// updates, an erased conversation), the open conversation's events and whispers, and conversations newly waiting in the
 // inbox (a notice, once each). An event too large to send whole (`truncated`) is fetched.
 
 import { visitorName, preview } from './ui/inbox.js';
@@ -63,8 +63,26 @@ export function createIncoming({ api, inbox, threads, sync, presence, notifier, 
     }
   }
 
+  /**
+   * Conversation `id` was erased (an admin's erasure, or its widget's retention): it leaves the
+   * inbox, and if it is open the page goes back to the inbox and says why. Both its channel and
+   * its widget's inbox channel say so; the second time changes nothing.
+   */
+  function erased(id) {
+    if (!Number.isSafeInteger(id) || id <= 0) return;
+    inbox.remove(id);
+    waitingAlerted.delete(id);
+    if (open()?.state.id === id) {
+      layout.toast('Conversation #' + id + ' was erased.', { ms: 10000 });
+      layout.announce('Conversation #' + id + ' was erased.');
+      navigate(null);
+    }
+    threads.forget(id);
+  }
+
   function onAgentsEvent(name, data) {
     if (name === 'AgentAvailability') return presence.applyEvent(data);
+    if (name === 'ConversationErased') return erased(Number(data.conversation_id));
     if (name === 'ConversationNeedsHuman') {
       const id = Number(data.conversation_id);
       if (!Number.isSafeInteger(id)) return;
@@ -115,6 +133,7 @@ export function createIncoming({ api, inbox, threads, sync, presence, notifier, 
   }
 
   function onConversationEvent(id, name, data) {
+    if (name === 'ConversationErased') return erased(id);
     const t = threads.get(id);
     if (!t || t !== open()) return;
     // Too large for an event: only ids came, and the catch-up fetches the rest.

@@ -12,8 +12,8 @@
 import { LABEL, createProviderChain } from '../../shared/realtime.js';
 
 const AGENTS = 'agents';
-const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'ConversationRated', 'BotTyping', 'AgentAvailability'];
-const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'AgentAvailability', 'WidgetsChanged'];
+const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'ConversationRated', 'ConversationErased', 'BotTyping', 'AgentAvailability'];
+const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'ConversationErased', 'AgentAvailability', 'WidgetsChanged'];
 
 export function createRealtime({ config, agentId, widgets = [], api, handlers, options = {} }) {
   const live = { agents: false, conversation: false };

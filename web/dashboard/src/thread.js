@@ -249,5 +249,7 @@ export function createThreads({ open, sending, onChange, onConfirmed }) {
     },
     /** The thread of conversation `id` if this page holds one. */
     get: (id) => threads.get(id),
+    /** Drops conversation `id`'s thread (it was erased). */
+    forget: (id) => threads.delete(id),
   };
 }

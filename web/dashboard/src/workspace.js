@@ -150,6 +150,8 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       incoming.incoming(t, fresh, { live: reason !== 'open' });
     },
     onGone: (id) => {
+      // Nothing is open any more (an erased conversation was closed already).
+      if (id == null) return;
       toast('Conversation #' + id + ' is not available.', { error: true });
       if (open()?.state.id === id) nav.navigate(null);
     },

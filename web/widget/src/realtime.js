@@ -84,6 +84,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
       .listen('.ConversationUpdated', (e) => handlers.onConversation(e))
       .listen('.AgentAvailability', (e) => handlers.onAvailability(e))
       .listen('.ConversationRated', (e) => handlers.onRated(e))
+      .listen('.ConversationErased', (e) => handlers.onErased?.(e))
       .listen('.BotTyping', (e) => handlers.onTyping({ typing: !!e?.typing, sender_type: 'bot', name: e?.name }))
       .listenForWhisper('typing', (e) => {
         if (e?.sender_type !== 'visitor') handlers.onTyping(Object.assign({ sender_type: 'agent' }, e));

@@ -1,5 +1,5 @@
 // admin/admin.js — owns the Admin area (admins only; the header's "Admin" button opens it): a
-// full-page modal dialog with four tabs, Team, Widgets, Knowledge and Audit log (a tablist, so
+// full-page modal dialog with five tabs, Team, Widgets, Knowledge, Privacy and Audit log (a tablist, so
 // the arrow keys move between tabs), each panel loaded when shown. Escape or "Close" go back to
 // the inbox, and the focus returns to the header's button.
 
@@ -7,6 +7,7 @@ import { h } from '../../../shared/ui/dom.js';
 import { createAdminApi } from './api.js';
 import { createAuditPanel } from './audit.js';
 import { createKnowledgePanel } from './knowledge.js';
+import { createPrivacyPanel } from './privacy.js';
 import { ensureAdminStyles } from './style.js';
 import { createTeamPanel } from './team.js';
 import { createWidgetList, createWidgetsPanel } from './widgets.js';
@@ -23,6 +24,7 @@ export function createAdmin({ api }) {
     ['team', 'Team', team],
     ['widgets', 'Widgets', createWidgetsPanel({ admin, widgets })],
     ['knowledge', 'Knowledge', createKnowledgePanel({ admin, widgets })],
+    ['privacy', 'Privacy', createPrivacyPanel({ admin, widgets })],
     ['audit', 'Audit log', createAuditPanel({ admin, people: () => people })],
   ];
   const tabs = h('div', { class: 'adm-tabs', role: 'tablist', 'aria-label': 'Administration' });

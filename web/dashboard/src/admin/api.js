@@ -1,5 +1,5 @@
 // admin/api.js — owns the administration calls (docs/agent-api.md, "Administration"): the team,
-// the widgets, their bot's knowledge and the audit log, made through the workspace's client so
+// the widgets, their bot's knowledge, the audit log and visitors' data (export, erase), made through the workspace's client so
 // they are signed in as the rest (the cookie and X-CSRF-Token, or the bearer token). Errors are
 // the shared client's ApiError, whose message is the server's own ("the last admin…").
 
@@ -17,12 +17,15 @@ export function createAdminApi(api) {
     createWidget: (body) => call('POST', '/widgets', body),
     updateWidget: (widgetId, patch) => call('PATCH', '/widgets/' + id(widgetId), patch),
     newToken: (widgetId) => call('POST', '/widgets/' + id(widgetId) + '/token'),
+    newIdentitySecret: (widgetId) => call('POST', '/widgets/' + id(widgetId) + '/identity-secret'),
     revoke: (widgetId) => call('POST', '/widgets/' + id(widgetId) + '/revoke'),
     knowledge: (widgetId, q) => call('GET', '/widgets/' + id(widgetId) + '/knowledge' + (q ? '?q=' + encodeURIComponent(q) : '')),
     addEntry: (widgetId, entry) => call('POST', '/widgets/' + id(widgetId) + '/knowledge', entry),
     updateEntry: (widgetId, index, entry) => call('PUT', '/widgets/' + id(widgetId) + '/knowledge/' + id(index), entry),
     deleteEntry: (widgetId, index) => call('DELETE', '/widgets/' + id(widgetId) + '/knowledge/' + id(index)),
     tryBot: (widgetId, message) => call('POST', '/widgets/' + id(widgetId) + '/bot/try', { message }),
+    exportVisitor: (selection) => call('GET', '/visitors/export?' + new URLSearchParams(selection)),
+    eraseVisitor: (selection) => call('POST', '/visitors/erase', selection),
     audit: (before) => call('GET', '/audit?limit=50' + (before != null ? '&before=' + encodeURIComponent(before) : '')),
   };
 }
