@@ -235,8 +235,8 @@ pub struct Expired {
 /// Erases, for every widget with a retention, the conversations last active more than its
 /// retention before `now`, in batches of [`RETENTION_BATCH`] (each its own transaction),
 /// removing their files and telling dashboards and widgets. Each widget's run is logged and,
-/// when it erased anything, audited with the counts. Nodes may run this at once: each erases
-/// different conversations.
+/// when it erased anything, audited with the counts; a widget whose run fails is logged and
+/// left to the next run. Nodes may run this at once: each erases different conversations.
 pub async fn apply_retention(
     service: &ChatService,
     now: DateTime<Utc>,
@@ -282,7 +282,11 @@ pub async fn apply_retention(
         if !expired.erased.is_empty() {
             record_expiry(store, &expired).await;
         }
-        outcome?;
+        // One widget's failure (a lost connection) leaves the others to this run and itself
+        // to the next.
+        if let Err(error) = outcome {
+            tracing::warn!(widget = widget.id, %error, "retention stopped for this widget");
+        }
         report.push(expired);
     }
     Ok(report)
