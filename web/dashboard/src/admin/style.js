@@ -34,9 +34,20 @@ const CSS = `
 .adm-bot { border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .adm-bot legend { font-weight: 600; padding: 0 4px; }
 .adm-bot-kind { display: flex; flex-direction: column; gap: 10px; }
+.adm-visitors { border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-width: 0; }
+.adm-visitors legend { font-weight: 600; padding: 0 4px; }
+.adm-check { flex-direction: row; flex-wrap: wrap; align-items: center; gap: 6px; }
+.adm-check input { width: 18px; height: 18px; }
+.adm-check .hint { flex-basis: 100%; margin: 0; }
+.adm-prechat-fields { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
+.adm-prechat-field { border: 1px dashed #cbd5e1; border-radius: 8px; padding: 8px; display: flex; flex-direction: column; gap: 8px; }
+.adm-prechat-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 8px; align-items: start; }
+.adm-prechat-grid .adm-check { margin-top: 26px; }
+.adm-secret-part { margin-top: 8px; }
 .adm-bot-kind[hidden] { display: none; }
 .adm-check { display: inline-flex; gap: 6px; align-items: center; }
 .adm-status:empty { display: none; }
+.adm-field[hidden] { display: none; }
 .tag.role { background: #dbeafe; color: #1e3a8a; }
 .tag.on { background: #dcfce7; color: #166534; }
 .tag.off { background: #e5e7eb; color: #374151; }

@@ -2,12 +2,14 @@
 // panels read (the team's widget choices, the knowledge's widget picker). Create a widget (name,
 // allowed origins one per line): its token and the snippet to paste are shown once, with Copy
 // buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
-// position, the widget's language: `locale`, none for the visitor's browser) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
+// position, the widget's language: `locale`, none for the visitor's browser; the retention in
+// days: `retention_days`, none to keep conversations) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
 // changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
 import { createBotSettings } from './bot-settings.js';
+import { createVisitorSettings } from './visitor-settings.js';
 import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
 
 // The widget's languages (settings.locale), each named in itself; '' leaves it to the browser.
@@ -46,6 +48,17 @@ function secret(res, what) {
     h('p', { class: 'notice', text: what + ' Copy the token and the snippet now: they are shown only now and cannot be read again.' }),
     copyBox('Widget token', res.token || '', { name: 'widget token' }),
     copyBox('Snippet to paste before </body>', res.snippet || '', { multiline: true, name: 'snippet' }),
+    res.identity_secret ? identitySecret(res.identity_secret) : null,
+  );
+}
+
+/** The identity secret, shown once, with how a site's backend signs a user token with it. */
+function identitySecret(value) {
+  return h(
+    'div',
+    { class: 'adm-secret-part' },
+    copyBox('Identity secret (keep it on your server)', value, { name: 'identity secret' }),
+    h('p', { class: 'hint', text: 'Your backend signs each page view\'s user token with it (HS256: sub, exp at most 24 hours ahead, name and email optional) and the page passes it as ChatbotConfig.userToken. See the widget README.' }),
   );
 }
 
@@ -116,7 +129,11 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     proDelay.value = Number.isFinite(Number(pro.delay_secs)) && pro.delay_secs !== undefined ? String(pro.delay_secs) : '';
     const proPattern = h('input', { type: 'text', placeholder: '/pricing/*', spellcheck: 'false', autocomplete: 'off' });
     proPattern.value = typeof pro.url_pattern === 'string' ? pro.url_pattern : '';
+    // Retention (settings.retention_days): conversations inactive this long are erased.
+    const retention = h('input', { type: 'number', min: 1, max: 3650, step: 1, inputmode: 'numeric', placeholder: 'Keep' });
+    retention.value = Number.isSafeInteger(settings.retention_days) ? String(settings.retention_days) : '';
     const bot = createBotSettings(settings.bot);
+    const visitors = createVisitorSettings(settings);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
       'form',
@@ -130,6 +147,8 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Proactive message', proMessage, 'A bubble beside the launcher for visitors who have not chatted yet, once a day. Empty: none.'),
       field('Show after (seconds)', proDelay, 'Empty: 10.'),
       field('Only on pages matching', proPattern, 'A path with * as a wildcard, such as /pricing/*. Empty: every page.'),
+      field('Delete conversations after (days)', retention, 'Conversations with no activity for this many days are erased with their files. Empty: keep them.'),
+      visitors.el,
       bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
@@ -159,6 +178,19 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
         if (proPattern.value.trim()) p.url_pattern = proPattern.value.trim();
         next.proactive = p;
       } else delete next.proactive;
+      const days = retention.value.trim();
+      if (!days) delete next.retention_days;
+      else if (/^\d+$/.test(days) && Number(days) >= 1 && Number(days) <= 3650) next.retention_days = Number(days);
+      else {
+        rowError.set('Delete conversations after: a whole number of days from 1 to 3650, or empty to keep them.');
+        return retention.focus();
+      }
+      const problem = visitors.problem();
+      if (problem) {
+        rowError.set(problem[0]);
+        return problem[1].focus();
+      }
+      visitors.apply(next);
       next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });
@@ -202,6 +234,19 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
         rowError.set('Could not renew the token: ' + reason(err));
       }
     });
+    const identity = busyButton({ class: 'ghost', text: 'New identity secret', 'aria-label': 'New identity secret for ' + w.name }, async () => {
+      rowError.set('');
+      const what = w.has_identity_secret ? ' User tokens signed with the old one stop working at once: your backend must sign with the new one.' : '';
+      if (!confirm('Make a new identity secret for "' + w.name + '"?' + what)) return;
+      try {
+        const res = await admin.newIdentitySecret(w.id);
+        result.replaceChildren(h('div', { class: 'adm-secret' }, h('p', { class: 'notice', text: 'Widget "' + w.name + '" has a new identity secret. Copy it now: it is shown only now.' }), identitySecret(res.identity_secret || '')));
+        result.querySelector('.adm-copy-value')?.focus();
+        w.has_identity_secret = true;
+      } catch (err) {
+        rowError.set('Could not make the identity secret: ' + reason(err));
+      }
+    });
     const revoke = busyButton({ class: 'ghost danger', text: 'Revoke', 'aria-label': 'Revoke ' + w.name }, async () => {
       rowError.set('');
       if (!confirm('Revoke "' + w.name + '"? Its token stops working and visitors are disconnected.')) return;
@@ -213,7 +258,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
         rowError.set('Could not revoke: ' + reason(err));
       }
     });
-    item.append(h('div', { class: 'adm-row' }, edit, token, revoke), rowError.el, result);
+    item.append(h('div', { class: 'adm-row' }, edit, token, identity, revoke), rowError.el, result);
     return item;
   }
 
