@@ -3,5 +3,6 @@
 
 mod admin;
 mod data_dir;
+mod identity;
 mod privacy;
 mod support;
