@@ -16,6 +16,18 @@ const WORDS: &[&str] = &[
     "operators",
     "representative",
     "representatives",
+    // The widget's other languages: the word its built-in lines tell visitors to type, and the
+    // usual ones.
+    "humano",
+    "humanos",
+    "agente",
+    "operador",
+    "humain",
+    "humains",
+    "conseiller",
+    "mensch",
+    "atendente",
+    "موظف",
 ];
 
 /// Phrases (sequences of whole words) that ask for a person.
@@ -37,6 +49,13 @@ const PHRASES: &[&[&str]] = &[
     &["talk", "to", "a", "person"],
     &["speak", "to", "a", "person"],
     &["someone", "real"],
+    &["una", "persona"],
+    &["persona", "real"],
+    &["une", "personne"],
+    &["vraie", "personne"],
+    &["echten", "menschen"],
+    &["uma", "pessoa"],
+    &["pessoa", "real"],
 ];
 
 /// Whether `text` asks for a human: "human", "agent", "real person", "talk to someone",
@@ -76,6 +95,13 @@ mod tests {
             "operator",
             "speak with someone please",
             "customer service",
+            "quiero hablar con una persona",
+            "HUMANO",
+            "je veux parler à une personne",
+            "un humain svp",
+            "Mensch bitte",
+            "quero falar com uma pessoa",
+            "أريد موظف",
         ] {
             assert!(wants_human(text), "{text:?}");
         }

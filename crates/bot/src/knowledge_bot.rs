@@ -67,12 +67,12 @@ impl Bot for KnowledgeBot {
                 );
                 if turn.unsure_count >= 1 {
                     Ok(Reply::Handoff {
-                        text: self.settings.handoff_text(),
+                        text: self.settings.handoff_text(turn.locale.as_deref()),
                         reason: HandoffReason::Unsure,
                     })
                 } else {
                     Ok(Reply::Unsure {
-                        text: self.settings.fallback_text(),
+                        text: self.settings.fallback_text(turn.locale.as_deref()),
                     })
                 }
             }

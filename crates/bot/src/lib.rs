@@ -18,6 +18,7 @@ mod intent;
 pub mod knowledge;
 mod knowledge_bot;
 mod llm;
+pub mod phrases;
 mod retrieval;
 mod settings;
 mod signing;
@@ -33,6 +34,7 @@ pub use intent::wants_human;
 pub use knowledge::{Entry, KnowledgeError};
 pub use knowledge_bot::KnowledgeBot;
 pub use llm::LlmBot;
+pub use phrases::{phrase, Phrase};
 pub use settings::{BotKind, BotSettings};
 pub use signing::{
     sign_webhook, verify_webhook, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECS, TIMESTAMP_HEADER,
@@ -52,6 +54,8 @@ pub struct Turn {
     pub unsure_count: u32,
     /// Bot replies so far in this conversation.
     pub bot_turns: u32,
+    /// The conversation's language (the widget's), for the bots' built-in lines.
+    pub locale: Option<String>,
 }
 
 /// One earlier message of the conversation.
@@ -173,7 +177,7 @@ pub fn build(
 /// The handoff every bot gives when the visitor asks for a person, if they did.
 pub(crate) fn visitor_handoff(settings: &BotSettings, turn: &Turn) -> Option<Reply> {
     wants_human(&turn.message).then(|| Reply::Handoff {
-        text: settings.handoff_text(),
+        text: settings.handoff_text(turn.locale.as_deref()),
         reason: HandoffReason::VisitorAsked,
     })
 }

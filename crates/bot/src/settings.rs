@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::knowledge::Entry;
+use crate::phrases::{phrase, Phrase};
 use crate::BotError;
 
 /// Which bot a widget uses.
@@ -111,9 +112,6 @@ impl Default for BotSettings {
     }
 }
 
-const DEFAULT_HANDOFF: &str = "Let me get a human for you. Someone will be with you shortly.";
-const DEFAULT_FALLBACK: &str = "I'm not sure I understood. Could you rephrase? \
-     Or I can get you a human: just say \"human\".";
 
 impl BotSettings {
     /// Reads `settings.bot` out of a widget's whole settings object; a missing or null `bot`
@@ -126,15 +124,17 @@ impl BotSettings {
         }
     }
 
-    pub(crate) fn handoff_text(&self) -> String {
+    /// The site's handoff message, else the built-in one in the conversation's language.
+    pub(crate) fn handoff_text(&self, locale: Option<&str>) -> String {
         non_empty(&self.handoff_message)
-            .unwrap_or(DEFAULT_HANDOFF)
+            .unwrap_or_else(|| phrase(Phrase::Handoff, locale))
             .to_owned()
     }
 
-    pub(crate) fn fallback_text(&self) -> String {
+    /// The site's fallback, else the built-in one in the conversation's language.
+    pub(crate) fn fallback_text(&self, locale: Option<&str>) -> String {
         non_empty(&self.fallback)
-            .unwrap_or(DEFAULT_FALLBACK)
+            .unwrap_or_else(|| phrase(Phrase::Fallback, locale))
             .to_owned()
     }
 

@@ -9,7 +9,9 @@
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 
-use parley_bot::{Bot, BotError, BotSettings, HandoffReason, HistoryEntry, Reply, Role, Turn};
+use parley_bot::{
+    phrase, Bot, BotError, BotSettings, HandoffReason, HistoryEntry, Phrase, Reply, Role, Turn,
+};
 use parley_store::{BotJob, ConversationStatus, SenderType, Widget};
 use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -175,10 +177,12 @@ impl Runner {
                 .iter()
                 .filter(|o| matches!(o.as_str(), "answer" | "unsure"))
                 .count() as u32,
+            locale: conversation.locale.clone(),
         };
+        let locale = conversation.locale.as_deref();
         let reply_key = format!("bot-{}", job.message_id);
         if turn.bot_turns >= self.config.max_turns_per_conversation {
-            let text = "You've reached the limit of automated replies. Let me get a human for you.";
+            let text = phrase(Phrase::LimitReached, locale);
             return self
                 .hand_off(
                     &conversation,
@@ -193,7 +197,7 @@ impl Runner {
             Ok(bot) => bot,
             Err(error) => {
                 tracing::error!(%error, widget = widget.id, "the widget's bot is misconfigured");
-                let text = "Let me get a human for you.";
+                let text = phrase(Phrase::Unavailable, locale);
                 return self
                     .hand_off(
                         &conversation,
@@ -250,7 +254,7 @@ impl Runner {
                 Ok(Step::Done("answer"))
             }
             Reply::Unsure { .. } if turn.unsure_count + 1 >= 2 => {
-                let text = "I'm not sure I can help with that. Let me get a human for you.";
+                let text = phrase(Phrase::UnsureHandoff, conversation.locale.as_deref());
                 self.hand_off(conversation, widget, reply_key, text, HandoffReason::Unsure)
                     .await
             }
@@ -281,7 +285,7 @@ impl Runner {
                 self.config.retry_base * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
             return Ok(Step::RetryIn(delay, error.to_string()));
         }
-        let text = "Sorry, I'm having trouble answering. Let me get a human for you.";
+        let text = phrase(Phrase::Trouble, conversation.locale.as_deref());
         self.hand_off(
             conversation,
             widget,

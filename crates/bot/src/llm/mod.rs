@@ -293,7 +293,7 @@ impl Bot for LlmBot {
         }
         if turn.bot_turns >= self.settings.max_turns {
             return Ok(Reply::Handoff {
-                text: self.settings.handoff_text(),
+                text: self.settings.handoff_text(turn.locale.as_deref()),
                 reason: HandoffReason::LimitReached,
             });
         }

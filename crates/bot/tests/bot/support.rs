@@ -61,6 +61,7 @@ pub fn turn(widget_id: i64, message: &str) -> Turn {
         history: Vec::<HistoryEntry>::new(),
         unsure_count: 0,
         bot_turns: 0,
+        locale: None,
     }
 }
 

@@ -365,3 +365,50 @@ async fn an_external_bot_is_called_signed_and_replies_through_the_api() {
         409
     );
 }
+
+#[tokio::test]
+async fn the_bot_speaks_the_visitors_language() {
+    let mut app = TestApp::start().await;
+    app.use_bot(knowledge()).await;
+    let _runner = start_runner(&app);
+    let (id, visitor) = app
+        .conversation_as(json!({"visitor_name": "Lucía", "locale": "es-MX"}))
+        .await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(id, &visitor, json!({"message": "zebra quantum flux"}))
+        .await;
+    let unsure = next_reply(&mut subscriber).await;
+    assert!(
+        unsure["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No estoy seguro de haberte entendido"),
+        "{unsure}"
+    );
+    app.send(id, &visitor, json!({"message": "purple elephant modem"}))
+        .await;
+    let handoff = next_reply(&mut subscriber).await;
+    assert_eq!(handoff["sender_type"], "system");
+    assert_eq!(
+        handoff["message"],
+        parley_bot::phrase(parley_bot::Phrase::Handoff, Some("es"))
+    );
+
+    // Asked in French, a French conversation goes to a person at once, told so in French.
+    let (id, visitor) = app.conversation_as(json!({"locale": "fr"})).await;
+    let mut subscriber = app.subscriber(id, &visitor).await;
+    app.send(
+        id,
+        &visitor,
+        json!({"message": "Je veux parler à une personne"}),
+    )
+    .await;
+    let handoff = next_reply(&mut subscriber).await;
+    assert!(
+        handoff["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Je vous mets en relation"),
+        "{handoff}"
+    );
+}
