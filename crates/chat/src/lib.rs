@@ -8,6 +8,7 @@
 //! - [`broadcast`]: the broadcaster drivers (`reverb` embedded or over HTTP, `pusher`, `log`, `null`).
 //! - [`payload`]: the JSON shapes clients see and the event names.
 //! - [`presence`]: which agents are online, published to the team and to visitors.
+//! - [`hours`]: a widget's business hours; [`availability`]: the widget's mode (live, bot, away).
 //! - [`uploads`]: type sniffing, allowlist, storage.
 //! - [`http_server`]: the port's listener (header and idle timeouts, connection cap); [`health`]:
 //!   `/up`, dependency by dependency.
@@ -20,14 +21,16 @@
 
 pub mod accounts;
 pub mod api;
+pub mod availability;
 pub mod bot_runner;
 pub mod broadcast;
 pub mod client_address;
 pub mod config;
 pub mod error;
 pub mod health;
-pub mod identity;
+pub mod hours;
 pub mod http_server;
+pub mod identity;
 pub mod mail;
 pub mod payload;
 pub mod prechat;

@@ -1,6 +1,7 @@
 //! What a widget may be configured with, checked the same way for the admin pages and the CLI:
 //! its name, the origins allowed to embed it, its settings (the bot part parsed now, not at the
-//! first visitor message; the retention in days), and the snippet a site owner pastes.
+//! first visitor message; the retention in days; the business hours), and the snippet a site
+//! owner pastes.
 
 use parley_bot::BotSettings;
 use serde_json::Value;
@@ -71,6 +72,7 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
         ));
     }
     crate::privacy::retention_days(settings)?;
+    crate::hours::Hours::from_settings(settings).map_err(ApiError::Validation)?;
     crate::prechat::PreChatForm::from_settings(settings)?;
     if settings
         .get("identity_required")
@@ -130,6 +132,11 @@ mod tests {
         assert!(check_settings(&json!({"bot": {"threshold": 1.5}})).is_err());
         assert!(check_settings(&json!({"retention_days": 30})).is_ok());
         assert!(check_settings(&json!({"retention_days": 0})).is_err());
+        let hours =
+            json!({"hours": {"time_zone": "Europe/Paris", "weekly": {"mon": ["09:00-17:00"]}}});
+        assert!(check_settings(&hours).is_ok());
+        let bad = json!({"hours": {"time_zone": "Paris", "weekly": {}}});
+        assert!(check_settings(&bad).is_err());
     }
 
     #[test]
