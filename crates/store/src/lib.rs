@@ -11,6 +11,7 @@ mod privacy;
 mod sql;
 mod sqlite;
 mod text;
+mod waiting;
 
 use async_trait::async_trait;
 pub use mail_jobs::*;
@@ -18,6 +19,7 @@ pub use model::*;
 #[doc(hidden)]
 pub use postgres::connect_postgres_in_schema;
 pub use privacy::*;
+pub use waiting::*;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -319,7 +321,7 @@ pub trait Identities: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Privacy + MailJobs + Send + Sync + std::fmt::Debug + 'static
+    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Privacy + MailJobs + EmailWaits + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

@@ -108,6 +108,9 @@ pub struct Conversation {
     pub consent_at: Option<DateTime<Utc>>,
     /// The language the widget spoke (`en`, `es`, …).
     pub locale: Option<String>,
+    /// Since when the visitor, who asked for a human while the team was away, waits for the
+    /// reply by email (see [`crate::EmailWaits`]); `None` once an agent replied.
+    pub waiting_for_email_at: Option<DateTime<Utc>>,
     /// When it started.
     pub created_at: DateTime<Utc>,
     /// When it last changed (a message, a status change).
@@ -430,6 +433,8 @@ pub struct ConversationQuery {
     pub text: Option<String>,
     /// Only those of widgets this agent may see (see [`crate::Agents::agent_widgets`]).
     pub visible_to: Option<i64>,
+    /// Only open ones whose visitor waits for the reply by email.
+    pub waiting_for_email: bool,
     /// At most this many; 0 or less gives none.
     pub limit: i64,
 }

@@ -15,6 +15,7 @@ mod ratings;
 mod rows;
 mod saved_replies;
 mod statements;
+mod waiting;
 
 use std::future::Future;
 

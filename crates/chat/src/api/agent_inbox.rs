@@ -44,6 +44,9 @@ pub struct Listing {
     /// Text to find in the visitor's name or email, or in any message.
     #[serde(default)]
     q: Option<String>,
+    /// Only open conversations whose visitor waits for the reply by email.
+    #[serde(default)]
+    waiting_for_email: bool,
 }
 
 /// Longest search text accepted.
@@ -97,6 +100,7 @@ pub async fn list(
             updated_before: listing.before_updated,
             text,
             visible_to: (agent.role != Role::Admin).then_some(agent.id),
+            waiting_for_email: listing.waiting_for_email,
             limit,
         })
         .await?;

@@ -102,6 +102,7 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
         attributes: row.json("attributes")?,
         consent_at: row.time_opt("consent_at")?,
         locale: row.text_opt("locale")?,
+        waiting_for_email_at: row.time_opt("waiting_for_email_at")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })

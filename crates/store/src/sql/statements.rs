@@ -14,7 +14,7 @@ macro_rules! columns {
     (conversation) => {
         "id, widget_id, visitor_name, visitor_email, visitor_token_hash, status, \
          assigned_agent_id, page_url, user_agent, user_id, name_verified, email_verified, \
-         attributes, consent_at, locale, created_at, updated_at"
+         attributes, consent_at, locale, waiting_for_email_at, created_at, updated_at"
     };
     (attachment) => {
         "id, conversation_id, storage_name, original_name, content_type, size_bytes, created_at"
@@ -103,6 +103,21 @@ pub(crate) const UPDATE_CONVERSATION: &str = concat!(
      WHERE id = $4 RETURNING ",
     columns!(conversation)
 );
+/// The visitor waits for the reply by email: `$1` their email unless the site signed theirs
+/// (none: keep the one given before), `$2` now, `$3` the conversation.
+pub(crate) const WAIT_FOR_EMAIL: &str = concat!(
+    "UPDATE conversations SET \
+     visitor_email = CASE WHEN email_verified THEN visitor_email \
+     ELSE COALESCE($1, visitor_email) END, \
+     waiting_for_email_at = COALESCE(waiting_for_email_at, $2), updated_at = $2 \
+     WHERE id = $3 RETURNING ",
+    columns!(conversation)
+);
+pub(crate) const END_EMAIL_WAIT: &str = concat!(
+    "UPDATE conversations SET waiting_for_email_at = NULL \
+     WHERE id = $1 AND waiting_for_email_at IS NOT NULL RETURNING ",
+    columns!(conversation)
+);
 pub(crate) const TOUCH_CONVERSATION: &str =
     "UPDATE conversations SET updated_at = $1 WHERE id = $2 RETURNING id";
 
@@ -166,6 +181,13 @@ pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
             "(NOT EXISTS (SELECT 1 FROM agent_widgets aw WHERE aw.agent_id = ?) \
              OR widget_id IN (SELECT aw.widget_id FROM agent_widgets aw WHERE aw.agent_id = ?))",
             true,
+        );
+    }
+    if query.waiting_for_email {
+        filter(
+            &mut sql,
+            "waiting_for_email_at IS NOT NULL AND status <> 'closed'",
+            false,
         );
     }
     if query.text.is_some() {
@@ -482,6 +504,7 @@ mod tests {
             updated_before: Some(chrono::Utc::now()),
             text: Some("x".into()),
             visible_to: Some(7),
+            waiting_for_email: false,
             limit: 5,
         };
         let sql = tail(list_conversations(&everything));

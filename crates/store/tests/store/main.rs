@@ -20,4 +20,5 @@ mod ratings;
 mod saved_replies;
 mod text;
 mod urls;
+mod waiting;
 mod widgets;
