@@ -32,6 +32,15 @@ pub const RATED_EVENT: &str = "ConversationRated";
 pub const ERASED_EVENT: &str = "ConversationErased";
 /// A conversation needs a human (the bot handed over).
 pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
+/// An agent's private note on a conversation, to its widget's inbox channel (never to the
+/// conversation's own channel, which the visitor hears).
+pub const NOTE_EVENT: &str = "NoteAdded";
+/// A note mentions this agent, on their own channel: `{conversation_id, note, by}`.
+pub const MENTION_EVENT: &str = "AgentMentioned";
+/// A conversation's labels changed, to its widget's inbox: `{conversation_id, label_ids}`.
+pub const LABELS_EVENT: &str = "LabelsUpdated";
+/// The labels themselves changed (made, renamed, deleted), on the team channel.
+pub const LABELS_CHANGED_EVENT: &str = "LabelsChanged";
 /// The team's channel, which every agent's dashboard subscribes to: who is available. Nothing
 /// about conversations goes here, since agents may be limited to some widgets.
 pub const AGENTS_CHANNEL: &str = "private-agents";
@@ -210,6 +219,9 @@ pub struct ConversationJson {
     visitor_email: Option<String>,
     /// Whether the site signed who the visitor is.
     verified: bool,
+    /// Whether the visitor, who asked for a human while the team was away, waits for the
+    /// reply by email.
+    waiting_for_email: bool,
     created_at: String,
     updated_at: String,
 }
@@ -223,6 +235,7 @@ impl From<&Conversation> for ConversationJson {
             visitor_name: c.visitor_name.clone(),
             visitor_email: c.visitor_email.clone(),
             verified: c.user_id.is_some(),
+            waiting_for_email: c.waiting_for_email_at.is_some(),
             created_at: c
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -254,9 +267,16 @@ pub struct AgentConversationJson {
     attributes: serde_json::Value,
     consent_at: Option<String>,
     locale: Option<String>,
+    /// Since when the visitor waits for the reply by email (they asked for a human while the
+    /// team was away); the next agent reply is emailed at once.
+    waiting_for_email_at: Option<String>,
     created_at: String,
     updated_at: String,
     last_message: Option<MessageJson>,
+    /// The labels' ids, where the caller read them (listings and a conversation's page; events
+    /// leave them out and `LabelsUpdated` carries changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<Vec<i64>>,
 }
 
 impl AgentConversationJson {
@@ -280,10 +300,18 @@ impl AgentConversationJson {
             attributes: conversation.attributes.clone(),
             consent_at: conversation.consent_at.as_ref().map(time),
             locale: conversation.locale.clone(),
+            waiting_for_email_at: conversation.waiting_for_email_at.as_ref().map(time),
             created_at: time(&conversation.created_at),
             updated_at: time(&conversation.updated_at),
             last_message,
+            labels: None,
         }
+    }
+
+    /// The same, with the conversation's labels.
+    pub fn with_labels(mut self, labels: Vec<i64>) -> Self {
+        self.labels = Some(labels);
+        self
     }
 }
 

@@ -8,10 +8,12 @@ mod mail_jobs;
 pub mod model;
 mod postgres;
 mod privacy;
+mod reports;
 mod sql;
 mod sqlite;
 mod text;
 mod waiting;
+mod webhooks;
 
 use async_trait::async_trait;
 pub use mail_jobs::*;
@@ -19,7 +21,9 @@ pub use model::*;
 #[doc(hidden)]
 pub use postgres::connect_postgres_in_schema;
 pub use privacy::*;
+pub use reports::*;
 pub use waiting::*;
+pub use webhooks::*;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -318,10 +322,39 @@ pub trait Identities: Send + Sync {
     ) -> Result<Option<Conversation>>;
 }
 
+/// Agents' private notes on conversations.
+#[async_trait]
+pub trait Notes: Send + Sync {
+    /// Stores a note; `NotFound` if the conversation or the author does not exist.
+    async fn add_note(&self, note: NewNote) -> Result<Note>;
+    /// A conversation's notes, oldest first.
+    async fn notes(&self, conversation_id: i64) -> Result<Vec<Note>>;
+}
+
+/// Labels and which conversations carry them.
+#[async_trait]
+pub trait Labels: Send + Sync {
+    /// Every label, by name.
+    async fn labels(&self) -> Result<Vec<Label>>;
+    /// Makes a label; `Conflict` if one has the same name (ASCII letters in any case).
+    async fn create_label(&self, name: &str, color: &str) -> Result<Label>;
+    /// Renames or recolours a label; `None` if there is no such label, `Conflict` for a taken name.
+    async fn update_label(&self, id: i64, name: &str, color: &str) -> Result<Option<Label>>;
+    /// Deletes a label and takes it off every conversation, in one transaction; `false` if
+    /// there was no such label.
+    async fn delete_label(&self, id: i64) -> Result<bool>;
+    /// Replaces a conversation's labels with `label_ids` in one transaction; `NotFound` (and
+    /// nothing changed) for an unknown conversation or label.
+    async fn set_conversation_labels(&self, conversation_id: i64, label_ids: &[i64])
+        -> Result<Vec<i64>>;
+    /// The labels of these conversations, as `(conversation_id, label_id)` pairs.
+    async fn labels_of(&self, conversation_ids: &[i64]) -> Result<Vec<(i64, i64)>>;
+}
+
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Privacy + MailJobs + EmailWaits + Send + Sync + std::fmt::Debug + 'static
+    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

@@ -428,13 +428,15 @@ pub struct ConversationQuery {
     pub assignee: Option<Assignee>,
     /// Only those last updated before this instant (the next page of a listing).
     pub updated_before: Option<DateTime<Utc>>,
-    /// Only those whose visitor name or email, or any message, contains this text (case is
-    /// ignored; on SQLite only for ASCII letters). Empty matches everything.
+    /// Only those whose visitor name or email, pre-chat answer, label, or any message, contains
+    /// this text (case is ignored; on SQLite only for ASCII letters). Empty matches everything.
     pub text: Option<String>,
     /// Only those of widgets this agent may see (see [`crate::Agents::agent_widgets`]).
     pub visible_to: Option<i64>,
     /// Only open ones whose visitor waits for the reply by email.
     pub waiting_for_email: bool,
+    /// Only those carrying this label.
+    pub label_id: Option<i64>,
     /// At most this many; 0 or less gives none.
     pub limit: i64,
 }
@@ -647,5 +649,48 @@ pub struct Rating {
     /// What the visitor added, if anything.
     pub comment: Option<String>,
     /// When it was given.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An agent's private note on a conversation: agents see it, the visitor never does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    /// Id.
+    pub id: i64,
+    /// The conversation it is about.
+    pub conversation_id: i64,
+    /// Who wrote it.
+    pub agent_id: i64,
+    /// The text.
+    pub body: String,
+    /// The agents it mentions.
+    pub mentions: Vec<i64>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to write a note.
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// The author.
+    pub agent_id: i64,
+    /// The text.
+    pub body: String,
+    /// The agents mentioned.
+    pub mentions: Vec<i64>,
+}
+
+/// A label admins define and agents put on conversations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Label {
+    /// Id.
+    pub id: i64,
+    /// As the admin wrote it.
+    pub name: String,
+    /// A CSS hex colour, `#rrggbb`.
+    pub color: String,
+    /// When it was made.
     pub created_at: DateTime<Utc>,
 }

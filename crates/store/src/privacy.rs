@@ -75,6 +75,8 @@ pub struct Erased {
     pub bot_jobs: u64,
     /// Mails to the visitor, sent or waiting (their address goes with them).
     pub mail_jobs: u64,
+    /// Agents' notes on the conversations (their labels are taken off too).
+    pub notes: u64,
     /// The storage names of the attachments' files, for the caller to delete once the
     /// erasure is committed (the store does not own the files).
     #[serde(skip)]
@@ -92,6 +94,7 @@ impl Erased {
         self.ratings += other.ratings;
         self.bot_jobs += other.bot_jobs;
         self.mail_jobs += other.mail_jobs;
+        self.notes += other.notes;
         self.files.extend(other.files);
     }
 
@@ -110,7 +113,7 @@ pub trait Privacy: Send + Sync {
     /// such conversation.
     async fn conversation_export(&self, id: i64) -> Result<Option<ConversationExport>>;
     /// Erases a conversation and everything that depends on it (messages, attachment records,
-    /// reactions, read marks, rating, bot turns, mails) in one transaction, so it is erased whole or
+    /// reactions, read marks, rating, bot turns, mails, notes, labels) in one transaction, so it is erased whole or
     /// not at all; `None` if there is no such conversation. Messages being stored in it at the
     /// same time wait and then find it gone.
     async fn erase_conversation(&self, id: i64) -> Result<Option<Erased>>;

@@ -10,12 +10,15 @@ mod errors;
 mod identities;
 mod jobs;
 mod mail;
+mod notes_labels;
 mod privacy;
 mod ratings;
+mod reports;
 mod rows;
 mod saved_replies;
 mod statements;
 mod waiting;
+mod webhooks;
 
 use std::future::Future;
 
@@ -267,6 +270,9 @@ where
         }
         if let Some(agent_id) = query.visible_to {
             select = select.bind(agent_id);
+        }
+        if let Some(label_id) = query.label_id {
+            select = select.bind(label_id);
         }
         if let Some(text) = &query.text {
             select = select.bind(sql::contains_pattern(text));

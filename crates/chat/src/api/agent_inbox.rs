@@ -44,6 +44,9 @@ pub struct Listing {
     /// Text to find in the visitor's name or email, or in any message.
     #[serde(default)]
     q: Option<String>,
+    /// Only those carrying this label.
+    #[serde(default)]
+    label: Option<i64>,
     /// Only open conversations whose visitor waits for the reply by email.
     #[serde(default)]
     waiting_for_email: bool,
@@ -100,6 +103,7 @@ pub async fn list(
             updated_before: listing.before_updated,
             text,
             visible_to: (agent.role != Role::Admin).then_some(agent.id),
+            label_id: listing.label,
             waiting_for_email: listing.waiting_for_email,
             limit,
         })
@@ -112,9 +116,16 @@ pub async fn list(
         .iter()
         .map(|m| (m.conversation_id, MessageJson::new(m, secret)))
         .collect();
+    let mut labels: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (conversation_id, label_id) in store.labels_of(&ids).await? {
+        labels.entry(conversation_id).or_default().push(label_id);
+    }
     let conversations: Vec<AgentConversationJson> = conversations
         .iter()
-        .map(|c| AgentConversationJson::new(c, last.remove(&c.id)))
+        .map(|c| {
+            AgentConversationJson::new(c, last.remove(&c.id))
+                .with_labels(labels.remove(&c.id).unwrap_or_default())
+        })
         .collect();
     Ok(Json(
         json!({ "success": true, "conversations": conversations }),
@@ -147,7 +158,17 @@ pub async fn conversation(
     body.insert("success".into(), true.into());
     body.insert(
         "conversation".into(),
-        serde_json::to_value(AgentConversationJson::new(&conversation, None)).expect("serialises"),
+        serde_json::to_value(AgentConversationJson::new(&conversation, None).with_labels(
+            state
+                .service
+                .store
+                .labels_of(&[id])
+                .await?
+                .into_iter()
+                .map(|(_, label)| label)
+                .collect(),
+        ))
+        .expect("serialises"),
     );
     body.insert(
         "rating".into(),

@@ -9,12 +9,15 @@ mod agent;
 mod agent_inbox;
 mod attachments;
 mod auth;
+mod away_email;
 mod bot_replies;
 mod broadcasting;
 mod edge;
 mod extract;
+mod labels;
 mod mail;
 mod messages;
+mod notes;
 mod saved_replies;
 mod widget;
 
@@ -47,6 +50,10 @@ pub struct AppState {
     /// Transcripts asked for per conversation and per client IP, per minute.
     transcripts_per_conversation: RateLimiter,
     transcripts_per_ip: RateLimiter,
+    /// Emails left for the reply while the team is away, per conversation and per client IP,
+    /// per minute.
+    emails_per_conversation: RateLimiter,
+    emails_per_ip: RateLimiter,
     /// The first admin's one-time link, while nobody can sign in.
     pub setup: SetupLink,
 }
@@ -67,6 +74,8 @@ impl AppState {
             ),
             transcripts_per_conversation: RateLimiter::new(3),
             transcripts_per_ip: RateLimiter::new(10),
+            emails_per_conversation: RateLimiter::new(5),
+            emails_per_ip: RateLimiter::new(10),
             setup: SetupLink::default(),
             service,
         })
@@ -85,7 +94,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/chatbot/conversation",
             post(widget::start_conversation),
         )
-        .route("/api/chatbot/conversations", get(widget::conversations_of_user))
+        .route(
+            "/api/chatbot/conversations",
+            get(widget::conversations_of_user),
+        )
         .route("/api/chatbot/conversation/{id}", get(widget::conversation))
         .route(
             "/api/chatbot/conversation/{id}/messages",
@@ -98,6 +110,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(mail::transcript),
         )
         .route("/api/chatbot/conversation/{id}/seen", post(mail::seen))
+        .route(
+            "/api/chatbot/conversation/{id}/email",
+            post(away_email::leave_email),
+        )
         .route("/api/chatbot/conversation/{id}/resume", post(mail::resume))
         .route(
             "/api/chatbot/conversation/{id}/messages/{message_id}/reactions",
@@ -190,6 +206,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/agent/conversations/{id}/messages/{message_id}/reactions",
             post(agent_inbox::react),
+        )
+        .route(
+            "/api/agent/conversations/{id}/notes",
+            get(notes::list).post(notes::write),
+        )
+        .route("/api/agent/conversations/{id}/labels", put(labels::set))
+        .route("/api/agent/labels", get(labels::list))
+        .route("/api/admin/labels", post(labels::create))
+        .route(
+            "/api/admin/labels/{id}",
+            patch(labels::update).delete(labels::delete),
         )
         .route(
             "/api/agent/saved-replies",

@@ -1,7 +1,7 @@
 //! Privacy on both databases: selecting a visitor's conversations, reading one whole, and
 //! erasing conversations with everything that refers to them, in the order the foreign keys
-//! need (reactions, bot turns, mails, read marks, ratings, messages, attachments, the
-//! conversation).
+//! need (reactions, bot turns, mails, read marks, ratings, notes, labels, messages,
+//! attachments, the conversation).
 //!
 //! An erasure first locks the conversations it takes: on PostgreSQL with `FOR UPDATE` (a
 //! message, read mark or rating being stored in one of them waits, then finds it gone), and
@@ -46,6 +46,13 @@ const ERASE_BOT_JOBS: &str = "DELETE FROM bot_jobs WHERE conversation_id IN ({id
 const ERASE_READ_STATES: &str =
     "DELETE FROM read_states WHERE conversation_id IN ({ids}) RETURNING conversation_id";
 const ERASE_MAIL_JOBS: &str = "DELETE FROM mail_jobs WHERE conversation_id IN ({ids}) RETURNING id";
+const ERASE_NOTES: &str = "DELETE FROM notes WHERE conversation_id IN ({ids}) RETURNING id";
+const ERASE_LABELS: &str =
+    "DELETE FROM conversation_labels WHERE conversation_id IN ({ids}) RETURNING label_id";
+/// Deliveries to webhooks name the conversation and its messages; not counted (they hold no
+/// personal data: the body is written when it is sent).
+const ERASE_WEBHOOK_DELIVERIES: &str =
+    "DELETE FROM webhook_deliveries WHERE conversation_id IN ({ids}) RETURNING id";
 const ERASE_RATINGS: &str =
     "DELETE FROM ratings WHERE conversation_id IN ({ids}) RETURNING conversation_id";
 const ERASE_MESSAGES: &str = "DELETE FROM messages WHERE conversation_id IN ({ids}) RETURNING id";
@@ -243,6 +250,9 @@ where
     let mail_jobs = delete(tx, ERASE_MAIL_JOBS, &list, ids).await?.len() as u64;
     let read_states = delete(tx, ERASE_READ_STATES, &list, ids).await?.len() as u64;
     let ratings = delete(tx, ERASE_RATINGS, &list, ids).await?.len() as u64;
+    let notes = delete(tx, ERASE_NOTES, &list, ids).await?.len() as u64;
+    delete(tx, ERASE_LABELS, &list, ids).await?;
+    delete(tx, ERASE_WEBHOOK_DELIVERIES, &list, ids).await?;
     let messages = delete(tx, ERASE_MESSAGES, &list, ids).await?.len() as u64;
     let files = delete(tx, ERASE_ATTACHMENTS, &list, ids).await?;
     let mut erased = Erased {
@@ -254,6 +264,7 @@ where
         ratings,
         bot_jobs,
         mail_jobs,
+        notes,
         files: files
             .iter()
             .map(|row| row.text("storage_name"))

@@ -98,8 +98,13 @@ pub(crate) const CONVERSATION_BY_ID: &str = concat!(
     columns!(conversation),
     " FROM conversations WHERE id = $1"
 );
+/// Also stamps, for reports, the first time it goes to a person (`handed_off_at`) and when it
+/// was closed (`closed_at`: kept while it stays closed, cleared when it is reopened).
 pub(crate) const UPDATE_CONVERSATION: &str = concat!(
-    "UPDATE conversations SET status = $1, assigned_agent_id = $2, updated_at = $3 \
+    "UPDATE conversations SET status = $1, assigned_agent_id = $2, updated_at = $3, \
+     handed_off_at = CASE WHEN $1 = 'human' THEN COALESCE(handed_off_at, $3) \
+     ELSE handed_off_at END, \
+     closed_at = CASE WHEN $1 = 'closed' THEN COALESCE(closed_at, $3) ELSE NULL END \
      WHERE id = $4 RETURNING ",
     columns!(conversation)
 );
@@ -190,13 +195,23 @@ pub(crate) fn list_conversations(query: &ConversationQuery) -> String {
             false,
         );
     }
+    if query.label_id.is_some() {
+        filter(
+            &mut sql,
+            "EXISTS (SELECT 1 FROM conversation_labels cl \
+             WHERE cl.conversation_id = conversations.id AND cl.label_id = ?)",
+            true,
+        );
+    }
     if query.text.is_some() {
-        // One parameter, used four times: the LIKE pattern, already lowercased and escaped.
+        // One parameter, used five times: the LIKE pattern, already lowercased and escaped.
         filter(
             &mut sql,
             "(LOWER(COALESCE(visitor_name, '')) LIKE ? ESCAPE '\\' \
              OR LOWER(COALESCE(visitor_email, '')) LIKE ? ESCAPE '\\' \
              OR LOWER(CAST(attributes AS TEXT)) LIKE ? ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
+             WHERE cl.conversation_id = conversations.id AND LOWER(l.name) LIKE ? ESCAPE '\\') \
              OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id \
              AND LOWER(m.message) LIKE ? ESCAPE '\\'))",
             true,
@@ -504,6 +519,7 @@ mod tests {
             updated_before: Some(chrono::Utc::now()),
             text: Some("x".into()),
             visible_to: Some(7),
+            label_id: None,
             waiting_for_email: false,
             limit: 5,
         };
@@ -515,10 +531,10 @@ mod tests {
             ),
             "{sql}"
         );
-        // The widget filter's two uses share one parameter, and the text filter's four LIKEs
-        // (name, email, pre-chat answers, messages) the next.
+        // The widget filter's two uses share one parameter, and the text filter's five LIKEs
+        // (name, email, pre-chat answers, labels, messages) the next.
         assert_eq!(sql.matches("aw.agent_id = $5").count(), 2, "{sql}");
-        assert_eq!(sql.matches("LIKE $6").count(), 4, "{sql}");
+        assert_eq!(sql.matches("LIKE $6").count(), 5, "{sql}");
         assert!(
             sql.ends_with(" ORDER BY updated_at DESC, id DESC LIMIT $7"),
             "{sql}"

@@ -12,6 +12,7 @@ mod conversations;
 mod identities;
 mod mail_jobs;
 mod marks;
+mod notes_labels;
 mod messages;
 mod migrate;
 mod open;
