@@ -220,6 +220,8 @@ where
         text::check_json("conversation attributes", &attributes)?;
         let now = Utc::now();
         let widget_id = conversation.widget_id;
+        // With the deliveries announcing it to webhooks.
+        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
         let row = sqlx::query(sql::INSERT_CONVERSATION)
             .bind(widget_id)
             .bind(conversation.visitor_name)
@@ -236,10 +238,21 @@ where
             .bind(conversation.locale)
             .bind(now)
             .bind(now)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, String::new, || format!("widget {widget_id}")))?;
-        rows::conversation(&row)
+        let created = rows::conversation(&row)?;
+        webhooks::announce(
+            &mut tx,
+            crate::CONVERSATION_CREATED,
+            created.id,
+            None,
+            Value::Object(Default::default()),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
@@ -291,12 +304,24 @@ where
         status: ConversationStatus,
         assigned_agent_id: Option<i64>,
     ) -> Result<Option<Conversation>> {
+        let now = Utc::now();
+        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
+        // The status and assignee before, locked, so that the deliveries announcing the change
+        // to webhooks say what it changed from and are numbered in the order changes commit.
+        let lock = format!(
+            "SELECT status, assigned_agent_id FROM conversations WHERE id = $1{}",
+            webhooks::for_update::<DB>()
+        );
+        let Some(before) = sqlx::query(&lock).bind(id).fetch_optional(&mut *tx).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
         let row = sqlx::query(sql::UPDATE_CONVERSATION)
             .bind(status.as_str().to_owned())
             .bind(assigned_agent_id)
-            .bind(Utc::now())
+            .bind(now)
             .bind(id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(|e| {
                 // Only a given agent id can dangle.
@@ -304,7 +329,31 @@ where
                     format!("agent {}", assigned_agent_id.unwrap_or_default())
                 })
             })?;
-        row.as_ref().map(rows::conversation).transpose()
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let updated = rows::conversation(&row)?;
+        let previous_status = before.text("status")?;
+        if previous_status != updated.status.as_str() {
+            let detail = serde_json::json!({
+                "status": updated.status.as_str(),
+                "previous_status": previous_status,
+            });
+            let event = crate::CONVERSATION_STATUS_CHANGED;
+            webhooks::announce(&mut tx, event, id, None, detail, now).await?;
+        }
+        let previous_agent = before.int_opt("assigned_agent_id")?;
+        if previous_agent != updated.assigned_agent_id {
+            let detail = serde_json::json!({
+                "assigned_agent_id": updated.assigned_agent_id,
+                "previous_agent_id": previous_agent,
+            });
+            let event = crate::CONVERSATION_ASSIGNED;
+            webhooks::announce(&mut tx, event, id, None, detail, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(updated))
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted> {
@@ -375,6 +424,9 @@ where
             if message.bot_job {
                 jobs::enqueue(&mut tx, conversation_id, id, now).await?;
             }
+            let event = crate::MESSAGE_CREATED;
+            let detail = Value::Object(Default::default());
+            webhooks::announce(&mut tx, event, conversation_id, Some(id), detail, now).await?;
             let row = sqlx::query(sql::MESSAGE_BY_ID)
                 .bind(id)
                 .fetch_one(&mut *tx)
