@@ -2,15 +2,17 @@
 //! ([`crate::presence`]): `live` (open, an agent online), `bot` (open, nobody online: the bot
 //! answers and a handoff waits for the next agent) or `away` (closed: the bot still answers,
 //! and a visitor who asks for a human leaves an email for the reply). Also the away handoff's
-//! words, in the conversation's language.
+//! words, in the conversation's language, and the conversation's wait for a reply by email
+//! (marked when the email is left, ended by the agent's reply, which is emailed at once).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use parley_store::{Conversation, Widget};
+use parley_store::{Conversation, ConversationStatus, Widget};
 use serde::Serialize;
 
 use crate::{
     error::ApiError,
     hours::{Hours, Schedule},
+    payload,
     service::ChatService,
 };
 
@@ -88,6 +90,84 @@ impl ChatService {
             Utc::now(),
             self.mail_enabled(),
         ))
+    }
+
+    /// The visitor of `conversation`, handed over while the team is away, waits for the reply
+    /// by email: at `email` when given (the email they left, unless the site signed theirs),
+    /// else at the one they gave before. Tells the conversation's channel and its inbox.
+    /// 409 when the server sends no email, the conversation is closed or not handed over yet.
+    pub async fn wait_for_email(
+        &self,
+        conversation: &Conversation,
+        email: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
+        if !self.mail_enabled() {
+            return Err(ApiError::Conflict(
+                "this server sends no email (PARLEY_SMTP_URL is not set)".into(),
+            ));
+        }
+        match conversation.status {
+            ConversationStatus::Human => {}
+            ConversationStatus::Closed => {
+                return Err(ApiError::Conflict("this conversation is closed".into()))
+            }
+            ConversationStatus::Bot => {
+                return Err(ApiError::Conflict(
+                    "the bot is answering: an email is asked for once the visitor asks for a \
+                     human"
+                        .into(),
+                ))
+            }
+        }
+        if email.is_some() && conversation.email_verified {
+            return Err(ApiError::Conflict(
+                "the site signed this visitor's email; replies go there".into(),
+            ));
+        }
+        if email.is_none() && conversation.visitor_email.is_none() {
+            return Err(ApiError::Validation("email is required".into()));
+        }
+        let waiting = self
+            .store
+            .wait_for_email(conversation.id, email, Utc::now())
+            .await?
+            .ok_or(ApiError::NotFound("conversation"))?;
+        self.conversation_changed(&waiting);
+        Ok(waiting)
+    }
+
+    /// After an agent's reply to a conversation waiting for email (the reply was queued to be
+    /// mailed at once): the wait is over. Failures are logged: the reply stands.
+    pub(crate) async fn email_wait_answered(&self, conversation: &Conversation) {
+        if conversation.waiting_for_email_at.is_none() {
+            return;
+        }
+        match self.store.end_email_wait(conversation.id).await {
+            Ok(Some(answered)) => self.conversation_changed(&answered),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, conversation = conversation.id, "cannot end the wait for email")
+            }
+        }
+    }
+
+    /// `ConversationUpdated` with the wait for email to the conversation's channel, and the
+    /// conversation to its inbox.
+    fn conversation_changed(&self, conversation: &Conversation) {
+        let json = serde_json::json!({
+            "id": conversation.id,
+            "status": conversation.status.as_str(),
+            "assigned_agent_id": conversation.assigned_agent_id,
+            "visitor_email": conversation.visitor_email,
+            "waiting_for_email": conversation.waiting_for_email_at.is_some(),
+        });
+        self.broadcast(
+            payload::conversation_channel(conversation.id),
+            payload::CONVERSATION_EVENT,
+            &json,
+            None,
+        );
+        self.tell_inbox(conversation, None, None);
     }
 }
 

@@ -1,7 +1,8 @@
 //! Runs bot turns from the durable queue: for each visitor message that arrived while the bot
 //! answers, shows the bot typing, asks the widget's bot, and posts its reply, or hands the
 //! conversation to a human when the visitor asks, the bot is unsure twice in a row, or it keeps
-//! failing.
+//! failing. While the widget's team is away (its business hours), the handoff says so and the
+//! reply is to come by email (see [`crate::availability`]).
 //!
 //! Exactly one reply per visitor message, also across crashes: a job is leased, not taken, so a
 //! dead worker's job is claimed again; and the reply is stored with the idempotency key
@@ -17,6 +18,7 @@ use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    availability::{away_handoff_text, Mode},
     payload,
     ratelimit::RateLimiter,
     service::{Author, ChatService, Incoming, Posted},
@@ -304,16 +306,30 @@ impl Runner {
         text: &str,
         reason: HandoffReason,
     ) -> Result<Step, crate::error::ApiError> {
+        // Away (the widget's hours are closed): the reply will come by email, to the email the
+        // visitor gave (or the site signed), else to the one the widget now asks for.
+        let away = self.service.availability(widget).await?.mode == Mode::Away;
+        let by_email = away && self.service.mail_enabled();
+        let known = conversation.visitor_email.is_some();
+        let text = match away {
+            true => away_handoff_text(conversation, by_email && !known, by_email && known),
+            false => text,
+        };
         self.post(conversation, Author::System, reply_key, text.to_string())
             .await?;
-        self.service
+        let handed = self
+            .service
             .set_status(conversation.id, ConversationStatus::Human, None)
             .await?;
+        if by_email && known {
+            self.service.wait_for_email(&handed, None).await?;
+        }
         let notice = serde_json::json!({
             "conversation_id": conversation.id,
             "widget_id": widget.id,
             "reason": format!("{reason:?}"),
             "visitor_name": conversation.visitor_name,
+            "away": away,
         });
         self.service
             .broadcast(inbox_channel(widget.id), HANDOFF_EVENT, &notice, None);

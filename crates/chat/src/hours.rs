@@ -163,8 +163,8 @@ impl Hours {
     /// Whether the team is open at `now`, and until when or from when.
     pub fn at(&self, now: DateTime<Utc>) -> Schedule {
         let today = now.with_timezone(&self.time_zone).date_naive();
-        // Every open day is at most a week away, unless holidays push it further.
-        let horizon = 9 + self.holidays.len() as u64;
+        // An open weekday comes within a week; each holiday can push it a week further.
+        let horizon = 9 + 7 * self.holidays.len() as u64;
         let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         for offset in 0..=horizon {
             let Some(date) = today
@@ -390,6 +390,22 @@ mod tests {
         assert_eq!(
             week.at(utc("2026-12-24T17:00:00Z")),
             closed_until("2026-12-29T08:00:00Z")
+        );
+        // A widget open on Mondays only, that Monday off: the Monday after.
+        let mut mondays = hours(
+            json!({ "time_zone": "UTC", "weekly": { "mon": ["10:00-11:00"] },
+                                        "holidays": ["2026-12-28"] }),
+        );
+        assert_eq!(
+            mondays.at(utc("2026-12-24T17:00:00Z")),
+            closed_until("2027-01-04T10:00:00Z")
+        );
+        mondays
+            .holidays
+            .insert(NaiveDate::from_ymd_opt(2027, 1, 4).unwrap());
+        assert_eq!(
+            mondays.at(utc("2026-12-24T17:00:00Z")),
+            closed_until("2027-01-11T10:00:00Z")
         );
     }
 

@@ -28,6 +28,12 @@
 //! away that long; otherwise it mails every agent reply since the last mail's that the visitor
 //! has neither read nor been connected after, and notes the last one it covers. A reply that
 //! arrives while a batch is being sent queues the next batch when that one ends.
+//!
+//! A conversation *waiting for email* (its visitor asked for a human while the widget's team was
+//! away and left their email, see [`crate::availability`]) is the exception: the agent's reply
+//! that ends the wait queues its batch due at once, and that batch mails the unread replies
+//! whether or not the visitor is connected, since they asked for the reply by email. A batch
+//! already queued for the conversation keeps its time.
 
 mod compose;
 mod links;
@@ -93,13 +99,19 @@ impl ChatService {
         let (Some(mail), Some(email)) = (&self.config.mail, &conversation.visitor_email) else {
             return;
         };
-        let after = chrono::Duration::from_std(mail.email_after).unwrap_or_default();
+        // A visitor who left their email while the team was away asked for the reply there:
+        // it goes at once, connected or not (see "Offline replies").
+        let immediate = conversation.waiting_for_email_at.is_some();
+        let after = match immediate {
+            true => chrono::Duration::zero(),
+            false => chrono::Duration::from_std(mail.email_after).unwrap_or_default(),
+        };
         let job = NewMailJob {
             kind: MailKind::Replies,
             dedupe_key: format!("replies:{}:{message_id}", conversation.id),
             conversation_id: Some(conversation.id),
             recipient: email.clone(),
-            payload: serde_json::json!({}),
+            payload: serde_json::json!({ "immediate": immediate }),
             up_to_message_id: None,
             run_at: chrono::Utc::now() + after,
         };

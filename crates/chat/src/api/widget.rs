@@ -33,7 +33,8 @@ use crate::{
 const POLL_INTERVAL_MS: u64 = 2000;
 
 /// `GET /api/chatbot/config`: the seed's shape, from the real configuration, plus the widget's
-/// settings and whether any agent is online.
+/// settings, whether any agent is online, and the widget's `availability` (its mode by the
+/// business hours and the agents, and when the team is next available).
 pub async fn config(
     State(state): State<Arc<AppState>>,
     WidgetAuth(widget): WidgetAuth,
@@ -54,6 +55,10 @@ pub async fn config(
     body.insert(
         "agents_online".into(),
         state.service.agents_online().await?.into(),
+    );
+    body.insert(
+        "availability".into(),
+        serde_json::to_value(state.service.availability(&widget).await?).expect("serialises"),
     );
     Ok(Json(Value::Object(body)))
 }
@@ -317,6 +322,10 @@ pub async fn conversation(
     body.insert(
         "agents_online".into(),
         state.service.agents_online().await?.into(),
+    );
+    body.insert(
+        "availability".into(),
+        serde_json::to_value(state.service.availability(&widget).await?).expect("serialises"),
     );
     body.insert(
         "rating".into(),

@@ -239,7 +239,12 @@ impl Sender {
         let store = &self.service.store;
         let now = Utc::now();
         let after = chrono::Duration::from_std(self.mail.email_after).unwrap_or_default();
-        let seen = store.visitor_seen_at(conversation.id).await?;
+        // The reply to a visitor who asked for it by email goes whether they are here or not.
+        let immediate = job.payload.get("immediate") == Some(&serde_json::Value::Bool(true));
+        let seen = match immediate {
+            true => None,
+            false => store.visitor_seen_at(conversation.id).await?,
+        };
         if let Some(seen) = seen {
             if now - seen < after {
                 return Ok(Err(Step::Postpone(seen + after)));

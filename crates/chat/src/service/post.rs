@@ -193,6 +193,7 @@ impl ChatService {
         self.announce(&conversation, stored.created_at, &message, socket);
         if let Author::Agent(_) = author {
             self.queue_offline_reply(&conversation, stored.id).await;
+            self.email_wait_answered(&conversation).await;
         }
         Ok(Posted {
             message,

@@ -31,7 +31,7 @@ fn in_an_hour() -> i64 {
     chrono::Utc::now().timestamp() + 3600
 }
 
-fn token_for(user: &str, extra: Value) -> String {
+pub(crate) fn token_for(user: &str, extra: Value) -> String {
     let mut claims = json!({"sub": user, "exp": in_an_hour()});
     claims
         .as_object_mut()

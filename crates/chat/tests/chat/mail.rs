@@ -18,7 +18,11 @@ use crate::{
 const FROM: &str = "Parley Support <support@parley.test>";
 
 /// A stack that mails through `url`, visitors counting as away after `after`.
-async fn mail_app(url: &str, after: Duration, tweak: impl FnOnce(&mut SmtpSettings)) -> TestApp {
+pub(crate) async fn mail_app(
+    url: &str,
+    after: Duration,
+    tweak: impl FnOnce(&mut SmtpSettings),
+) -> TestApp {
     let mut smtp = SmtpSettings::parse(url).unwrap();
     smtp.timeout = Duration::from_secs(2);
     tweak(&mut smtp);
@@ -47,7 +51,7 @@ async fn mail_app(url: &str, after: Duration, tweak: impl FnOnce(&mut SmtpSettin
     app
 }
 
-fn plain(port: u16) -> String {
+pub(crate) fn plain(port: u16) -> String {
     format!("smtp://127.0.0.1:{port}?tls=none")
 }
 
@@ -230,7 +234,10 @@ async fn a_connected_visitor_is_not_emailed_and_english_is_the_default() {
     // The batch waits while the visitor is around, then finds every reply seen.
     let mut done = jobs(&app, id).await;
     for _ in 0..200 {
-        if done.iter().all(|j| j.state != MailState::Pending) {
+        if done
+            .iter()
+            .all(|j| !matches!(j.state, MailState::Pending | MailState::Sending))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
