@@ -21,6 +21,7 @@ mod messages;
 mod notes_labels;
 mod privacy;
 mod ratings;
+mod reports;
 mod revocation;
 mod smtp_sink;
 mod text;

@@ -219,6 +219,27 @@ impl TestApp {
         }
     }
 
+    /// Runs statements on the test's database directly (to give records known times, say).
+    pub async fn sql(&self, statements: &[String]) {
+        use sqlx::{Connection, Executor};
+        if let Some((url, schema)) = &self.postgres_schema {
+            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+            let path = format!("SET search_path TO {schema}");
+            connection.execute(path.as_str()).await.unwrap();
+            for statement in statements {
+                connection.execute(statement.as_str()).await.expect(statement);
+            }
+            let _ = connection.close().await;
+        } else {
+            let url = format!("sqlite://{}", self.data_dir.join("test.db").display());
+            let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for statement in statements {
+                connection.execute(statement.as_str()).await.expect(statement);
+            }
+            let _ = connection.close().await;
+        }
+    }
+
     /// Switches this app to a new widget whose `settings.bot` is `bot`.
     pub async fn use_bot(&mut self, bot: Value) {
         let token = tokens::new_widget_token();

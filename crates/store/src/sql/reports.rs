@@ -40,7 +40,9 @@ impl Dialect {
     fn millis_between(self, end: &str, start: &str) -> String {
         let millis = match self {
             Self::Sqlite => {
-                format!("CAST(ROUND((julianday({end}) - julianday({start})) * 86400000.0) AS INTEGER)")
+                format!(
+                    "CAST(ROUND((julianday({end}) - julianday({start})) * 86400000.0) AS INTEGER)"
+                )
             }
             Self::Postgres => {
                 format!("CAST(ROUND(EXTRACT(EPOCH FROM ({end} - {start})) * 1000) AS BIGINT)")

@@ -167,7 +167,15 @@ async fn seed(db: &Db, raw: &Raw) -> Seeded {
     say(db, raw, c2, Bot, "01 09:30:05").await;
     db.update_conversation(c2, Closed, None).await.unwrap();
     db.rate(c2, 5, None).await.unwrap();
-    times(raw, c2, "01 09:30:00", "01 09:40:00", None, Some("01 09:40:00")).await;
+    times(
+        raw,
+        c2,
+        "01 09:30:00",
+        "01 09:40:00",
+        None,
+        Some("01 09:40:00"),
+    )
+    .await;
 
     let c3 = new(shop).await;
     say(db, raw, c3, Visitor, "02 10:00:00").await;
@@ -194,12 +202,28 @@ async fn seed(db: &Db, raw: &Raw) -> Seeded {
     say(db, raw, c5, Visitor, "03 10:15:30").await;
     db.update_conversation(c5, Human, Some(bob)).await.unwrap();
     say(db, raw, c5, Agent, "03 10:20:00").await;
-    times(raw, c5, "03 10:15:00", "03 10:20:00", Some("03 10:16:00"), None).await;
+    times(
+        raw,
+        c5,
+        "03 10:15:00",
+        "03 10:20:00",
+        Some("03 10:16:00"),
+        None,
+    )
+    .await;
 
     let c6 = new(blog).await;
     say(db, raw, c6, Visitor, "03 23:30:00").await;
     db.update_conversation(c6, Human, None).await.unwrap();
-    times(raw, c6, "03 23:30:00", "03 23:30:00", Some("03 23:30:00"), None).await;
+    times(
+        raw,
+        c6,
+        "03 23:30:00",
+        "03 23:30:00",
+        Some("03 23:30:00"),
+        None,
+    )
+    .await;
 
     let c7 = new(blog).await;
     say(db, raw, c7, Visitor, "04 08:00:01").await;
@@ -362,10 +386,7 @@ async fn figures_of_seeded_conversations(fixture: Arc<Fixture>) {
     assert_eq!(report.totals, ada_figures);
     assert_eq!(report.by_widget, [(shop, ada_figures.clone())]);
     assert_eq!(report.by_agent, [(ada, ada_figures)]);
-    assert_eq!(
-        report.buckets,
-        [bucket(2, 10, 1, 1), bucket(2, 14, 1, 1)]
-    );
+    assert_eq!(report.buckets, [bucket(2, 10, 1, 1), bucket(2, 14, 1, 1)]);
     let report = db
         .report(&ReportQuery {
             widget_ids: Some(vec![blog]),
