@@ -143,18 +143,11 @@ pub async fn report(
         })
         .await?;
 
-    let widget_names: HashMap<i64, String> = store
-        .widgets()
-        .await?
-        .into_iter()
-        .map(|w| (w.id, w.name))
-        .collect();
-    let agent_names: HashMap<i64, String> = store
-        .agents()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
+    let widgets = store.widgets().await?;
+    let agents = store.agents().await?;
+    let widget_names: HashMap<i64, String> =
+        widgets.iter().map(|w| (w.id, w.name.clone())).collect();
+    let agent_names: HashMap<i64, String> = agents.iter().map(|a| (a.id, a.name.clone())).collect();
     let names = Names {
         widgets: &widget_names,
         agents: &agent_names,
@@ -163,8 +156,26 @@ pub async fn report(
         return Ok(csv_answer(&period, &figures, &names));
     }
     let (hours, days) = fold(&figures.buckets, period.first_day, period.last_day);
+    // What the person may narrow a report to: admins every widget and agent, an agent the
+    // widgets they answer and themselves.
+    let visible: Vec<i64> = if admin {
+        widgets.iter().map(|w| w.id).collect()
+    } else {
+        service.widgets_of(&agent).await?
+    };
+    let widget_choices: Vec<Value> = widgets
+        .iter()
+        .filter(|w| visible.contains(&w.id))
+        .map(|w| json!({"id": w.id, "name": w.name, "revoked": w.revoked_at.is_some()}))
+        .collect();
+    let agent_choices: Vec<Value> = agents
+        .iter()
+        .filter(|a| admin || a.id == agent.id)
+        .map(|a| json!({"id": a.id, "name": a.name}))
+        .collect();
     Ok(Json(json!({
         "success": true,
+        "choices": { "widgets": widget_choices, "agents": agent_choices },
         "range": {
             "from": local_time(period.from, &period),
             "to": local_time(period.to, &period),

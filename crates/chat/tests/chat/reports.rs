@@ -252,6 +252,16 @@ async fn figures_of_seeded_conversations() {
         body["filters"],
         json!({"widget_id": null, "agent_id": null})
     );
+    assert_eq!(body["choices"]["widgets"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        body["choices"]["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Olive", "Ada", "Bob"]
+    );
     assert_eq!(
         body["totals"],
         json!({
@@ -335,6 +345,14 @@ async fn figures_of_seeded_conversations() {
     assert_eq!(status, 200, "naming oneself is fine");
     let (_, bobs) = report(&app, MAY, &bob).await;
     assert_eq!(bobs["totals"]["conversations"], 1);
+    assert_eq!(
+        bobs["choices"],
+        json!({
+            "widgets": [{"id": blog, "name": "Blog, EU", "revoked": false}],
+            "agents": [{"id": bob.id, "name": "Bob"}],
+        }),
+        "Bob may narrow to his widget and himself"
+    );
     assert_eq!(bobs["by_widget"][0]["widget_id"], blog);
 
     // Nothing in the last 30 days: zeros and no medians, every day listed.
