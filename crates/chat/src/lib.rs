@@ -17,6 +17,8 @@
 //! - [`widgets`]: what a widget may be configured with, and its embed snippet.
 //! - [`privacy`]: retention, and exporting or erasing one visitor's conversations.
 //! - [`mail`]: email through SMTP as durable jobs: offline replies, transcripts, account links.
+//! - [`webhooks`]: outbound webhooks, signed, delivered by a durable worker in order per
+//!   conversation.
 //! - [`ratelimit`], [`tokens`], [`config`], [`error`].
 
 pub mod accounts;
@@ -37,11 +39,13 @@ pub mod prechat;
 pub mod presence;
 pub mod privacy;
 pub mod ratelimit;
+pub mod reports;
 pub mod revocation;
 pub mod service;
 pub mod text;
 pub mod tokens;
 pub mod uploads;
+pub mod webhooks;
 pub mod widgets;
 
 pub use api::{router, AppState};

@@ -46,6 +46,8 @@ pub struct ChatService {
     pub(crate) mail_wakeup: Arc<Notify>,
     /// When this node last noted each conversation's visitor as seen.
     pub(crate) seen: Arc<crate::mail::SeenThrottle>,
+    /// Wakes the webhook worker when a change may have queued deliveries.
+    pub(crate) webhook_wakeup: Arc<Notify>,
 }
 
 impl ChatService {
@@ -66,6 +68,7 @@ impl ChatService {
             signed_sockets: Arc::default(),
             mail_wakeup: Arc::new(Notify::new()),
             seen: Arc::default(),
+            webhook_wakeup: Arc::new(Notify::new()),
         }
     }
 
@@ -296,6 +299,7 @@ impl ChatService {
             None,
         );
         self.tell_inbox(&conversation, None, None);
+        self.wake_webhooks();
         if status == ConversationStatus::Closed {
             self.transcript_on_close(&conversation).await;
         }
@@ -341,6 +345,7 @@ impl ChatService {
             &rating,
             None,
         );
+        self.wake_webhooks();
         Ok(rating)
     }
 

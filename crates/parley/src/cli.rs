@@ -1,5 +1,5 @@
 //! The command line: `parley serve`, `parley realtime`, `parley check-config`, `parley migrate`,
-//! and the widget, agent, admin and visitor commands.
+//! and the widget, agent, admin, visitor and webhook commands.
 
 use std::process::ExitCode;
 
@@ -39,6 +39,41 @@ enum Command {
     /// Export or erase everything stored about one visitor or verified user.
     #[command(subcommand)]
     Visitor(VisitorCommand),
+    /// Manage outbound webhooks (signed POSTs of conversations' events).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Create a webhook and print its signing secret (shown only once).
+    Create {
+        /// Where to POST events (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// The events wanted, comma-separated: conversation.created, message.created,
+        /// conversation.status_changed, conversation.assigned, conversation.rated (default:
+        /// every event).
+        #[arg(long, value_name = "EVENTS")]
+        events: Vec<String>,
+        /// Only this widget's conversations (default: every widget's).
+        #[arg(long, value_name = "ID")]
+        widget: Option<i64>,
+        /// Print `{"id":…,"secret":"whsec_…"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List webhooks.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a webhook with its delivery log; what it had not sent is dropped.
+    Delete {
+        /// The webhook id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +319,18 @@ impl Cli {
                     }
                     Command::Visitor(VisitorCommand::Erase { who, yes, json }) => {
                         crate::visitor::erase(&settings, who.selector()?, yes, json).await
+                    }
+                    Command::Webhook(WebhookCommand::Create {
+                        url,
+                        events,
+                        widget,
+                        json,
+                    }) => crate::webhook::create(&settings, &url, &events, widget, json).await,
+                    Command::Webhook(WebhookCommand::List { json }) => {
+                        crate::webhook::list(&settings, json).await
+                    }
+                    Command::Webhook(WebhookCommand::Delete { id }) => {
+                        crate::webhook::delete(&settings, id).await
                     }
                     Command::CheckConfig | Command::Realtime => unreachable!("handled above"),
                 }

@@ -8,3 +8,4 @@ mod pages;
 pub(crate) mod serve;
 pub mod settings;
 mod visitor;
+mod webhook;

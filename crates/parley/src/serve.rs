@@ -141,6 +141,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         parley_chat::mail::RunnerConfig::default(),
         shutdown.clone(),
     );
+    // Every node sends webhook deliveries; claims keep two nodes off the same one and each
+    // conversation's in order.
+    let webhooks = parley_chat::webhooks::start(
+        service.clone(),
+        parley_chat::webhooks::RunnerConfig::default(),
+        shutdown.clone(),
+    );
     let listener = bind(&settings.http_bind).await?;
     let http_address = listener.local_addr()?;
     println!("Parley listening on http://{http_address}");
@@ -184,6 +191,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     while let Some(ended) = tasks.join_next().await {
         ended??;
     }
+    // Webhook POSTs under way are finished and recorded rather than left to end `unknown`.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), webhooks).await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_privacy;
+mod admin_webhooks;
 mod admin_widgets;
 mod agent;
 mod agent_inbox;
@@ -18,6 +19,7 @@ mod labels;
 mod mail;
 mod messages;
 mod notes;
+mod reports;
 mod saved_replies;
 mod widget;
 
@@ -174,6 +176,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/admin/widgets/{id}/bot/try",
             post(admin_widgets::try_bot),
         )
+        .route(
+            "/api/admin/webhooks",
+            get(admin_webhooks::list).post(admin_webhooks::create),
+        )
+        .route(
+            "/api/admin/webhooks/{id}",
+            patch(admin_webhooks::change).delete(admin_webhooks::delete),
+        )
+        .route(
+            "/api/admin/webhooks/{id}/deliveries",
+            get(admin_webhooks::deliveries),
+        )
+        .route("/api/admin/webhooks/{id}/test", post(admin_webhooks::test))
         .route("/api/agent/me", get(agent::me))
         .route("/api/agent/availability", put(agent::set_availability))
         .route("/api/agent/heartbeat", post(agent::heartbeat))
@@ -182,6 +197,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/agent/broadcasting/auth",
             post(agent::broadcasting_auth),
         )
+        .route("/api/agent/reports", get(reports::report))
         .route("/api/agent/conversations", get(agent_inbox::list))
         .route(
             "/api/agent/conversations/{id}",

@@ -258,6 +258,7 @@ pub async fn start_conversation(
             locale: locale(body.locale)?,
         })
         .await?;
+    state.service.wake_webhooks();
     let body = json!({ "success": true, "conversation": ConversationJson::from(&conversation), "visitor_token": token });
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -190,6 +190,7 @@ impl ChatService {
         if bot_turn {
             self.bot_wakeup.notify_one();
         }
+        self.wake_webhooks();
         self.announce(&conversation, stored.created_at, &message, socket);
         if let Author::Agent(_) = author {
             self.queue_offline_reply(&conversation, stored.id).await;

@@ -26,4 +26,5 @@ mod revocation;
 mod smtp_sink;
 mod text;
 mod uploads;
+mod webhooks;
 mod widget_access;

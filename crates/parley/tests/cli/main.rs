@@ -1,8 +1,9 @@
-//! The `parley` command, run as a process: its data directory, its account commands and its
-//! privacy commands.
+//! The `parley` command, run as a process: its data directory, and its account, privacy and
+//! webhook commands.
 
 mod admin;
 mod data_dir;
 mod identity;
 mod privacy;
 mod support;
+mod webhooks;
