@@ -1,6 +1,6 @@
 // actions.js — owns what the agent does to the open conversation: replies and file replies
 // (through the outbox, the caption with the first file), Assign (to me, to another agent, to
-// nobody), Close / Reopen / Hand back to the bot, and reactions; each outcome is announced to
+// nobody), Close / Reopen / Hand back to the bot, labels, private notes, and reactions; each outcome is announced to
 // screen readers, each failure is a toast (a 401 signs out instead).
 
 // The server's default; /api/agent/me may say otherwise, and the server's 413 is the last word.
@@ -13,7 +13,7 @@ const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
  * @param {object} o.limits /api/agent/me's `limits`
  * @param {() => void} o.renderThread draws the open conversation again
  */
-export function createActions({ api, outbox, inbox, layout, open, name, limits, renderThread }) {
+export function createActions({ api, outbox, inbox, notes, layout, open, name, limits, renderThread }) {
   const { threadView, announce, toast } = layout;
 
   return {
@@ -42,7 +42,13 @@ export function createActions({ api, outbox, inbox, layout, open, name, limits, 
         if (action === 'assignMe') res = await api.assign(id);
         else if (action === 'assign') res = await api.assign(id, arg);
         else if (action === 'status') res = await api.setStatus(id, arg);
-        else return;
+        else if (action === 'labels') {
+          const answer = await api.setLabels(id, arg);
+          const labels = Array.isArray(answer?.label_ids) ? answer.label_ids : arg;
+          t.setConversation({ labels });
+          if (inbox.get(id)) inbox.upsert({ id, labels });
+          return announce('Labels saved.');
+        } else return;
         if (res?.conversation) {
           t.setConversation(res.conversation);
           inbox.upsert(res.conversation);
@@ -52,6 +58,19 @@ export function createActions({ api, outbox, inbox, layout, open, name, limits, 
       } catch (error) {
         if (error?.status !== 401) toast('Could not do that: ' + error.message, { error: true });
         renderThread(); // put the assignee picker back
+      }
+    },
+
+    /** A private note (and whom it mentions); a refusal keeps the text in a toast. */
+    async note(text, mentionIds) {
+      const t = open();
+      if (!t) return;
+      try {
+        await notes.write(t.state.id, text, mentionIds);
+        announce('Note added.');
+        threadView.scrollToEnd();
+      } catch (error) {
+        if (error?.status !== 401) toast('Could not add the note: ' + error.message + ' (' + text.slice(0, 60) + ')', { error: true });
       }
     },
 

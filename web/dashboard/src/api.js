@@ -76,6 +76,10 @@ export function createApi({ baseUrl, credential, socketId = () => null, onUnauth
     /** agentId undefined: me; null: nobody. */
     assign: (id, agentId) => request('POST', conv(id) + '/assign', { body: agentId === undefined ? {} : { agent_id: agentId } }),
     setStatus: (id, status) => request('POST', conv(id) + '/status', { body: { status } }),
+    notes: (id) => request('GET', conv(id) + '/notes'),
+    addNote: (id, body, mentionIds) => request('POST', conv(id) + '/notes', { body: { body, mention_ids: mentionIds || [] } }),
+    labels: () => request('GET', '/api/agent/labels'),
+    setLabels: (id, labelIds) => request('PUT', conv(id) + '/labels', { body: { label_ids: labelIds } }),
     savedReplies: () => request('GET', '/api/agent/saved-replies'),
     createSavedReply: (shortcut, text) => request('POST', '/api/agent/saved-replies', { body: { shortcut, text } }),
     deleteSavedReply: (id) => request('DELETE', '/api/agent/saved-replies/' + encodeURIComponent(id)),

@@ -43,6 +43,7 @@ export function normaliseConversation(raw) {
   // Whether the site signed the name and email (else the visitor typed them: claimed, not proven).
   for (const k of ['name_verified', 'email_verified']) if (k in raw) c[k] = raw[k] === true;
   if ('attributes' in raw) c.attributes = attributesOf(raw.attributes);
+  if (Array.isArray(raw.labels)) c.labels = raw.labels.map(Number).filter(Number.isSafeInteger);
   if ('last_message' in raw) c.last_message = raw.last_message ? normaliseMessage(raw.last_message) : null;
   return c;
 }
@@ -57,7 +58,7 @@ export function createInbox({ api, storage, me }) {
   let epoch = 0;
   let scheduled = false;
   // The current search: its text, the ids it found, and which request is the latest.
-  const search = { q: '', ids: [], loading: false, seq: 0 };
+  const search = { q: '', label: null, ids: [], loading: false, seq: 0 };
 
   function changed() {
     if (scheduled) return;
@@ -140,12 +141,16 @@ export function createInbox({ api, storage, me }) {
     }
   }
 
-  /** Runs the search for `q` (blank ends searching); a newer call wins over an older one. */
-  async function setSearch(q) {
+  /**
+   * Runs the search for `q` and the label filter (both blank end searching); a newer call wins
+   * over an older one. `label` undefined keeps the current filter.
+   */
+  async function setSearch(q, label) {
     const text = (q || '').trim();
     const seq = ++search.seq;
     search.q = text;
-    if (!text) {
+    if (label !== undefined) search.label = label;
+    if (!text && search.label == null) {
       search.ids = [];
       search.loading = false;
       changed();
@@ -154,7 +159,7 @@ export function createInbox({ api, storage, me }) {
     search.loading = true;
     changed();
     try {
-      const res = await api.conversations({ q: text, limit: PAGE });
+      const res = await api.conversations({ q: text, label: search.label, limit: PAGE });
       if (seq !== search.seq) return;
       const got = Array.isArray(res?.conversations) ? res.conversations : [];
       search.ids = got.map((raw) => upsert(raw)?.id).filter((id) => id != null);
@@ -172,6 +177,10 @@ export function createInbox({ api, storage, me }) {
     setSearch,
     /** The text being searched for, or '' when the tabs are shown. */
     searching: () => search.q,
+    /** Whether a search or a label filter shows its results instead of the tabs. */
+    filtering: () => !!search.q || search.label != null,
+    /** The label filtered by, or null. */
+    labelFilter: () => search.label,
     get: (id) => cache.get(id) || null,
     list,
     hasMore: (tabId) => tabId !== 'search' && !!hasMore[tabId],
@@ -179,7 +188,7 @@ export function createInbox({ api, storage, me }) {
     /** Re-reads some tabs' listings (all by default), and the search results if searching. */
     refresh(tabIds = TABS.map((t) => t.id)) {
       const reads = tabIds.map((id) => fetchTab(id));
-      if (search.q) reads.push(setSearch(search.q));
+      if (search.q || search.label != null) reads.push(setSearch(search.q));
       return Promise.allSettled(reads);
     },
     loadMore: (tabId) => fetchTab(tabId, { more: true }),

@@ -1,7 +1,7 @@
 // incoming.js — owns what arrives for the agent: new messages in the open conversation (read
 // out to screen readers, typing hints cleared, a chime and a flashing title while the tab is
 // hidden), the team channel's events (availability, a conversation newly needing a human, inbox
-// updates, an erased conversation), the open conversation's events and whispers, and conversations newly waiting in the
+// updates, an erased conversation, private notes, mentions of this agent, labels), the open conversation's events and whispers, and conversations newly waiting in the
 // inbox (a notice, once each). An event too large to send whole (`truncated`) is fetched.
 
 import { visitorName, preview } from './ui/inbox.js';
@@ -14,7 +14,7 @@ import { visitorName, preview } from './ui/inbox.js';
  * @param {(id: number|null) => void} o.navigate opens a conversation
  * @param {() => boolean} o.stopped the workspace has stopped
  */
-export function createIncoming({ api, inbox, threads, sync, presence, notifier, layout, typing, open, self, conversationOf, navigate, stopped }) {
+export function createIncoming({ api, inbox, threads, notes, labels, sync, presence, notifier, layout, typing, open, self, conversationOf, navigate, stopped }) {
   let baseline = false; // the first listing has answered: later arrivals in Waiting are news
   const waitingAlerted = new Set();
 
@@ -80,8 +80,30 @@ export function createIncoming({ api, inbox, threads, sync, presence, notifier, 
     threads.forget(id);
   }
 
+  /** A note mentions this agent: said aloud, a toast that opens it, and the notifier. */
+  function mentioned(data) {
+    const id = Number(data.conversation_id);
+    if (!Number.isSafeInteger(id)) return;
+    const note = notes.add(data.note);
+    const by = typeof data.by?.name === 'string' ? data.by.name : 'An agent';
+    const text = by + ' mentioned you: ' + (note?.body || '').replace(/\s+/g, ' ').slice(0, 140);
+    layout.announce(text);
+    notifier.alert(text);
+    if (open()?.state.id !== id) layout.toast(text, { action: { label: 'Open', run: () => navigate(id) }, ms: 15000 });
+  }
+
   function onAgentsEvent(name, data) {
     if (name === 'AgentAvailability') return presence.applyEvent(data);
+    if (name === 'NoteAdded') return void notes.add(data);
+    if (name === 'AgentMentioned') return mentioned(data);
+    if (name === 'LabelsChanged') return void labels.load();
+    if (name === 'LabelsUpdated') {
+      const id = Number(data.conversation_id);
+      const ids = Array.isArray(data.label_ids) ? data.label_ids.map(Number).filter(Number.isSafeInteger) : [];
+      if (inbox.get(id)) inbox.upsert({ id, labels: ids });
+      threads.get(id)?.setConversation({ labels: ids });
+      return;
+    }
     if (name === 'ConversationErased') return erased(Number(data.conversation_id));
     if (name === 'ConversationNeedsHuman') {
       const id = Number(data.conversation_id);

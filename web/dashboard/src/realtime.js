@@ -13,7 +13,7 @@ import { LABEL, createProviderChain } from '../../shared/realtime.js';
 
 const AGENTS = 'agents';
 const CONVERSATION_EVENTS = ['ChatMessageReceived', 'MessageRead', 'ReactionsUpdated', 'ConversationUpdated', 'ConversationRated', 'ConversationErased', 'BotTyping', 'AgentAvailability'];
-const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'ConversationErased', 'AgentAvailability', 'WidgetsChanged'];
+const AGENTS_EVENTS = ['InboxUpdated', 'ConversationNeedsHuman', 'ConversationErased', 'AgentAvailability', 'WidgetsChanged', 'NoteAdded', 'LabelsUpdated', 'LabelsChanged'];
 
 export function createRealtime({ config, agentId, widgets = [], api, handlers, options = {} }) {
   const live = { agents: false, conversation: false };
@@ -38,7 +38,9 @@ export function createRealtime({ config, agentId, widgets = [], api, handlers, o
         status();
         subscribeAgents();
         if (agentId != null) {
-          e.private('agent.' + agentId).error((error) => console.warn('[dashboard] own channel refused:', error));
+          e.private('agent.' + agentId)
+            .error((error) => console.warn('[dashboard] own channel refused:', error))
+            .listen('.AgentMentioned', (data) => handlers.onAgentsEvent('AgentMentioned', data || {}));
         }
         if (conversation) subscribeConversation(conversation.id);
       },

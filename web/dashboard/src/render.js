@@ -12,7 +12,7 @@
  * @param {() => object[]} o.team the team
  * @param {() => boolean} o.loaded the inbox's first listing has answered
  */
-export function createRender({ api, inbox, notifier, layout, open, tab, self, team, loaded }) {
+export function createRender({ api, inbox, notes, labels, notifier, layout, open, tab, self, team, loaded }) {
   const { inboxView, threadView, details, teamView } = layout;
   let readTimer = null;
 
@@ -50,7 +50,7 @@ export function createRender({ api, inbox, notifier, layout, open, tab, self, te
       const current = open();
       const counts = inbox.counts();
       const query = inbox.searching();
-      const shown = query ? 'search' : tab();
+      const shown = inbox.filtering() ? 'search' : tab();
       inboxView.render({
         tab: shown,
         query,
@@ -62,6 +62,7 @@ export function createRender({ api, inbox, notifier, layout, open, tab, self, te
         unread: (c) => inbox.unread(c) && c.id !== current?.state.id,
         handoff: inbox.handoff,
         selfName: self()?.name,
+        labels: labels.all(),
       });
       notifier.setCount(counts.waiting.total + counts.mine.unread);
     },
@@ -75,9 +76,12 @@ export function createRender({ api, inbox, notifier, layout, open, tab, self, te
       const first = t.state.loaded && !t._shown;
       if (first) t._shown = true;
       const conversation = conversationOf(t);
+      if (!notes.loaded(t.state.id)) notes.load(t.state.id).catch(() => {});
       threadView.render({
         conversation,
         messages: t.state.messages,
+        notes: notes.list(t.state.id),
+        labels: labels.all(),
         loaded: t.state.loaded,
         selfId: self()?.id,
         team: team(),

@@ -11,12 +11,15 @@ import { createAdmin, isAdmin } from './admin/admin.js';
 import { createApi } from './api.js';
 import { createInbox } from './inbox.js';
 import { createIncoming } from './incoming.js';
+import { createLabels } from './labels.js';
 import { createNavigation } from './navigation.js';
+import { createNotes } from './notes.js';
 import { createNotifier } from './notify.js';
 import { createOutbox } from './outbox.js';
 import { createPresence } from './presence.js';
 import { createRealtime } from './realtime.js';
 import { createRender } from './render.js';
+import { createReports } from './reports/reports.js';
 import { createSavedReplies } from './saved-replies.js';
 import { createSessions } from './sessions.js';
 import { createSync } from './sync.js';
@@ -40,6 +43,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   let realtime = null;
   let stopped = false;
   let searchTimer = null;
+  let lastQuery = '';
   let polls = 0;
   const cleanups = [];
   const open = () => nav.current;
@@ -52,6 +56,14 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     onUnauthorized: () => end(endedMessage),
   });
   const inbox = createInbox({ api, storage, me: () => self?.id });
+  const notes = createNotes({ api, onChange: (id) => open()?.state.id === id && render.thread() });
+  const labels = createLabels({
+    api,
+    onChange: () => {
+      render.inbox();
+      render.thread();
+    },
+  });
   const notifier = createNotifier({ sound: options.sound !== false });
 
   const layout = createLayout({
@@ -61,12 +73,18 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       onSessions: api.isSession ? (from) => sessions.open(from) : null,
       // Admins only: the team, widgets, knowledge and audit log (agents never see the button).
       onAdmin: isAdmin(me.agent) ? (from) => adminArea().open(from) : null,
+      // Everyone: an agent sees their own conversations' figures, an admin everyone's.
+      onReports: (from) => reports.open(from),
     },
     inbox: {
       onTab: (id) => nav.selectTab(id),
       onOpen: (id) => nav.navigate(id),
       onMore: (id) => inbox.loadMore(id).catch((e) => layout.toast('Could not load more: ' + e.message, { error: true })),
+      onLabel: (label) => {
+        inbox.setSearch(lastQuery, label).catch((e) => e?.status !== 401 && layout.toast('Could not filter: ' + e.message, { error: true }));
+      },
       onSearch: (q) => {
+        lastQuery = q;
         // Typing pauses briefly before asking, so a word is one request, not one per letter.
         clearTimeout(searchTimer);
         searchTimer = setTimeout(() => inbox.setSearch(q).catch((e) => e?.status !== 401 && layout.toast('Could not search: ' + e.message, { error: true })), q.trim() ? SEARCH_PAUSE_MS : 0);
@@ -77,6 +95,8 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       onSend: (text) => actions.send(text),
       onAttach: (files, caption) => actions.attach(files, caption),
       onTyping: (on) => typing.agent(on),
+      onNote: (text, mentionIds) => actions.note(text, mentionIds),
+      team: () => team.filter((a) => a.id !== self?.id),
       onAction: (action, arg) => actions.act(action, arg),
       onRetry: (cid) => outbox.retry(cid),
       onDiscard: (cid) => outbox.discard(cid),
@@ -94,6 +114,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const { header, threadView, toast } = layout;
   const savedReplies = createSavedReplies({ api, toast, render: (list) => layout.savedView.render(list) });
   const sessions = api.isSession ? createSessions({ api, view: layout.sessionsView }) : null;
+  const reports = createReports({ api, credential, admin: isAdmin(me.agent) });
   let admin = null;
   /** The Admin area, made when first opened. */
   function adminArea() {
@@ -107,6 +128,8 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const render = createRender({
     api,
     inbox,
+    notes,
+    labels,
     notifier,
     layout,
     open,
@@ -186,11 +209,11 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
 
   const typing = createTyping({ show: (line) => threadView.setTyping(line), whisper: (payload) => realtime?.whisper(payload), name: agentName });
 
-  const incoming = createIncoming({ api, inbox, threads, sync, presence, notifier, layout, typing, open, self: () => self, conversationOf, navigate: (id) => nav.navigate(id), stopped: () => stopped });
+  const incoming = createIncoming({ api, inbox, threads, notes, labels, sync, presence, notifier, layout, typing, open, self: () => self, conversationOf, navigate: (id) => nav.navigate(id), stopped: () => stopped });
 
   const nav = createNavigation({ storage, inbox, threads, sync, typing, layout, realtime: () => realtime, self: () => self, conversationOf, renderInbox: render.inbox, renderThread: render.thread });
 
-  const actions = createActions({ api, outbox, inbox, layout, open, name: agentName, limits: me.limits, renderThread: render.thread });
+  const actions = createActions({ api, outbox, inbox, notes, layout, open, name: agentName, limits: me.limits, renderThread: render.thread });
 
   /** Which widgets this agent answers changed somewhere: follow their inbox channels now. */
   async function followWidgets() {
@@ -269,6 +292,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     threadView.stop();
     if (layout.sessionsView?.isOpen) layout.sessionsView.el.close();
     admin?.stop();
+    reports.stop();
     for (const fn of cleanups.splice(0)) fn();
     if (window.ParleyDashboard?.__workspace === api) delete window.ParleyDashboard;
   }
@@ -285,6 +309,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     presence.start(self);
     realtime.start();
     savedReplies.load();
+    labels.load();
     inbox.refresh().then(() => {
       incoming.setBaseline();
       render.inbox();

@@ -1,5 +1,5 @@
 // admin/admin.js — owns the Admin area (admins only; the header's "Admin" button opens it): a
-// full-page modal dialog with five tabs, Team, Widgets, Knowledge, Privacy and Audit log (a tablist, so
+// full-page modal dialog with tabs, Team, Widgets, Knowledge, Labels, Privacy, Webhooks and Audit log (a tablist, so
 // the arrow keys move between tabs), each panel loaded when shown. Escape or "Close" go back to
 // the inbox, and the focus returns to the header's button.
 
@@ -7,9 +7,11 @@ import { h } from '../../../shared/ui/dom.js';
 import { createAdminApi } from './api.js';
 import { createAuditPanel } from './audit.js';
 import { createKnowledgePanel } from './knowledge.js';
+import { createLabelsPanel } from './labels.js';
 import { createPrivacyPanel } from './privacy.js';
 import { ensureAdminStyles } from './style.js';
 import { createTeamPanel } from './team.js';
+import { createWebhooksPanel } from './webhooks.js';
 import { createWidgetList, createWidgetsPanel } from './widgets.js';
 
 export const isAdmin = (agent) => agent?.role === 'admin';
@@ -24,7 +26,9 @@ export function createAdmin({ api }) {
     ['team', 'Team', team],
     ['widgets', 'Widgets', createWidgetsPanel({ admin, widgets })],
     ['knowledge', 'Knowledge', createKnowledgePanel({ admin, widgets })],
+    ['labels', 'Labels', createLabelsPanel({ admin })],
     ['privacy', 'Privacy', createPrivacyPanel({ admin, widgets })],
+    ['webhooks', 'Webhooks', createWebhooksPanel({ admin, widgets })],
     ['audit', 'Audit log', createAuditPanel({ admin, people: () => people })],
   ];
   const tabs = h('div', { class: 'adm-tabs', role: 'tablist', 'aria-label': 'Administration' });

@@ -1,5 +1,5 @@
 // admin/api.js — owns the administration calls (docs/agent-api.md, "Administration"): the team,
-// the widgets, their bot's knowledge, the audit log and visitors' data (export, erase), made through the workspace's client so
+// the widgets, their bot's knowledge, the audit log, visitors' data (export, erase) and the webhooks, made through the workspace's client so
 // they are signed in as the rest (the cookie and X-CSRF-Token, or the bearer token). Errors are
 // the shared client's ApiError, whose message is the server's own ("the last admin…").
 
@@ -26,6 +26,17 @@ export function createAdminApi(api) {
     tryBot: (widgetId, message) => call('POST', '/widgets/' + id(widgetId) + '/bot/try', { message }),
     exportVisitor: (selection) => call('GET', '/visitors/export?' + new URLSearchParams(selection)),
     eraseVisitor: (selection) => call('POST', '/visitors/erase', selection),
+    labels: () => api.request('GET', '/api/agent/labels'),
+    createLabel: (label) => call('POST', '/labels', label),
+    updateLabel: (labelId, patch) => call('PATCH', '/labels/' + id(labelId), patch),
+    deleteLabel: (labelId) => call('DELETE', '/labels/' + id(labelId)),
+    webhooks: () => call('GET', '/webhooks'),
+    createWebhook: (body) => call('POST', '/webhooks', body),
+    updateWebhook: (webhookId, patch) => call('PATCH', '/webhooks/' + id(webhookId), patch),
+    deleteWebhook: (webhookId) => call('DELETE', '/webhooks/' + id(webhookId)),
+    testWebhook: (webhookId) => call('POST', '/webhooks/' + id(webhookId) + '/test'),
+    webhookDeliveries: (webhookId, before, limit = 20) =>
+      call('GET', '/webhooks/' + id(webhookId) + '/deliveries?limit=' + encodeURIComponent(limit) + (before != null ? '&before=' + encodeURIComponent(before) : '')),
     audit: (before) => call('GET', '/audit?limit=50' + (before != null ? '&before=' + encodeURIComponent(before) : '')),
   };
 }

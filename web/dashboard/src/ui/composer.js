@@ -4,7 +4,9 @@
 // line saying what sending will do (take over from the bot) or why it cannot (closed), and
 // reporting when the agent starts and stops typing (stopped = 4 s without a key, a send, or
 // leaving the box). A reply that starts with `/` offers the saved replies whose shortcut
-// matches (a list box: arrows choose, Enter or Tab inserts, Escape closes).
+// matches (a list box: arrows choose, Enter or Tab inserts, Escape closes). "Private note"
+// switches the box to notes for agents only: no typing is shown to the visitor, no files, and
+// `@` offers the team (the same list box) to mention someone, who is told.
 
 import { h } from '../../../shared/ui/dom.js';
 import { icon } from './icons.js';
@@ -13,11 +15,15 @@ import { bindPaste, createAttach } from './attach.js';
 const IDLE_MS = 4000;
 const MAX_CHARS = 5000;
 
-export function createComposer({ onSend, onAttach, onTyping, savedReplies = () => [] }) {
+export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, savedReplies = () => [], team = () => [] }) {
   let typing = false;
   let idleTimer = null;
+  let mode = 'reply'; // or 'note'
+  let context = { name: 'the visitor', status: 'bot' };
+  const mentioned = new Map(); // name inserted -> agent id, for this note
 
   const setTyping = (on) => {
+    if (mode === 'note') on = false; // a note is not the visitor's business
     clearTimeout(idleTimer);
     if (on) idleTimer = setTimeout(() => setTyping(false), IDLE_MS);
     if (on !== typing || on) onTyping(on);
@@ -32,18 +38,52 @@ export function createComposer({ onSend, onAttach, onTyping, savedReplies = () =
   input.setAttribute('aria-controls', 'pd-saved-picker');
   let choices = [];
   let chosen = 0;
-  const el = h('div', { class: 'composer' }, picker, h('div', { class: 'row' }, attach.button, attach.picker, input, send), hint);
+  const replyMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'true', text: 'Reply' });
+  const noteMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'false', text: 'Private note' });
+  const modes = h('div', { class: 'composer-modes', role: 'group', 'aria-label': 'Write a' }, replyMode, noteMode);
+  const el = h('div', { class: 'composer' }, modes, picker, h('div', { class: 'row' }, attach.button, attach.picker, input, send), hint);
 
-  /** Shows the saved replies matching `/query` (whole box), or hides the list. */
+  function setMode(next) {
+    if (next === mode) return;
+    if (typing) setTyping(false);
+    mode = next;
+    replyMode.setAttribute('aria-pressed', String(mode === 'reply'));
+    noteMode.setAttribute('aria-pressed', String(mode === 'note'));
+    el.classList.toggle('note-mode', mode === 'note');
+    mentioned.clear();
+    choices = [];
+    offer();
+    apply();
+    input.focus();
+  }
+  replyMode.addEventListener('click', () => setMode('reply'));
+  noteMode.addEventListener('click', () => setMode('note'));
+
+  /** The `@query` being typed at the caret (note mode), or null. */
+  function mentionQuery() {
+    const before = input.value.slice(0, input.selectionStart ?? input.value.length);
+    const m = /(?:^|\s)@([^\s@]*)$/.exec(before);
+    return m ? m[1].toLowerCase() : null;
+  }
+
+  /** Shows the saved replies matching `/query` (whole box), or in a note the team for `@query`. */
   function offer() {
-    const m = /^\/([\w-]*)$/.exec(input.value);
-    const query = m ? m[1].toLowerCase() : null;
-    choices = query == null ? [] : savedReplies().filter((r) => r.shortcut.includes(query)).sort((a, b) => b.shortcut.startsWith(query) - a.shortcut.startsWith(query)).slice(0, 8);
+    if (mode === 'note') {
+      const query = mentionQuery();
+      choices = query == null ? [] : team().filter((a) => a.name && a.name.toLowerCase().includes(query)).slice(0, 8).map((a) => ({ mention: a }));
+    } else {
+      const m = /^\/([\w-]*)$/.exec(input.value);
+      const query = m ? m[1].toLowerCase() : null;
+      choices = query == null ? [] : savedReplies().filter((r) => r.shortcut.includes(query)).sort((a, b) => b.shortcut.startsWith(query) - a.shortcut.startsWith(query)).slice(0, 8);
+    }
     chosen = Math.min(chosen, Math.max(choices.length - 1, 0));
     picker.hidden = choices.length === 0;
+    picker.setAttribute('aria-label', mode === 'note' ? 'Mention an agent' : 'Saved replies');
     picker.replaceChildren(
       ...choices.map((r, i) => {
-        const option = h('li', { id: 'pd-saved-opt-' + i, role: 'option', 'aria-selected': String(i === chosen) }, h('b', { text: '/' + r.shortcut }), h('span', { text: r.text }));
+        const option = r.mention
+          ? h('li', { id: 'pd-saved-opt-' + i, role: 'option', 'aria-selected': String(i === chosen) }, h('b', { text: '@' + r.mention.name }), h('span', { text: r.mention.email || '' }))
+          : h('li', { id: 'pd-saved-opt-' + i, role: 'option', 'aria-selected': String(i === chosen) }, h('b', { text: '/' + r.shortcut }), h('span', { text: r.text }));
         option.addEventListener('mousedown', (e) => {
           e.preventDefault(); // keep the focus in the box
           insert(r);
@@ -56,11 +96,25 @@ export function createComposer({ onSend, onAttach, onTyping, savedReplies = () =
   }
 
   function insert(reply) {
+    if (reply.mention) return mention(reply.mention);
     input.value = reply.text;
     choices = [];
     offer();
     grow();
     setTyping(true);
+    input.focus();
+  }
+
+  /** Replaces the `@query` at the caret with `@Name ` and remembers whom it names. */
+  function mention(agent) {
+    const at = input.selectionStart ?? input.value.length;
+    const before = input.value.slice(0, at).replace(/@([^\s@]*)$/, '@' + agent.name + ' ');
+    input.value = before + input.value.slice(at);
+    input.setSelectionRange(before.length, before.length);
+    mentioned.set(agent.name, agent.id);
+    choices = [];
+    offer();
+    grow();
     input.focus();
   }
 
@@ -76,17 +130,43 @@ export function createComposer({ onSend, onAttach, onTyping, savedReplies = () =
     input.value = '';
     grow();
     setTyping(false);
+    if (mode === 'note') {
+      // Those still named in the text, once each.
+      const ids = [...new Set([...mentioned].filter(([name]) => text.includes('@' + name)).map(([, id]) => id))];
+      mentioned.clear();
+      onNote(text, ids);
+      return;
+    }
     onSend(text);
   }
 
   /** Files go out with the box's text as the first one's caption. */
   function attachFiles(files) {
-    if (input.disabled || !files.length) return;
+    if (input.disabled || mode === 'note' || !files.length) return;
     const caption = input.value.trim();
     input.value = '';
     grow();
     setTyping(false);
     onAttach(files, caption);
+  }
+
+  /** The box's state for the mode and the conversation: a closed one takes notes, not replies. */
+  function apply() {
+    const { name, status } = context;
+    const closed = status === 'closed' && mode === 'reply';
+    input.disabled = closed;
+    send.disabled = closed;
+    attach.button.disabled = closed || mode === 'note';
+    send.setAttribute('aria-label', mode === 'note' ? 'Add the note' : 'Send reply');
+    send.lastChild.textContent = mode === 'note' ? 'Add note' : 'Send';
+    input.setAttribute('aria-label', mode === 'note' ? 'Private note' : 'Reply');
+    input.placeholder = mode === 'note' ? 'A note only agents see. Type @ to mention someone…' : closed ? 'This conversation is closed.' : 'Reply to ' + name + '…';
+    hint.textContent =
+      mode === 'note'
+        ? 'Private: the visitor never sees notes. Enter adds the note, Shift+Enter a line.'
+        : closed
+          ? 'Reopen the conversation to reply.'
+          : (status === 'bot' ? 'Replying takes the conversation over from the bot. ' : '') + 'Enter sends, Shift+Enter adds a line.';
   }
 
   bindPaste(input, attachFiles);
@@ -124,6 +204,7 @@ export function createComposer({ onSend, onAttach, onTyping, savedReplies = () =
     setTyping(input.value.trim().length > 0);
   });
   input.addEventListener('blur', () => typing && setTyping(false));
+  input.addEventListener('click', () => mode === 'note' && offer());
   send.addEventListener('click', submit);
 
   return {
@@ -133,19 +214,22 @@ export function createComposer({ onSend, onAttach, onTyping, savedReplies = () =
     attachFiles,
     /** Who the reply goes to, and whether replying is possible now. */
     setContext({ name, status }) {
-      const closed = status === 'closed';
-      input.disabled = closed;
-      send.disabled = closed;
-      attach.button.disabled = closed;
-      input.placeholder = closed ? 'This conversation is closed.' : 'Reply to ' + name + '…';
-      hint.textContent = closed
-        ? 'Reopen the conversation to reply.'
-        : (status === 'bot' ? 'Replying takes the conversation over from the bot. ' : '') + 'Enter sends, Shift+Enter adds a line.';
+      context = { name, status };
+      apply();
     },
+    setMode,
     /** Forget the draft's typing state (another conversation was opened). */
     reset() {
       if (typing) setTyping(false);
       input.value = '';
+      mentioned.clear();
+      if (mode === 'note') {
+        mode = 'reply';
+        replyMode.setAttribute('aria-pressed', 'true');
+        noteMode.setAttribute('aria-pressed', 'false');
+        el.classList.remove('note-mode');
+        apply();
+      }
       offer();
       grow();
     },

@@ -7,6 +7,7 @@
 
 import { h, relativeTime, formatTime } from '../../../shared/ui/dom.js';
 import { TABS } from '../inbox.js';
+import { labelChips } from './labels.js';
 
 export function visitorName(c) {
   return (c && c.visitor_name) || 'Visitor #' + (c?.id ?? '?');
@@ -29,7 +30,7 @@ const EMPTY = {
   closed: 'No closed conversations.',
 };
 
-export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
+export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () => {} }) {
   const searchInput = h('input', {
     type: 'search',
     id: 'pd-search',
@@ -45,7 +46,10 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
       onSearch('');
     }
   });
-  const searchBox = h('div', { class: 'search', role: 'search' }, searchInput);
+  // Only the conversations carrying one label (with the search text, if any).
+  const labelFilter = h('select', { id: 'pd-label-filter', 'aria-label': 'Filter by label', hidden: true }, h('option', { value: '', text: 'All labels' }));
+  labelFilter.addEventListener('change', () => onLabel(labelFilter.value ? Number(labelFilter.value) : null));
+  const searchBox = h('div', { class: 'search', role: 'search' }, searchInput, labelFilter);
   const tabButtons = new Map();
   const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Inbox' });
   for (const tab of TABS) {
@@ -110,14 +114,16 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
     const name = visitorName(c);
     const text = preview(c.last_message, ctx.selfName);
     const verified = !!c.user_id;
-    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status].join('\u0000');
+    // In the labels' own order (by name), whatever order they were put on.
+    const tags = (ctx.labels || []).filter((l) => (c.labels || []).includes(l.id));
+    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status, JSON.stringify(tags)].join('\u0000');
     if (button._sig === sig) return;
     button._sig = sig;
     button.classList.toggle('unread', unread);
     button.classList.toggle('open', c.id === ctx.openId);
     if (c.id === ctx.openId) button.setAttribute('aria-current', 'true');
     else button.removeAttribute('aria-current');
-    const label = [name, verified ? 'verified user' : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
+    const label = [name, verified ? 'verified user' : null, tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
     button.setAttribute('aria-label', label);
     button.replaceChildren(
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
@@ -126,6 +132,7 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
         { class: 'body' },
         h('span', { class: 'line' }, h('span', { class: 'name' }, name, verified ? h('span', { class: 'proof verified', title: 'Verified user', text: '✓' }) : null), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
         h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
+        tags.length ? h('span', { class: 'line label-chips', 'aria-hidden': 'true' }, ...labelChips(tags)) : null,
       ),
     );
   }
@@ -135,6 +142,15 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
     /** ctx: {tab, rows, counts, openId, hasMore, loading, unread(c), handoff(id), selfName} */
     render(ctx) {
       currentTab = ctx.tab;
+      const labels = ctx.labels || [];
+      const labelSig = JSON.stringify(labels);
+      if (labelFilter._sig !== labelSig) {
+        labelFilter._sig = labelSig;
+        const value = labelFilter.value;
+        labelFilter.replaceChildren(h('option', { value: '', text: 'All labels' }), ...labels.map((l) => h('option', { value: String(l.id), text: l.name })));
+        labelFilter.value = labels.some((l) => String(l.id) === value) ? value : '';
+        labelFilter.hidden = labels.length === 0;
+      }
       const searching = ctx.tab === 'search';
       tablist.hidden = searching;
       for (const [id, button] of tabButtons) {
@@ -172,7 +188,7 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch }) {
         }
       }
       empty.hidden = ctx.rows.length > 0 || ctx.loading;
-      empty.textContent = searching ? 'No conversations match “' + ctx.query + '”.' : EMPTY[ctx.tab] || '';
+      empty.textContent = searching ? (ctx.query ? 'No conversations match “' + ctx.query + '”.' : 'No conversations carry this label.') : EMPTY[ctx.tab] || '';
       more.hidden = !ctx.hasMore;
     },
   };

@@ -1,5 +1,6 @@
 // ui/thread.js — owns the conversation pane: its header (visitor name, status, assignee picker
-// and the actions "Assign to me", "Hand back to bot", "Close", "Reopen"), the message list (an
+// and the actions "Assign to me", "Hand back to bot", "Close", "Reopen"), its labels and their
+// picker, the message list with the agents' private notes in their place (an
 // ordered list, keyed by client_id or id, so updates touch only what changed and the scroll
 // position is kept unless the agent was at the bottom), the typing line, the reply composer (files
 // dropped on the pane go to it), and the empty state when no conversation is open.
@@ -10,10 +11,12 @@ import { renderMessage } from './message.js';
 import { createComposer } from './composer.js';
 import { bindDrop } from './attach.js';
 import { visitorName } from './inbox.js';
+import { interleave, renderPrivateNote } from './private-note.js';
+import { createLabelPicker } from './labels.js';
 
 const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
 
-export function createThreadView({ base, onSend, onAttach, onTyping, onAction, onRetry, onDiscard, onReact, onBack, savedReplies, extraActions = [] }) {
+export function createThreadView({ base, onSend, onAttach, onTyping, onNote, onAction, onRetry, onDiscard, onReact, onBack, savedReplies, team, extraActions = [] }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
   const status = h('span', { class: 'status-pill' });
   const assignee = h('select', { id: 'pd-assignee', 'aria-label': 'Assigned to' });
@@ -32,12 +35,13 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
     h('div', { class: 'who' }, title, status),
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Conversation actions' }, h('label', { class: 'assignee' }, h('span', { class: 'sr', text: 'Assigned to' }), assignee), ...Object.values(buttons), ...extraActions),
   );
+  const labelPicker = createLabelPicker({ onChange: (ids) => onAction('labels', ids) });
   const list = h('ol', { class: 'messages', 'aria-labelledby': 'pd-conv-title', tabindex: 0 });
   const loading = h('p', { class: 'loading', text: 'Loading the conversation…' });
   const typingRow = h('div', { class: 'typing', 'aria-live': 'polite' });
-  const composer = createComposer({ onSend, onAttach, onTyping, savedReplies });
+  const composer = createComposer({ onSend, onAttach, onTyping, onNote, savedReplies, team });
   const placeholder = h('div', { class: 'placeholder' }, h('p', { text: 'Choose a conversation from the inbox.' }));
-  const pane = h('div', { class: 'pane', hidden: true }, head, loading, list, typingRow, composer.el);
+  const pane = h('div', { class: 'pane', hidden: true }, head, labelPicker.el, loading, list, typingRow, composer.el);
   const el = h('section', { class: 'conversation', 'aria-label': 'Conversation' }, placeholder, pane);
   const unbindDrop = bindDrop(pane, composer.attachFiles);
 
@@ -71,6 +75,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
     assignee.value = c.assigned_agent_id != null ? String(c.assigned_agent_id) : '';
     assignee.disabled = c.status === 'closed';
     composer.setContext({ name, status: c.status });
+    labelPicker.render(ctx.labels || [], Array.isArray(c.labels) ? c.labels : []);
   }
 
   return {
@@ -85,6 +90,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
       el.classList.toggle('has-conversation', id != null);
       for (const node of nodes.values()) node.remove();
       nodes.clear();
+      labelPicker.close();
       typingRow.replaceChildren();
       composer.reset();
       loading.hidden = false;
@@ -99,11 +105,13 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onAction, o
       const mctx = { base, visitorName: visitorName(c), seenId: ctx.seenId, reactions: ctx.reactions || {}, selfId: ctx.selfId, onRetry, onDiscard, onReact, onMediaLoad: () => stick && scrollToEnd() };
       const seen = new Set();
       let prev = null;
-      for (const m of ctx.messages) {
-        seen.add(m._key);
-        const existing = nodes.get(m._key);
-        const node = renderMessage(existing, m, mctx);
-        if (!existing) nodes.set(m._key, node);
+      const name = (id) => (ctx.team || []).find((a) => a.id === id)?.name || null;
+      for (const item of interleave(ctx.messages, ctx.notes || [])) {
+        const key = item.note ? 'note:' + item.note.id : item.message._key;
+        seen.add(key);
+        const existing = nodes.get(key);
+        const node = item.note ? renderPrivateNote(existing, item.note, { name }) : renderMessage(existing, item.message, mctx);
+        if (node !== existing) nodes.set(key, node);
         const want = prev ? prev.nextSibling : list.firstChild;
         if (want !== node) list.insertBefore(node, want);
         prev = node;
