@@ -16,11 +16,13 @@ import { gzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUNDLES_NOTE = 'bundles pusher-js 8 (MIT, Pusher Ltd) and laravel-echo 2 (MIT, Taylor Otwell)';
+// The dashboard also draws its reports' charts with uPlot (its stylesheet comes in as text).
+const DASHBOARD_NOTE = 'bundles pusher-js 8 (MIT, Pusher Ltd), laravel-echo 2 (MIT, Taylor Otwell) and uPlot 1 (MIT, Leon Sorokin)';
 
 // Each bundle's own version is in its banner and its code (window.ChatbotWidget.version).
 const BUNDLES = {
   widget: { title: 'Parley chat widget', version: '2.1.0', entry: 'widget/src/index.js', out: 'widget/dist/chatbot-widget.js', page: 'widget/src/chatbot-test.html', define: '__WIDGET_VERSION__' },
-  dashboard: { title: "Parley agents' dashboard", version: '1.0.0', entry: 'dashboard/src/main.js', out: 'dashboard/dist/dashboard.js', page: 'dashboard/src/dashboard.html', define: '__DASHBOARD_VERSION__' },
+  dashboard: { title: "Parley agents' dashboard", version: '1.0.0', entry: 'dashboard/src/main.js', out: 'dashboard/dist/dashboard.js', page: 'dashboard/src/dashboard.html', define: '__DASHBOARD_VERSION__', note: DASHBOARD_NOTE },
 };
 
 function options(b) {
@@ -32,7 +34,8 @@ function options(b) {
     minify: true,
     target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
     legalComments: 'none',
-    banner: { js: `/*! ${b.title} ${b.version} | ${BUNDLES_NOTE} */` },
+    banner: { js: `/*! ${b.title} ${b.version} | ${b.note || BUNDLES_NOTE} */` },
+    loader: { '.css': 'text' },
     define: { 'process.env.NODE_ENV': '"production"', [b.define]: JSON.stringify(b.version) },
     logLevel: 'warning',
     metafile: true,

@@ -1,8 +1,8 @@
 // ui/header.js — owns the top bar: the product name, the agent's name, the availability switch
 // (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
-// state (live, connecting, polling), "Sessions" (signed in with a password only: where else this
-// person is signed in), "Admin" (admins only: the team, widgets, knowledge and audit log) and
-// "Sign out".
+// state (live, connecting, polling), "Reports" (how the team, or the agent, is doing),
+// "Sessions" (signed in with a password only: where else this person is signed in), "Admin"
+// (admins only: the team, widgets, knowledge and audit log) and "Sign out".
 
 import { h } from '../../../shared/ui/dom.js';
 import { icon } from './icons.js';
@@ -13,7 +13,7 @@ const CHOICES = [
   ['offline', 'Offline'],
 ];
 
-export function createHeader({ onAvailability, onSignOut, onSessions = null, onAdmin = null }) {
+export function createHeader({ onAvailability, onSignOut, onSessions = null, onAdmin = null, onReports = null }) {
   const name = h('span', { class: 'agent-name' });
   const radios = new Map();
   const group = h('fieldset', { class: 'availability' }, h('legend', { class: 'sr', text: 'Availability' }));
@@ -27,6 +27,8 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
   const signOut = h('button', { type: 'button', class: 'ghost signout', onclick: onSignOut }, icon('out'), h('span', { text: 'Sign out' }));
   const sessions = onSessions ? h('button', { type: 'button', class: 'ghost sessions', 'aria-haspopup': 'dialog' }, icon('devices'), h('span', { text: 'Sessions' })) : null;
   sessions?.addEventListener('click', () => onSessions(sessions));
+  const reports = onReports ? h('button', { type: 'button', class: 'ghost reports', 'aria-haspopup': 'dialog' }, icon('chart'), h('span', { text: 'Reports' })) : null;
+  reports?.addEventListener('click', () => onReports(reports));
   const admin = onAdmin ? h('button', { type: 'button', class: 'ghost admin', 'aria-haspopup': 'dialog' }, icon('gear'), h('span', { text: 'Admin' })) : null;
   admin?.addEventListener('click', () => onAdmin(admin));
   const el = h(
@@ -37,6 +39,7 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
     connection,
     group,
     h('div', { class: 'me' }, icon('user'), name),
+    reports,
     admin,
     sessions,
     signOut,
