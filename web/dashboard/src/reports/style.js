@@ -31,7 +31,6 @@ const CSS = `
 .rep-chart-figure { margin: 0; }
 .rep-chart { width: 100%; min-height: 220px; }
 .rep-chart .u-legend { font-size: 12px; }
-.rep-chart .u-legend .u-series:first-child { display: none; }
 .rep-details summary { cursor: pointer; color: var(--primary-dark); margin-top: 6px; }
 .rep-scroll { overflow-x: auto; max-width: 100%; }
 .rep-table { border-collapse: collapse; width: 100%; font-size: 13px; }
