@@ -34,7 +34,8 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
         if (isLive) layout.announce(m.sender_name + ' replied: ' + m.message);
       }
     }
-    if (fromVisitor && isLive) notifier.alert(name + ': ' + preview(fromVisitor));
+    // The open conversation is the agent's work: news of it unless they are looking at it.
+    if (fromVisitor && isLive) notifier.notify('assigned', name + ': ' + preview(fromVisitor), t.state.id);
   }
 
   function noteMessage(m) {
@@ -57,7 +58,7 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
     waitingAlerted.add(id);
     const who = name || 'Visitor #' + id;
     layout.announce(who + ' is waiting for an agent.');
-    notifier.alert(who + ' needs a human');
+    notifier.notify('handoff', who + ' needs a human', id);
     if (open()?.state.id !== id) {
       layout.toast(who + ' needs a human' + (reason && reason !== 'handoff' ? ' (' + String(reason).replace(/_/g, ' ') + ')' : '') + '.', { action: { label: 'Open', run: () => navigate(id) }, ms: 10000 });
     }
@@ -88,8 +89,14 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
     const by = typeof data.by?.name === 'string' ? data.by.name : 'An agent';
     const text = by + ' mentioned you: ' + (note?.body || '').replace(/\s+/g, ' ').slice(0, 140);
     layout.announce(text);
-    notifier.alert(text);
+    notifier.notify('mention', text, id);
     if (open()?.state.id !== id) layout.toast(text, { action: { label: 'Open', run: () => navigate(id) }, ms: 15000 });
+  }
+
+  /** Started in the last few minutes (not an old conversation coming back into view). */
+  function isFresh(c) {
+    const started = Date.parse(c.created_at || '');
+    return Number.isFinite(started) && Date.now() - started < 5 * 60 * 1000;
   }
 
   function onAgentsEvent(name, data) {
@@ -118,6 +125,10 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
     if (name === 'InboxUpdated') {
       const c = data.conversation && typeof data.conversation === 'object' ? data.conversation : null;
       const m = data.message && typeof data.message === 'object' ? data.message : null;
+      // A conversation this page has not seen, started since the inbox was first listed: news.
+      if (c && baseline && !inbox.get(Number(c.id)) && m?.sender_type === 'visitor' && isFresh(c)) {
+        notifier.notify('new', 'New conversation: ' + visitorName(c) + ': ' + preview(m), Number(c.id));
+      }
       if (c) inbox.upsert(c, m);
       else if (m) noteMessage(m);
       const id = Number(c?.id ?? m?.conversation_id);
@@ -127,7 +138,7 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
       if (t && t === open() && m) incoming(t, t.merge([m]));
       else if (m && m.sender_type === 'visitor') {
         const conv = inbox.get(id);
-        if (conv && conv.assigned_agent_id === self()?.id) notifier.alert(visitorName(conv) + ': ' + preview(m));
+        if (conv && conv.assigned_agent_id === self()?.id) notifier.notify('assigned', visitorName(conv) + ': ' + preview(m), id);
       }
     }
   }

@@ -26,6 +26,7 @@ import { createSync } from './sync.js';
 import { createThreads } from './thread.js';
 import { createTyping } from './typing.js';
 import { createLayout } from './ui/layout.js';
+import { createNotificationSettings } from './ui/notification-settings.js';
 
 const INBOX_POLL_MS = 3000;
 const SEARCH_PAUSE_MS = 250;
@@ -64,7 +65,13 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       render.thread();
     },
   });
-  const notifier = createNotifier({ sound: options.sound !== false });
+  const notifier = createNotifier({
+    sound: options.sound !== false,
+    agentId: () => self?.id,
+    // Looking at it: the page in front, focused, with that conversation open.
+    lookingAt: (id) => !document.hidden && document.hasFocus() && open()?.state.id === id,
+    onOpen: (id) => nav.navigate(id),
+  });
 
   const layout = createLayout({
     header: {
@@ -75,6 +82,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       onAdmin: isAdmin(me.agent) ? (from) => adminArea().open(from) : null,
       // Everyone: an agent sees their own conversations' figures, an admin everyone's.
       onReports: (from) => reports.open(from),
+      onNotifications: (from) => notificationSettings().open(from),
     },
     inbox: {
       onTab: (id) => nav.selectTab(id),
@@ -115,6 +123,15 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const savedReplies = createSavedReplies({ api, toast, render: (list) => layout.savedView.render(list) });
   const sessions = api.isSession ? createSessions({ api, view: layout.sessionsView }) : null;
   const reports = createReports({ api, credential, admin: isAdmin(me.agent) });
+  let notifySettings = null;
+  /** The Notifications dialog, made when first opened. */
+  function notificationSettings() {
+    if (!notifySettings) {
+      notifySettings = createNotificationSettings({ notifier });
+      layout.shell.append(notifySettings.el);
+    }
+    return notifySettings;
+  }
   let admin = null;
   /** The Admin area, made when first opened. */
   function adminArea() {
@@ -291,6 +308,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     typing.stop();
     threadView.stop();
     if (layout.sessionsView?.isOpen) layout.sessionsView.el.close();
+    if (notifySettings?.el.open) notifySettings.el.close();
     admin?.stop();
     reports.stop();
     for (const fn of cleanups.splice(0)) fn();

@@ -1,6 +1,7 @@
 // ui/header.js — owns the top bar: the product name, the agent's name, the availability switch
 // (Online / Away / Offline, a radio group, so arrow keys move between them), the connection
 // state (live, connecting, polling), "Reports" (how the team, or the agent, is doing),
+// "Notifications" (what gets the agent's attention),
 // "Sessions" (signed in with a password only: where else this person is signed in), "Admin"
 // (admins only: the team, widgets, knowledge and audit log) and "Sign out".
 
@@ -13,7 +14,7 @@ const CHOICES = [
   ['offline', 'Offline'],
 ];
 
-export function createHeader({ onAvailability, onSignOut, onSessions = null, onAdmin = null, onReports = null }) {
+export function createHeader({ onAvailability, onSignOut, onSessions = null, onAdmin = null, onReports = null, onNotifications = null }) {
   const name = h('span', { class: 'agent-name' });
   const radios = new Map();
   const group = h('fieldset', { class: 'availability' }, h('legend', { class: 'sr', text: 'Availability' }));
@@ -29,6 +30,8 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
   sessions?.addEventListener('click', () => onSessions(sessions));
   const reports = onReports ? h('button', { type: 'button', class: 'ghost reports', 'aria-haspopup': 'dialog' }, icon('chart'), h('span', { text: 'Reports' })) : null;
   reports?.addEventListener('click', () => onReports(reports));
+  const notifications = onNotifications ? h('button', { type: 'button', class: 'ghost notifications', 'aria-haspopup': 'dialog' }, icon('bell'), h('span', { text: 'Notifications' })) : null;
+  notifications?.addEventListener('click', () => onNotifications(notifications));
   const admin = onAdmin ? h('button', { type: 'button', class: 'ghost admin', 'aria-haspopup': 'dialog' }, icon('gear'), h('span', { text: 'Admin' })) : null;
   admin?.addEventListener('click', () => onAdmin(admin));
   const el = h(
@@ -40,6 +43,7 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
     group,
     h('div', { class: 'me' }, icon('user'), name),
     reports,
+    notifications,
     admin,
     sessions,
     signOut,
