@@ -55,6 +55,8 @@ export function createApi({ baseUrl, apiToken, session, socketId, identity = nul
     rate: (id, score, comment) => request('POST', conv(id) + '/rating', { body: { score, comment }, conversation: true }),
     /** The open widget's heartbeat: the visitor is connected, so agents' replies are not emailed. */
     seen: (id) => request('POST', conv(id) + '/seen', { conversation: true }),
+    /** Leaves the visitor's email for the reply while the team is away (the server emails it). */
+    leaveEmail: (id, email) => request('POST', conv(id) + '/email', { body: { email }, conversation: true }),
     /** Emails the conversation so far to the visitor's address (202). */
     transcript: (id) => request('POST', conv(id) + '/transcript', { conversation: true }),
     /** Trades a mailed link's key for a visitor token of that conversation. */

@@ -82,6 +82,16 @@ export const en = {
   preChatConsentRequired: 'Please tick the box to continue.',
   preChatFailed: 'We could not start the chat. Please try again.',
   proactiveClose: 'Dismiss message',
+  statusAwayAt: 'We are away · back at {time}',
+  statusAwayOn: 'We are away · back {day} at {time}',
+  statusAwayClosed: 'We are away right now',
+  statusAwayEmail: 'We are away · we will reply by email',
+  awayEmailIntro: 'Our team is away. Leave your email and we will reply to you there.',
+  awayEmailLabel: 'Your email',
+  awayEmailSend: 'Send',
+  awayEmailInvalid: 'Enter an email address.',
+  awayEmailFailed: 'Your email was not saved. Please try again.',
+  awayEmailThanks: 'Thanks! We will reply to {email}.',
 };
 
 /** Every language the widget speaks, by its primary language subtag. */

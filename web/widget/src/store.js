@@ -15,6 +15,7 @@ export function createStore() {
     realtimeConnected: false,
     realtimeProvider: null,
     agentsOnline: null, // whether any agent is online (null: not told)
+    availability: null, // the widget's mode by its business hours: {mode, next_open_at, closes_at, asks_email}
     channelSubscription: null,
     unread: 0,
     reactions: {}, // message_id -> [{emoji, count, reactors}]
@@ -25,6 +26,7 @@ export function createStore() {
   const byClient = new Map();
   let seq = 0;
   let scheduled = false;
+  let conversationEvents = 0; // status events heard, so a slower read does not undo a newer one
 
   function changed() {
     // The list is current at once (callers count unread right after a merge); the UI hears
@@ -166,12 +168,27 @@ export function createStore() {
       changed();
     },
 
-    setConversation(conversation) {
+    /** The widget's availability, from the config or a conversation page. */
+    setAvailability(availability) {
+      if (!availability || typeof availability !== 'object' || typeof availability.mode !== 'string') return;
+      const same = JSON.stringify(availability) === JSON.stringify(state.availability);
+      state.availability = availability;
+      if (same) return;
+      events.emit('availability', availability);
+      changed();
+    },
+
+    /** The conversation's status and the like: `live` when a socket event said it. */
+    setConversation(conversation, { live = false } = {}) {
+      if (live) conversationEvents++;
       if (conversation && typeof conversation === 'object') {
         state.conversation = Object.assign({}, state.conversation, conversation);
         changed();
       }
     },
+
+    /** How many conversation events arrived so far. */
+    conversationEvents: () => conversationEvents,
 
     /** The conversation's rating, from a fetch (`rating`: object or null) or a `ConversationRated` event. */
     setRating(r) {

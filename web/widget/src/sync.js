@@ -21,11 +21,16 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
     // Everything up to the cursor is in the store, unless the store was emptied since.
     cursor.after = Math.min(cursor.after, store.highestId());
     for (let page = 0; page < 1000; page++) {
+      const events = store.conversationEvents();
       const res = await api.messagesAfter(id, cursor.after, PAGE);
       if (session.id() !== id) return; // switched conversation meanwhile: drop this answer
       for (const m of res.messages || []) if (Number(m?.id) > cursor.after) cursor.after = Number(m.id);
-      store.setConversation(res.conversation);
+      // A status event that came while this was read may be newer than what was read: keep the
+      // event, and read once more (a read begun now sees at least what the event said).
+      if (store.conversationEvents() === events) store.setConversation(res.conversation);
+      else queueMicrotask(() => catchUp.fill('conversation'));
       store.setAgentsOnline(res.agents_online);
+      store.setAvailability(res.availability);
       store.setRating(res.rating);
       for (const rs of res.read_states || []) store.applyReadState(rs);
       for (const r of res.reactions || []) store.setReactions(r.message_id, r.reactions);
@@ -35,7 +40,7 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
     }
   }
 
-  return createCatchUp({
+  const catchUp = createCatchUp({
     fillOnce,
     intervalMs,
     hiddenFactor: 3,
@@ -45,4 +50,5 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
       else if (!(error instanceof ApiError)) console.error('[chatbot] sync failed:', error);
     },
   });
+  return catchUp;
 }

@@ -2,9 +2,11 @@
 // parts (session, store, outbox, sync, realtime, tabs, notifier) so that every way a message can
 // arrive ends in store.merge() and every change of state ends in one render. It also decides the
 // visitor-facing rules: what counts as unread, when to mark read, which message shows "Seen",
-// what the header says, when to show typing dots, and when to ask for a rating.
+// what the header says (the mode by business hours and agents: availability.js), when to show
+// typing dots, when to ask for a rating, and, away, when to ask for an email.
 
 import { createApi, ApiError } from './api.js';
+import { createHoursTimer, headerStatus as statusFor, modeOf, wantsEmail } from './availability.js';
 import { createEmitter } from './emitter.js';
 import { createTranslator, pickLocale } from './i18n.js';
 import { readIdentity } from './identity.js';
@@ -17,6 +19,7 @@ import { createStore } from './store.js';
 import { createSync } from './sync.js';
 import { createTabs } from './tabs.js';
 import { createComposer } from './ui/composer.js';
+import { createAwayEmail } from './ui/away-email.js';
 import { createPanel } from './ui/panel.js';
 import { createPreChat, preChatForm } from './ui/prechat.js';
 import { createRating } from './ui/rating.js';
@@ -50,7 +53,7 @@ export function createWidget(options) {
   let config = null;
   const browserLanguages = () => (navigator.languages?.length ? navigator.languages : [navigator.language]);
   let t = createTranslator(pickLocale(options.locale, null, browserLanguages()), options.strings);
-  let panel, outbox, sync, tabs, notifier, composer, rating, prechat;
+  let panel, outbox, sync, tabs, notifier, composer, rating, prechat, awayEmail, hoursTimer;
   let form = null; // the widget's pre-chat form, when it asks one
   const rated = { sending: false, done: false }; // this page's own rating of the conversation
   let wantOpen = false;
@@ -59,6 +62,7 @@ export function createWidget(options) {
   const whisper = { last: 0, sent: false, timer: null, want: false };
   let readTimer = null;
   let shownRating = null;
+  let shownAwayEmail = false;
   let bannerTimer = null;
   let proactiveTimer = null;
   let heartbeatTimer = null;
@@ -94,15 +98,40 @@ export function createWidget(options) {
     return seen;
   }
 
+  /** The widget's mode (live, bot, away): the business hours and whether an agent is online. */
+  const widgetMode = () => modeOf(state.availability, state.agentsOnline);
+
   /** The header's line and its dot; the dot is lit while a human agent is online. */
   function headerStatus() {
-    const c = state.conversation || {};
-    const online = state.agentsOnline;
-    if (c.status === 'closed') return [t('statusClosed'), false];
-    if (c.status === 'human' && c.assigned_agent_id) return [t('statusAgent'), true];
-    if (c.status === 'human') return online === false ? [t('statusAway'), false] : [t('statusWaiting'), true];
-    if (online === true) return [t('statusOnline'), true];
-    return [t('statusBot'), false];
+    return statusFor(t, state.conversation, widgetMode(), state.availability);
+  }
+
+  /** Leaves the visitor's email for the reply; resolves to true, or what to tell them. */
+  function leaveEmail(email) {
+    const id = session.id();
+    return api.leaveEmail(id, email).then(
+      (res) => {
+        if (session.id() === id) store.setConversation(res?.conversation);
+        events.emit('email', { conversation_id: id, email });
+        return true;
+      },
+      (error) => (error instanceof ApiError && error.status === 422 ? error.message : false),
+    );
+  }
+
+  /** Away and handed over without an address: the form at the thread's end, focused once. */
+  function renderAwayEmail() {
+    const ask = wantsEmail(state.conversation, widgetMode(), state.availability);
+    const next = ask ? 'ask' : awayEmail.mode() === 'thanks' ? 'thanks' : null;
+    if (awayEmail.set(next)) composer.focus();
+    if (next === 'ask' && !shownAwayEmail) {
+      shownAwayEmail = true;
+      panel.stickToBottom(true);
+      if (panel.isOpen()) {
+        panel.announce(t('awayEmailIntro'));
+        awayEmail.focus();
+      }
+    }
   }
 
   /** The rating prompt while a closed conversation has no rating; "thanks" once this page rated it. */
@@ -155,6 +184,8 @@ export function createWidget(options) {
     }
     panel.setUnread(unread);
     panel.setStatus(...headerStatus());
+    panel.host.setAttribute('data-mode', widgetMode());
+    renderAwayEmail();
     const mode = ratingMode();
     if (mode !== shownRating) {
       shownRating = mode;
@@ -265,6 +296,8 @@ export function createWidget(options) {
     const id = s?.conversationId ?? null;
     store.reset(id);
     Object.assign(rated, { sending: false, done: false });
+    shownAwayEmail = false;
+    awayEmail?.set(null);
     setTyping(null);
     realtime.setConversation(id);
     sync.setPolling(id != null && !state.realtimeConnected);
@@ -314,7 +347,7 @@ export function createWidget(options) {
         onMessage: (m) => (m?.truncated ? sync.fill('truncated') : incoming(store.merge([m]))),
         onRead: (e) => store.applyReadState(e),
         onReactions: (e) => e && (e.truncated ? sync.fill('truncated') : store.setReactions(e.message_id, e.reactions)),
-        onConversation: (e) => e && Number(e.id) === session.id() && (e.truncated ? sync.fill('truncated') : store.setConversation(e)),
+        onConversation: (e) => e && Number(e.id) === session.id() && (e.truncated ? sync.fill('truncated') : store.setConversation(e, { live: true })),
         onTyping: setTyping,
         onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
         onRated: (e) => store.setRating(e),
@@ -443,6 +476,7 @@ export function createWidget(options) {
     const key = reopenKey();
     if (key) await reopenFromLink(key);
     store.setAgentsOnline(config.agents_online);
+    store.setAvailability(config.availability);
     const settings = config.widget?.settings || {};
     t = createTranslator(pickLocale(options.locale, settings.locale, browserLanguages()), settings.strings, options.strings);
     notifier = createNotifier({ t, sound: settings.sound !== false && options.sound !== false });
@@ -459,13 +493,14 @@ export function createWidget(options) {
       onError: (text) => banner(text, 8000),
     });
     rating = createRating({ t, onSubmit: rate });
+    awayEmail = createAwayEmail({ t, onSubmit: leaveEmail, onDone: () => composer.focus() });
     form = preChatForm(settings);
     prechat = createPreChat({ t, onSubmit: startFromForm });
     panel = createPanel({
       t,
       composer,
       prechat,
-      tail: rating.el,
+      tail: [awayEmail.el, rating.el],
       onOpenChange: (open) => {
         events.emit(open ? 'open' : 'close');
         if (open) {
@@ -473,7 +508,14 @@ export function createWidget(options) {
           notifier.restore();
           markRead();
           // Before a conversation exists nothing pushes availability to this visitor: ask again.
-          if (session.id() == null) api.config().then((c) => store.setAgentsOnline(c?.agents_online), () => {});
+          if (session.id() == null)
+            api.config().then(
+              (c) => {
+                store.setAgentsOnline(c?.agents_online);
+                store.setAvailability(c?.availability);
+              },
+              () => {},
+            );
         }
         render();
       },
@@ -481,6 +523,8 @@ export function createWidget(options) {
     panel.applySettings({ name: config.widget?.name, settings });
     panel.setGreeting(settings.greeting, config.widget?.name);
     wire();
+    hoursTimer = createHoursTimer({ api, store });
+    hoursTimer.schedule(state.availability);
     panel.mount();
     if (navigator.onLine === false) banner(t('offline'));
     heartbeat();
@@ -542,6 +586,7 @@ export function createWidget(options) {
       stopped = true;
       clearTimeout(proactiveTimer);
       clearInterval(heartbeatTimer);
+      hoursTimer?.stop();
       panel?.unmount();
     },
   };

@@ -3,12 +3,15 @@
 // allowed origins one per line): its token and the snippet to paste are shown once, with Copy
 // buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
 // position, the widget's language: `locale`, none for the visitor's browser; the retention in
-// days: `retention_days`, none to keep conversations) and the bot (admin/bot-settings.js) — PATCH replaces the settings whole, so the widget's current settings are sent back
+// days: `retention_days`, none to keep conversations), the visitors (admin/visitor-settings.js),
+// the business hours (admin/hours-settings.js) and the bot (admin/bot-settings.js) — PATCH
+// replaces the settings whole, so the widget's current settings are sent back
 // changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
 import { createBotSettings } from './bot-settings.js';
+import { createHoursSettings } from './hours-settings.js';
 import { createVisitorSettings } from './visitor-settings.js';
 import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
 
@@ -134,6 +137,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     retention.value = Number.isSafeInteger(settings.retention_days) ? String(settings.retention_days) : '';
     const bot = createBotSettings(settings.bot);
     const visitors = createVisitorSettings(settings);
+    const hours = createHoursSettings(settings);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
       'form',
@@ -149,6 +153,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Only on pages matching', proPattern, 'A path with * as a wildcard, such as /pricing/*. Empty: every page.'),
       field('Delete conversations after (days)', retention, 'Conversations with no activity for this many days are erased with their files. Empty: keep them.'),
       visitors.el,
+      hours.el,
       bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
@@ -191,6 +196,12 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
         return problem[1].focus();
       }
       visitors.apply(next);
+      const hoursProblem = hours.problem();
+      if (hoursProblem) {
+        rowError.set(hoursProblem[0]);
+        return hoursProblem[1].focus();
+      }
+      hours.apply(next);
       next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });

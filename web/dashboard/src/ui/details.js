@@ -1,7 +1,8 @@
 // ui/details.js — owns the visitor details in the side bar: name, email (a mailto: link only for
 // something shaped like an address), the page they wrote from (a link only if http(s)), their
 // browser (a short summary; the full user agent on hover), when the conversation started, its
-// id, widget, status and assignee, and the visitor's rating once given. All as text.
+// id, widget, status and assignee, whether the visitor waits for the reply by email (they asked
+// for a person while the team was away), and the visitor's rating once given. All as text.
 
 import { h, httpUrl, externalLink, formatTime } from '../../../shared/ui/dom.js';
 import { visitorName } from './inbox.js';
@@ -112,6 +113,7 @@ export function createDetails() {
         ...row('User agent', c.user_agent ? h('span', { class: 'ua', text: c.user_agent }) : null),
         ...row('Started', c.created_at ? formatTime(c.created_at).long : null),
         ...row('Status', STATUS[c.status] || c.status),
+        ...row('Reply by email', c.waiting_for_email_at && c.status !== 'closed' ? 'Waiting for email since ' + formatTime(c.waiting_for_email_at).long + ': the visitor asked for a person while the team was away; your next reply is emailed at once' : null),
         ...row('Assigned to', c.assigned_agent_id != null ? agent?.name || 'Agent #' + c.assigned_agent_id : 'Nobody'),
         ...row('Rating', ratingOf(c.rating)),
         ...row('Conversation', '#' + c.id + (c.widget_id != null ? ' · widget #' + c.widget_id : '')),

@@ -1,9 +1,11 @@
 // ui/inbox.js — owns the inbox column: the tabs (Waiting, Mine, Bot, Closed; a WAI-ARIA tab list,
 // arrow keys move between tabs) with their counts, and the list of conversations of the chosen
 // tab. Each row is a button: visitor name (or "Visitor #id"), last message preview, relative
-// time, an unread dot and a "needs a human" mark. Rows are keyed by conversation id and reused,
-// so live updates never steal focus from the row the agent is on. Above the tabs, a search field:
-// while it holds text the list shows what the search found, whatever the tab.
+// time, an unread dot, a "needs a human" mark and a "waiting for email" one (the visitor asked
+// for a person while the team was away: the next reply is emailed). Rows are keyed by
+// conversation id and reused, so live updates never steal focus from the row the agent is on.
+// Above the tabs, a search field: while it holds text the list shows what the search found,
+// whatever the tab.
 
 import { h, relativeTime, formatTime } from '../../../shared/ui/dom.js';
 import { TABS } from '../inbox.js';
@@ -114,16 +116,17 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
     const name = visitorName(c);
     const text = preview(c.last_message, ctx.selfName);
     const verified = !!c.user_id;
+    const byEmail = !!c.waiting_for_email_at && c.status !== 'closed';
     // In the labels' own order (by name), whatever order they were put on.
     const tags = (ctx.labels || []).filter((l) => (c.labels || []).includes(l.id));
-    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status, JSON.stringify(tags)].join('\u0000');
+    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status, JSON.stringify(tags), byEmail].join('\u0000');
     if (button._sig === sig) return;
     button._sig = sig;
     button.classList.toggle('unread', unread);
     button.classList.toggle('open', c.id === ctx.openId);
     if (c.id === ctx.openId) button.setAttribute('aria-current', 'true');
     else button.removeAttribute('aria-current');
-    const label = [name, verified ? 'verified user' : null, tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, text, formatTime(when).long].filter(Boolean).join(', ');
+    const label = [name, verified ? 'verified user' : null, tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, byEmail ? 'waiting for email' : null, text, formatTime(when).long].filter(Boolean).join(', ');
     button.setAttribute('aria-label', label);
     button.replaceChildren(
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
@@ -131,7 +134,7 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
         'span',
         { class: 'body' },
         h('span', { class: 'line' }, h('span', { class: 'name' }, name, verified ? h('span', { class: 'proof verified', title: 'Verified user', text: '✓' }) : null), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
-        h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
+        h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, byEmail ? h('span', { class: 'tag email-wait', title: 'Your next reply is emailed to the visitor at once', text: 'waiting for email' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
         tags.length ? h('span', { class: 'line label-chips', 'aria-hidden': 'true' }, ...labelChips(tags)) : null,
       ),
     );

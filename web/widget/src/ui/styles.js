@@ -3,7 +3,8 @@
 // and colours. Colours are CSS custom properties the widget's settings override. Narrow phones
 // get a full-screen panel; reduced-motion users get no animation. Sides inside the panel are
 // logical (inline-start/end), so a right-to-left language (dir="rtl" on .frame) mirrors the
-// bubbles, the composer and the rating prompt; the launcher stays where the settings put it.
+// bubbles, the composer, the rating prompt and the away email form; the launcher stays where
+// the settings put it.
 // A message takes its own direction from its text (English in an Arabic widget reads right).
 
 export const CSS = `
@@ -91,6 +92,16 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .rate-err{margin:6px 0 0;color:var(--pw-danger);font-size:12.5px}
 .rate-err:empty{display:none}
 .rate-send{margin-top:8px;width:100%;height:38px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
+.away{margin:4px 2px;padding:12px;border:1px solid var(--pw-border);border-radius:12px}
+.away-q{margin:0 0 8px;font-weight:600}
+.away>p.away-q{margin:0;font-weight:400}
+.away label{display:block;font-size:12.5px;color:var(--pw-muted);margin-bottom:3px}
+.away-row{display:flex;gap:6px}
+.away-row input{flex:1;min-width:0;border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:15px;color:var(--pw-text);background:var(--pw-bg)}
+.away-row input[aria-invalid=true]{border-color:var(--pw-danger)}
+.away-send{flex:none;padding:0 14px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
+.away-err{margin:6px 0 0;color:var(--pw-danger);font-size:12.5px}
+.away-err:empty{display:none}
 .prechat{flex:1;overflow-y:auto;padding:14px 16px;display:flex;flex-direction:column;gap:10px}
 .pre-q{margin:0;font-weight:600}
 .pre-row{display:flex;flex-direction:column;gap:3px}
