@@ -22,6 +22,7 @@ import { createRender } from './render.js';
 import { createReports } from './reports/reports.js';
 import { createSavedReplies } from './saved-replies.js';
 import { createSessions } from './sessions.js';
+import { createShortcuts } from './shortcuts.js';
 import { createSync } from './sync.js';
 import { createThreads } from './thread.js';
 import { createTyping } from './typing.js';
@@ -232,6 +233,22 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
 
   const actions = createActions({ api, outbox, inbox, notes, layout, open, name: agentName, limits: me.limits, renderThread: render.thread });
 
+  const shortcuts = createShortcuts({
+    rows: () => [...layout.inboxView.el.querySelectorAll('.convs .conv')].map((b) => Number(b.dataset.id)),
+    openId: () => open()?.state.id ?? null,
+    // The conversation's title takes the focus (not the reply box), so the next key is a shortcut.
+    navigate: (id) => {
+      nav.navigate(id);
+      threadView.focusTitle();
+    },
+    compose: (mode) => {
+      threadView.composer.setMode(mode);
+      threadView.composer.focus();
+    },
+    act: (action, arg) => actions.act(action, arg),
+    search: () => layout.inboxView.el.querySelector('#pd-search')?.focus(),
+  });
+
   /** Which widgets this agent answers changed somewhere: follow their inbox channels now. */
   async function followWidgets() {
     try {
@@ -309,6 +326,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     threadView.stop();
     if (layout.sessionsView?.isOpen) layout.sessionsView.el.close();
     if (notifySettings?.el.open) notifySettings.el.close();
+    shortcuts.stop();
     admin?.stop();
     reports.stop();
     for (const fn of cleanups.splice(0)) fn();
@@ -328,6 +346,8 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     realtime.start();
     savedReplies.load();
     labels.load();
+    layout.shell.append(shortcuts.help);
+    shortcuts.start();
     inbox.refresh().then(() => {
       incoming.setBaseline();
       render.inbox();
