@@ -53,6 +53,14 @@ const CSS = `
 .tag.role { background: #dbeafe; color: #1e3a8a; }
 .tag.on { background: #dcfce7; color: #166534; }
 .tag.off { background: #e5e7eb; color: #374151; }
+.tag.bad { background: #fee2e2; color: #991b1b; }
+.adm-events { flex-direction: column; align-items: flex-start; }
+.adm-event label { font-weight: normal; overflow-wrap: anywhere; }
+.adm-log { border-top: 1px solid var(--border); padding-top: 8px; display: flex; flex-direction: column; gap: 6px; }
+.adm-log[hidden] { display: none; }
+.adm-log-title { margin: 0; font-size: 14px; }
+.adm-deliveries { margin: 0; }
+.adm-delivery { padding: 8px 10px; }
 .ghost.danger { color: var(--danger); border-color: #fecaca; }
 .adm-try-result .facts { margin-top: 6px; }
 .adm-detail { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; color: var(--muted); }
