@@ -4,6 +4,7 @@
 //! Queries are built at run time (`sqlx::query`), not checked against a live database at compile
 //! time, so building Parley needs no database.
 
+mod assignment;
 mod mail_jobs;
 pub mod model;
 mod postgres;
@@ -15,6 +16,7 @@ mod text;
 mod waiting;
 mod webhooks;
 
+pub use assignment::*;
 use async_trait::async_trait;
 pub use mail_jobs::*;
 pub use model::*;
@@ -354,7 +356,7 @@ pub trait Labels: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + Send + Sync + std::fmt::Debug + 'static
+    BotJobs + Agents + Accounts + Assignments + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod agents;
+mod assignment;
 mod errors;
 mod identities;
 mod jobs;

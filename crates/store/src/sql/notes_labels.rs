@@ -10,10 +10,10 @@ use sqlx::{Encode, Executor, IntoArguments, Type};
 use super::{errors::write_error, rows::Columns, Backend, SqlStore};
 use crate::{text, Label, Labels, NewNote, Note, Notes, Result, StoreError};
 
-const NOTE_COLUMNS: &str = "id, conversation_id, agent_id, body, mentions, created_at";
+pub(super) const NOTE_COLUMNS: &str = "id, conversation_id, agent_id, body, mentions, created_at";
 const LABEL_COLUMNS: &str = "id, name, color, created_at";
 
-fn note(row: &impl Columns) -> Result<Note> {
+pub(super) fn note(row: &impl Columns) -> Result<Note> {
     let id = row.int("id")?;
     let mentions = serde_json::from_value(row.json("mentions")?)
         .map_err(|e| StoreError::Corrupt(format!("note {id}: mentions: {e}")))?;

@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod agents;
+mod assignment;
 mod attachments;
 mod bot_jobs;
 mod conversations;
