@@ -2,7 +2,7 @@
 // built script and the test page) the way `parley serve` will, filling in the page's
 // placeholders, from a different origin than the API (so CORS is exercised, as on a real
 // site). `?cfg=<json>` merges extra ChatbotConfig fields into the test page (e.g. faster
-// realtime attempts); `?calls=<js>` runs code right after the pre-load stub (before the script
+// realtime attempts) over the page's own (its visitorName, say); `?calls=<js>` runs code right after the pre-load stub (before the script
 // loads); `?nostub=1` removes the stub.
 
 import { createServer } from 'node:http';
@@ -26,7 +26,8 @@ export async function startPages(parley) {
       html = html.replaceAll('__PARLEY_BASE_URL__/chatbot-widget.js', '/chatbot-widget.js');
       html = html.replaceAll('__PARLEY_DEMO_TOKEN__', parley.token).replaceAll('__PARLEY_BASE_URL__', parley.baseUrl);
       const cfg = url.searchParams.get('cfg');
-      if (cfg) html = html.replace('window.ChatbotConfig = {', 'window.ChatbotConfig = {...' + JSON.stringify(JSON.parse(cfg)) + ',');
+      // After the page's own fields, so the test's win (visitorEmail, say).
+      if (cfg) html = html.replace(/(window\.ChatbotConfig = \{[\s\S]*?\n {4}\};)/, '$1\n    Object.assign(window.ChatbotConfig, ' + JSON.stringify(JSON.parse(cfg)) + ');');
       // Calls made through the pre-load stub, before the widget script has run.
       const calls = url.searchParams.get('calls');
       if (calls) html = html.replace('</script>\n  <script src="/chatbot-widget.js"', calls + '\n  </script>\n  <script src="/chatbot-widget.js"');
