@@ -74,6 +74,7 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
     crate::privacy::retention_days(settings)?;
     crate::hours::Hours::from_settings(settings).map_err(ApiError::Validation)?;
     crate::prechat::PreChatForm::from_settings(settings)?;
+    crate::assignment::AssignmentSettings::from_settings(settings)?;
     if settings
         .get("identity_required")
         .is_some_and(|v| !v.is_boolean())
@@ -83,6 +84,64 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// WCAG AA's contrast for normal text.
+const AA_CONTRAST: f64 = 4.5;
+
+/// `#rgb` or `#rrggbb` as [r, g, b]; other CSS forms are not judged here (the widget reads them).
+fn hex_rgb(colour: &str) -> Option<[f64; 3]> {
+    let hex = colour.trim().strip_prefix('#')?;
+    let full: String = match hex.len() {
+        3 => hex.chars().flat_map(|c| [c, c]).collect(),
+        6 => hex.to_string(),
+        _ => return None,
+    };
+    let channel = |i: usize| u8::from_str_radix(full.get(i..i + 2)?, 16).ok();
+    Some([f64::from(channel(0)?), f64::from(channel(2)?), f64::from(channel(4)?)])
+}
+
+/// WCAG 2's contrast ratio of two hex colours (1 to 21).
+pub fn contrast(a: &str, b: &str) -> Option<f64> {
+    let luminance = |[r, g, b]: [f64; 3]| {
+        let channel = |c: f64| {
+            let s = c / 255.0;
+            if s <= 0.03928 {
+                s / 12.92
+            } else {
+                ((s + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    };
+    let (x, y) = (luminance(hex_rgb(a)?), luminance(hex_rgb(b)?));
+    let (hi, lo) = if x > y { (x, y) } else { (y, x) };
+    Some((hi + 0.05) / (lo + 0.05))
+}
+
+/// Colour pairs in a widget's settings whose text would be hard to read (below WCAG AA): the
+/// text on the brand colour, when the site chose it (otherwise the widget picks black or white),
+/// and the text on the background. Saved all the same; the admin page and the command line say so.
+pub fn colour_warnings(settings: &Value) -> Vec<String> {
+    let colors = settings.get("colors");
+    let colour = |key: &str| colors.and_then(|c| c.get(key)).and_then(Value::as_str);
+    let primary = colour("primary")
+        .or_else(|| settings.get("color").and_then(Value::as_str))
+        .or_else(|| settings.get("primary_color").and_then(Value::as_str));
+    let mut warnings = Vec::new();
+    let mut judge = |text: Option<&str>, on: Option<&str>, what: &str| {
+        if let (Some(text), Some(on)) = (text, on) {
+            if let Some(ratio) = contrast(text, on).filter(|r| *r < AA_CONTRAST) {
+                warnings.push(format!(
+                    "{what}: {text} on {on} has a contrast of {ratio:.1}:1, below WCAG AA (4.5:1); \
+                     some visitors will not be able to read it"
+                ));
+            }
+        }
+    };
+    judge(colour("text_on_primary"), primary, "colors.text_on_primary");
+    judge(colour("text"), colour("background"), "colors.text");
+    warnings
 }
 
 /// The HTML a site owner pastes into their pages, with the widget's token and Parley's address.
@@ -137,6 +196,24 @@ mod tests {
         assert!(check_settings(&hours).is_ok());
         let bad = json!({"hours": {"time_zone": "Paris", "weekly": {}}});
         assert!(check_settings(&bad).is_err());
+    }
+
+    #[test]
+    fn colour_pairs_below_aa_are_named() {
+        assert!((contrast("#000", "#ffffff").unwrap() - 21.0).abs() < 0.01);
+        assert!((contrast("#ffeb3b", "#fff").unwrap() - 1.2).abs() < 0.1);
+        assert_eq!(contrast("red", "#fff"), None, "names are left to the widget");
+        let yellow = json!({"colors": {"primary": "#ffeb3b", "text_on_primary": "#ffffff"}});
+        let warnings = colour_warnings(&yellow);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("below WCAG AA"), "{warnings:?}");
+        // Without a chosen text colour the widget picks black or white: nothing to warn.
+        assert!(colour_warnings(&json!({"colors": {"primary": "#ffeb3b"}})).is_empty());
+        assert!(colour_warnings(&json!({"colors": {"primary": "#1d4ed8", "text_on_primary": "#fff"}})).is_empty());
+        assert_eq!(
+            colour_warnings(&json!({"colors": {"text": "#777", "background": "#888"}})).len(),
+            1
+        );
     }
 
     #[test]

@@ -119,12 +119,16 @@ pub async fn configure_widget(
     widget_settings: &str,
 ) -> anyhow::Result<()> {
     let value = parse_widget_settings(widget_settings)?;
+    let warnings = parley_chat::widgets::colour_warnings(&value);
     if open_store(settings)
         .await?
         .update_widget_settings(id, value)
         .await?
     {
         println!("Updated widget {id}.");
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
         Ok(())
     } else {
         anyhow::bail!("no widget with id {id}")

@@ -142,3 +142,26 @@ test('the Visitors part on a phone', async () => {
   assert.deepEqual(await accessibilityProblems(page), []);
   await context.close();
 });
+
+test('the widget editor says how text reads on the brand colour, and warns below WCAG AA', async () => {
+  const { context, page, panel } = await signedIn({ width: 1280, height: 800 });
+  const item = panel.locator('.adm-item', { hasText: 'Members shop' });
+  await item.getByRole('button', { name: 'Edit Members shop' }).click();
+  await item.getByLabel('Primary colour').fill('#ffeb3b');
+  await item.getByText(/^Visitors see black text on it \(contrast \d+\.\d:1\)\.$/).waitFor();
+  await item.getByLabel('Primary colour').fill('#1d4ed8');
+  await item.getByText(/^Visitors see white text on it/).waitFor();
+  await item.getByRole('button', { name: 'Cancel' }).click();
+
+  // A text colour chosen outside the editor that fails AA is named in the list.
+  const [members] = (await page.evaluate(() => fetch('/api/admin/widgets').then((r) => r.json()))).widgets.filter((w) => w.name === 'Members shop');
+  await parley.cli(['widget', 'configure', String(members.id), '--settings', JSON.stringify({ ...members.settings, colors: { primary: '#ffeb3b', text_on_primary: '#ffffff' } })]);
+  await page.getByRole('tab', { name: 'Team' }).click();
+  await page.getByRole('tab', { name: 'Widgets' }).click();
+  await item.getByText(/below WCAG AA/).waitFor();
+  await item.getByRole('button', { name: 'Edit Members shop' }).click();
+  await item.getByText(/Text on it: #ffffff \(contrast 1\.2:1\)\. Below WCAG AA/).waitFor();
+  await shot(page, 'admin-contrast');
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await context.close();
+});

@@ -132,14 +132,14 @@ export async function startParley({ env = {}, agent = false, setup = false, read
       return call(method, path, { Authorization: 'Bearer ' + agentToken, Accept: 'application/json' }, body);
     },
     /**
-     * Runs `parley <args>` on this server's data directory; resolves to its stdout. `input` is
-     * written to its standard input (a password for `parley admin create`, say), which is
-     * otherwise closed.
+     * Runs `parley <args>` on this server's data directory; resolves to its stdout (with
+     * `withStderr`, to `{stdout, stderr}`). `input` is written to its standard input (a password
+     * for `parley admin create`, say), which is otherwise closed.
      */
-    cli(args, { input } = {}) {
+    cli(args, { input, withStderr = false } = {}) {
       return new Promise((resolveRun, reject) => {
         const child = execFile(bin, args, { cwd: dir, env: childEnv, timeout: 30000 }, (error, stdout, stderr) =>
-          error ? reject(new Error(`parley ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolveRun(stdout),
+          error ? reject(new Error(`parley ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolveRun(withStderr ? { stdout, stderr } : stdout),
         );
         child.stdin.end(input ?? '');
       });

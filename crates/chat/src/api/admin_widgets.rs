@@ -32,6 +32,8 @@ fn widget_json(widget: &Widget) -> Value {
         "allowed_origins": widget.allowed_origins,
         "settings": widget.settings,
         "has_identity_secret": widget.identity_secret.is_some(),
+        // Colour pairs visitors may not be able to read (saved all the same).
+        "warnings": widgets::colour_warnings(&widget.settings),
         "created_at": widget.created_at,
         "revoked_at": widget.revoked_at,
     })

@@ -10,6 +10,7 @@
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
+import { AA, contrast, readableOn } from '../../../shared/ui/contrast.js';
 import { createBotSettings } from './bot-settings.js';
 import { createHoursSettings } from './hours-settings.js';
 import { createVisitorSettings } from './visitor-settings.js';
@@ -116,6 +117,20 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     greeting.value = typeof settings.greeting === 'string' ? settings.greeting : '';
     const color = h('input', { type: 'text', placeholder: '#2563eb', spellcheck: 'false', autocomplete: 'off' });
     color.value = typeof colors.primary === 'string' ? colors.primary : '';
+    // How text reads on the brand colour: what visitors will see, and a warning below WCAG AA.
+    const contrastNote = h('p', { class: 'hint', role: 'status' });
+    const judgeContrast = () => {
+      const primary = color.value.trim();
+      const chosen = typeof colors.text_on_primary === 'string' ? colors.text_on_primary : null;
+      const text = chosen || (primary ? readableOn(primary) : null);
+      const ratio = primary && text ? contrast(primary, text) : null;
+      if (ratio == null) return (contrastNote.textContent = '');
+      const said = (chosen ? 'Text on it: ' + chosen : 'Visitors see ' + (text === '#000000' ? 'black' : 'white') + ' text on it') + ' (contrast ' + ratio.toFixed(1) + ':1).';
+      contrastNote.textContent = ratio < AA ? said + ' Below WCAG AA (4.5:1): some visitors will not be able to read it.' : said;
+      contrastNote.classList.toggle('error', ratio < AA);
+    };
+    color.addEventListener('input', judgeContrast);
+    judgeContrast();
     const position = h('select', {}, h('option', { value: 'right', text: 'Right' }), h('option', { value: 'left', text: 'Left' }));
     position.value = settings.position === 'left' ? 'left' : 'right';
     const language = h(
@@ -146,6 +161,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Allowed origins', o, 'One per line. None: any site.'),
       field('Greeting', greeting, 'The first bubble visitors see. Empty: the default.'),
       field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
+      contrastNote,
       field('Position', position),
       field('Language', language, 'What the widget speaks. Automatic: the visitor\'s browser language.'),
       field('Proactive message', proMessage, 'A bubble beside the launcher for visitors who have not chatted yet, once a day. Empty: none.'),
@@ -225,6 +241,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       { class: 'adm-item' + (revoked ? ' disabled' : ''), 'data-widget-id': w.id },
       h('div', { class: 'adm-head' }, h('b', { text: w.name }), h('span', { class: 'muted', text: '#' + w.id }), revoked ? h('span', { class: 'tag', text: 'Revoked' }) : null),
       h('p', { class: 'muted adm-sub', text: 'Origins: ' + origins }),
+      ...(Array.isArray(w.warnings) ? w.warnings : []).map((warning) => h('p', { class: 'error adm-sub', text: warning })),
     );
     if (revoked) return item;
     const edit = h('button', { type: 'button', class: 'ghost adm-edit-toggle', text: 'Edit', 'aria-label': 'Edit ' + w.name });

@@ -7,6 +7,7 @@
 // scroll position is kept unless the visitor was already at the bottom.
 
 import { h, safeColor } from '../../../shared/ui/dom.js';
+import { readableOn } from '../../../shared/ui/contrast.js';
 import { icon } from './icons.js';
 import { CSS } from './styles.js';
 import { renderMessage } from './message.js';
@@ -114,6 +115,12 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
       for (const [key, prop] of Object.entries(map)) {
         const value = safeColor(colors[key]);
         if (value) host.style.setProperty(prop, value);
+      }
+      // Text on the brand colour: the site's choice, else black or white by contrast (a yellow
+      // brand gets black text, not white at 1.5:1).
+      if (primary && !safeColor(colors.text_on_primary)) {
+        const text = readableOn(primary);
+        if (text) host.style.setProperty('--pw-on-primary', text);
       }
       host.setAttribute('data-position', settings?.position === 'left' || settings?.position === 'bottom-left' ? 'left' : 'right');
     },
