@@ -8,6 +8,7 @@
 //! - [`broadcast`]: the broadcaster drivers (`reverb` embedded or over HTTP, `pusher`, `log`, `null`).
 //! - [`payload`]: the JSON shapes clients see and the event names.
 //! - [`presence`]: which agents are online, published to the team and to visitors.
+//! - [`assignment`]: automatic assignment per widget and transfers between agents.
 //! - [`hours`]: a widget's business hours; [`availability`]: the widget's mode (live, bot, away).
 //! - [`uploads`]: type sniffing, allowlist, storage.
 //! - [`http_server`]: the port's listener (header and idle timeouts, connection cap); [`health`]:
@@ -23,6 +24,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod assignment;
 pub mod availability;
 pub mod bot_runner;
 pub mod broadcast;

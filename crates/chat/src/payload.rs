@@ -37,6 +37,12 @@ pub const HANDOFF_EVENT: &str = "ConversationNeedsHuman";
 pub const NOTE_EVENT: &str = "NoteAdded";
 /// A note mentions this agent, on their own channel: `{conversation_id, note, by}`.
 pub const MENTION_EVENT: &str = "AgentMentioned";
+/// A conversation came to this agent, on their own channel: `{conversation_id, widget_id,
+/// visitor_name, reason: automatic|transfer, by, note, conversation}`.
+pub const ASSIGNED_EVENT: &str = "ConversationAssigned";
+/// A conversation was taken from this agent, on their own channel: `{conversation_id,
+/// widget_id, visitor_name, reason: no_reply|transfer, …}`.
+pub const UNASSIGNED_EVENT: &str = "ConversationUnassigned";
 /// A conversation's labels changed, to its widget's inbox: `{conversation_id, label_ids}`.
 pub const LABELS_EVENT: &str = "LabelsUpdated";
 /// The labels themselves changed (made, renamed, deleted), on the team channel.
@@ -47,8 +53,8 @@ pub const AGENTS_CHANNEL: &str = "private-agents";
 /// What each widget's inbox channel is named after: its conversations' `InboxUpdated` and
 /// `ConversationNeedsHuman`, for the agents who may see that widget.
 pub const INBOX_CHANNEL_PREFIX: &str = "private-agents.";
-/// What each agent's own channel is named after. Nothing is published there yet: the dashboard
-/// subscribes so that revoking the agent can close its sockets.
+/// What each agent's own channel is named after: what concerns that agent alone (mentions,
+/// conversations given to them or taken from them). Revoking the agent closes its sockets.
 pub const AGENT_CHANNEL_PREFIX: &str = "private-agent.";
 /// What every conversation's channel name starts with.
 pub const CONVERSATION_CHANNEL_PREFIX: &str = "private-chat.conversation.";

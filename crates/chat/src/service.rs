@@ -303,6 +303,8 @@ impl ChatService {
         if status == ConversationStatus::Closed {
             self.transcript_on_close(&conversation).await;
         }
+        // A handoff queues work and a close or hand-back frees a slot: automatic assignment.
+        self.offer_queued_logged().await;
         Ok(conversation)
     }
 

@@ -122,6 +122,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let knowledge_dir = service.config.knowledge_dir.clone();
     service.watch_presence(std::time::Duration::from_secs(5), shutdown.clone());
+    // Every node assigns queued conversations and takes back unanswered ones now and then, in
+    // case a trigger was missed; the store keeps nodes from assigning the same one twice.
+    parley_chat::assignment::spawn_sweep(
+        service.clone(),
+        parley_chat::assignment::SWEEP_EVERY,
+        shutdown.clone(),
+    );
     // Every node expires conversations past their widget's retention; nodes share the work.
     parley_chat::privacy::spawn_retention(
         service.clone(),

@@ -154,6 +154,10 @@ pub async fn update(
             })),
         )
         .await?;
+    if settings_changed {
+        // Automatic assignment may have been turned on, or given more room.
+        state.service.offer_queued_logged().await;
+    }
     Ok(Json(
         json!({ "success": true, "widget": widget_json(&widget) }),
     ))

@@ -73,13 +73,14 @@ pub async fn set_availability(
     AgentAuth(agent): AgentAuth,
     ApiJson(body): ApiJson<SetAvailability>,
 ) -> Result<Json<Value>, ApiError> {
+    let was_online = agent.is_online(Utc::now(), online_window());
     let agent = state
         .service
         .store
         .set_agent_availability(agent.id, body.availability, Utc::now(), body.seq)
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
-    published(&state, &agent).await
+    published(&state, &agent, was_online).await
 }
 
 /// `POST /api/agent/heartbeat?seq=&leaving=`: the dashboard is still open (or, with
@@ -95,21 +96,30 @@ pub async fn heartbeat(
     } else {
         Utc::now()
     };
+    let was_online = agent.is_online(Utc::now(), online_window());
     let agent = state
         .service
         .store
         .touch_agent(agent.id, seen, beat.seq)
         .await?
         .ok_or(ApiError::NotFound("agent"))?;
-    published(&state, &agent).await
+    published(&state, &agent, was_online).await
 }
 
 /// Tells listeners what changed (an agent coming back after going quiet changes "online" too)
-/// and answers with the agent as stored.
-async fn published(state: &AppState, agent: &Agent) -> Result<Json<Value>, ApiError> {
+/// and answers with the agent as stored. An agent who just came online is offered the
+/// conversations waiting for someone.
+async fn published(
+    state: &AppState,
+    agent: &Agent,
+    was_online: bool,
+) -> Result<Json<Value>, ApiError> {
     if let Err(error) = state.service.refresh_presence().await {
         // The change is stored; the watcher publishes it on its next look.
         tracing::warn!(%error, "could not publish agent availability");
+    }
+    if !was_online && agent.is_online(Utc::now(), online_window()) {
+        state.service.offer_queued_logged().await;
     }
     Ok(Json(json!({ "success": true, "agent": agent_json(agent) })))
 }

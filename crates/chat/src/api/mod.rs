@@ -21,6 +21,7 @@ mod messages;
 mod notes;
 mod reports;
 mod saved_replies;
+mod transfer;
 mod widget;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use axum::{
 };
 
 pub use edge::{add_security_headers, security_headers};
+pub(crate) use notes::note_json;
 
 use crate::{accounts::SetupLink, ratelimit::RateLimiter, service::ChatService};
 
@@ -228,6 +230,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(notes::list).post(notes::write),
         )
         .route("/api/agent/conversations/{id}/labels", put(labels::set))
+        .route(
+            "/api/agent/conversations/{id}/transfer",
+            get(transfer::targets).post(transfer::transfer),
+        )
         .route("/api/agent/labels", get(labels::list))
         .route("/api/admin/labels", post(labels::create))
         .route(

@@ -22,7 +22,7 @@ const MAX_NOTE_CHARS: usize = 5000;
 const MAX_MENTIONS: usize = 20;
 
 /// A note as agents see it, with its author's name.
-fn note_json(note: &Note, author: Option<&str>) -> Value {
+pub(crate) fn note_json(note: &Note, author: Option<&str>) -> Value {
     json!({
         "id": note.id,
         "conversation_id": note.conversation_id,

@@ -9,6 +9,7 @@ mod admin_widgets;
 mod agent_inbox;
 mod agents;
 mod api_edge;
+mod assignment;
 mod bot;
 mod broadcasting;
 mod conversations;
