@@ -37,7 +37,7 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const panel = h(
     'section',
-    { id: 'pw-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'pw-title', hidden: true },
+    { id: 'pw-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'pw-title', tabindex: -1, hidden: true },
     h('header', { class: 'head' }, h('div', { class: 'who' }, title, h('div', { class: 'status' }, dot, statusText)), closeBtn),
     banner,
     prechat?.el,
@@ -54,16 +54,26 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   let nudge = null; // the proactive greeting's bubble beside the launcher, while it shows
   let greetingNode = null;
 
+  // On a phone the panel covers the page: a modal dialog that keeps the focus. On a touch screen
+  // opening it does not put the focus in the message box, which would pop the keyboard up unasked.
+  const media = (query) => (typeof matchMedia === 'function' ? matchMedia(query) : null);
+  const phone = media('(max-width: 480px)');
+  const touch = media('(pointer: coarse)');
+  const fullScreen = () => !!phone?.matches;
+
   function setOpen(next, { focus = true } = {}) {
     if (next === open) return;
     open = next;
     panel.hidden = !open;
+    if (fullScreen()) panel.setAttribute('aria-modal', 'true');
+    else panel.removeAttribute('aria-modal');
     host.toggleAttribute('data-open', open);
     launcher.setAttribute('aria-expanded', String(open));
     launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat'));
     if (open) {
       scrollToEnd();
-      if (focus) (prechat?.visible() ? prechat : composer).focus();
+      if (focus && touch?.matches) panel.focus();
+      else if (focus) (prechat?.visible() ? prechat : composer).focus();
     } else if (focus) launcher.focus();
     if (open) {
       nudge?.remove();
@@ -75,10 +85,29 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   launcher.addEventListener('click', () => setOpen(!open));
   closeBtn.addEventListener('click', () => setOpen(false));
   panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Tab' && fullScreen()) return keepFocusIn(e);
     if (e.key !== 'Escape') return;
     e.stopPropagation();
     if (!composer.cancelRecording()) setOpen(false);
   });
+
+  /** Tab and Shift+Tab go round the panel's controls instead of into the page behind. */
+  function keepFocusIn(e) {
+    const focusable = [...panel.querySelectorAll('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(
+      (el) => !el.disabled && el.getClientRects().length > 0,
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = root.activeElement;
+    if (e.shiftKey && (active === first || active === panel)) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && active === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
 
   const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
   function scrollToEnd() {

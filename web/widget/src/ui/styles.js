@@ -18,6 +18,8 @@ export const CSS = `
 .frame{display:contents}
 button{font:inherit;color:inherit;cursor:pointer;border:0;background:none;padding:0}
 :focus-visible{outline:3px solid var(--pw-primary);outline-offset:2px}
+.head :focus-visible{outline-color:var(--pw-on-primary);outline-offset:-3px}
+.panel:focus{outline:none}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .launcher{position:relative;width:58px;height:58px;border-radius:50%;background:var(--pw-primary);color:var(--pw-on-primary);
@@ -97,7 +99,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .away>p.away-q{margin:0;font-weight:400}
 .away label{display:block;font-size:12.5px;color:var(--pw-muted);margin-bottom:3px}
 .away-row{display:flex;gap:6px}
-.away-row input{flex:1;min-width:0;border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:15px;color:var(--pw-text);background:var(--pw-bg)}
+.away-row input{flex:1;min-width:0;border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:16px;color:var(--pw-text);background:var(--pw-bg)}
 .away-row input[aria-invalid=true]{border-color:var(--pw-danger)}
 .away-send{flex:none;padding:0 14px;border-radius:8px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600}
 .away-err{margin:6px 0 0;color:var(--pw-danger);font-size:12.5px}
@@ -106,7 +108,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .pre-q{margin:0;font-weight:600}
 .pre-row{display:flex;flex-direction:column;gap:3px}
 .pre-row label{font-size:12.5px;color:var(--pw-muted)}
-.pre-row input,.pre-row select,.pre-row textarea{border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:15px;color:var(--pw-text);background:var(--pw-bg)}
+.pre-row input,.pre-row select,.pre-row textarea{border:1px solid var(--pw-border);border-radius:8px;padding:8px 10px;font:inherit;font-size:16px;color:var(--pw-text);background:var(--pw-bg)}
 .pre-row [aria-invalid=true]{border-color:var(--pw-danger)}
 .pre-check{flex-direction:row;flex-wrap:wrap;align-items:flex-start;gap:8px}
 .pre-check input{width:18px;height:18px;margin:1px 0 0;flex:none}
@@ -123,7 +125,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}
 @keyframes pw-b{0%,60%,100%{transform:none;opacity:.45}30%{transform:translateY(-4px);opacity:1}}
 .composer{border-top:1px solid var(--pw-border);padding:8px;display:flex;align-items:flex-end;gap:4px}
-.composer textarea{flex:1;resize:none;unicode-bidi:plaintext;border:1px solid var(--pw-border);border-radius:12px;padding:9px 11px;font:inherit;font-size:15px;
+.composer textarea{flex:1;resize:none;unicode-bidi:plaintext;border:1px solid var(--pw-border);border-radius:12px;padding:9px 11px;font:inherit;font-size:16px;
   color:var(--pw-text);background:var(--pw-bg);max-height:120px;min-height:40px;line-height:1.35}
 .composer textarea:focus{outline:2px solid var(--pw-primary);outline-offset:0;border-color:transparent}
 .tool{width:38px;height:40px;border-radius:10px;display:grid;place-items:center;color:var(--pw-muted);flex:none}
