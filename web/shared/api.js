@@ -46,10 +46,12 @@ const NOT_JSON = 'the server answered with something that is not JSON';
  * @param {(conversation: boolean) => object|null} [o.headers] more headers; `conversation` is the
  *   call's option of that name (the widget adds its visitor token there)
  * @param {(error: ApiError) => void} [o.onUnauthorized] told of every 401
+ * @param {(reachable: boolean) => void} [o.onReach] told after each call whether the server
+ *   answered (false: no answer, a time-out, or a gateway's 502-504: the server is not there)
  * @param {object} [o.init] more fetch() options (the dashboard's `cache: 'no-store'`)
  * @returns {{base: string, request: Function, upload: Function}}
  */
-export function createClient({ baseUrl, token, socketId = () => null, headers: more = () => null, onUnauthorized = () => {}, init: extra }) {
+export function createClient({ baseUrl, token, socketId = () => null, headers: more = () => null, onUnauthorized = () => {}, onReach = () => {}, init: extra }) {
   const base = baseUrl.replace(/\/+$/, '');
 
   function headers(conversation, json) {
@@ -82,10 +84,12 @@ export function createClient({ baseUrl, token, socketId = () => null, headers: m
       response = await fetch(base + path, init);
       text = await response.text();
     } catch (error) {
+      onReach(false);
       throw new ApiError(0, controller.signal.aborted ? 'timeout' : 'network', String(error?.message || error));
     } finally {
       clearTimeout(timer);
     }
+    onReach(!(response.status >= 502 && response.status <= 504));
     if (!response.ok) throw failed(response.status, text, response.headers.get('Retry-After'));
     try {
       return JSON.parse(text);

@@ -7,11 +7,12 @@ import { ApiError, createClient } from '../../shared/api.js';
 
 export { ApiError };
 
-export function createApi({ baseUrl, apiToken, session, socketId, identity = null }) {
+export function createApi({ baseUrl, apiToken, session, socketId, identity = null, onReach = () => {} }) {
   const { base, request, upload } = createClient({
     baseUrl,
     token: apiToken,
     socketId,
+    onReach,
     // A signed-in visitor's credential goes with every call about a conversation; a conversation
     // reopened from another device has no visitor token in this browser, only the credential.
     headers: (conversation) => {

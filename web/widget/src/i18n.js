@@ -53,6 +53,7 @@ export const en = {
   statusClosed: 'This conversation has ended. Write to start a new one.',
   erased: 'This conversation was deleted. Write to start a new one.',
   offline: 'Connection lost. Retrying…',
+  reconnecting: 'Reconnecting…',
   unavailable: 'Chat is unavailable right now.',
   tooLarge: '{name} is larger than {max} MB.',
   tooLong: 'Messages can have at most {max} characters.',

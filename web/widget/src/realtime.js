@@ -13,10 +13,13 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
   let conversationId = null;
   let fallbackLogged = false;
   let started = false;
+  let adopted = null; // the provider whose socket we use, once one connected
 
   function setConnected(connected) {
     if (state.realtimeConnected === connected) return;
     state.realtimeConnected = connected;
+    // Honest for debugging: while the socket is down the widget polls, so polling delivers.
+    if (adopted) state.realtimeProvider = connected ? adopted : 'polling';
     handlers.onStatus(connected);
   }
 
@@ -37,6 +40,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
         fallbackLogged = true;
       },
       adopted(e, name) {
+        adopted = name;
         state.realtimeProvider = name;
         log('✓ ' + LABEL[name] + ' real-time connected');
         // From here pusher-js reconnects by itself (and resubscribes, which gap-fills); until it
@@ -45,6 +49,7 @@ export function createRealtime({ config, api, store, handlers, options = {}, deb
       },
       down: () => setConnected(false),
       polling() {
+        adopted = null;
         channel = null;
         channelName = null;
         state.channelSubscription = null;

@@ -47,7 +47,9 @@ export function createWidget(options) {
   const identity = readIdentity(options);
   const session = createSession({ storage, user: () => user, pageUrl: location.href, userKey: identity?.key ?? null, locale: () => t.locale });
   let realtime = null;
-  const api = createApi({ baseUrl: options.widgetUrl, apiToken: options.apiToken, session: session.get, socketId: () => realtime?.socketId(), identity });
+  // Whether the server answers: false after a call got no answer, until one gets one.
+  let reachable = true;
+  const api = createApi({ baseUrl: options.widgetUrl, apiToken: options.apiToken, session: session.get, socketId: () => realtime?.socketId(), identity, onReach: (ok) => setReachable(ok) });
   const debug = options.debug !== false;
 
   let config = null;
@@ -103,7 +105,22 @@ export function createWidget(options) {
 
   /** The header's line and its dot; the dot is lit while a human agent is online. */
   function headerStatus() {
+    if (!reachable) return [t('reconnecting'), false];
     return statusFor(t, state.conversation, widgetMode(), state.availability);
+  }
+
+  /**
+   * The server stopped (or started again) answering: "Reconnecting…" in the banner and the
+   * header while it is gone, rather than a header that still promises answers; the outbox and
+   * polling keep trying meanwhile.
+   */
+  function setReachable(ok) {
+    if (ok === reachable) return;
+    reachable = ok;
+    if (!panel) return;
+    if (!ok) banner(t('reconnecting'));
+    else banner(navigator.onLine === false ? t('offline') : null);
+    render();
   }
 
   /** Leaves the visitor's email for the reply; resolves to true, or what to tell them. */

@@ -42,6 +42,7 @@ export default {
   statusClosed: 'Dieses Gespräch ist beendet. Schreiben Sie, um ein neues zu beginnen.',
   erased: 'Dieses Gespräch wurde gelöscht. Schreiben Sie, um ein neues zu beginnen.',
   offline: 'Verbindung unterbrochen. Neuer Versuch…',
+  reconnecting: 'Verbindung wird wiederhergestellt…',
   unavailable: 'Der Chat ist gerade nicht verfügbar.',
   tooLarge: '{name} ist größer als {max} MB.',
   tooLong: 'Nachrichten dürfen höchstens {max} Zeichen lang sein.',

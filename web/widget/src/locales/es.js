@@ -42,6 +42,7 @@ export default {
   statusClosed: 'Esta conversación ha terminado. Escribe para iniciar otra.',
   erased: 'Esta conversación se ha eliminado. Escribe para iniciar otra.',
   offline: 'Conexión perdida. Reintentando…',
+  reconnecting: 'Reconectando…',
   unavailable: 'El chat no está disponible ahora.',
   tooLarge: '{name} supera los {max} MB.',
   tooLong: 'Los mensajes pueden tener como máximo {max} caracteres.',

@@ -42,6 +42,7 @@ export default {
   statusClosed: 'Cette conversation est terminée. Écrivez pour en commencer une autre.',
   erased: 'Cette conversation a été supprimée. Écrivez pour en commencer une autre.',
   offline: 'Connexion perdue. Nouvelle tentative…',
+  reconnecting: 'Reconnexion…',
   unavailable: "Le chat n'est pas disponible pour le moment.",
   tooLarge: '{name} dépasse {max} Mo.',
   tooLong: 'Un message peut contenir au plus {max} caractères.',

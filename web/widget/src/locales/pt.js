@@ -42,6 +42,7 @@ export default {
   statusClosed: 'Esta conversa foi encerrada. Escreva para iniciar outra.',
   erased: 'Esta conversa foi apagada. Escreva para iniciar outra.',
   offline: 'Conexão perdida. Tentando novamente…',
+  reconnecting: 'Reconectando…',
   unavailable: 'O chat não está disponível no momento.',
   tooLarge: '{name} tem mais de {max} MB.',
   tooLong: 'As mensagens podem ter no máximo {max} caracteres.',
