@@ -110,8 +110,13 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   }
 
   const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  // Whether the visitor reads the end of the thread: set by their own scrolling, so an image that
+  // loads later (and makes the list taller) still brings them down when they were at the bottom.
+  let pinned = true;
+  list.addEventListener('scroll', () => (pinned = atBottom()), { passive: true });
   function scrollToEnd() {
     list.scrollTop = list.scrollHeight;
+    pinned = true;
   }
 
   return {
@@ -132,7 +137,7 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
       if (open && had && !on) composer.focus();
     },
     stickToBottom(force) {
-      if (force || atBottom()) scrollToEnd();
+      if (force || pinned || atBottom()) scrollToEnd();
     },
 
     applySettings({ name, settings }) {
@@ -163,7 +168,7 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
 
     /** Brings the list in line with the store's messages (keyed, in order, minimal DOM work). */
     renderMessages(messages, ctx) {
-      const stick = atBottom();
+      const stick = pinned || atBottom();
       const seen = new Set();
       let prev = greetingNode;
       for (const m of messages) {
