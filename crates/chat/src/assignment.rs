@@ -157,10 +157,25 @@ pub fn spawn_sweep(service: ChatService, every: Duration, shutdown: Cancellation
 
 impl ChatService {
     /// Gives queued conversations to agents with room, on every live widget that assigns
-    /// automatically, and tells everyone concerned. How many were assigned. A widget that fails
-    /// is logged and left to the next pass.
+    /// automatically, and tells everyone concerned. How many were assigned.
     pub async fn offer_queued(&self) -> Result<usize, ApiError> {
-        let mut assigned = 0;
+        let assigned = self.assign_waiting().await?;
+        self.announce_automatic(&assigned, None);
+        Ok(assigned.len())
+    }
+
+    /// [`Self::offer_queued`] where a failure must not fail the caller's change, which is
+    /// committed already: logged, and the sweep tries again.
+    pub(crate) async fn offer_queued_logged(&self) {
+        if let Err(error) = self.offer_queued().await {
+            tracing::warn!(%error, "automatic assignment failed; the sweep will try again");
+        }
+    }
+
+    /// Gives queued conversations to agents with room, telling nobody yet (see
+    /// [`Self::announce_automatic`]). A widget that fails is logged and left to the next pass.
+    async fn assign_waiting(&self) -> Result<Vec<Reassigned>, ApiError> {
+        let mut assigned = Vec::new();
         for (widget_id, settings) in self.assigning_widgets().await? {
             let Some(mode) = settings.mode else { continue };
             loop {
@@ -178,26 +193,37 @@ impl ChatService {
                         break;
                     }
                 };
-                for change in &done {
-                    self.announce_assigned(change, Reason::Automatic, None, None);
-                }
-                assigned += done.len();
-                if (done.len() as i64) < BATCH {
+                let more = done.len() as i64 == BATCH;
+                assigned.extend(done);
+                if !more {
                     break;
                 }
             }
         }
-        if assigned > 0 {
-            self.wake_webhooks();
-        }
         Ok(assigned)
     }
 
-    /// [`Self::offer_queued`] where a failure must not fail the caller's change, which is
-    /// committed already: logged, and the sweep tries again.
-    pub(crate) async fn offer_queued_logged(&self) {
-        if let Err(error) = self.offer_queued().await {
+    /// [`Self::assign_waiting`] for a caller whose own change is committed: a failure is logged
+    /// and the sweep tries again.
+    pub(crate) async fn assign_waiting_logged(&self) -> Vec<Reassigned> {
+        self.assign_waiting().await.unwrap_or_else(|error| {
             tracing::warn!(%error, "automatic assignment failed; the sweep will try again");
+            Vec::new()
+        })
+    }
+
+    /// Tells everyone concerned about automatic assignments: each conversation's channel and
+    /// inbox (except `told`'s, which its caller announces with its own change) and each new
+    /// assignee's own channel.
+    pub(crate) fn announce_automatic(&self, changes: &[Reassigned], told: Option<i64>) {
+        for change in changes {
+            if Some(change.conversation.id) != told {
+                self.announce_change(&change.conversation);
+            }
+            self.tell_assignee(change, Reason::Automatic, None, None);
+        }
+        if !changes.is_empty() {
+            self.wake_webhooks();
         }
     }
 
@@ -285,7 +311,8 @@ impl ChatService {
             conversation: transferred.conversation.clone(),
             previous_agent_id: transferred.previous_agent_id,
         };
-        self.announce_assigned(&change, Reason::Transfer, Some(by), note_json.as_ref());
+        self.announce_change(&change.conversation);
+        self.tell_assignee(&change, Reason::Transfer, Some(by), note_json.as_ref());
         if let Some(previous) = transferred.previous_agent_id.filter(|p| *p != by.id) {
             self.broadcast(
                 payload::agent_channel(previous),
@@ -323,8 +350,8 @@ impl ChatService {
             .collect())
     }
 
-    /// A conversation's new assignee, to its channel, its inbox, and the assignee's own channel.
-    fn announce_assigned(
+    /// A conversation's new assignee, on the assignee's own channel.
+    fn tell_assignee(
         &self,
         change: &Reassigned,
         reason: Reason,
@@ -332,7 +359,6 @@ impl ChatService {
         note: Option<&Value>,
     ) {
         let conversation = &change.conversation;
-        self.announce_change(conversation);
         if let Some(agent_id) = conversation.assigned_agent_id {
             self.broadcast(
                 payload::agent_channel(agent_id),

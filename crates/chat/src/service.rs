@@ -275,18 +275,27 @@ impl ChatService {
         Ok(reactions)
     }
 
-    /// Changes a conversation's status and assignee and broadcasts it.
+    /// Changes a conversation's status and assignee and broadcasts it. Automatic assignment runs
+    /// first (a handoff queues work, a close or a hand-back frees a slot), so a conversation given
+    /// out at once is announced with its assignee rather than as waiting.
     pub async fn set_status(
         &self,
         conversation_id: i64,
         status: ConversationStatus,
         agent: Option<i64>,
     ) -> Result<Conversation, ApiError> {
-        let conversation = self
+        let mut conversation = self
             .store
             .update_conversation(conversation_id, status, agent)
             .await?
             .ok_or(ApiError::NotFound("conversation"))?;
+        let assigned = self.assign_waiting_logged().await;
+        if let Some(change) = assigned
+            .iter()
+            .find(|c| c.conversation.id == conversation_id)
+        {
+            conversation = change.conversation.clone();
+        }
         let json = serde_json::json!({
             "id": conversation.id,
             "status": conversation.status.as_str(),
@@ -299,12 +308,11 @@ impl ChatService {
             None,
         );
         self.tell_inbox(&conversation, None, None);
+        self.announce_automatic(&assigned, Some(conversation_id));
         self.wake_webhooks();
         if status == ConversationStatus::Closed {
             self.transcript_on_close(&conversation).await;
         }
-        // A handoff queues work and a close or hand-back frees a slot: automatic assignment.
-        self.offer_queued_logged().await;
         Ok(conversation)
     }
 

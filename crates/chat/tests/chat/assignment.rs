@@ -111,7 +111,14 @@ async fn a_handoff_goes_to_a_free_agent_at_once_and_waits_when_nobody_has_room()
     assert_eq!(told["conversation_id"], first);
     assert_eq!(told["reason"], "automatic");
     assert_eq!(told["conversation"]["assigned_agent_id"], ada.id);
-    // The inbox moves it to Ada's conversations at once.
+    // The inbox moves it to Ada's conversations at once, never showing it as waiting.
+    assert!(
+        !updates
+            .iter()
+            .any(|u| u["conversation"]["status"] == "human"
+                && u["conversation"]["assigned_agent_id"].is_null()),
+        "{updates:?}"
+    );
     let last = updates.last().expect("inbox updates");
     assert_eq!(last["conversation"]["id"], first);
     assert_eq!(last["conversation"]["assigned_agent_id"], ada.id);
