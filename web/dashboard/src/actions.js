@@ -1,7 +1,10 @@
 // actions.js — owns what the agent does to the open conversation: replies and file replies
 // (through the outbox, the caption with the first file), Assign (to me, to another agent, to
-// nobody), Close / Reopen / Hand back to the bot, labels, private notes, and reactions; each outcome is announced to
+// nobody), Transfer (to another agent, with a note: transfer.js), Close / Reopen / Hand back to
+// the bot, labels, private notes, and reactions; each outcome is announced to
 // screen readers, each failure is a toast (a 401 signs out instead).
+
+import { createTransfer } from './transfer.js';
 
 // The server's default; /api/agent/me may say otherwise, and the server's 413 is the last word.
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -12,9 +15,12 @@ const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
  * @param {() => string} o.name this agent's name on its replies
  * @param {object} o.limits /api/agent/me's `limits`
  * @param {() => void} o.renderThread draws the open conversation again
+ * @param {() => object|null} o.self this agent
+ * @param {(t: object) => object} o.conversationOf what is known of a thread's conversation
  */
-export function createActions({ api, outbox, inbox, notes, layout, open, name, limits, renderThread }) {
+export function createActions({ api, outbox, inbox, notes, layout, open, name, limits, renderThread, self = () => null, conversationOf = (t) => t.state.conversation || {} }) {
   const { threadView, announce, toast } = layout;
+  const transfer = createTransfer({ api, inbox, notes, layout, open, self, conversationOf });
 
   return {
     send(text) {
@@ -37,6 +43,7 @@ export function createActions({ api, outbox, inbox, notes, layout, open, name, l
       const t = open();
       if (!t) return;
       const id = t.state.id;
+      if (action === 'transfer') return transfer.open(arg);
       try {
         let res;
         if (action === 'assignMe') res = await api.assign(id);
@@ -86,5 +93,7 @@ export function createActions({ api, outbox, inbox, notes, layout, open, name, l
         if (error?.status !== 401) toast('Could not react: ' + error.message, { error: true });
       }
     },
+
+    stop: () => transfer.stop(),
   };
 }

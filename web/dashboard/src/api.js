@@ -79,6 +79,9 @@ export function createApi({ baseUrl, credential, socketId = () => null, onUnauth
     notes: (id) => request('GET', conv(id) + '/notes'),
     addNote: (id, body, mentionIds) => request('POST', conv(id) + '/notes', { body: { body, mention_ids: mentionIds || [] } }),
     labels: () => request('GET', '/api/agent/labels'),
+    /** Who may take the conversation, with their load; and giving it to one of them. */
+    transferTargets: (id) => request('GET', conv(id) + '/transfer'),
+    transfer: (id, agentId, note) => request('POST', conv(id) + '/transfer', { body: note ? { agent_id: agentId, note } : { agent_id: agentId } }),
     setLabels: (id, labelIds) => request('PUT', conv(id) + '/labels', { body: { label_ids: labelIds } }),
     savedReplies: () => request('GET', '/api/agent/saved-replies'),
     createSavedReply: (shortcut, text) => request('POST', '/api/agent/saved-replies', { body: { shortcut, text } }),

@@ -1,9 +1,11 @@
 // incoming.js — owns what arrives for the agent: new messages in the open conversation (read
 // out to screen readers, typing hints cleared, a chime and a flashing title while the tab is
 // hidden), the team channel's events (availability, a conversation newly needing a human, inbox
-// updates, an erased conversation, private notes, mentions of this agent, labels), the open conversation's events and whispers, and conversations newly waiting in the
+// updates, an erased conversation, private notes, mentions of this agent, conversations given to
+// or taken from them (assigned.js), labels), the open conversation's events and whispers, and conversations newly waiting in the
 // inbox (a notice, once each). An event too large to send whole (`truncated`) is fetched.
 
+import { createAssignedNotices } from './assigned.js';
 import { visitorName, preview } from './ui/inbox.js';
 
 /**
@@ -17,6 +19,8 @@ import { visitorName, preview } from './ui/inbox.js';
 export function createIncoming({ api, inbox, threads, notes, labels, sync, presence, notifier, layout, typing, open, self, conversationOf, navigate, stopped }) {
   let baseline = false; // the first listing has answered: later arrivals in Waiting are news
   const waitingAlerted = new Set();
+  // Conversations given to this agent or taken from them (their own channel).
+  const assignedNotices = createAssignedNotices({ inbox, threads, notes, notifier, layout, open, navigate });
 
   /** New messages in the open conversation (live = not history). */
   function incoming(t, fresh, { live: isLive = true } = {}) {
@@ -103,6 +107,8 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
     if (name === 'AgentAvailability') return presence.applyEvent(data);
     if (name === 'NoteAdded') return void notes.add(data);
     if (name === 'AgentMentioned') return mentioned(data);
+    if (name === 'ConversationAssigned') return assignedNotices.assigned(data);
+    if (name === 'ConversationUnassigned') return assignedNotices.unassigned(data);
     if (name === 'LabelsChanged') return void labels.load();
     if (name === 'LabelsUpdated') {
       const id = Number(data.conversation_id);

@@ -1,8 +1,9 @@
 // realtime.js — owns the dashboard's socket on the shared provider chain (Pusher when enabled,
 // then Reverb, each tried a few times, then polling with a retry every 30 s): the team channel
 // `private-agents` (who is available) and each of the agent's widgets' inbox channels
-// `private-agents.{widget_id}` (their conversations' updates), the agent's own `private-agent.{id}` (which the server closes when the
-// agent is revoked, so a revoked dashboard falls back to polling and is refused at once), and the
+// `private-agents.{widget_id}` (their conversations' updates), the agent's own `private-agent.{id}`
+// (mentions, conversations given to or taken from them; the server closes it when the agent is
+// revoked, so a revoked dashboard falls back to polling and is refused at once), and the
 // open conversation's `private-chat.conversation.{id}`, their events, and typing whispers.
 // Channels are authorised by POST /api/agent/broadcasting/auth, signed in as every other call
 // (api.js: the session cookie with X-CSRF-Token, or the agent's token). A channel counts as live
@@ -40,7 +41,9 @@ export function createRealtime({ config, agentId, widgets = [], api, handlers, o
         if (agentId != null) {
           e.private('agent.' + agentId)
             .error((error) => console.warn('[dashboard] own channel refused:', error))
-            .listen('.AgentMentioned', (data) => handlers.onAgentsEvent('AgentMentioned', data || {}));
+            .listen('.AgentMentioned', (data) => handlers.onAgentsEvent('AgentMentioned', data || {}))
+            .listen('.ConversationAssigned', (data) => handlers.onAgentsEvent('ConversationAssigned', data || {}))
+            .listen('.ConversationUnassigned', (data) => handlers.onAgentsEvent('ConversationUnassigned', data || {}));
         }
         if (conversation) subscribeConversation(conversation.id);
       },

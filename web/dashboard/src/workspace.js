@@ -231,7 +231,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
 
   const nav = createNavigation({ storage, inbox, threads, sync, typing, layout, realtime: () => realtime, self: () => self, conversationOf, renderInbox: render.inbox, renderThread: render.thread });
 
-  const actions = createActions({ api, outbox, inbox, notes, layout, open, name: agentName, limits: me.limits, renderThread: render.thread });
+  const actions = createActions({ api, outbox, inbox, notes, layout, open, name: agentName, limits: me.limits, renderThread: render.thread, self: () => self, conversationOf });
 
   const shortcuts = createShortcuts({
     rows: () => [...layout.inboxView.el.querySelectorAll('.convs .conv')].map((b) => Number(b.dataset.id)),
@@ -329,6 +329,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
     shortcuts.stop();
     admin?.stop();
     reports.stop();
+    actions.stop();
     for (const fn of cleanups.splice(0)) fn();
     if (window.ParleyDashboard?.__workspace === api) delete window.ParleyDashboard;
   }

@@ -38,6 +38,11 @@ const CSS = `
 .adm-visitors legend { font-weight: 600; padding: 0 4px; }
 .adm-hours { border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .adm-hours legend { font-weight: 600; padding: 0 4px; }
+.adm-assignment { border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-width: 0; }
+.adm-assignment legend { font-weight: 600; padding: 0 4px; }
+.transfer-agent { flex-wrap: nowrap; align-items: flex-start; }
+.transfer-agent input { flex: none; margin-top: 2px; }
+.transfer-agent label { flex: 1; min-width: 0; }
 .adm-check { flex-direction: row; flex-wrap: wrap; align-items: center; gap: 6px; }
 .adm-check input { width: 18px; height: 18px; }
 .adm-check .hint { flex-basis: 100%; margin: 0; }

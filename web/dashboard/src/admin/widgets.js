@@ -4,13 +4,15 @@
 // buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
 // position, the widget's language: `locale`, none for the visitor's browser; the retention in
 // days: `retention_days`, none to keep conversations), the visitors (admin/visitor-settings.js),
-// the business hours (admin/hours-settings.js) and the bot (admin/bot-settings.js) — PATCH
+// the business hours (admin/hours-settings.js), automatic assignment
+// (admin/assignment-settings.js) and the bot (admin/bot-settings.js) — PATCH
 // replaces the settings whole, so the widget's current settings are sent back
 // changed, keeping `bot` and whatever else they hold —, a new token (after a confirm; the new
 // snippet shown once) and revoking (after a confirm).
 
 import { h } from '../../../shared/ui/dom.js';
 import { AA, contrast, readableOn } from '../../../shared/ui/contrast.js';
+import { createAssignmentSettings } from './assignment-settings.js';
 import { createBotSettings } from './bot-settings.js';
 import { createHoursSettings } from './hours-settings.js';
 import { createVisitorSettings } from './visitor-settings.js';
@@ -153,6 +155,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     const bot = createBotSettings(settings.bot);
     const visitors = createVisitorSettings(settings);
     const hours = createHoursSettings(settings);
+    const assignment = createAssignmentSettings(settings);
     const cancel = h('button', { type: 'button', class: 'ghost', text: 'Cancel' });
     const f = h(
       'form',
@@ -170,6 +173,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       field('Delete conversations after (days)', retention, 'Conversations with no activity for this many days are erased with their files. Empty: keep them.'),
       visitors.el,
       hours.el,
+      assignment.el,
       bot.el,
       h('div', { class: 'adm-row' }, h('button', { type: 'submit', class: 'primary', text: 'Save' }), cancel),
     );
@@ -218,6 +222,12 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
         return hoursProblem[1].focus();
       }
       hours.apply(next);
+      const assignmentProblem = assignment.problem();
+      if (assignmentProblem) {
+        rowError.set(assignmentProblem[0]);
+        return assignmentProblem[1].focus();
+      }
+      assignment.apply(next);
       next.bot = bot.value();
       try {
         await admin.updateWidget(w.id, { name: n.value.trim(), allowed_origins: lines(o.value), settings: next });

@@ -1,9 +1,10 @@
 // ui/thread.js — owns the conversation pane: its header (visitor name, status, assignee picker
-// and the actions "Assign to me", "Hand back to bot", "Close", "Reopen"), its labels and their
-// picker, the message list with the agents' private notes in their place (an
-// ordered list, keyed by client_id or id, so updates touch only what changed and the scroll
-// position is kept unless the agent was at the bottom), the typing line, the reply composer (files
-// dropped on the pane go to it), and the empty state when no conversation is open.
+// and the actions "Assign to me", "Transfer" (a dialog: ui/transfer.js), "Hand back to bot",
+// "Close", "Reopen"), its labels and their picker, the message list with the agents' private
+// notes in their place (an ordered list, keyed by client_id or id, so updates touch only what
+// changed and the scroll position is kept unless the agent was at the bottom), the typing line,
+// the reply composer (files dropped on the pane go to it), and the empty state when no
+// conversation is open.
 
 import { h } from '../../../shared/ui/dom.js';
 import { icon } from './icons.js';
@@ -23,6 +24,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onNote, onA
   assignee.addEventListener('change', () => onAction('assign', assignee.value === '' ? null : Number(assignee.value)));
   const buttons = {
     assignMe: h('button', { type: 'button', class: 'primary', text: 'Assign to me', onclick: () => onAction('assignMe') }),
+    transfer: h('button', { type: 'button', class: 'ghost', text: 'Transfer', 'aria-haspopup': 'dialog', onclick: (e) => onAction('transfer', e.currentTarget) }),
     bot: h('button', { type: 'button', class: 'ghost', text: 'Hand back to bot', onclick: () => onAction('status', 'bot') }),
     close: h('button', { type: 'button', class: 'ghost', text: 'Close', onclick: () => onAction('status', 'closed') }),
     reopen: h('button', { type: 'button', class: 'primary', text: 'Reopen', onclick: () => onAction('status', 'human') }),
@@ -60,6 +62,7 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onNote, onA
     status.dataset.status = c.status || '';
     const mine = c.assigned_agent_id != null && c.assigned_agent_id === ctx.selfId;
     buttons.assignMe.hidden = mine || c.status === 'closed';
+    buttons.transfer.hidden = c.status === 'closed';
     buttons.bot.hidden = c.status !== 'human';
     buttons.close.hidden = c.status === 'closed';
     buttons.reopen.hidden = c.status !== 'closed';
