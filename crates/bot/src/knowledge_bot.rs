@@ -1,13 +1,14 @@
 //! The knowledge-base bot, Parley's default: answers with the best-matching entry of the
-//! widget's knowledge when confident enough, otherwise says it is unsure (and hands off on the
-//! second unsure reply in a row). Needs no external service.
+//! widget's knowledge when confident enough, otherwise says it is unsure, and the widget offers
+//! the visitor a person under that answer (the visitor decides; the bot never hands off on its
+//! own for not knowing). Needs no external service.
 
 use std::path::Path;
 
 use async_trait::async_trait;
 
 use crate::knowledge::{Entry, LiveKnowledge, Sources};
-use crate::{visitor_handoff, Bot, BotError, BotSettings, HandoffReason, Reply, Turn};
+use crate::{visitor_handoff, Bot, BotError, BotSettings, Reply, Turn};
 
 const DEFAULT_GREETING: &str =
     "Hi! I'm the assistant. Ask me a question, or type \"human\" to talk to a person.";
@@ -65,16 +66,9 @@ impl Bot for KnowledgeBot {
                     unsure_count = turn.unsure_count,
                     "knowledge bot unsure"
                 );
-                if turn.unsure_count >= 1 {
-                    Ok(Reply::Handoff {
-                        text: self.settings.handoff_text(turn.locale.as_deref()),
-                        reason: HandoffReason::Unsure,
-                    })
-                } else {
-                    Ok(Reply::Unsure {
-                        text: self.settings.fallback_text(turn.locale.as_deref()),
-                    })
-                }
+                Ok(Reply::Unsure {
+                    text: self.settings.fallback_text(turn.locale.as_deref()),
+                })
             }
         }
     }

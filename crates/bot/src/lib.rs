@@ -10,8 +10,9 @@
 //!   answers later through the chat API (or at once in the response body).
 //!
 //! The caller (the chat service's bot runner) owns the conversation: it builds a [`Turn`], calls
-//! [`Bot::reply`], stores what comes back, counts consecutive [`Reply::Unsure`] replies, and turns
-//! [`Reply::Handoff`] or any [`BotError`] into the `human` status. The bots keep no per-conversation
+//! [`Bot::reply`], stores what comes back (marking a [`Reply::Unsure`] so the widget offers the
+//! visitor a person under it), and turns [`Reply::Handoff`] or any [`BotError`] into the `human`
+//! status. The bots keep no per-conversation
 //! state of their own, so any node can answer any turn.
 
 mod intent;
@@ -81,9 +82,8 @@ pub enum Reply {
     /// Send `text` as a bot message.
     Answer { text: String },
     /// The bot is not confident: send `text` (e.g. "I'm not sure, could you rephrase? Or I can
-    /// get you a human."); the caller counts these and hands off after two in a row. (The
-    /// knowledge bot already answers the second one in a row with `Handoff(Unsure)` itself, so
-    /// the visitor sees one message rather than a fallback followed by a handoff notice.)
+    /// get you a human."). The caller marks the reply as unsure, and the widget offers the
+    /// visitor a "Talk to a person" button under it rather than handing over unasked.
     Unsure { text: String },
     /// Hand the conversation to a human now; `text` is the system/bot message to show (e.g. "Let
     /// me get a human for you."), `reason` for logs/agents.
@@ -98,7 +98,8 @@ pub enum Reply {
 pub enum HandoffReason {
     /// The visitor asked for a person (in words, or the widget's button sending `/human`).
     VisitorAsked,
-    /// The bot was unsure twice in a row.
+    /// The bot was unsure (kept for bots and webhooks that hand off for that reason; the
+    /// built-in bots leave the choice to the visitor).
     Unsure,
     /// The bot failed or timed out (the caller maps any [`BotError`] to this).
     BotFailed,

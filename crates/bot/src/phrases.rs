@@ -11,8 +11,6 @@ pub enum Phrase {
     Handoff,
     /// The knowledge bot did not understand, the first time.
     Fallback,
-    /// The bot is unsure a second time in a row and hands off.
-    UnsureHandoff,
     /// The conversation reached the bot's reply limit.
     LimitReached,
     /// The bot failed to answer and hands off.
@@ -43,37 +41,31 @@ pub fn phrase(phrase: Phrase, locale: Option<&str>) -> &'static str {
     match (language(locale), phrase) {
         ("es", Handoff) => "Voy a buscar a una persona para ti. Alguien te atenderá enseguida.",
         ("es", Fallback) => "No estoy seguro de haberte entendido. ¿Puedes decirlo de otra forma? O puedo buscarte a una persona: solo escribe \"humano\".",
-        ("es", UnsureHandoff) => "No estoy seguro de poder ayudarte con eso. Voy a buscar a una persona para ti.",
         ("es", LimitReached) => "Has llegado al límite de respuestas automáticas. Voy a buscar a una persona para ti.",
         ("es", Trouble) => "Lo siento, tengo problemas para responder. Voy a buscar a una persona para ti.",
         ("es", Unavailable) => "Voy a buscar a una persona para ti.",
         ("fr", Handoff) => "Je vous mets en relation avec une personne. Quelqu'un va vous répondre sous peu.",
         ("fr", Fallback) => "Je ne suis pas sûr d'avoir compris. Pouvez-vous reformuler ? Ou je peux vous mettre en relation avec une personne : écrivez simplement « humain ».",
-        ("fr", UnsureHandoff) => "Je ne suis pas sûr de pouvoir vous aider. Je vous mets en relation avec une personne.",
         ("fr", LimitReached) => "Vous avez atteint la limite des réponses automatiques. Je vous mets en relation avec une personne.",
         ("fr", Trouble) => "Désolé, j'ai du mal à répondre. Je vous mets en relation avec une personne.",
         ("fr", Unavailable) => "Je vous mets en relation avec une personne.",
         ("de", Handoff) => "Ich hole einen Menschen für Sie. Gleich ist jemand für Sie da.",
         ("de", Fallback) => "Ich bin nicht sicher, ob ich Sie verstanden habe. Können Sie es anders formulieren? Oder ich hole Ihnen einen Menschen: Schreiben Sie einfach \"Mensch\".",
-        ("de", UnsureHandoff) => "Ich bin nicht sicher, ob ich dabei helfen kann. Ich hole einen Menschen für Sie.",
         ("de", LimitReached) => "Sie haben die Grenze der automatischen Antworten erreicht. Ich hole einen Menschen für Sie.",
         ("de", Trouble) => "Entschuldigung, ich habe Probleme beim Antworten. Ich hole einen Menschen für Sie.",
         ("de", Unavailable) => "Ich hole einen Menschen für Sie.",
         ("pt", Handoff) => "Vou chamar uma pessoa para você. Alguém vai atendê-lo em breve.",
         ("pt", Fallback) => "Não tenho certeza se entendi. Pode dizer de outra forma? Ou posso chamar uma pessoa: é só escrever \"humano\".",
-        ("pt", UnsureHandoff) => "Não tenho certeza se posso ajudar com isso. Vou chamar uma pessoa para você.",
         ("pt", LimitReached) => "Você atingiu o limite de respostas automáticas. Vou chamar uma pessoa para você.",
         ("pt", Trouble) => "Desculpe, estou com problemas para responder. Vou chamar uma pessoa para você.",
         ("pt", Unavailable) => "Vou chamar uma pessoa para você.",
         ("ar", Handoff) => "سأحوّلك إلى أحد موظفينا. سيتواصل معك أحدهم قريبًا.",
         ("ar", Fallback) => "لست متأكدًا من أنني فهمتك. هل يمكنك إعادة الصياغة؟ أو يمكنني تحويلك إلى موظف: اكتب فقط \"موظف\".",
-        ("ar", UnsureHandoff) => "لست متأكدًا من أنني أستطيع المساعدة في ذلك. سأحوّلك إلى أحد موظفينا.",
         ("ar", LimitReached) => "لقد بلغت حد الردود الآلية. سأحوّلك إلى أحد موظفينا.",
         ("ar", Trouble) => "عذرًا، أواجه مشكلة في الرد. سأحوّلك إلى أحد موظفينا.",
         ("ar", Unavailable) => "سأحوّلك إلى أحد موظفينا.",
         (_, Handoff) => "Let me get a human for you. Someone will be with you shortly.",
         (_, Fallback) => "I'm not sure I understood. Could you rephrase? Or I can get you a human: just say \"human\".",
-        (_, UnsureHandoff) => "I'm not sure I can help with that. Let me get a human for you.",
         (_, LimitReached) => "You've reached the limit of automated replies. Let me get a human for you.",
         (_, Trouble) => "Sorry, I'm having trouble answering. Let me get a human for you.",
         (_, Unavailable) => "Let me get a human for you.",
@@ -84,10 +76,9 @@ pub fn phrase(phrase: Phrase, locale: Option<&str>) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL: [Phrase; 6] = [
+    const ALL: [Phrase; 5] = [
         Phrase::Handoff,
         Phrase::Fallback,
-        Phrase::UnsureHandoff,
         Phrase::LimitReached,
         Phrase::Trouble,
         Phrase::Unavailable,

@@ -1,12 +1,14 @@
 //! Runs bot turns from the durable queue: for each visitor message that arrived while the bot
 //! answers, shows the bot typing, asks the widget's bot, and posts its reply, or hands the
-//! conversation to a human when the visitor asks, the bot is unsure twice in a row, or it keeps
-//! failing. While the widget's team is away (its business hours), the handoff says so and the
-//! reply is to come by email (see [`crate::availability`]).
+//! conversation to a human when the visitor asks or the bot keeps failing. An unsure reply is
+//! marked so (its key), and the widget offers the visitor a person under it. While the widget's
+//! team is away (its business hours), the handoff says so and the reply is to come by email (see
+//! [`crate::availability`]).
 //!
 //! Exactly one reply per visitor message, also across crashes: a job is leased, not taken, so a
 //! dead worker's job is claimed again; and the reply is stored with the idempotency key
-//! `bot-{message_id}`, so a job that ran twice still stores one reply.
+//! `bot-{message_id}` (`bot-unsure-{message_id}` when unsure), so a job that ran twice still
+//! stores one reply.
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 
@@ -214,7 +216,7 @@ impl Runner {
         self.typing(conversation.id, true);
         let reply = tokio::time::timeout(self.config.reply_timeout, bot.reply(&turn)).await;
         let step = self
-            .respond(job, &conversation, &widget, &reply_key, &turn, reply)
+            .respond(job, &conversation, &widget, &reply_key, reply)
             .await;
         // After the reply is posted, so the dots give way to the message rather than vanish first.
         self.typing(conversation.id, false);
@@ -227,7 +229,6 @@ impl Runner {
         conversation: &parley_store::Conversation,
         widget: &Widget,
         reply_key: &str,
-        turn: &Turn,
         reply: Result<Result<Reply, BotError>, tokio::time::error::Elapsed>,
     ) -> Result<Step, crate::error::ApiError> {
         let reply = match reply {
@@ -255,13 +256,9 @@ impl Runner {
                     .await?;
                 Ok(Step::Done("answer"))
             }
-            Reply::Unsure { .. } if turn.unsure_count + 1 >= 2 => {
-                let text = phrase(Phrase::UnsureHandoff, conversation.locale.as_deref());
-                self.hand_off(conversation, widget, reply_key, text, HandoffReason::Unsure)
-                    .await
-            }
             Reply::Unsure { text } => {
-                self.post(conversation, Author::Bot(widget), reply_key, text)
+                let key = payload::unsure_reply_key(job.message_id);
+                self.post(conversation, Author::Bot(widget), &key, text)
                     .await?;
                 Ok(Step::Done("unsure"))
             }

@@ -3,7 +3,7 @@
 //! the seed keep working.
 
 use hmac_link::attachment_signature;
-use parley_store::{Agent, Conversation, Message, Reaction, ReadState};
+use parley_store::{Agent, Conversation, Message, Reaction, ReadState, SenderType};
 use serde::Serialize;
 
 /// The event a new message is broadcast as (`.ChatMessageReceived` in Echo).
@@ -175,6 +175,16 @@ fn stub(event: &str, full: &serde_json::Value) -> serde_json::Value {
     stub
 }
 
+/// Where the idempotency key of a bot's unsure reply starts (the bot runner stores unsure
+/// replies as `bot-unsure-{message_id}`, answers as `bot-{message_id}`).
+const UNSURE_REPLY_PREFIX: &str = "bot-unsure-";
+
+/// The key a bot's unsure reply to visitor message `message_id` is stored with: clients see it
+/// as `offers_human`.
+pub fn unsure_reply_key(message_id: i64) -> String {
+    format!("{UNSURE_REPLY_PREFIX}{message_id}")
+}
+
 /// A message as clients see it.
 #[derive(Debug, Serialize)]
 pub struct MessageJson {
@@ -188,6 +198,9 @@ pub struct MessageJson {
     is_voice: bool,
     timestamp: String,
     client_id: Option<String>,
+    /// A bot's unsure answer: the widget offers the visitor a person under it (only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    offers_human: bool,
 }
 
 impl MessageJson {
@@ -211,6 +224,11 @@ impl MessageJson {
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             client_id: message.client_id.clone(),
+            offers_human: message.sender_type == SenderType::Bot
+                && message
+                    .client_id
+                    .as_deref()
+                    .is_some_and(|key| key.starts_with(UNSURE_REPLY_PREFIX)),
         }
     }
 }

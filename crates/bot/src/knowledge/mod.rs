@@ -4,8 +4,9 @@
 //! For widget `N`, in the knowledge directory:
 //! 1. `N.md`, `N.yaml` and `N.yml` (all that exist), plus the inline `settings.bot.knowledge`;
 //! 2. if that gives nothing: `default.md`, `default.yaml`, `default.yml`;
-//! 3. if that gives nothing too: the built-in demo knowledge about Parley (knowledge bot only;
-//!    an LLM bot without knowledge answers from its system prompt alone).
+//! 3. if that gives nothing too: the built-in demo knowledge (knowledge bot only; an LLM bot
+//!    without knowledge answers from its system prompt alone): the shop of the test page
+//!    (shipping, returns, sizes, opening hours, payment…) and how to embed the widget.
 //!
 //! Files are re-read when their modification time, size or existence changes (checked at most
 //! every `reload_secs`), so editing a file changes the answers without a restart. An edit that
@@ -48,7 +49,8 @@ pub(crate) use live::LiveKnowledge;
 pub use markdown::parse_markdown;
 pub use yaml::parse_yaml;
 
-/// The built-in demo knowledge (about Parley), for the zero-configuration demo.
+/// The built-in demo knowledge, for the zero-configuration demo: it answers as the shop on the
+/// test page (`/chatbot-test.html`), and says how to embed the widget.
 pub const DEMO_MARKDOWN: &str = include_str!("demo.md");
 
 /// One question (in one or more phrasings) and its answer.

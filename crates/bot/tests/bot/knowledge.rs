@@ -1,5 +1,5 @@
-//! The knowledge bot: known questions answered, unknown ones unsure then handed off, requests for
-//! a human handed off, files reloaded after an edit, and both file formats (and their errors).
+//! The knowledge bot: the demo shop's questions answered, unknown ones unsure (never handed off
+//! by the bot itself), requests for a human handed off, files reloaded after an edit, and both file formats (and their errors).
 
 use std::path::Path;
 
@@ -24,39 +24,87 @@ fn assert_answer(reply: &Reply, needle: &str, question: &str) {
 }
 
 #[tokio::test]
-async fn demo_knowledge_answers_known_questions_in_several_phrasings() {
+async fn demo_knowledge_answers_the_test_shops_questions_in_several_phrasings() {
     let dir = TempDir::new();
     let bot = build(&BotSettings::default(), dir.path(), 1).expect("default bot");
     let cases = [
-        ("What is Parley?", "self-hosted chatbot"),
-        ("what does parley do", "self-hosted chatbot"),
+        // Shipping abroad, its cost and how long it takes.
+        ("Do you ship abroad?", "we ship worldwide"),
+        ("do you ship internationally", "we ship worldwide"),
+        ("Can I get it delivered to Germany?", "we ship worldwide"),
+        ("which countries do you ship to?", "we ship worldwide"),
+        ("Do you deliver to the UK?", "we ship worldwide"),
+        ("do you ship to Canada", "we ship worldwide"),
+        ("Can you ship to Australia?", "we ship worldwide"),
+        ("How much does international shipping cost?", "$19"),
+        ("How much is shipping?", "free on orders over $75"),
+        ("is shipping free", "free on orders over $75"),
+        ("what does delivery cost", "free on orders over $75"),
+        ("How long does delivery take?", "business days"),
+        ("when will my order arrive", "business days"),
+        ("Do you have express shipping?", "Express"),
+        ("where is my order?", "tracking link"),
+        ("how do I track my package", "tracking link"),
+        // Returns, exchanges and refunds.
+        ("What is your return policy?", "30 days"),
+        ("Can I return my backpack?", "30 days"),
+        ("how do I get a refund", "30 days"),
+        ("what's your refund policy", "30 days"),
+        ("How do I send something back?", "30 days"),
+        ("can I exchange it for a bigger size", "Exchange"),
+        // Sizes and the product on the page.
+        ("What size should I get?", "back length"),
+        ("do you have a size chart", "back length"),
+        ("Which size fits me best?", "back length"),
+        ("Will my 15 inch laptop fit in the daypack?", "15\" laptop"),
+        ("how heavy is the Trailhead 28", "980 g"),
+        // Opening hours and the shop.
+        ("What are your opening hours?", "Monday to Friday"),
+        ("When are you open?", "Monday to Friday"),
+        ("what are your hours", "Monday to Friday"),
+        ("are you open today?", "Monday to Friday"),
+        ("are you open on Sunday?", "Monday to Friday"),
+        ("what time do you open on Saturday", "Monday to Friday"),
+        ("do you have a store I can visit", "Harbor Street"),
+        // Payment.
+        ("What payment methods do you accept?", "PayPal"),
+        ("can I pay with paypal", "PayPal"),
+        ("Do you accept Apple Pay?", "Apple Pay"),
+        ("Do you take Amex?", "American Express"),
+        ("can I pay in instalments", "Klarna"),
+        // The rest of the shop.
+        ("how do I cancel my order", "within one hour"),
+        ("is there a warranty", "lifetime repair guarantee"),
+        ("any discount codes?", "10% off"),
+        // How to embed the widget, and what this is.
         (
             "How do I embed the widget on my website?",
             "chatbot-widget.js",
         ),
-        ("how can I install the chat widget", "chatbot-widget.js"),
-        ("adding parley to my site", "chatbot-widget.js"),
-        ("How much does it cost?", "free"),
-        ("is parley free?", "free"),
-        ("what's the pricing", "free"),
-        ("Which databases are supported?", "PostgreSQL"),
-        ("can I use ollama", "OpenAI-compatible"),
-        ("where is my data stored", "your own server"),
+        ("how can I install the chat widget", "parley widget create"),
+        ("adding this chat to my site", "chatbot-widget.js"),
+        ("What is Parley?", "self-hosted chatbot"),
         ("hi", "Hello!"),
-        ("does it support postgres", "PostgreSQL"),
+        ("thank you!", "You're welcome"),
     ];
+    let mut wrong = Vec::new();
     for (question, needle) in cases {
-        assert_answer(&answer_of(&*bot, 1, question).await, needle, question);
+        match answer_of(&*bot, 1, question).await {
+            Reply::Answer { text } if text.contains(needle) => {}
+            other => wrong.push(format!("{question:?} → {other:?} (expected {needle:?})")),
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[tokio::test]
-async fn unknown_questions_are_unsure_then_handed_off() {
+async fn unknown_questions_are_unsure_and_never_hand_off_by_themselves() {
     let dir = TempDir::new();
     let bot = build(&BotSettings::default(), dir.path(), 1).expect("default bot");
     for question in [
         "What's the weather in Paris tomorrow?",
         "Can you recommend a good pizza recipe?",
+        "Who won the football yesterday?",
         "asdf qwerty",
         "?",
     ] {
@@ -66,15 +114,15 @@ async fn unknown_questions_are_unsure_then_handed_off() {
             "{question:?} got {reply:?}"
         );
     }
-    // The second unsure reply in a row hands off.
-    let mut second = turn(1, "Who won the football yesterday?");
-    second.unsure_count = 1;
-    match bot.reply(&second).await.expect("reply") {
-        Reply::Handoff { reason, text } => {
-            assert_eq!(reason, HandoffReason::Unsure);
-            assert!(!text.is_empty());
+    // However many unsure replies came before: the visitor decides (the widget offers a person
+    // under each one), the bot does not hand over unasked.
+    for unsure_count in [1, 2, 5] {
+        let mut again = turn(1, "purple elephant modem");
+        again.unsure_count = unsure_count;
+        match bot.reply(&again).await.expect("reply") {
+            Reply::Unsure { text } => assert!(text.contains("human"), "{text}"),
+            other => panic!("after {unsure_count} unsure replies: {other:?}"),
         }
-        other => panic!("expected a handoff, got {other:?}"),
     }
 }
 

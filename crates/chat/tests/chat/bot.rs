@@ -1,7 +1,7 @@
 //! Bot turns through the whole stack: the visitor's message queues a durable job, the runner
-//! shows the bot typing and posts the knowledge bot's answer, unsure twice or asked for a human
-//! it hands off, a failing bot hands off after its retries, and a crashed worker's job still
-//! yields exactly one reply.
+//! shows the bot typing and posts the knowledge bot's answer, an unsure answer offers the
+//! visitor a person (who decides: asked for a human, it hands off), a failing bot hands off
+//! after its retries, and a crashed worker's job still yields exactly one reply.
 
 use std::time::Duration;
 
@@ -108,23 +108,62 @@ async fn a_known_question_is_answered_with_typing_shown_first() {
 }
 
 #[tokio::test]
-async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
+async fn unsure_replies_offer_a_person_and_the_visitor_decides() {
     let (app, _runner, id, visitor, mut subscriber) = with_bot(knowledge()).await;
+    // Unsure, and unsure again: each reply is the bot's and offers a person; nobody is handed
+    // over unasked.
+    for (i, text) in ["zebra quantum flux", "purple elephant modem"]
+        .iter()
+        .enumerate()
+    {
+        let (_, sent) = app
+            .send(
+                id,
+                &visitor,
+                json!({"message": text, "client_id": format!("u{i}")}),
+            )
+            .await;
+        let asked = sent["message"]["id"].as_i64().unwrap();
+        let unsure = next_reply(&mut subscriber).await;
+        assert_eq!(unsure["sender_type"], "bot", "{unsure}");
+        assert_eq!(unsure["offers_human"], true, "{unsure}");
+        assert_eq!(unsure["client_id"], format!("bot-unsure-{asked}"));
+    }
+    assert_eq!(
+        app.store.conversation(id).await.unwrap().unwrap().status,
+        parley_store::ConversationStatus::Bot
+    );
+    // A known question is answered, with no offer.
     app.send(
         id,
         &visitor,
-        json!({"message": "zebra quantum flux", "client_id": "u1"}),
+        json!({"message": "Do you ship abroad?", "client_id": "u3"}),
     )
     .await;
-    let first = next_reply(&mut subscriber).await;
-    assert_eq!(
-        first["sender_type"], "bot",
-        "the first unsure reply is the bot's: {first}"
+    let answer = next_reply(&mut subscriber).await;
+    assert!(
+        answer["message"].as_str().unwrap().contains("worldwide"),
+        "{answer}"
     );
+    assert!(answer.get("offers_human").is_none(), "{answer}");
+    // The history (a reload, a polling widget) says the same.
+    let all = messages(&app, id, &visitor).await;
+    let offers: Vec<bool> = all
+        .iter()
+        .filter(|m| m["sender_type"] == "bot")
+        .map(|m| m["offers_human"] == true)
+        .collect();
+    assert_eq!(offers, [true, true, false], "{all:?}");
+    assert!(all
+        .iter()
+        .filter(|m| m["sender_type"] != "bot")
+        .all(|m| m.get("offers_human").is_none()));
+
+    // The widget's "Talk to a person" button sends /human: handed over at once.
     app.send(
         id,
         &visitor,
-        json!({"message": "purple elephant modem", "client_id": "u2"}),
+        json!({"message": "/human", "client_id": "u4"}),
     )
     .await;
     let update = subscriber.event("ConversationUpdated").await;
@@ -135,7 +174,7 @@ async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
     app.send(
         id,
         &visitor,
-        json!({"message": "What are your opening hours?", "client_id": "u3"}),
+        json!({"message": "What are your opening hours?", "client_id": "u5"}),
     )
     .await;
     let later = subscriber.sync().await;
@@ -148,7 +187,7 @@ async fn unsure_twice_hands_off_and_the_bot_then_stays_quiet() {
         .iter()
         .filter(|m| m["sender_type"] == "bot")
         .count();
-    assert_eq!(bot_replies, 1);
+    assert_eq!(bot_replies, 3);
 }
 
 #[tokio::test]
@@ -385,8 +424,9 @@ async fn the_bot_speaks_the_visitors_language() {
             .starts_with("No estoy seguro de haberte entendido"),
         "{unsure}"
     );
-    app.send(id, &visitor, json!({"message": "purple elephant modem"}))
-        .await;
+    assert_eq!(unsure["offers_human"], true, "{unsure}");
+    // The widget's button (or the word) hands over, said in Spanish.
+    app.send(id, &visitor, json!({"message": "/human"})).await;
     let handoff = next_reply(&mut subscriber).await;
     assert_eq!(handoff["sender_type"], "system");
     assert_eq!(
