@@ -100,13 +100,16 @@ pub(crate) const CONVERSATION_BY_ID: &str = concat!(
 );
 /// A conversation's columns, for statements built elsewhere.
 pub(crate) const CONVERSATION_COLUMNS: &str = columns!(conversation);
-/// Also stamps when a new assignee got it (`assigned_at`, see `assignment.rs`), and, for
-/// reports, the first time it goes to a person (`handed_off_at`) and when it was closed
-/// (`closed_at`: kept while it stays closed, cleared when it is reopened).
+/// Also stamps when a new assignee got it (`assigned_at`, see `assignment.rs`), remembers an
+/// agent who gives up an open conversation (`passed_agent_id`: automatic assignment offers it to
+/// the others), and, for reports, the first time it goes to a person (`handed_off_at`) and when
+/// it was closed (`closed_at`: kept while it stays closed, cleared when it is reopened).
 pub(crate) const UPDATE_CONVERSATION: &str = concat!(
     "UPDATE conversations SET status = $1, assigned_agent_id = $2, updated_at = $3, \
      assigned_at = CASE WHEN $2 IS NULL THEN NULL WHEN assigned_agent_id = $2 THEN assigned_at \
      ELSE $3 END, \
+     passed_agent_id = CASE WHEN $1 = 'human' AND $2 IS NULL AND assigned_agent_id IS NOT NULL \
+     THEN assigned_agent_id ELSE passed_agent_id END, \
      handed_off_at = CASE WHEN $1 = 'human' THEN COALESCE(handed_off_at, $3) \
      ELSE handed_off_at END, \
      closed_at = CASE WHEN $1 = 'closed' THEN COALESCE(closed_at, $3) ELSE NULL END \

@@ -272,6 +272,22 @@ async fn unanswered_conversations_go_back_to_someone_else(db: Db) {
     let bo = online(&db, "Bo").await;
     assert_eq!(assign(&db, &rule, 10).await, [(quiet, bo.id)]);
 
+    // An agent who gives a conversation up by hand is not given it back.
+    let dropped = handed_off(&db, shop.id).await;
+    let least = AssignmentRule {
+        mode: AssignmentMode::LeastBusy,
+        ..rule
+    };
+    assert_eq!(
+        assign(&db, &least, 10).await,
+        [(dropped, ada.id)],
+        "level: Ada's turn"
+    );
+    db.update_conversation(dropped, ConversationStatus::Human, None)
+        .await
+        .unwrap();
+    assert_eq!(assign(&db, &least, 10).await, [(dropped, bo.id)]);
+
     // A manual assignment counts from its own time, and a reply after it keeps it.
     let taken_by_hand = handed_off(&db, shop.id).await;
     db.update_conversation(taken_by_hand, ConversationStatus::Human, Some(ada.id))
