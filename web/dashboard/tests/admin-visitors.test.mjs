@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
-import { SCREENSHOTS, launch, newContext, openPage } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, headerAction, launch, newContext, openPage } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', password: 'correct horse battery' };
@@ -40,7 +40,7 @@ async function signedIn(viewport) {
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
-  await page.getByRole('button', { name: 'Admin', exact: true }).click();
+  await headerAction(page, 'Admin');
   const dialog = page.getByRole('dialog', { name: 'Admin' });
   await dialog.getByRole('tab', { name: 'Widgets' }).click();
   return { context, page, panel: dialog.getByRole('tabpanel', { name: 'Widgets' }) };

@@ -1,6 +1,6 @@
 // Notifications: the Notifications dialog (from the header's bell) lists each kind of news with a
 // tick box, the chime, desktop notifications and what the browser allows; desktop notifications
-// are asked for only on a click. With the tab in the background, a new conversation brings a
+// are asked for only on a click. On a phone the header's actions fold into a Menu. With the tab in the background, a new conversation brings a
 // desktop notification (the browser's own Notification, recorded here) and a flashing title, and
 // clicking the notification opens the conversation; a kind turned off brings nothing; nothing
 // comes for the conversation the agent is looking at. Screenshots at desktop and phone sizes and
@@ -152,7 +152,20 @@ test('the Notifications dialog on a phone, and asking the browser only on a clic
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
   assert.equal(await page.evaluate(() => window.__asked), 0, 'nothing asked at sign-in');
+  // On a phone the header is one line; its actions are in a Menu, each with its words.
+  const bar = await page.locator('header.top').boundingBox();
+  assert.ok(bar.height < 64, 'one line: ' + bar.height);
+  const menu = page.getByRole('button', { name: 'Menu' });
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
+  await menu.click();
+  assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+  const signOut = page.getByRole('button', { name: 'Sign out' });
+  assert.ok((await signOut.boundingBox()).width > 60, 'Sign out is labelled in words');
+  await shot(page, 'header-menu-phone');
+  await page.keyboard.press('Escape');
+  await menu.click();
   await page.getByRole('button', { name: 'Notifications' }).click();
+  assert.equal(await menu.getAttribute('aria-expanded'), 'false', 'the menu closes as it opens the dialog');
   const dialog = page.getByRole('dialog', { name: 'Notifications' });
   await dialog.getByText('Desktop notifications are not allowed yet.').waitFor();
   const allow = dialog.getByRole('button', { name: 'Allow desktop notifications' });

@@ -261,6 +261,8 @@ test('an agent signed in with a token sees their own figures, on a phone too', a
   const context = await newContext(browser, { viewport: PHONE, timezoneId: ZONE, locale: 'en-GB', acceptDownloads: true, isMobile: true, hasTouch: true });
   const page = await openPage(context);
   await signInWithToken(page, ada.token);
+  // On a phone the header's actions are in its Menu.
+  await page.getByRole('button', { name: 'Menu' }).click();
   await page.getByRole('button', { name: 'Reports', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Reports' });
   await showMay(page, dialog, { agentSelect: false });

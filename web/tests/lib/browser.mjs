@@ -132,3 +132,14 @@ export async function dropFrames(page, drop) {
   });
   return { close: (code, reason) => client.close({ code, reason }) };
 }
+
+/**
+ * Clicks the dashboard header's action `name` (Admin, Reports, Notifications, Sessions, Sign
+ * out): on a phone those are in the header's Menu, which is opened first.
+ */
+export async function headerAction(page, name) {
+  const button = page.getByRole('button', { name, exact: true });
+  const menu = page.getByRole('button', { name: 'Menu', exact: true });
+  if (!(await button.isVisible()) && (await menu.isVisible())) await menu.click();
+  await button.click();
+}

@@ -42,7 +42,6 @@ const CSS = `
   .reports-dialog { width: 100vw; height: 100vh; max-height: 100vh; border-radius: 0; margin: 0; }
   .rep-body { padding: 10px; }
   .rep-value { font-size: 19px; }
-  .top .reports span { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 }
 `;
 

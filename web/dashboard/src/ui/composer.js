@@ -13,6 +13,7 @@ import { icon } from './icons.js';
 import { bindPaste, createAttach } from './attach.js';
 
 const IDLE_MS = 4000;
+const touch = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
 const MAX_CHARS = 5000;
 
 export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, savedReplies = () => [], team = () => [] }) {
@@ -161,12 +162,16 @@ export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, 
     send.lastChild.textContent = mode === 'note' ? 'Add note' : 'Send';
     input.setAttribute('aria-label', mode === 'note' ? 'Private note' : 'Reply');
     input.placeholder = mode === 'note' ? 'A note only agents see. Type @ to mention someone…' : closed ? 'This conversation is closed.' : 'Reply to ' + name + '…';
-    hint.textContent =
+    // On a touch screen there is no Shift+Enter to speak of: the hint says only what matters.
+    const keys = touch ? '' : mode === 'note' ? 'Enter adds the note, Shift+Enter a line.' : 'Enter sends, Shift+Enter adds a line.';
+    hint.textContent = (
       mode === 'note'
-        ? 'Private: the visitor never sees notes. Enter adds the note, Shift+Enter a line.'
+        ? 'Private: the visitor never sees notes. ' + keys
         : closed
           ? 'Reopen the conversation to reply.'
-          : (status === 'bot' ? 'Replying takes the conversation over from the bot. ' : '') + 'Enter sends, Shift+Enter adds a line.';
+          : (status === 'bot' ? 'Replying takes the conversation over from the bot. ' : '') + keys
+    ).trim();
+    hint.hidden = !hint.textContent;
   }
 
   bindPaste(input, attachFiles);

@@ -34,6 +34,16 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
   notifications?.addEventListener('click', () => onNotifications(notifications));
   const admin = onAdmin ? h('button', { type: 'button', class: 'ghost admin', 'aria-haspopup': 'dialog' }, icon('gear'), h('span', { text: 'Admin' })) : null;
   admin?.addEventListener('click', () => onAdmin(admin));
+  // On a phone the actions fold into a Menu (a disclosure), each with its words, so the bar fits
+  // one line; wider screens show them in the bar.
+  const actions = h('div', { class: 'top-actions', id: 'pd-top-actions' }, reports, notifications, admin, sessions, signOut);
+  const menu = h('button', { type: 'button', class: 'ghost menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'pd-top-actions' }, h('span', { text: 'Menu' }));
+  const setMenu = (open) => {
+    menu.setAttribute('aria-expanded', String(open));
+    actions.classList.toggle('open', open);
+  };
+  menu.addEventListener('click', () => setMenu(menu.getAttribute('aria-expanded') !== 'true'));
+  actions.addEventListener('click', (e) => e.target.closest('button') && setMenu(false));
   const el = h(
     'header',
     { class: 'top' },
@@ -42,12 +52,16 @@ export function createHeader({ onAvailability, onSignOut, onSessions = null, onA
     connection,
     group,
     h('div', { class: 'me' }, icon('user'), name),
-    reports,
-    notifications,
-    admin,
-    sessions,
-    signOut,
+    menu,
+    actions,
   );
+  el.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && actions.classList.contains('open')) {
+      setMenu(false);
+      menu.focus();
+    }
+  });
+  document.addEventListener('click', (e) => actions.classList.contains('open') && !el.contains(e.target) && setMenu(false));
 
   return {
     el,
