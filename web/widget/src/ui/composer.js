@@ -110,7 +110,12 @@ export function createComposer({ t, limits, onSend, onFile, onVoice, onTyping, o
     if (files.length) {
       e.preventDefault();
       addFiles(files);
+      return;
     }
+    // The box keeps at most maxChars: say so rather than cut the paste silently.
+    const pasted = e.clipboardData?.getData('text') || '';
+    const kept = input.value.length - (input.selectionEnd - input.selectionStart);
+    if (kept + pasted.length > maxChars) onError(t('tooLong', { max: maxChars }));
   });
   sendBtn.addEventListener('click', send);
   attachBtn.addEventListener('click', () => fileInput.click());

@@ -70,6 +70,8 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
     host.toggleAttribute('data-open', open);
     launcher.setAttribute('aria-expanded', String(open));
     launcher.setAttribute('aria-label', t(open ? 'closeChat' : 'openChat'));
+    // The launcher shows what it does: a close mark while the chat is open.
+    launcher.firstChild.replaceWith(icon(open ? 'close' : 'chat'));
     if (open) {
       scrollToEnd();
       if (focus && touch?.matches) panel.focus();

@@ -63,6 +63,20 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .bubble a{color:var(--pw-primary);text-decoration:underline}
 .bubble img{display:block;max-width:100%;max-height:240px;border-radius:8px;margin:2px 0}
 .bubble audio{display:block;width:230px;max-width:100%;margin:2px 0}
+.md{white-space:normal}
+.md p,.md ul,.md ol,.md pre{margin:0 0 8px}
+.md>:last-child,.md li>:last-child{margin-bottom:0}
+.md ul,.md ol{padding-inline-start:20px}
+.md ul{list-style:disc}
+.md ol{list-style:decimal}
+.md ul ul{list-style:circle}
+.md li+li{margin-top:2px}
+.md code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;background:rgba(0,0,0,.07);padding:1px 4px;border-radius:4px}
+.md pre{padding:8px 10px;background:rgba(0,0,0,.07);border-radius:8px;white-space:pre-wrap;overflow-wrap:anywhere;direction:ltr;text-align:left}
+.md pre code{background:none;padding:0;font-size:12.5px}
+.offer{display:flex;margin-top:6px}
+.talk{padding:7px 14px;border-radius:999px;background:var(--pw-primary);color:var(--pw-on-primary);font-weight:600;font-size:13.5px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
+.talk:hover{filter:brightness(1.08)}
 .file{display:inline-flex;align-items:center;gap:6px}
 .note{font-size:11.5px;color:var(--pw-muted);margin:2px 4px;display:flex;gap:8px;align-items:center}
 .note.err{color:var(--pw-danger)}
@@ -78,6 +92,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .visitor .addreact{inset-inline-end:auto;inset-inline-start:-30px}
 .addreact svg{width:16px;height:16px}
 .msg:hover .addreact,.msg:focus-within .addreact,.addreact[aria-expanded=true]{opacity:1}
+@media (hover:none){.addreact{opacity:1}}
 .picker{position:absolute;z-index:2;top:calc(100% + 2px);inset-inline-start:0;display:flex;gap:2px;padding:3px;border:1px solid var(--pw-border);border-radius:16px;background:var(--pw-bg);box-shadow:0 4px 14px rgba(0,0,0,.12)}
 .visitor .picker{inset-inline-start:auto;inset-inline-end:0}
 .picker button{width:30px;height:30px;border-radius:15px;font-size:17px}
