@@ -30,6 +30,25 @@ pub(crate) async fn agent(app: &TestApp, name: &str) -> Agent {
     }
 }
 
+/// An admin signed in with a bearer token (as scripts and the tests use the admin API).
+pub(crate) async fn admin(app: &TestApp, name: &str) -> Agent {
+    let token = tokens::new_agent_token();
+    let created = app
+        .store
+        .create_agent(NewAgent {
+            name: name.into(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            token_hash: tokens::hash_token(&token),
+            role: parley_store::Role::Admin,
+        })
+        .await
+        .unwrap();
+    Agent {
+        id: created.id,
+        token,
+    }
+}
+
 /// Calls the agents' API; returns (status, body).
 pub(crate) async fn call(
     app: &TestApp,

@@ -6,12 +6,11 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use parley_chat::tokens;
-use parley_store::{NewAgent, Role};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::{
-    agents::{self, get, Agent},
+    agents::{self, get},
     support::*,
 };
 
@@ -349,17 +348,7 @@ async fn a_widget_for_signed_in_users_refuses_anonymous_visitors() {
 #[tokio::test]
 async fn admins_rotate_the_identity_secret_and_agents_cannot() {
     let app = TestApp::start().await;
-    let token = tokens::new_agent_token();
-    app.store
-        .create_agent(NewAgent {
-            name: "Root".into(),
-            email: "root@example.com".into(),
-            token_hash: tokens::hash_token(&token),
-            role: Role::Admin,
-        })
-        .await
-        .unwrap();
-    let admin = Agent { id: 0, token };
+    let admin = agents::admin(&app, "Root").await;
     let agent = agents::agent(&app, "Ada").await;
     let path = format!("/api/admin/widgets/{}/identity-secret", app.widget_id);
     let (status, _) = agents::post(&app, &path, &agent, json!({})).await;

@@ -4,7 +4,7 @@
 //! them; everyone else is refused.
 
 use parley_chat::tokens;
-use parley_store::{NewAgent, NewWidget, Role};
+use parley_store::NewWidget;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -12,21 +12,6 @@ use crate::{
     agents::{self, agent_subscriber, call, get, post, Agent},
     support::*,
 };
-
-async fn admin(app: &TestApp) -> Agent {
-    let token = tokens::new_agent_token();
-    let made = app
-        .store
-        .create_agent(NewAgent {
-            name: "Root".into(),
-            email: "root@example.com".into(),
-            token_hash: tokens::hash_token(&token),
-            role: Role::Admin,
-        })
-        .await
-        .unwrap();
-    Agent { id: made.id, token }
-}
 
 /// An agent who answers only a new, other widget.
 async fn elsewhere(app: &TestApp, name: &str) -> Agent {
@@ -86,21 +71,8 @@ async fn a_note_reaches_agents_and_the_mentioned_one_never_the_visitor() {
     assert_eq!(mention["note"]["body"], note["body"]);
 
     // The visitor's channel and API know nothing of it.
-    let heard = visitor_socket.sync().await;
-    assert!(
-        !heard.iter().any(|f| f.to_string().contains("VIP customer")),
-        "{heard:?}"
-    );
-    let page: Value = app
-        .get(&format!("/api/chatbot/conversation/{id}"))
-        .header("X-Visitor-Token", &visitor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(!page.to_string().contains("VIP customer"), "{page}");
+    app.visitor_never_saw(id, &visitor, &mut visitor_socket, "VIP customer")
+        .await;
 
     let (status, listed) = get(&app, &path, &bo).await;
     assert_eq!(status, 200);
@@ -152,7 +124,7 @@ async fn notes_refuse_what_they_should() {
 #[tokio::test]
 async fn labels_are_defined_by_admins_and_put_on_conversations_by_agents() {
     let app = TestApp::start().await;
-    let root = admin(&app).await;
+    let root = agents::admin(&app, "Root").await;
     let ada = agents::agent(&app, "Ada").await;
     let mut team = agent_subscriber(&app, &ada, "private-agents").await;
     let mut inbox =

@@ -227,14 +227,20 @@ impl TestApp {
             let path = format!("SET search_path TO {schema}");
             connection.execute(path.as_str()).await.unwrap();
             for statement in statements {
-                connection.execute(statement.as_str()).await.expect(statement);
+                connection
+                    .execute(statement.as_str())
+                    .await
+                    .expect(statement);
             }
             let _ = connection.close().await;
         } else {
             let url = format!("sqlite://{}", self.data_dir.join("test.db").display());
             let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
             for statement in statements {
-                connection.execute(statement.as_str()).await.expect(statement);
+                connection
+                    .execute(statement.as_str())
+                    .await
+                    .expect(statement);
             }
             let _ = connection.close().await;
         }
@@ -302,6 +308,35 @@ impl TestApp {
             .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
+    }
+
+    /// Asserts that nothing containing `text` reached the visitor: not on their socket (up to
+    /// now) and not in what the widget API gives them.
+    pub async fn visitor_never_saw(
+        &self,
+        id: i64,
+        visitor: &str,
+        socket: &mut Subscriber,
+        text: &str,
+    ) {
+        let heard = socket.sync().await;
+        assert!(
+            !heard.iter().any(|f| f.to_string().contains(text)),
+            "the visitor's socket heard {text:?}: {heard:?}"
+        );
+        let page: Value = self
+            .get(&format!("/api/chatbot/conversation/{id}"))
+            .header("X-Visitor-Token", visitor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            !page.to_string().contains(text),
+            "the widget API gave {text:?}: {page}"
+        );
     }
 
     /// A WebSocket subscribed to the conversation's private channel, authorised through the
