@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
-import { SCREENSHOTS, launch, newContext, openPage } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, signInWithToken } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 let parley, browser, demo, original, verifiedId, claimedId;
@@ -66,10 +66,7 @@ async function shot(page, name) {
 }
 
 async function signIn(page) {
-  await page.goto(parley.dashboardUrl);
-  await page.getByLabel('Agent token').fill(parley.agentToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
+  await signInWithToken(page, parley);
   // Both conversations are still with the bot.
   await page.getByRole('tab', { name: /^Bot/ }).click();
 }

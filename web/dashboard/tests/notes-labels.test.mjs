@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
 import { startPages } from '../../tests/lib/pages.mjs';
-import { SCREENSHOTS, launch, newContext, openPage, widget } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, signInWithToken, widget } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', password: 'correct horse battery' };
@@ -41,12 +41,8 @@ async function shot(page, name) {
 
 async function agentDashboard(token, viewport = { width: 1280, height: 800 }) {
   const context = await newContext(browser, { viewport, ...(viewport.width < 500 ? { isMobile: true, hasTouch: true } : {}) });
-  const page = await openPage(context, parley.dashboardUrl);
-  // People have passwords here: the token form is one click away.
-  await page.getByRole('button', { name: 'Use an API token instead' }).click();
-  await page.getByLabel('Agent token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
+  const page = await openPage(context);
+  await signInWithToken(page, parley, token);
   return { context, page };
 }
 

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
 import { startPages } from '../../tests/lib/pages.mjs';
-import { SCREENSHOTS, launch, newContext, openPage, widget } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, signInWithToken, widget } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 let parley, pages, browser;
@@ -61,10 +61,9 @@ async function dashboard(viewport = { width: 1280, height: 800 }) {
   const context = await newContext(browser, { viewport, ...(viewport.width < 500 ? { isMobile: true, hasTouch: true } : {}) });
   await context.grantPermissions(['notifications'], { origin: parley.baseUrl });
   await context.addInitScript(RECORD);
-  const page = await openPage(context, parley.dashboardUrl);
-  await page.getByLabel('Agent token').fill(parley.agentToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForFunction(() => window.ParleyDashboard?.state?.inboxLoaded === true && window.ParleyDashboard.state.agentsLive, null, { timeout: 20000 });
+  const page = await openPage(context);
+  await signInWithToken(page, parley);
+  await page.waitForFunction(() => window.ParleyDashboard?.state?.inboxLoaded === true, null, { timeout: 20000 });
   return { context, page };
 }
 
@@ -147,10 +146,8 @@ test('the Notifications dialog on a phone, and asking the browser only on a clic
       return permission;
     };
   });
-  const page = await openPage(context, parley.dashboardUrl);
-  await page.getByLabel('Agent token').fill(parley.agentToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
+  const page = await openPage(context);
+  await signInWithToken(page, parley);
   assert.equal(await page.evaluate(() => window.__asked), 0, 'nothing asked at sign-in');
   // On a phone the header is one line; its actions are in a Menu, each with its words.
   const bar = await page.locator('header.top').boundingBox();

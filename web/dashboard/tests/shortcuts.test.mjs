@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
-import { SCREENSHOTS, launch, newContext, openPage } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, signInWithToken } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 let parley, browser;
@@ -37,9 +37,8 @@ async function shot(page, name) {
 
 async function signedIn(viewport) {
   const context = await newContext(browser, { viewport, ...(viewport.width < 500 ? { isMobile: true, hasTouch: true } : {}) });
-  const page = await openPage(context, parley.dashboardUrl);
-  await page.getByLabel('Agent token').fill(parley.agentToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  const page = await openPage(context);
+  await signInWithToken(page, parley);
   await page.waitForFunction(() => window.ParleyDashboard?.state?.inboxLoaded === true, null, { timeout: 20000 });
   return { context, page };
 }

@@ -143,3 +143,19 @@ export async function headerAction(page, name) {
   if (!(await button.isVisible()) && (await menu.isVisible())) await menu.click();
   await button.click();
 }
+
+/**
+ * Signs the dashboard in with an agent token (the demo agent's by default) and waits until the
+ * team channel is live; where people have passwords the token form is one click away.
+ */
+export async function signInWithToken(page, server, token = server.agentToken) {
+  await page.goto(server.dashboardUrl);
+  const field = page.getByLabel('Agent token');
+  const toggle = page.getByRole('button', { name: 'Use an API token instead' });
+  // Whichever shows first: the token form itself, or the password form's way to it.
+  await page.locator('#pd-token:visible, button:visible:text-is("Use an API token instead")').first().waitFor();
+  if (!(await field.isVisible())) await toggle.click();
+  await field.fill(token);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
+}
