@@ -59,21 +59,35 @@ export function externalLink(href, text) {
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 
+/**
+ * A bare URL without the punctuation that ends the sentence around it ("see https://a.b/c."),
+ * keeping a closing bracket whose opening one is inside the URL (Wikipedia-style links); `extra`
+ * adds characters to drop from the end. Counts the brackets once, then walks back: linear in
+ * the URL's length however much punctuation trails it.
+ */
+export function trimUrl(raw, extra = '') {
+  const pairs = { ')': '(', ']': '[', '}': '{' };
+  const count = { '(': 0, ')': 0, '[': 0, ']': 0, '{': 0, '}': 0 };
+  for (const c of raw) if (c in count) count[c]++;
+  const trailing = '.,;:!?)]}\'"' + extra;
+  let end = raw.length;
+  while (end > 0 && trailing.includes(raw[end - 1])) {
+    const c = raw[end - 1];
+    const open = pairs[c];
+    if (open && count[open] >= count[c]) break;
+    if (c in count) count[c]--;
+    end--;
+  }
+  return raw.slice(0, end);
+}
+
 /** Text with its http(s) URLs as safe links, as a DocumentFragment. */
 export function linkify(text) {
   const frag = document.createDocumentFragment();
   const s = String(text);
   let last = 0;
   for (const match of s.matchAll(URL_RE)) {
-    let raw = match[0];
-    // Trailing punctuation belongs to the sentence ("see https://a.b/c."), but a closing bracket
-    // whose opening one is inside the URL stays (Wikipedia-style links).
-    while (/[.,;:!?)\]}'"]$/.test(raw)) {
-      const end = raw[raw.length - 1];
-      const open = { ')': '(', ']': '[', '}': '{' }[end];
-      if (open && raw.split(open).length > raw.split(end).length - 1) break;
-      raw = raw.slice(0, -1);
-    }
+    const raw = trimUrl(match[0]);
     const href = httpUrl(raw);
     if (!href) continue;
     frag.append(document.createTextNode(s.slice(last, match.index)));

@@ -1,6 +1,7 @@
 // ui/message.js — owns how one message looks in the conversation pane: sender (visitor, bot,
-// agent, system, each with its own style) with name and time, the text (as text, http(s) links
-// made safe), its attachment (an image preview, an audio player for voice notes, or a file link;
+// agent, system, each with its own style) with name and time, the text (a bot's Markdown
+// formatted as the visitor saw it, people's words as text; http(s) links made safe), its
+// attachment (an image preview, an audio player for voice notes, or a file link;
 // attachment_path is a signed link relative to the server), the reply's send state (sending,
 // retrying, failed with Retry / Remove; a file reply's name, local preview and upload progress;
 // a refused file with Remove only), "Seen" under the last reply the visitor has read, and
@@ -8,6 +9,7 @@
 // is rebuilt only when its own data changed.
 
 import { h, linkify, formatTime, serverUrl } from '../../../shared/ui/dom.js';
+import { renderMarkdown } from '../../../shared/ui/markdown.js';
 import { icon } from './icons.js';
 import { reactionBar } from '../../../shared/ui/reactions.js';
 
@@ -47,7 +49,8 @@ function body(m, ctx) {
   const bubble = h('div', { class: 'bubble' });
   const media = m.attachment_path ? attachment(m, ctx) : m._upload ? localFile(m, ctx) : null;
   if (media) bubble.append(media);
-  if (m.message) bubble.append(h('div', { class: 'text' }, linkify(m.message)));
+  // A bot writes Markdown (shown formatted, as the widget shows it); people's words stay as typed.
+  if (m.message) bubble.append(m.sender_type === 'bot' ? h('div', { class: 'text md' }, renderMarkdown(m.message)) : h('div', { class: 'text' }, linkify(m.message)));
   return bubble;
 }
 

@@ -1,14 +1,19 @@
-// ui/message.js — owns how one message looks: sender and time, the text (as text, links made
-// safe), its attachment (image preview, audio player for voice notes, or a file link), its send
-// state (sending, upload progress, failed with retry), the "Seen" receipt and emoji reactions.
+// ui/message.js — owns how one message looks: sender and time, the text (a bot's Markdown
+// formatted, people's words as text; links made safe), its attachment (image preview, audio
+// player for voice notes, or a file link), its send state (sending, upload progress, failed with
+// retry), a "Talk to a person" button under an unsure answer, the "Seen" receipt and emoji
+// reactions.
 // Each part is rebuilt only when its own data changed, so a reaction arriving never restarts a
 // voice note that is playing.
 
 import { h, linkify, parseTime } from '../../../shared/ui/dom.js';
+import { renderMarkdown } from '../../../shared/ui/markdown.js';
 import { reactionBar } from '../../../shared/ui/reactions.js';
 import { icon } from './icons.js';
 
 const IMAGE_EXT = /\.(png|jpe?g|gif|webp)$/i;
+/** The message that asks for a person (the bots know it: crates/bot/src/intent.rs). */
+export const TALK_TO_PERSON = '/human';
 
 /** {short, long} for a timestamp in the visitor's language: the time today, else date and time. */
 export function formatTime(iso, locale) {
@@ -45,11 +50,29 @@ function attachment(m, ctx) {
   return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, img);
 }
 
+/**
+ * The words of a message. A bot writes Markdown (the site's knowledge, a language model's
+ * answer), shown formatted by building nodes (`renderMarkdown`); what people type (the
+ * visitor, an agent) is shown as typed, with only its http(s) links made links.
+ */
+function words(m, ctx) {
+  if (m.sender_type === 'bot') return h('div', { class: 'md' }, renderMarkdown(m.message));
+  // What the "Talk to a person" button sends, in the visitor's words.
+  if (m.sender_type === 'visitor' && m.message.trim().toLowerCase() === TALK_TO_PERSON) return document.createTextNode(ctx.t('talkToPerson'));
+  return linkify(m.message);
+}
+
+/** Under the bot's latest answer when it was unsure: a button that asks for a person. */
+function offer(m, ctx) {
+  if (ctx.offerId == null || ctx.offerId !== m.id) return null;
+  return h('div', { class: 'offer' }, h('button', { type: 'button', class: 'talk', onclick: () => ctx.onTalkToPerson?.(), text: ctx.t('talkToPerson') }));
+}
+
 function body(m, ctx) {
   const bubble = h('div', { class: 'bubble' });
   const media = m.attachment_path || m._localUrl ? attachment(m, ctx) : null;
   if (media) bubble.append(media);
-  if (m.message) bubble.append(linkify(m.message));
+  if (m.message) bubble.append(words(m, ctx));
   return bubble;
 }
 
@@ -81,6 +104,7 @@ function note(m, ctx) {
 
 const signatures = {
   body: (m) => [m.message, m.attachment_path, m._localUrl, m.is_voice].join('\u0000'),
+  offer: (m, ctx) => String(ctx.offerId != null && ctx.offerId === m.id),
   note: (m, ctx) => [m._status, m._pending, m._progress == null ? '' : Math.round(m._progress * 100), m._error, ctx.seenId === m.id].join('|'),
   reacts: (m, ctx) => m.id + JSON.stringify(ctx.reactions[m.id] || []),
 };
@@ -102,7 +126,7 @@ export function renderMessage(node, m, ctx) {
         : h('div', { class: 'meta' }, h('b', { text: displayName(m, ctx) }), h('time', { datetime: m.timestamp || '', title: time.long, text: time.short }));
     node.append(node._parts.meta);
   }
-  for (const [part, build] of [['body', body], ['note', note], ['reacts', reactionBar]]) {
+  for (const [part, build] of [['body', body], ['offer', offer], ['note', note], ['reacts', reactionBar]]) {
     const sig = signatures[part](m, ctx);
     if (node._sig[part] === sig) continue;
     node._sig[part] = sig;
