@@ -93,6 +93,7 @@ export const en = {
   awayEmailInvalid: 'Enter an email address.',
   awayEmailFailed: 'Your email was not saved. Please try again.',
   awayEmailThanks: 'Thanks! We will reply to {email}.',
+  talkToPerson: 'Talk to a person',
 };
 
 /** Every language the widget speaks, by its primary language subtag. */

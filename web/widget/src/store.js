@@ -61,6 +61,8 @@ export function createStore() {
       is_voice: raw.is_voice === true || raw.is_voice === 1 || raw.is_voice === '1',
       timestamp: raw.timestamp || null,
       client_id: typeof raw.client_id === 'string' && raw.client_id ? raw.client_id : null,
+      // A bot's unsure answer: the widget offers a person under it.
+      offers_human: raw.offers_human === true,
     };
   }
 

@@ -3,7 +3,8 @@
 // arrive ends in store.merge() and every change of state ends in one render. It also decides the
 // visitor-facing rules: what counts as unread, when to mark read, which message shows "Seen",
 // what the header says (the mode by business hours and agents: availability.js), when to show
-// typing dots, when to ask for a rating, and, away, when to ask for an email.
+// typing dots, when to offer a person (under the bot's unsure answer), when to ask for a rating,
+// and, away, when to ask for an email.
 
 import { createApi, ApiError } from './api.js';
 import { createHoursTimer, headerStatus as statusFor, modeOf, wantsEmail } from './availability.js';
@@ -23,6 +24,7 @@ import { createAwayEmail } from './ui/away-email.js';
 import { createPanel } from './ui/panel.js';
 import { createPreChat, preChatForm } from './ui/prechat.js';
 import { createRating } from './ui/rating.js';
+import { TALK_TO_PERSON } from './ui/message.js';
 
 const OTHERS = new Set(['bot', 'agent']);
 /** How often the open widget says the visitor is still here (the server emails replies to visitors away). */
@@ -180,6 +182,23 @@ export function createWidget(options) {
     );
   }
 
+  // ---- a person, offered ----------------------------------------------------------------------
+
+  /** The bot's latest message, when it was unsure and nothing came after it: a person is offered under it. */
+  function offerId() {
+    const status = state.conversation?.status;
+    if (status && status !== 'bot') return null;
+    const last = state.messages[state.messages.length - 1];
+    return last && last.id != null && last.sender_type === 'bot' && last.offers_human ? last.id : null;
+  }
+
+  /** "Talk to a person": the bot hands the conversation to the team (the message every bot knows). */
+  function talkToPerson() {
+    outbox.sendText(TALK_TO_PERSON);
+    panel.stickToBottom(true);
+    composer.focus();
+  }
+
   // ---- rendering ----------------------------------------------------------------------------
 
   function render() {
@@ -193,6 +212,8 @@ export function createWidget(options) {
       onRetry: (id) => outbox.retry(id),
       onDiscard: (id) => outbox.discard(id),
       onMediaLoad: () => panel.stickToBottom(),
+      offerId: offerId(),
+      onTalkToPerson: talkToPerson,
     });
     const unread = panel.isOpen() && !document.hidden ? 0 : unreadCount();
     if (unread !== state.unread) {

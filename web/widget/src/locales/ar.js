@@ -82,4 +82,5 @@ export default {
   awayEmailInvalid: 'أدخل عنوان بريد إلكتروني.',
   awayEmailFailed: 'لم يُحفظ بريدك الإلكتروني. حاول مرة أخرى.',
   awayEmailThanks: 'شكرًا! سنرد على {email}.',
+  talkToPerson: 'التحدث مع موظف',
 };

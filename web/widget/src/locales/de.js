@@ -82,4 +82,5 @@ export default {
   awayEmailInvalid: 'Geben Sie eine E-Mail-Adresse ein.',
   awayEmailFailed: 'Ihre E-Mail-Adresse wurde nicht gespeichert. Bitte versuchen Sie es erneut.',
   awayEmailThanks: 'Danke! Wir antworten an {email}.',
+  talkToPerson: 'Mit einem Menschen sprechen',
 };

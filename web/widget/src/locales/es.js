@@ -82,4 +82,5 @@ export default {
   awayEmailInvalid: 'Escribe una dirección de correo.',
   awayEmailFailed: 'No se guardó tu correo. Inténtalo de nuevo.',
   awayEmailThanks: '¡Gracias! Te responderemos a {email}.',
+  talkToPerson: 'Hablar con una persona',
 };

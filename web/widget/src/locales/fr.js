@@ -82,4 +82,5 @@ export default {
   awayEmailInvalid: 'Saisissez une adresse e-mail.',
   awayEmailFailed: 'Votre e-mail n’a pas été enregistré. Réessayez.',
   awayEmailThanks: 'Merci ! Nous vous répondrons à {email}.',
+  talkToPerson: 'Parler à une personne',
 };

@@ -82,4 +82,5 @@ export default {
   awayEmailInvalid: 'Digite um endereço de e-mail.',
   awayEmailFailed: 'Seu e-mail não foi salvo. Tente novamente.',
   awayEmailThanks: 'Obrigado! Responderemos para {email}.',
+  talkToPerson: 'Falar com uma pessoa',
 };
