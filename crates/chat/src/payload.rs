@@ -297,6 +297,14 @@ pub struct AgentConversationJson {
     created_at: String,
     updated_at: String,
     last_message: Option<MessageJson>,
+    /// In listings: the newest message that is not a system line, which the inbox row previews
+    /// (after a handoff every conversation's newest message is the same notice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preview_message: Option<Option<MessageJson>>,
+    /// In a search's listing: the newest message holding the searched text (null when the
+    /// visitor's details or a label matched instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matched_message: Option<Option<MessageJson>>,
     /// The labels' ids, where the caller read them (listings and a conversation's page; events
     /// leave them out and `LabelsUpdated` carries changes).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -328,8 +336,23 @@ impl AgentConversationJson {
             created_at: time(&conversation.created_at),
             updated_at: time(&conversation.updated_at),
             last_message,
+            preview_message: None,
+            matched_message: None,
             labels: None,
         }
+    }
+
+    /// The same, with what a listing's row previews, and with a search (`searching`) the
+    /// message that matched.
+    pub fn with_previews(
+        mut self,
+        preview: Option<MessageJson>,
+        matched: Option<MessageJson>,
+        searching: bool,
+    ) -> Self {
+        self.preview_message = Some(preview);
+        self.matched_message = searching.then_some(matched);
+        self
     }
 
     /// The same, with the conversation's labels.

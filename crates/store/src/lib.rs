@@ -8,6 +8,7 @@ mod assignment;
 mod mail_jobs;
 pub mod model;
 mod postgres;
+mod previews;
 mod privacy;
 mod reports;
 mod sql;
@@ -22,6 +23,7 @@ pub use mail_jobs::*;
 pub use model::*;
 #[doc(hidden)]
 pub use postgres::connect_postgres_in_schema;
+pub use previews::*;
 pub use privacy::*;
 pub use reports::*;
 pub use waiting::*;
@@ -356,7 +358,7 @@ pub trait Labels: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + Assignments + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + Send + Sync + std::fmt::Debug + 'static
+    BotJobs + Agents + Accounts + Assignments + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + InboxPreviews + Send + Sync + std::fmt::Debug + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

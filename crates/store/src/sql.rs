@@ -12,6 +12,7 @@ mod identities;
 mod jobs;
 mod mail;
 mod notes_labels;
+mod previews;
 mod privacy;
 mod ratings;
 mod reports;

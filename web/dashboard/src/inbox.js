@@ -4,8 +4,10 @@
 // updated first. A listing is authoritative for its tab: a cached conversation it no longer holds
 // (and no event touched since the request left) has moved elsewhere and is dropped until another
 // listing or event brings it back. Unread = the last message is the visitor's and is newer than
-// what this browser (or any agent, per the `agent` read state) has seen. A search (`?q=`) is one
-// more listing: its results, in the server's order, over the same cache. An erased conversation
+// what this browser (or any agent, per the `agent` read state) has seen. A row previews the
+// newest message that is not a system line (`preview_message`, kept current by live messages).
+// A search (`?q=`) is one more listing: its results, in the server's order, over the same
+// cache, with the message each matched in (`matched_message`). An erased conversation
 // (`ConversationErased`) is dropped and never taken back.
 
 import { createEmitter, isOlder, normaliseMessage } from './thread.js';
@@ -45,8 +47,13 @@ export function normaliseConversation(raw) {
   if ('attributes' in raw) c.attributes = attributesOf(raw.attributes);
   if (Array.isArray(raw.labels)) c.labels = raw.labels.map(Number).filter(Number.isSafeInteger);
   if ('last_message' in raw) c.last_message = raw.last_message ? normaliseMessage(raw.last_message) : null;
+  // What the row previews: the newest message that is not a system line (listings say).
+  if ('preview_message' in raw) c.preview_message = raw.preview_message ? normaliseMessage(raw.preview_message) : null;
   return c;
 }
+
+/** The newer of two messages (either may be missing). */
+const newer = (a, b) => (!a ? b || null : !b ? a : b.id > a.id ? b : a);
 
 export function createInbox({ api, storage, me }) {
   const events = createEmitter();
@@ -58,7 +65,8 @@ export function createInbox({ api, storage, me }) {
   let epoch = 0;
   let scheduled = false;
   // The current search: its text, the ids it found, and which request is the latest.
-  const search = { q: '', label: null, ids: [], loading: false, seq: 0 };
+  // `matched`: per found conversation, the message holding the text (null: found by its details).
+  const search = { q: '', label: null, ids: [], matched: new Map(), loading: false, seq: 0 };
 
   function changed() {
     if (scheduled) return;
@@ -83,6 +91,9 @@ export function createInbox({ api, storage, me }) {
       if (current?.last_message && (!next.last_message || next.last_message.id < current.last_message.id)) merged.last_message = current.last_message;
     }
     if (m && (!merged.last_message || m.id > merged.last_message.id)) merged = Object.assign({}, merged, { last_message: m });
+    // Messages are never taken back: the row previews the newest non-system one known.
+    const preview = newer(newer(current?.preview_message, next.preview_message), m && m.sender_type !== 'system' ? m : null);
+    if (preview !== (merged.preview_message ?? null)) merged = Object.assign({}, merged, { preview_message: preview });
     if (!('status' in merged)) merged.status = 'bot';
     if (!('assigned_agent_id' in merged)) merged.assigned_agent_id = null;
     merged._epoch = ++epoch;
@@ -152,6 +163,7 @@ export function createInbox({ api, storage, me }) {
     if (label !== undefined) search.label = label;
     if (!text && search.label == null) {
       search.ids = [];
+      search.matched = new Map();
       search.loading = false;
       changed();
       return;
@@ -163,6 +175,8 @@ export function createInbox({ api, storage, me }) {
       if (seq !== search.seq) return;
       const got = Array.isArray(res?.conversations) ? res.conversations : [];
       search.ids = got.map((raw) => upsert(raw)?.id).filter((id) => id != null);
+      search.matched = new Map();
+      for (const raw of got) if (raw && 'matched_message' in raw) search.matched.set(Number(raw.id), raw.matched_message ? normaliseMessage(raw.matched_message) : null);
     } finally {
       if (seq === search.seq) {
         search.loading = false;
@@ -181,6 +195,8 @@ export function createInbox({ api, storage, me }) {
     filtering: () => !!search.q || search.label != null,
     /** The label filtered by, or null. */
     labelFilter: () => search.label,
+    /** For a searched conversation, the message that matched the text (null: its details did; undefined: not searched). */
+    matched: (id) => search.matched.get(id),
     get: (id) => cache.get(id) || null,
     list,
     hasMore: (tabId) => tabId !== 'search' && !!hasMore[tabId],

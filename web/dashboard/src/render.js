@@ -61,6 +61,7 @@ export function createRender({ api, inbox, notes, labels, notifier, layout, open
         loading: inbox.isLoading(shown) && (shown === 'search' || !loaded()),
         unread: (c) => inbox.unread(c) && c.id !== current?.state.id,
         handoff: inbox.handoff,
+        matched: (c) => inbox.matched(c.id),
         selfName: self()?.name,
         labels: labels.all(),
       });

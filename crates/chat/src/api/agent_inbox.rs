@@ -9,7 +9,9 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use parley_store::{Agent, Assignee, Conversation, ConversationQuery, ConversationStatus, Role};
+use parley_store::{
+    Agent, Assignee, Conversation, ConversationQuery, ConversationStatus, InboxPreview, Role,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -55,7 +57,9 @@ pub struct Listing {
 /// Longest search text accepted.
 const MAX_SEARCH_CHARS: usize = 200;
 
-/// `GET /api/agent/conversations`: most recently updated first, each with its last message.
+/// `GET /api/agent/conversations`: most recently updated first, each with its last message, the
+/// newest that is not a system line (`preview_message`) and, searching, the newest message
+/// holding the text (`matched_message`).
 pub async fn list(
     State(state): State<Arc<AppState>>,
     AgentAuth(agent): AgentAuth,
@@ -101,7 +105,7 @@ pub async fn list(
             status,
             assignee,
             updated_before: listing.before_updated,
-            text,
+            text: text.clone(),
             visible_to: (agent.role != Role::Admin).then_some(agent.id),
             label_id: listing.label,
             waiting_for_email: listing.waiting_for_email,
@@ -110,20 +114,29 @@ pub async fn list(
         .await?;
     let ids: Vec<i64> = conversations.iter().map(|c| c.id).collect();
     let secret = &state.service.config.link_secret;
-    let mut last: HashMap<i64, MessageJson> = store
-        .last_messages(&ids)
+    // One statement for every row: its newest message, what it previews (not a system line),
+    // and with a search the message that matched.
+    let mut previews: HashMap<i64, InboxPreview> = store
+        .inbox_previews(&ids, text.as_deref())
         .await?
-        .iter()
-        .map(|m| (m.conversation_id, MessageJson::new(m, secret)))
+        .into_iter()
+        .map(|p| (p.conversation_id, p))
         .collect();
     let mut labels: HashMap<i64, Vec<i64>> = HashMap::new();
     for (conversation_id, label_id) in store.labels_of(&ids).await? {
         labels.entry(conversation_id).or_default().push(label_id);
     }
+    let json = |m: &Option<parley_store::Message>| m.as_ref().map(|m| MessageJson::new(m, secret));
     let conversations: Vec<AgentConversationJson> = conversations
         .iter()
         .map(|c| {
-            AgentConversationJson::new(c, last.remove(&c.id))
+            let preview = previews.remove(&c.id);
+            let last = preview.as_ref().map(|p| MessageJson::new(&p.last, secret));
+            let (shown, matched) = preview
+                .map(|p| (json(&p.preview), json(&p.matched)))
+                .unwrap_or_default();
+            AgentConversationJson::new(c, last)
+                .with_previews(shown, matched, text.is_some())
                 .with_labels(labels.remove(&c.id).unwrap_or_default())
         })
         .collect();
@@ -158,16 +171,18 @@ pub async fn conversation(
     body.insert("success".into(), true.into());
     body.insert(
         "conversation".into(),
-        serde_json::to_value(AgentConversationJson::new(&conversation, None).with_labels(
-            state
-                .service
-                .store
-                .labels_of(&[id])
-                .await?
-                .into_iter()
-                .map(|(_, label)| label)
-                .collect(),
-        ))
+        serde_json::to_value(
+            AgentConversationJson::new(&conversation, None).with_labels(
+                state
+                    .service
+                    .store
+                    .labels_of(&[id])
+                    .await?
+                    .into_iter()
+                    .map(|(_, label)| label)
+                    .collect(),
+            ),
+        )
         .expect("serialises"),
     );
     body.insert(

@@ -1,6 +1,8 @@
 //! The agents' inbox: replies that take over from the bot, listing and filtering with live
-//! updates, closing, reopening and handing back, read receipts, and files agents send.
+//! updates, what a row previews (past handoff lines) and why a search found it, closing,
+//! reopening and handing back, read receipts, and files agents send.
 
+use parley_store::{NewMessage, SenderType};
 use serde_json::{json, Value};
 
 use crate::agents::{agent, agent_subscriber, call, get, post};
@@ -346,6 +348,117 @@ async fn agents_search_the_inbox_by_visitor_and_message_text() {
     let (status, body) = get(&app, &format!("/api/agent/conversations?q={long}"), &ada).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["success"], false);
+}
+
+#[tokio::test]
+async fn inbox_rows_preview_past_handoff_lines_and_say_why_a_search_matched() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let (grace, grace_token) = app
+        .conversation_as(
+            json!({"visitor_name": "Grace", "page_url": "https://shop.example/packs/trailhead-28"}),
+        )
+        .await;
+    let (alan, alan_token) = app.conversation_as(json!({"visitor_name": "Alan"})).await;
+    let say = |id: i64, sender_type: SenderType, text: &str| NewMessage {
+        conversation_id: id,
+        sender_type,
+        sender_name: None,
+        message: text.into(),
+        attachment: None,
+        is_voice: false,
+        client_id: None,
+        bot_job: false,
+    };
+    app.send(
+        grace,
+        &grace_token,
+        json!({"message": "Do you ship abroad?"}),
+    )
+    .await;
+    let store = &app.store;
+    store
+        .insert_message(say(grace, SenderType::Bot, "Yes, we ship worldwide."))
+        .await
+        .unwrap();
+    app.send(
+        grace,
+        &grace_token,
+        json!({"message": "Can I talk to someone?"}),
+    )
+    .await;
+    // What the bot runner posts when it hands over.
+    store
+        .insert_message(say(
+            grace,
+            SenderType::System,
+            "Let me get a human for you.",
+        ))
+        .await
+        .unwrap();
+    app.send(alan, &alan_token, json!({"message": "Where is my refund?"}))
+        .await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/agent/conversations/{alan}/messages"),
+        &ada,
+        json!({"message": "Your refund left today."}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    let row = |body: &Value, id: i64| -> Value {
+        body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("conversation {id} not listed: {body}"))
+    };
+    let (status, body) = get(&app, "/api/agent/conversations", &ada).await;
+    assert_eq!(status, 200, "{body}");
+    let handed = row(&body, grace);
+    // The newest message is still the handoff line (unread and times go by it); the row
+    // previews what the visitor last said, and shows the page they are on.
+    assert_eq!(handed["last_message"]["sender_type"], "system");
+    assert_eq!(
+        handed["preview_message"]["message"],
+        "Can I talk to someone?"
+    );
+    assert_eq!(handed["preview_message"]["sender_type"], "visitor");
+    assert_eq!(
+        handed["page_url"],
+        "https://shop.example/packs/trailhead-28"
+    );
+    assert!(handed.get("matched_message").is_none(), "{handed}");
+    let answered = row(&body, alan);
+    assert_eq!(
+        answered["preview_message"]["message"],
+        "Your refund left today."
+    );
+
+    // A search says which message matched, the newest holding the text, whatever its sender.
+    let (_, body) = get(&app, "/api/agent/conversations?q=WORLDWIDE", &ada).await;
+    let found = row(&body, grace);
+    assert_eq!(
+        found["matched_message"]["message"],
+        "Yes, we ship worldwide."
+    );
+    assert_eq!(found["matched_message"]["sender_type"], "bot");
+    assert_eq!(
+        found["preview_message"]["message"],
+        "Can I talk to someone?"
+    );
+    let (_, body) = get(&app, "/api/agent/conversations?q=refund", &ada).await;
+    assert_eq!(
+        row(&body, alan)["matched_message"]["message"],
+        "Your refund left today."
+    );
+    // Found by the visitor's name: no message matched.
+    let (_, body) = get(&app, "/api/agent/conversations?q=grac", &ada).await;
+    assert_eq!(body["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(row(&body, grace)["matched_message"], Value::Null);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ mod notes_labels;
 mod messages;
 mod migrate;
 mod open;
+mod previews;
 mod privacy;
 mod ratings;
 mod reports;

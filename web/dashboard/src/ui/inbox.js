@@ -1,28 +1,88 @@
 // ui/inbox.js — owns the inbox column: the tabs (Waiting, Mine, Bot, Closed; a WAI-ARIA tab list,
 // arrow keys move between tabs) with their counts, and the list of conversations of the chosen
-// tab. Each row is a button: visitor name (or "Visitor #id"), last message preview, relative
-// time, an unread dot, a "needs a human" mark and a "waiting for email" one (the visitor asked
-// for a person while the team was away: the next reply is emailed). Rows are keyed by
-// conversation id and reused, so live updates never steal focus from the row the agent is on.
-// Above the tabs, a search field: while it holds text the list shows what the search found,
-// whatever the tab.
+// tab. Each row is a button: visitor name (or "Visitor #id"), a preview of the newest message
+// that is not a system line (so rows after a handoff do not all read "Let me get a human…"; a
+// bot's Markdown as plain words), relative time, an unread dot, a "needs a human" mark and a
+// "waiting for email" one (the visitor asked for a person while the team was away: the next
+// reply is emailed), the page the visitor is on, and in search results why the conversation
+// was found (the message, name, email, pre-chat answer or label, the text marked). Rows are
+// keyed by conversation id and reused, so live updates never steal focus from the row the agent
+// is on. Above the tabs, a search field: while it holds text the list shows what the search
+// found, whatever the tab.
 
-import { h, relativeTime, formatTime } from '../../../shared/ui/dom.js';
+import { h, httpUrl, relativeTime, formatTime } from '../../../shared/ui/dom.js';
+import { markdownText } from '../../../shared/ui/markdown.js';
 import { TABS } from '../inbox.js';
 import { labelChips } from './labels.js';
+
+/** What the widget's "Talk to a person" button sends. */
+const TALK_TO_PERSON = '/human';
 
 export function visitorName(c) {
   return (c && c.visitor_name) || 'Visitor #' + (c?.id ?? '?');
 }
 
+/** A bot's Markdown as plain words, worked out once per message. */
+const plainWords = new WeakMap();
+function words(m) {
+  if (m.sender_type !== 'bot') return m.message;
+  if (!plainWords.has(m)) plainWords.set(m, markdownText(m.message));
+  return plainWords.get(m);
+}
+
 export function preview(m, selfName) {
   if (!m) return 'No messages yet';
-  let text = m.message || (m.is_voice ? 'Voice note' : m.attachment_name ? '📎 ' + m.attachment_name : '');
+  let text = m.message ? words(m) : m.is_voice ? 'Voice note' : m.attachment_name ? '📎 ' + m.attachment_name : '';
   text = text.replace(/\s+/g, ' ').trim();
+  if (m.sender_type === 'visitor' && text.toLowerCase() === TALK_TO_PERSON) return 'Asked for a person';
   let who = '';
   if (m.sender_type === 'agent') who = (m.sender_name && m.sender_name === selfName ? 'You' : m.sender_name || 'Agent') + ': ';
   else if (m.sender_type === 'bot') who = 'Bot: ';
   return who + text;
+}
+
+/** "shop.example/packs/x" for a page's address (http(s) only), else null. */
+export function pageLabel(url) {
+  const href = httpUrl(url);
+  if (!href) return null;
+  const u = new URL(href);
+  return u.host + (u.pathname === '/' ? '' : u.pathname.replace(/\/$/, ''));
+}
+
+const title = (key) => {
+  const words = key.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+/**
+ * Why a search found conversation `c`: {field, text} for the message that matched (the
+ * server's `matched_message`), else the name, email, a pre-chat answer or a label holding `q`.
+ */
+export function matchReason(c, q, matched, tags) {
+  const needle = q.toLowerCase();
+  const has = (v) => typeof v === 'string' && v.toLowerCase().includes(needle);
+  if (matched) return { field: 'Message', text: preview(matched) };
+  if (has(c.visitor_name)) return { field: 'Name', text: c.visitor_name };
+  if (has(c.visitor_email)) return { field: 'Email', text: c.visitor_email };
+  for (const [key, value] of Object.entries(c.attributes || {})) if (has(String(value)) || has(key)) return { field: title(key), text: String(value) };
+  const label = tags.find((l) => has(l.name));
+  if (label) return { field: 'Label', text: label.name };
+  return null;
+}
+
+/** `text` cut around the first `q` (ignoring case), with it marked: nodes and strings. */
+function marked(text, q) {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const lower = flat.toLowerCase();
+  // Only where lower-casing kept every position (so the mark covers what matched).
+  const at = lower.length === flat.length ? lower.indexOf(q.toLowerCase()) : -1;
+  if (at < 0) return [flat.length > 90 ? flat.slice(0, 90) + '…' : flat];
+  let start = Math.max(0, at - 24);
+  // From a word's start.
+  const space = start > 0 ? flat.indexOf(' ', start) : -1;
+  if (space >= 0 && space < at) start = space + 1;
+  const end = Math.min(flat.length, at + q.length + 60);
+  return [(start > 0 ? '…' : '') + flat.slice(start, at), h('mark', { text: flat.slice(at, at + q.length) }), flat.slice(at + q.length, end) + (end < flat.length ? '…' : '')];
 }
 
 const EMPTY = {
@@ -90,7 +150,9 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
   const empty = h('p', { class: 'empty', hidden: true });
   const more = h('button', { type: 'button', class: 'ghost more', hidden: true, text: 'Load older conversations' });
   const panel = h('div', { id: 'pd-tabpanel', class: 'tabpanel', role: 'tabpanel', tabindex: -1 }, list, empty, more);
-  const el = h('nav', { class: 'inbox', 'aria-label': 'Conversations' }, searchBox, tablist, panel);
+  // A heading screen-reader users can jump to, at every width (the team's is hidden on a phone).
+  const heading = h('h2', { id: 'pd-inbox-title', class: 'sr', text: 'Conversations' });
+  const el = h('nav', { class: 'inbox', 'aria-labelledby': 'pd-inbox-title' }, heading, searchBox, tablist, panel);
   let currentTab = null;
   more.addEventListener('click', () => onMore(currentTab));
 
@@ -114,19 +176,34 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
     const handoff = ctx.handoff(c.id);
     const when = c.last_message?.timestamp || c.updated_at;
     const name = visitorName(c);
-    const text = preview(c.last_message, ctx.selfName);
+    // Not the handoff notice every handed-over conversation ends with: what was last said.
+    const text = preview(c.preview_message || c.last_message, ctx.selfName);
     const verified = !!c.user_id;
     const byEmail = !!c.waiting_for_email_at && c.status !== 'closed';
     // In the labels' own order (by name), whatever order they were put on.
     const tags = (ctx.labels || []).filter((l) => (c.labels || []).includes(l.id));
-    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status, JSON.stringify(tags), byEmail].join('\u0000');
+    const query = ctx.tab === 'search' ? (ctx.query || '').trim() : '';
+    const why = query ? matchReason(c, query, ctx.matched?.(c), tags) : null;
+    const page = pageLabel(c.page_url);
+    const sig = [name, verified, text, relativeTime(when), unread, handoff, c.id === ctx.openId, c.assigned_agent_id, c.status, JSON.stringify(tags), byEmail, query, JSON.stringify(why), page].join('\u0000');
     if (button._sig === sig) return;
     button._sig = sig;
     button.classList.toggle('unread', unread);
     button.classList.toggle('open', c.id === ctx.openId);
     if (c.id === ctx.openId) button.setAttribute('aria-current', 'true');
     else button.removeAttribute('aria-current');
-    const label = [name, verified ? 'verified user' : null, tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null, unread ? 'unread' : null, handoff ? 'needs a human' : null, byEmail ? 'waiting for email' : null, text, formatTime(when).long].filter(Boolean).join(', ');
+    const label = [
+      name,
+      verified ? 'verified user' : null,
+      tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null,
+      unread ? 'unread' : null,
+      handoff ? 'needs a human' : null,
+      byEmail ? 'waiting for email' : null,
+      text,
+      why ? 'found in ' + why.field.toLowerCase() + ': ' + why.text.replace(/\s+/g, ' ').slice(0, 120) : null,
+      page ? 'on ' + page : null,
+      formatTime(when).long,
+    ].filter(Boolean).join(', ');
     button.setAttribute('aria-label', label);
     button.replaceChildren(
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
@@ -135,6 +212,8 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
         { class: 'body' },
         h('span', { class: 'line' }, h('span', { class: 'name' }, name, verified ? h('span', { class: 'proof verified', title: 'Verified user', text: '✓' }) : null), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
         h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, byEmail ? h('span', { class: 'tag email-wait', title: 'Your next reply is emailed to the visitor at once', text: 'waiting for email' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
+        why ? h('span', { class: 'line why' }, h('span', { class: 'why-field', text: why.field + ':' }), h('span', { class: 'why-text' }, ...marked(why.text, query))) : null,
+        page ? h('span', { class: 'line page', title: c.page_url }, h('span', { class: 'page-text', text: page })) : null,
         tags.length ? h('span', { class: 'line label-chips', 'aria-hidden': 'true' }, ...labelChips(tags)) : null,
       ),
     );
