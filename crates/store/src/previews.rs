@@ -2,11 +2,12 @@
 //! for a whole listing: the newest message (what unread and the row's time go by), the newest
 //! message that is not Parley's own line (a handoff notice reads the same in every row, so the
 //! row previews what the visitor or the bot or an agent last said instead), and, for a search,
-//! the newest message holding the searched text (why the conversation was found).
+//! the newest message holding the searched text (why the conversation was found); and the page
+//! the visitor is on, kept current as they move around the site.
 
 use async_trait::async_trait;
 
-use crate::{Message, Result};
+use crate::{Conversation, Message, Result};
 
 /// One conversation's messages as an inbox row shows them.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,4 +33,10 @@ pub trait InboxPreviews: Send + Sync {
         conversation_ids: &[i64],
         search: Option<&str>,
     ) -> Result<Vec<InboxPreview>>;
+
+    /// Notes the page the conversation's visitor is on now: the conversation when that changed
+    /// its `page_url`, else `None` (the same page, or no such conversation). `updated_at` stays:
+    /// moving around the site is not news that reorders the inbox.
+    async fn note_page(&self, conversation_id: i64, page_url: &str)
+        -> Result<Option<Conversation>>;
 }

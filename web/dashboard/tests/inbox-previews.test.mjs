@@ -1,7 +1,8 @@
 // The inbox rows after handoffs, with the built-in bot answering visitors on the test page: each
 // row previews what was last said (the visitor's question, "Asked for a person" for the widget's
 // button, a bot's Markdown as plain words), never the handoff notice every handed-over
-// conversation ends with, also while it arrives live; each row shows the page its visitor is on;
+// conversation ends with, also while it arrives live; each row shows the page its visitor is on,
+// following them live to another page;
 // a search says why each conversation was found (the message, the email) with the text marked.
 // The open conversation shows the bot's Markdown formatted as the visitor saw it, and
 // Markdown-shaped attacks in a bot's answer stay inert. Screenshots at desktop and phone sizes
@@ -86,6 +87,13 @@ test('rows preview what was said, not the handoff line, with the page; a search 
   const bot = row(page, 'Olga').locator('.preview');
   await bot.waitFor();
   assert.match(await bot.textContent(), /^Bot: Our team answers chats, emails and calls: Monday to Friday: 9:00-18:00 Saturday/);
+
+  // Grace moves to another page of the site: her row follows her there, live.
+  await grace.page.goto(pages.origin + '/?from=packs');
+  await widget(grace.page).ready();
+  await page.getByRole('tab', { name: /^Waiting/ }).click();
+  await row(page, 'Grace').locator('.page-text', { hasText: /^127\.0\.0\.1:\d+$/ }).waitFor();
+  assert.match(await row(page, 'Grace').locator('.page').getAttribute('title'), /\/\?from=packs$/);
 
   // The same after a reload, from the listing.
   await page.reload();

@@ -55,7 +55,8 @@ export function createApi({ baseUrl, apiToken, session, socketId, identity = nul
       request('POST', conv(id) + '/messages/' + encodeURIComponent(messageId) + '/reactions', { body: { emoji, on }, conversation: true }),
     rate: (id, score, comment) => request('POST', conv(id) + '/rating', { body: { score, comment }, conversation: true }),
     /** The open widget's heartbeat: the visitor is connected, so agents' replies are not emailed. */
-    seen: (id) => request('POST', conv(id) + '/seen', { conversation: true }),
+    /** The heartbeat; `pageUrl`, the page the visitor is on, shows in the agents' inbox. */
+    seen: (id, pageUrl) => request('POST', conv(id) + '/seen', { body: pageUrl ? { page_url: String(pageUrl).slice(0, 2000) } : undefined, conversation: true }),
     /** Leaves the visitor's email for the reply while the team is away (the server emails it). */
     leaveEmail: (id, email) => request('POST', conv(id) + '/email', { body: { email }, conversation: true }),
     /** Emails the conversation so far to the visitor's address (202). */

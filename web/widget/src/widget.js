@@ -340,6 +340,8 @@ export function createWidget(options) {
     realtime.setConversation(id);
     sync.setPolling(id != null && !state.realtimeConnected);
     if (id != null) sync.fill('initial');
+    // A page opened on a conversation: agents see where the visitor is now.
+    if (id != null && !document.hidden) api.seen(id, location.href).catch(() => {});
     showForm();
   }
 
@@ -482,11 +484,11 @@ export function createWidget(options) {
     }
   }
 
-  /** Every 60 s while the page is visible: the visitor is connected (see the README). */
+  /** Every 60 s while the page is visible: the visitor is connected, and on this page (see the README). */
   function heartbeat() {
     heartbeatTimer = setInterval(() => {
       const id = session.id();
-      if (id != null && !document.hidden && !stopped) api.seen(id).catch(() => {});
+      if (id != null && !document.hidden && !stopped) api.seen(id, location.href).catch(() => {});
     }, HEARTBEAT_MS);
   }
 

@@ -1,10 +1,11 @@
 //! The widget's email calls: the transcript on request, the heartbeat that says the visitor is
-//! connected (so agents' replies are not emailed), and trading a mailed link's key for a visitor
+//! connected (so agents' replies are not emailed) and on which page, and trading a mailed link's key for a visitor
 //! token; and emailing the team's account links. See [`crate::mail`] for the rules.
 
 use std::sync::Arc;
 
 use axum::{
+    body::Bytes,
     extract::State,
     http::{header, request::Parts, HeaderMap, StatusCode},
     Json,
@@ -15,7 +16,9 @@ use serde_json::{json, Value};
 
 use super::{
     extract::{client_ip, visitor_conversation, ApiJson, ApiPath, WidgetAuth},
-    rate_limited, AppState,
+    rate_limited,
+    widget::optional_text,
+    AppState,
 };
 use crate::{error::ApiError, mail, payload::ConversationJson};
 
@@ -50,16 +53,43 @@ pub async fn transcript(
     ))
 }
 
+/// Body of `POST …/seen`, which may be empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seen {
+    /// The page the visitor is on now.
+    #[serde(default)]
+    page_url: Option<String>,
+}
+
 /// `POST /api/chatbot/conversation/{id}/seen`: the open widget's heartbeat (every 60 s while the
-/// page is visible). The visitor counts as connected, so agents' replies are not emailed.
+/// page is visible, and when a page opens on a conversation). The visitor counts as connected,
+/// so agents' replies are not emailed. `{page_url}` (optional) is the page they are on now: a
+/// change is stored and told to the widget's inbox, so agents see where the visitor is.
 pub async fn seen(
     State(state): State<Arc<AppState>>,
     WidgetAuth(widget): WidgetAuth,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     // Checking the visitor notes them as seen.
-    visitor_conversation(&state, &widget, id, &headers).await?;
+    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
+    let seen: Seen = match body.iter().all(u8::is_ascii_whitespace) {
+        true => Seen::default(),
+        false => serde_json::from_slice(&body)
+            .map_err(|e| ApiError::Validation(format!("the body is not a seen report: {e}")))?,
+    };
+    if let Some(page) = optional_text(seen.page_url, "page_url", 2000)? {
+        if let Some(moved) = state
+            .service
+            .store
+            .note_page(conversation.id, &page)
+            .await?
+        {
+            state.service.tell_inbox(&moved, None, None);
+        }
+    }
     Ok(Json(json!({ "success": true })))
 }
 

@@ -155,7 +155,7 @@ pub struct StartConversation {
     locale: Option<String>,
 }
 
-fn optional_text(
+pub(super) fn optional_text(
     value: Option<String>,
     field: &str,
     max: usize,

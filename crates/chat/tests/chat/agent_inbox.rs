@@ -1,6 +1,6 @@
 //! The agents' inbox: replies that take over from the bot, listing and filtering with live
-//! updates, what a row previews (past handoff lines) and why a search found it, closing,
-//! reopening and handing back, read receipts, and files agents send.
+//! updates, what a row previews (past handoff lines), why a search found it and the page its
+//! visitor is on, closing, reopening and handing back, read receipts, and files agents send.
 
 use parley_store::{NewMessage, SenderType};
 use serde_json::{json, Value};
@@ -459,6 +459,63 @@ async fn inbox_rows_preview_past_handoff_lines_and_say_why_a_search_matched() {
     let (_, body) = get(&app, "/api/agent/conversations?q=grac", &ada).await;
     assert_eq!(body["conversations"].as_array().unwrap().len(), 1);
     assert_eq!(row(&body, grace)["matched_message"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_page_a_visitor_is_on_reaches_the_inbox() {
+    let app = TestApp::start().await;
+    let ada = agent(&app, "Ada").await;
+    let mut team = agent_subscriber(&app, &ada, &format!("private-agents.{}", app.widget_id)).await;
+    let (id, visitor) = app
+        .conversation_as(json!({"page_url": "https://shop.example/"}))
+        .await;
+    let seen = |token: &str, body: Option<Value>| {
+        let request = app
+            .post(&format!("/api/chatbot/conversation/{id}/seen"))
+            .header("X-Visitor-Token", token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // The heartbeat alone, as before.
+    assert_eq!(seen(&visitor, None).await.0, 200);
+    // The visitor moves on: the inbox is told, and the listing says so.
+    let page = "https://shop.example/packs/trailhead-28?colour=green";
+    let (status, text) = seen(&visitor, Some(json!({"page_url": page}))).await;
+    assert_eq!(status, 200, "{text}");
+    let update = team.event("InboxUpdated").await;
+    assert_eq!(update["conversation"]["page_url"], page);
+    assert_eq!(update["message"], Value::Null);
+    let (_, body) = get(&app, "/api/agent/conversations", &ada).await;
+    assert_eq!(body["conversations"][0]["page_url"], page);
+    // The same page again tells nobody.
+    seen(&visitor, Some(json!({"page_url": page}))).await;
+    let later = team.sync().await;
+    assert!(
+        later.iter().all(|f| f["event"] != "InboxUpdated"),
+        "{later:?}"
+    );
+    // What is refused: another visitor, a page too long, an unknown field, not JSON.
+    let (_, other) = app.conversation().await;
+    let (status, _) = seen(&other, Some(json!({"page_url": "https://evil.example/"}))).await;
+    assert_eq!(status, 403);
+    for bad in [
+        json!({"page_url": format!("https://shop.example/{}", "x".repeat(2000))}),
+        json!({"page": "https://shop.example/"}),
+        json!("https://shop.example/"),
+    ] {
+        let (status, text) = seen(&visitor, Some(bad)).await;
+        assert_eq!(status, 422, "{text}");
+    }
+    let (_, body) = get(&app, "/api/agent/conversations", &ada).await;
+    let listed = body["conversations"].as_array().unwrap();
+    let mine = listed.iter().find(|c| c["id"] == id).unwrap();
+    assert_eq!(mine["page_url"], page, "refusals change nothing");
 }
 
 #[tokio::test]

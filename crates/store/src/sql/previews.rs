@@ -1,6 +1,6 @@
 //! The inbox's previews on both databases: one `UNION ALL` of the per-conversation `MAX(id)`
 //! of every message, of those not from `system`, and of those holding the search text (each
-//! on the `(conversation_id, id)` index), joined back to the messages.
+//! on the `(conversation_id, id)` index), joined back to the messages; and the visitor's page.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
 use super::{rows, statements as sql, Backend, SqlStore};
-use crate::{text, InboxPreview, InboxPreviews, Result};
+use crate::{text, Conversation, InboxPreview, InboxPreviews, Result};
 
 /// Conversations per statement: a listing's most, so a listing is one statement.
 const CHUNK: usize = 200;
@@ -97,6 +97,25 @@ where
             }
         }
         Ok(found.into_values().collect())
+    }
+
+    async fn note_page(
+        &self,
+        conversation_id: i64,
+        page_url: &str,
+    ) -> Result<Option<Conversation>> {
+        text::check("page url", page_url)?;
+        let statement = format!(
+            "UPDATE conversations SET page_url = $1 \
+             WHERE id = $2 AND (page_url IS NULL OR page_url <> $1) RETURNING {}",
+            sql::CONVERSATION_COLUMNS
+        );
+        let row = sqlx::query(&statement)
+            .bind(page_url.to_owned())
+            .bind(conversation_id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(rows::conversation).transpose()
     }
 }
 

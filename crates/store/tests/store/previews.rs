@@ -1,6 +1,6 @@
 //! The inbox's previews: per conversation, the newest message, the newest that is not a system
 //! line (what a row previews after a handoff), and with a search the newest message holding the
-//! text, for a whole listing at once.
+//! text, for a whole listing at once; and the page the visitor is on.
 
 use parley_store::{Inserted, Message, NewMessage, SenderType};
 
@@ -10,6 +10,7 @@ on_both!(
     previews_skip_system_lines,
     a_search_names_the_newest_matching_message,
     a_whole_listing_in_one_call,
+    the_page_follows_the_visitor,
 );
 
 async fn say(db: &Db, conversation_id: i64, sender_type: SenderType, message: &str) -> Message {
@@ -139,4 +140,39 @@ async fn a_whole_listing_in_one_call(db: Db) {
             assert_eq!(p.matched, None);
         }
     }
+}
+
+async fn the_page_follows_the_visitor(db: Db) {
+    let c = chat(&db).await;
+    assert_eq!(c.page_url.as_deref(), Some("https://shop.example/cart"));
+    let moved = db
+        .note_page(c.id, "https://shop.example/packs/trailhead-28")
+        .await
+        .expect("note")
+        .expect("changed");
+    assert_eq!(
+        moved.page_url.as_deref(),
+        Some("https://shop.example/packs/trailhead-28")
+    );
+    // Moving around is not news: the inbox's order stays.
+    assert_eq!(moved.updated_at, c.updated_at);
+    // The same page again changes nothing; nor does an unknown conversation.
+    let again = db
+        .note_page(c.id, "https://shop.example/packs/trailhead-28")
+        .await
+        .expect("note");
+    assert_eq!(again, None);
+    assert_eq!(
+        db.note_page(c.id + 1000, "https://shop.example/")
+            .await
+            .expect("note"),
+        None
+    );
+    let stored = db.conversation(c.id).await.expect("read").expect("there");
+    assert_eq!(
+        stored.page_url.as_deref(),
+        Some("https://shop.example/packs/trailhead-28")
+    );
+    // Text no database could hold is refused.
+    assert!(db.note_page(c.id, "https://x.example/\0").await.is_err());
 }
