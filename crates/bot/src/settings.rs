@@ -112,7 +112,6 @@ impl Default for BotSettings {
     }
 }
 
-
 impl BotSettings {
     /// Reads `settings.bot` out of a widget's whole settings object; a missing or null `bot`
     /// gives the default (the knowledge bot with the demo knowledge).

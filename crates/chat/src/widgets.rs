@@ -98,7 +98,11 @@ fn hex_rgb(colour: &str) -> Option<[f64; 3]> {
         _ => return None,
     };
     let channel = |i: usize| u8::from_str_radix(full.get(i..i + 2)?, 16).ok();
-    Some([f64::from(channel(0)?), f64::from(channel(2)?), f64::from(channel(4)?)])
+    Some([
+        f64::from(channel(0)?),
+        f64::from(channel(2)?),
+        f64::from(channel(4)?),
+    ])
 }
 
 /// WCAG 2's contrast ratio of two hex colours (1 to 21).
@@ -202,14 +206,21 @@ mod tests {
     fn colour_pairs_below_aa_are_named() {
         assert!((contrast("#000", "#ffffff").unwrap() - 21.0).abs() < 0.01);
         assert!((contrast("#ffeb3b", "#fff").unwrap() - 1.2).abs() < 0.1);
-        assert_eq!(contrast("red", "#fff"), None, "names are left to the widget");
+        assert_eq!(
+            contrast("red", "#fff"),
+            None,
+            "names are left to the widget"
+        );
         let yellow = json!({"colors": {"primary": "#ffeb3b", "text_on_primary": "#ffffff"}});
         let warnings = colour_warnings(&yellow);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("below WCAG AA"), "{warnings:?}");
         // Without a chosen text colour the widget picks black or white: nothing to warn.
         assert!(colour_warnings(&json!({"colors": {"primary": "#ffeb3b"}})).is_empty());
-        assert!(colour_warnings(&json!({"colors": {"primary": "#1d4ed8", "text_on_primary": "#fff"}})).is_empty());
+        assert!(colour_warnings(
+            &json!({"colors": {"primary": "#1d4ed8", "text_on_primary": "#fff"}})
+        )
+        .is_empty());
         assert_eq!(
             colour_warnings(&json!({"colors": {"text": "#777", "background": "#888"}})).len(),
             1

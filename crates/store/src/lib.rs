@@ -349,8 +349,11 @@ pub trait Labels: Send + Sync {
     async fn delete_label(&self, id: i64) -> Result<bool>;
     /// Replaces a conversation's labels with `label_ids` in one transaction; `NotFound` (and
     /// nothing changed) for an unknown conversation or label.
-    async fn set_conversation_labels(&self, conversation_id: i64, label_ids: &[i64])
-        -> Result<Vec<i64>>;
+    async fn set_conversation_labels(
+        &self,
+        conversation_id: i64,
+        label_ids: &[i64],
+    ) -> Result<Vec<i64>>;
     /// The labels of these conversations, as `(conversation_id, label_id)` pairs.
     async fn labels_of(&self, conversation_ids: &[i64]) -> Result<Vec<(i64, i64)>>;
 }
@@ -358,7 +361,25 @@ pub trait Labels: Send + Sync {
 /// Everything Parley persists. Implementations: [`connect`] picks one from the URL.
 #[async_trait]
 pub trait Store:
-    BotJobs + Agents + Accounts + Assignments + SavedReplies + Ratings + Identities + Notes + Labels + Privacy + Reports + MailJobs + EmailWaits + Webhooks + InboxPreviews + Send + Sync + std::fmt::Debug + 'static
+    BotJobs
+    + Agents
+    + Accounts
+    + Assignments
+    + SavedReplies
+    + Ratings
+    + Identities
+    + Notes
+    + Labels
+    + Privacy
+    + Reports
+    + MailJobs
+    + EmailWaits
+    + Webhooks
+    + InboxPreviews
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// Creates the tables, or brings them up to date. Safe to run repeatedly and concurrently
     /// with other nodes.

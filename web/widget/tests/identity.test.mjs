@@ -124,6 +124,8 @@ test('on a phone the form is answered with the keyboard alone', async () => {
   const w = widget(page);
   await w.open();
   await form(page).waitFor({ state: 'visible' });
+  // On a touch screen opening the chat pops no keyboard up: the visitor taps the first field.
+  await field(page, en.preChatName).tap();
   await page.keyboard.press('Control+A'); // the page's visitorName, replaced
   await page.keyboard.type('Ada Lovelace');
   await page.keyboard.press('Tab');

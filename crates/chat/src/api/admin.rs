@@ -176,8 +176,7 @@ pub async fn invite(
         )
         .await?;
     let emailed =
-        super::mail::email_account_link(&state, &headers, &agent, LinkPurpose::Invite, &path)
-            .await;
+        super::mail::email_account_link(&state, &headers, &agent, LinkPurpose::Invite, &path).await;
     Ok((
         StatusCode::CREATED,
         Json(
