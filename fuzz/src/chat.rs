@@ -75,6 +75,7 @@ fn chat() -> &'static Chat {
                     token_hash: tokens::hash_token(&widget_token),
                     allowed_origins: vec![],
                     settings: json!({}),
+                    identity_secret: None,
                 })
                 .await
                 .expect("a widget");
