@@ -4,21 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{parley, Scratch};
-
-fn run(scratch: &Scratch, database: &str, args: &[&str]) -> std::process::Output {
-    let data = scratch.0.join("data").display().to_string();
-    parley(
-        &scratch.0,
-        args,
-        &[
-            ("PARLEY_DATA_DIR", data.as_str()),
-            ("DATABASE_URL", database),
-        ],
-    )
-    .output()
-    .unwrap()
-}
+use crate::support::Scratch;
 
 fn stored_secret(database: &str, id: i64) -> Option<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -31,15 +17,8 @@ fn stored_secret(database: &str, id: i64) -> Option<String> {
 #[test]
 fn identity_secrets_are_printed_once_and_replaced() {
     let scratch = Scratch::new();
-    let database = format!(
-        "sqlite://{}?mode=rwc",
-        scratch.0.join("parley.db").display()
-    );
-    let made = run(
-        &scratch,
-        &database,
-        &["widget", "create", "--name", "Shop", "--json"],
-    );
+    let database = scratch.sqlite_url();
+    let made = scratch.run(&database, &["widget", "create", "--name", "Shop", "--json"]);
     assert!(made.status.success(), "{made:?}");
     let widget: Value = serde_json::from_slice(&made.stdout).unwrap();
     let id = widget["id"].as_i64().unwrap();
@@ -49,15 +28,14 @@ fn identity_secrets_are_printed_once_and_replaced() {
         stored_secret(&database, id).as_deref(),
         Some(first.as_str())
     );
-    let listed = run(&scratch, &database, &["widget", "list", "--json"]);
+    let listed = scratch.run(&database, &["widget", "list", "--json"]);
     assert!(
         !String::from_utf8_lossy(&listed.stdout).contains(&first),
         "never listed"
     );
 
     let id_text = id.to_string();
-    let renewed = run(
-        &scratch,
+    let renewed = scratch.run(
         &database,
         &["widget", "identity-secret", &id_text, "--json"],
     );
@@ -68,17 +46,14 @@ fn identity_secrets_are_printed_once_and_replaced() {
     assert_eq!(renewed["id"], id);
     assert_eq!(stored_secret(&database, id).as_deref(), Some(second));
 
-    let unknown = run(&scratch, &database, &["widget", "identity-secret", "999"]);
+    let unknown = scratch.run(&database, &["widget", "identity-secret", "999"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no active widget with id 999"));
-    assert!(run(&scratch, &database, &["widget", "revoke", &id_text])
+    assert!(scratch
+        .run(&database, &["widget", "revoke", &id_text])
         .status
         .success());
-    let revoked = run(
-        &scratch,
-        &database,
-        &["widget", "identity-secret", &id_text],
-    );
+    let revoked = scratch.run(&database, &["widget", "identity-secret", &id_text]);
     assert!(!revoked.status.success(), "a revoked widget gets no secret");
     assert_eq!(
         stored_secret(&database, id).as_deref(),

@@ -27,6 +27,28 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// A SQLite database in this directory, as `DATABASE_URL` names it.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("parley.db").display())
+    }
+
+    /// `parley ARGS` run to its end on `database`, with its data directory in here.
+    pub fn run(&self, database: &str, args: &[&str]) -> std::process::Output {
+        let data = self.0.join("data").display().to_string();
+        parley(
+            &self.0,
+            args,
+            &[
+                ("PARLEY_DATA_DIR", data.as_str()),
+                ("DATABASE_URL", database),
+            ],
+        )
+        .output()
+        .unwrap()
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);

@@ -5,21 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{parley, Scratch};
-
-fn run(scratch: &Scratch, database: &str, args: &[&str]) -> std::process::Output {
-    let data = scratch.0.join("data").display().to_string();
-    parley(
-        &scratch.0,
-        args,
-        &[
-            ("PARLEY_DATA_DIR", data.as_str()),
-            ("DATABASE_URL", database),
-        ],
-    )
-    .output()
-    .unwrap()
-}
+use crate::support::Scratch;
 
 fn store<T>(database: &str, read: impl AsyncFnOnce(&dyn parley_store::Store) -> T) -> T {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -32,21 +18,13 @@ fn store<T>(database: &str, read: impl AsyncFnOnce(&dyn parley_store::Store) -> 
 #[test]
 fn webhooks_are_created_listed_and_deleted() {
     let scratch = Scratch::new();
-    let database = format!(
-        "sqlite://{}?mode=rwc",
-        scratch.0.join("parley.db").display()
-    );
-    let widget = run(
-        &scratch,
-        &database,
-        &["widget", "create", "--name", "Shop", "--json"],
-    );
+    let database = scratch.sqlite_url();
+    let widget = scratch.run(&database, &["widget", "create", "--name", "Shop", "--json"]);
     assert!(widget.status.success(), "{widget:?}");
     let widget: Value = serde_json::from_slice(&widget.stdout).unwrap();
     let widget_id = widget["id"].as_i64().unwrap().to_string();
 
-    let made = run(
-        &scratch,
+    let made = scratch.run(
         &database,
         &[
             "webhook",
@@ -81,8 +59,7 @@ fn webhooks_are_created_listed_and_deleted() {
     assert_eq!(stored.widget_id, Some(widget_id.parse().unwrap()));
 
     // Every event of every widget, and plain output.
-    let every = run(
-        &scratch,
+    let every = scratch.run(
         &database,
         &["webhook", "create", "--url", "http://10.0.0.7:8080/in"],
     );
@@ -93,7 +70,7 @@ fn webhooks_are_created_listed_and_deleted() {
         "{said}"
     );
 
-    let listed = run(&scratch, &database, &["webhook", "list", "--json"]);
+    let listed = scratch.run(&database, &["webhook", "list", "--json"]);
     assert!(listed.status.success(), "{listed:?}");
     let text = String::from_utf8_lossy(&listed.stdout);
     assert!(!text.contains(&secret), "never listed");
@@ -101,7 +78,7 @@ fn webhooks_are_created_listed_and_deleted() {
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["id"], id);
     assert_eq!(listed[1]["all_events"], true);
-    let plain = run(&scratch, &database, &["webhook", "list"]);
+    let plain = scratch.run(&database, &["webhook", "list"]);
     let plain = String::from_utf8_lossy(&plain.stdout);
     assert!(plain.contains("every event\tevery widget"), "{plain}");
     assert!(plain.contains(&format!("widget {widget_id}")), "{plain}");
@@ -132,7 +109,7 @@ fn webhooks_are_created_listed_and_deleted() {
     ] {
         let mut all = vec!["webhook", "create"];
         all.extend(args.iter().copied());
-        let refused = run(&scratch, &database, &all);
+        let refused = scratch.run(&database, &all);
         assert!(!refused.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(said), "{args:?}: {stderr}");
@@ -147,9 +124,9 @@ fn webhooks_are_created_listed_and_deleted() {
     );
 
     let id_text = id.to_string();
-    let deleted = run(&scratch, &database, &["webhook", "delete", &id_text]);
+    let deleted = scratch.run(&database, &["webhook", "delete", &id_text]);
     assert!(deleted.status.success(), "{deleted:?}");
-    let again = run(&scratch, &database, &["webhook", "delete", &id_text]);
+    let again = scratch.run(&database, &["webhook", "delete", &id_text]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains(&format!("no webhook with id {id}")));
 
