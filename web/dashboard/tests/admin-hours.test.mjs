@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
-import { SCREENSHOTS, headerAction, launch, newContext, openPage } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, adminTab, launch } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 const ADMIN = { email: 'hal@example.com', name: 'Hal Admin', password: 'correct horse battery' };
@@ -31,18 +31,7 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-' + name + '.png'), fullPage: true });
 }
 
-async function signedIn(viewport) {
-  const context = await newContext(browser, { viewport, ...(viewport.width < 500 ? { isMobile: true, hasTouch: true } : {}) });
-  const page = await openPage(context, parley.dashboardUrl);
-  await page.getByLabel('Email').fill(ADMIN.email);
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
-  await headerAction(page, 'Admin');
-  const dialog = page.getByRole('dialog', { name: 'Admin' });
-  await dialog.getByRole('tab', { name: 'Widgets' }).click();
-  return { context, page, panel: dialog.getByRole('tabpanel', { name: 'Widgets' }) };
-}
+const signedIn = (viewport) => adminTab(browser, parley, ADMIN, viewport, 'Widgets');
 
 const focusedLabel = (page) =>
   page.evaluate(() => {

@@ -159,3 +159,20 @@ export async function signInWithToken(page, server, token = server.agentToken) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
 }
+
+/**
+ * A new browser at `viewport` (a phone below 500 px wide: touch), signed in to the dashboard with
+ * a password, with the Admin area open on `tab`: `{context, page, panel}`.
+ */
+export async function adminTab(browser, server, { email, password }, viewport, tab) {
+  const context = await newContext(browser, { viewport, ...(viewport.width < 500 ? { isMobile: true, hasTouch: true } : {}) });
+  const page = await openPage(context, server.dashboardUrl);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForFunction(() => window.ParleyDashboard?.state?.agentsLive === true, null, { timeout: 20000 });
+  await headerAction(page, 'Admin');
+  const dialog = page.getByRole('dialog', { name: 'Admin' });
+  await dialog.getByRole('tab', { name: tab }).click();
+  return { context, page, panel: dialog.getByRole('tabpanel', { name: tab }) };
+}
