@@ -76,7 +76,10 @@ pub const TYPING_EVENT: &str = "BotTyping";
 /// Starts the runner; it stops when `shutdown` is cancelled.
 pub fn start(service: ChatService, config: RunnerConfig, shutdown: CancellationToken) {
     let runner = Arc::new(Runner {
-        widget_limiter: RateLimiter::new(config.turns_per_widget_per_minute),
+        widget_limiter: RateLimiter::new(config.turns_per_widget_per_minute).shared(
+            service.config.shared_rate_limits.as_ref(),
+            "bot_turns_widget",
+        ),
         slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
         bots: Mutex::default(),
         service,
@@ -159,7 +162,7 @@ impl Runner {
         let Some(widget) = store.widget(conversation.widget_id).await? else {
             return Ok(Step::Done("skipped"));
         };
-        if let Err(wait) = self.widget_limiter.check(&widget.id.to_string()) {
+        if let Err(wait) = self.widget_limiter.check(&widget.id.to_string()).await {
             return Ok(Step::RetryIn(wait, "widget bot rate limit".into()));
         }
         // The visitor's message and the turns before it: what the bot sees as history.

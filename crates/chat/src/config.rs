@@ -86,6 +86,9 @@ pub struct ChatConfig {
     /// Refused tokens (widget, agent, visitor, bot) per minute per client IP; past them the IP's
     /// token-bearing requests get 429 until the window refills (0 disables).
     pub auth_failures_per_ip_per_minute: u32,
+    /// Where the rate limits above are kept when the nodes of a cluster share them (Redis, with
+    /// `REDIS_URL`); `None`: each node limits what it sees.
+    pub shared_rate_limits: Option<crate::ratelimit::SharedLimits>,
     /// Browser origins allowed on `/api/agent/…` besides the API's own host (the dashboard's).
     pub agent_allowed_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client for the per-IP limits.
@@ -125,6 +128,7 @@ impl ChatConfig {
             messages_per_widget_per_minute: 12_000,
             max_event_bytes: crate::payload::MAX_EVENT_BYTES,
             auth_failures_per_ip_per_minute: 20,
+            shared_rate_limits: None,
             agent_allowed_origins: Vec::new(),
             trusted_proxies: Default::default(),
             session_idle: chrono::Duration::hours(12),

@@ -270,6 +270,15 @@ fn chat_config(
     if let Some(failures) = settings.http.auth_failures_per_ip {
         config.auth_failures_per_ip_per_minute = failures;
     }
+    // Nodes sharing a Redis share the limits too, under the cluster channel's name.
+    if let Some(cluster) = &settings.cluster {
+        let prefix = format!("{}:ratelimit", cluster.channel);
+        config.shared_rate_limits = Some(
+            parley_chat::ratelimit::SharedLimits::new(&cluster.redis_url, &prefix)
+                // The URL is not repeated: it may hold a password.
+                .context("sharing the rate limits through REDIS_URL")?,
+        );
+    }
     config.agent_allowed_origins = settings.http.agent_allowed_origins.clone();
     config.trusted_proxies = settings.http.trusted_proxies.clone();
     // The dashboard served at the public address calls the agents' API from there.

@@ -57,8 +57,8 @@ pub async fn login(
     let key = account.as_deref().unwrap_or("(not an email)");
     // Taken before the password is checked, not after a failure: requests sent in parallel all
     // count, so a burst cannot try more passwords than the limit while the hashes run.
-    rate_limited(state.login_attempts_per_ip.check(&ip))?;
-    rate_limited(state.login_attempts_per_account.check(key))?;
+    rate_limited(state.login_attempts_per_ip.check(&ip).await)?;
+    rate_limited(state.login_attempts_per_account.check(key).await)?;
     let store = &state.service.store;
     let found = match &account {
         Some(email) => store.agent_by_email(email).await?,

@@ -34,12 +34,18 @@ pub async fn leave_email(
     parts: Parts,
     ApiJson(body): ApiJson<LeaveEmail>,
 ) -> Result<Json<Value>, ApiError> {
-    rate_limited(state.emails_per_ip.check(&client_ip(&parts.extensions)))?;
+    rate_limited(
+        state
+            .emails_per_ip
+            .check(&client_ip(&parts.extensions))
+            .await,
+    )?;
     let conversation = visitor_conversation(&state, &widget, id, &parts.headers).await?;
     rate_limited(
         state
             .emails_per_conversation
-            .check(&conversation.id.to_string()),
+            .check(&conversation.id.to_string())
+            .await,
     )?;
     let email = email_address(Some(body.email), "email")?
         .ok_or_else(|| ApiError::Validation("email is required".into()))?;

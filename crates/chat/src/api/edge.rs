@@ -156,7 +156,7 @@ pub async fn throttle_refused_tokens(
         return next.run(request).await;
     }
     let ip = client_ip(request.extensions());
-    if let Err(wait) = state.auth_failures.peek(&ip) {
+    if let Err(wait) = state.auth_failures.peek(&ip).await {
         return ApiError::RateLimited(super::retry_after_secs(wait)).into_response();
     }
     let response = next.run(request).await;
@@ -165,7 +165,7 @@ pub async fn throttle_refused_tokens(
         .get::<crate::error::RefusedToken>()
         .is_some()
     {
-        let _ = state.auth_failures.check(&ip);
+        let _ = state.auth_failures.check(&ip).await;
     }
     response
 }

@@ -35,13 +35,15 @@ pub async fn transcript(
     rate_limited(
         state
             .transcripts_per_ip
-            .check(&client_ip(&parts.extensions)),
+            .check(&client_ip(&parts.extensions))
+            .await,
     )?;
     let conversation = visitor_conversation(&state, &widget, id, &parts.headers).await?;
     rate_limited(
         state
             .transcripts_per_conversation
-            .check(&conversation.id.to_string()),
+            .check(&conversation.id.to_string())
+            .await,
     )?;
     let queued = state
         .service

@@ -44,9 +44,15 @@ pub async fn send(
     rate_limited(
         state
             .messages_per_ip
-            .check(&client_ip(request.extensions())),
+            .check(&client_ip(request.extensions()))
+            .await,
     )?;
-    rate_limited(state.messages_per_widget.check(&widget.id.to_string()))?;
+    rate_limited(
+        state
+            .messages_per_widget
+            .check(&widget.id.to_string())
+            .await,
+    )?;
     state.service.admit(&conversation, Author::Visitor)?;
     let incoming = read(request, &state).await?;
     let posted = state

@@ -66,20 +66,27 @@ impl AppState {
     /// State for `service`, with rate limiters from its configuration.
     pub fn new(service: ChatService) -> Arc<Self> {
         let config = service.config.clone();
+        // Shared by the cluster's nodes when Redis is configured; each under its own name.
+        let shared = config.shared_rate_limits.as_ref();
+        let limit = |name: &str, per_minute: u32| RateLimiter::new(per_minute).shared(shared, name);
         Arc::new(Self {
-            conversations_per_ip: RateLimiter::new(config.conversations_per_ip_per_minute),
-            conversations_per_widget: RateLimiter::new(config.conversations_per_widget_per_minute),
-            messages_per_ip: RateLimiter::new(config.messages_per_ip_per_minute),
-            messages_per_widget: RateLimiter::new(config.messages_per_widget_per_minute),
-            auth_failures: RateLimiter::new(config.auth_failures_per_ip_per_minute),
-            login_attempts_per_ip: RateLimiter::new(config.login_attempts_per_ip_per_minute),
-            login_attempts_per_account: RateLimiter::new(
+            conversations_per_ip: limit("conversations_ip", config.conversations_per_ip_per_minute),
+            conversations_per_widget: limit(
+                "conversations_widget",
+                config.conversations_per_widget_per_minute,
+            ),
+            messages_per_ip: limit("messages_ip", config.messages_per_ip_per_minute),
+            messages_per_widget: limit("messages_widget", config.messages_per_widget_per_minute),
+            auth_failures: limit("auth_failures_ip", config.auth_failures_per_ip_per_minute),
+            login_attempts_per_ip: limit("logins_ip", config.login_attempts_per_ip_per_minute),
+            login_attempts_per_account: limit(
+                "logins_account",
                 config.login_attempts_per_account_per_minute,
             ),
-            transcripts_per_conversation: RateLimiter::new(3),
-            transcripts_per_ip: RateLimiter::new(10),
-            emails_per_conversation: RateLimiter::new(5),
-            emails_per_ip: RateLimiter::new(10),
+            transcripts_per_conversation: limit("transcripts_conversation", 3),
+            transcripts_per_ip: limit("transcripts_ip", 10),
+            emails_per_conversation: limit("emails_conversation", 5),
+            emails_per_ip: limit("emails_ip", 10),
             setup: SetupLink::default(),
             service,
         })

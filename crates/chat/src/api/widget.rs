@@ -205,8 +205,13 @@ pub async fn start_conversation(
     ApiJson(body): ApiJson<StartConversation>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let ip = client_ip(&parts.extensions);
-    rate_limited(state.conversations_per_ip.check(&ip))?;
-    rate_limited(state.conversations_per_widget.check(&widget.id.to_string()))?;
+    rate_limited(state.conversations_per_ip.check(&ip).await)?;
+    rate_limited(
+        state
+            .conversations_per_widget
+            .check(&widget.id.to_string())
+            .await,
+    )?;
     let credential = UserCredential {
         token: body.user_token.as_deref(),
         id: body.user_id.as_deref(),
