@@ -1,5 +1,6 @@
-//! What the bots and the bot runner say in their own words (not a site's knowledge or settings),
-//! in the languages the widget speaks: English, Spanish, French, German, Portuguese and Arabic.
+//! What the bots, the bot runner and the chat service say in their own words (not a site's
+//! knowledge or settings; the service's are the lines in the thread when an agent closes or
+//! reopens a conversation), in the languages the widget speaks: English, Spanish, French, German, Portuguese and Arabic.
 //! The language is the conversation's (`locale`, set by the widget), reduced to its primary
 //! subtag (`pt-BR` → `pt`); anything else is English. A site's own `handoff_message` and
 //! `fallback` are used as written.
@@ -17,6 +18,10 @@ pub enum Phrase {
     Trouble,
     /// The widget's bot cannot be built (misconfigured) and hands off.
     Unavailable,
+    /// An agent closed the conversation (a line in the thread).
+    Closed,
+    /// An agent reopened the conversation (a line in the thread).
+    Reopened,
 }
 
 /// The languages with their own lines, besides English.
@@ -44,31 +49,43 @@ pub fn phrase(phrase: Phrase, locale: Option<&str>) -> &'static str {
         ("es", LimitReached) => "Has llegado al límite de respuestas automáticas. Voy a buscar a una persona para ti.",
         ("es", Trouble) => "Lo siento, tengo problemas para responder. Voy a buscar a una persona para ti.",
         ("es", Unavailable) => "Voy a buscar a una persona para ti.",
+        ("es", Closed) => "La conversación se ha cerrado.",
+        ("es", Reopened) => "La conversación se ha vuelto a abrir.",
         ("fr", Handoff) => "Je vous mets en relation avec une personne. Quelqu'un va vous répondre sous peu.",
         ("fr", Fallback) => "Je ne suis pas sûr d'avoir compris. Pouvez-vous reformuler ? Ou je peux vous mettre en relation avec une personne : écrivez simplement « humain ».",
         ("fr", LimitReached) => "Vous avez atteint la limite des réponses automatiques. Je vous mets en relation avec une personne.",
         ("fr", Trouble) => "Désolé, j'ai du mal à répondre. Je vous mets en relation avec une personne.",
         ("fr", Unavailable) => "Je vous mets en relation avec une personne.",
+        ("fr", Closed) => "La conversation a été fermée.",
+        ("fr", Reopened) => "La conversation a été rouverte.",
         ("de", Handoff) => "Ich hole einen Menschen für Sie. Gleich ist jemand für Sie da.",
         ("de", Fallback) => "Ich bin nicht sicher, ob ich Sie verstanden habe. Können Sie es anders formulieren? Oder ich hole Ihnen einen Menschen: Schreiben Sie einfach \"Mensch\".",
         ("de", LimitReached) => "Sie haben die Grenze der automatischen Antworten erreicht. Ich hole einen Menschen für Sie.",
         ("de", Trouble) => "Entschuldigung, ich habe Probleme beim Antworten. Ich hole einen Menschen für Sie.",
         ("de", Unavailable) => "Ich hole einen Menschen für Sie.",
+        ("de", Closed) => "Das Gespräch wurde beendet.",
+        ("de", Reopened) => "Das Gespräch wurde wieder geöffnet.",
         ("pt", Handoff) => "Vou chamar uma pessoa para você. Alguém vai atendê-lo em breve.",
         ("pt", Fallback) => "Não tenho certeza se entendi. Pode dizer de outra forma? Ou posso chamar uma pessoa: é só escrever \"humano\".",
         ("pt", LimitReached) => "Você atingiu o limite de respostas automáticas. Vou chamar uma pessoa para você.",
         ("pt", Trouble) => "Desculpe, estou com problemas para responder. Vou chamar uma pessoa para você.",
         ("pt", Unavailable) => "Vou chamar uma pessoa para você.",
+        ("pt", Closed) => "A conversa foi encerrada.",
+        ("pt", Reopened) => "A conversa foi reaberta.",
         ("ar", Handoff) => "سأحوّلك إلى أحد موظفينا. سيتواصل معك أحدهم قريبًا.",
         ("ar", Fallback) => "لست متأكدًا من أنني فهمتك. هل يمكنك إعادة الصياغة؟ أو يمكنني تحويلك إلى موظف: اكتب فقط \"موظف\".",
         ("ar", LimitReached) => "لقد بلغت حد الردود الآلية. سأحوّلك إلى أحد موظفينا.",
         ("ar", Trouble) => "عذرًا، أواجه مشكلة في الرد. سأحوّلك إلى أحد موظفينا.",
         ("ar", Unavailable) => "سأحوّلك إلى أحد موظفينا.",
+        ("ar", Closed) => "تم إغلاق المحادثة.",
+        ("ar", Reopened) => "تمت إعادة فتح المحادثة.",
         (_, Handoff) => "Let me get a human for you. Someone will be with you shortly.",
         (_, Fallback) => "I'm not sure I understood. Could you rephrase? Or I can get you a human: just say \"human\".",
         (_, LimitReached) => "You've reached the limit of automated replies. Let me get a human for you.",
         (_, Trouble) => "Sorry, I'm having trouble answering. Let me get a human for you.",
         (_, Unavailable) => "Let me get a human for you.",
+        (_, Closed) => "The conversation was closed.",
+        (_, Reopened) => "The conversation was reopened.",
     }
 }
 
@@ -76,12 +93,14 @@ pub fn phrase(phrase: Phrase, locale: Option<&str>) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL: [Phrase; 5] = [
+    const ALL: [Phrase; 7] = [
         Phrase::Handoff,
         Phrase::Fallback,
         Phrase::LimitReached,
         Phrase::Trouble,
         Phrase::Unavailable,
+        Phrase::Closed,
+        Phrase::Reopened,
     ];
 
     #[test]

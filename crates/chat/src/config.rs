@@ -108,6 +108,9 @@ pub struct ChatConfig {
     pub knowledge_dir: PathBuf,
     /// Email through SMTP (`PARLEY_SMTP_URL`); `None`: no email.
     pub mail: Option<crate::mail::MailConfig>,
+    /// The site's name (`PARLEY_APP_NAME`): what visitors see a widget called unless its
+    /// `settings.display_name` says otherwise.
+    pub app_name: Option<String>,
 }
 
 impl ChatConfig {
@@ -137,6 +140,7 @@ impl ChatConfig {
             login_attempts_per_account_per_minute: 10,
             public_url: None,
             mail: None,
+            app_name: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod post;
 
 use std::sync::Arc;
 
+use parley_bot::{phrase, Phrase};
 use parley_store::{Agent, Conversation, ConversationStatus, Reaction, ReadState, Role, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -284,6 +285,7 @@ impl ChatService {
         status: ConversationStatus,
         agent: Option<i64>,
     ) -> Result<Conversation, ApiError> {
+        let before = self.store.conversation(conversation_id).await?;
         let mut conversation = self
             .store
             .update_conversation(conversation_id, status, agent)
@@ -310,10 +312,30 @@ impl ChatService {
         self.tell_inbox(&conversation, None, None);
         self.announce_automatic(&assigned, Some(conversation_id));
         self.wake_webhooks();
+        if let Some(before) = &before {
+            self.status_line(before, &conversation).await;
+        }
         if status == ConversationStatus::Closed {
             self.transcript_on_close(&conversation).await;
         }
         Ok(conversation)
+    }
+
+    /// The line the visitor sees in the thread when a conversation is closed or reopened, in
+    /// the conversation's language. Its `client_id` names the state it changed from, so two
+    /// agents closing a conversation at once add one line, and each later close adds its own.
+    async fn status_line(&self, before: &Conversation, after: &Conversation) {
+        let closed = |c: &Conversation| c.status == ConversationStatus::Closed;
+        let (which, key) = match (closed(before), closed(after)) {
+            (false, true) => (Phrase::Closed, "closed"),
+            (true, false) => (Phrase::Reopened, "reopened"),
+            _ => return,
+        };
+        let text = phrase(which, after.locale.as_deref());
+        let client_id = format!("{key}-{}", before.updated_at.timestamp_micros());
+        if let Err(error) = self.post_system_line(after, text, client_id).await {
+            tracing::warn!(conversation = after.id, %error, "could not add the {key} line");
+        }
     }
 
     /// Records the visitor's rating of `conversation` (once; 1-5, an optional comment of at most

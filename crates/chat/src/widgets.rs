@@ -72,6 +72,7 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
         ));
     }
     crate::privacy::retention_days(settings)?;
+    check_display_name(settings)?;
     crate::hours::Hours::from_settings(settings).map_err(ApiError::Validation)?;
     crate::prechat::PreChatForm::from_settings(settings)?;
     crate::assignment::AssignmentSettings::from_settings(settings)?;
@@ -84,6 +85,38 @@ pub fn check_settings(settings: &Value) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// `settings.display_name`, when present: 1-100 characters of text.
+fn check_display_name(settings: &Value) -> Result<(), ApiError> {
+    let Some(value) = settings.get("display_name") else {
+        return Ok(());
+    };
+    let valid = value.as_str().map(str::trim).is_some_and(|name| {
+        !name.is_empty()
+            && name.chars().count() <= MAX_NAME_CHARS
+            && !name.chars().any(char::is_control)
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(format!(
+            "settings.display_name must be 1-{MAX_NAME_CHARS} characters of text"
+        )))
+    }
+}
+
+/// What visitors call the widget (its title, the sender of its greeting, its emails): the
+/// widget's `settings.display_name`, else the site's name (`PARLEY_APP_NAME`), else none (the
+/// widget then says "Chat"). The widget's own name is the team's, never shown to visitors.
+pub fn display_name(settings: &Value, app_name: Option<&str>) -> Option<String> {
+    settings
+        .get("display_name")
+        .and_then(Value::as_str)
+        .or(app_name)
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
 }
 
 /// WCAG AA's contrast for normal text.
@@ -200,6 +233,24 @@ mod tests {
         assert!(check_settings(&hours).is_ok());
         let bad = json!({"hours": {"time_zone": "Paris", "weekly": {}}});
         assert!(check_settings(&bad).is_err());
+    }
+
+    #[test]
+    fn the_display_name_is_the_settings_else_the_sites() {
+        assert!(check_settings(&json!({"display_name": "Acme Shop"})).is_ok());
+        assert!(check_settings(&json!({"display_name": "  "})).is_err());
+        assert!(check_settings(&json!({"display_name": 7})).is_err());
+        assert!(check_settings(&json!({"display_name": "x".repeat(101)})).is_err());
+        let own = json!({"display_name": " Acme Shop "});
+        assert_eq!(
+            display_name(&own, Some("Site")).as_deref(),
+            Some("Acme Shop")
+        );
+        assert_eq!(
+            display_name(&json!({}), Some("Site")).as_deref(),
+            Some("Site")
+        );
+        assert_eq!(display_name(&json!({}), None), None);
     }
 
     #[test]

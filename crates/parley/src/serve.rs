@@ -242,6 +242,11 @@ fn chat_config(
     if let Some(dir) = std::env::var_os("PARLEY_KNOWLEDGE_DIR") {
         config.knowledge_dir = dir.into();
     }
+    // The site's name, what visitors see a widget called unless its display name says otherwise.
+    config.app_name = std::env::var("PARLEY_APP_NAME")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
     config.public_url = settings.http.public_url.clone();
     config.mail = settings.mail.clone();
     // A cookie marked Secure is sent over https only: right when the public address is https.

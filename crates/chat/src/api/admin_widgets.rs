@@ -51,14 +51,19 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// `GET /api/admin/widgets`: every widget, revoked ones included.
+/// `GET /api/admin/widgets`: every widget, revoked ones included, and `site_name` (the site's
+/// name, `PARLEY_APP_NAME`: what visitors see a widget called when it has no display name).
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
 ) -> Result<Json<Value>, ApiError> {
     let widgets = state.service.store.widgets().await?;
     let listed: Vec<Value> = widgets.iter().map(widget_json).collect();
-    Ok(Json(json!({ "success": true, "widgets": listed })))
+    Ok(Json(json!({
+        "success": true,
+        "widgets": listed,
+        "site_name": state.service.config.app_name,
+    })))
 }
 
 /// Body of `POST /api/admin/widgets` and `PATCH /api/admin/widgets/{id}`.

@@ -46,7 +46,14 @@ pub async fn config(
     body.insert("polling".into(), json!({ "interval_ms": POLL_INTERVAL_MS }));
     body.insert(
         "widget".into(),
-        json!({ "id": widget.id, "name": widget.name, "settings": public_settings(&widget.settings) }),
+        json!({
+            "id": widget.id,
+            "name": widget.name,
+            // What visitors call it (its title): its display name, else the site's; null: "Chat".
+            "display_name": crate::widgets::display_name(&widget.settings, config.app_name.as_deref()),
+            "bot_name": crate::service::bot_name(&widget, config.app_name.as_deref()),
+            "settings": public_settings(&widget.settings),
+        }),
     );
     body.insert(
         "limits".into(),

@@ -219,9 +219,13 @@ impl Sender {
             }
         };
         let link = self.reopen_link(&widget, &conversation);
+        // What visitors call the widget; its own name is the team's.
+        let name =
+            crate::widgets::display_name(&widget.settings, self.service.config.app_name.as_deref())
+                .unwrap_or_else(|| widget.name.clone());
         Ok(Ok(compose::conversation_mail(
             which,
-            &widget.name,
+            &name,
             &conversation,
             &messages,
             link.as_deref(),

@@ -66,14 +66,18 @@ pub struct Posted {
     pub created: bool,
 }
 
-/// A bot's display name: the widget's `bot_name`, or "Assistant".
-pub fn bot_name(widget: &Widget) -> String {
+/// A bot's display name: the widget's `bot_name`, else what visitors call the widget
+/// ([`crate::widgets::display_name`]: its `display_name`, else the site's name), else "Assistant".
+pub fn bot_name(widget: &Widget, app_name: Option<&str>) -> String {
     widget
         .settings
         .get("bot_name")
         .and_then(|v| v.as_str())
-        .unwrap_or("Assistant")
-        .to_string()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .or_else(|| crate::widgets::display_name(&widget.settings, app_name))
+        .unwrap_or_else(|| "Assistant".to_string())
 }
 
 impl ChatService {
@@ -154,10 +158,10 @@ impl ChatService {
             ),
             Author::ExternalBot(widget) => (
                 SenderType::Bot,
-                Some(bot_name(widget)),
+                Some(bot_name(widget, self.config.app_name.as_deref())),
                 client_id.map(|c| format!("ext-{c}")),
             ),
-            Author::Bot(widget) => (SenderType::Bot, Some(bot_name(widget)), client_id),
+            Author::Bot(widget) => (SenderType::Bot, Some(bot_name(widget, self.config.app_name.as_deref())), client_id),
             Author::System => (SenderType::System, None, client_id),
         };
         // While the bot answers, each visitor message gets one bot turn, queued with it.
@@ -200,6 +204,37 @@ impl ChatService {
             message,
             created: true,
         })
+    }
+
+    /// Posts Parley's own line (`client_id` makes it once) to `conversation`: stored and
+    /// announced like any message, with no turn for anyone. For the service's lines about the
+    /// conversation itself (closed, reopened), which must not go through [`Self::post`]'s
+    /// rules for people.
+    pub(super) async fn post_system_line(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        client_id: String,
+    ) -> Result<(), ApiError> {
+        let inserted = self
+            .store
+            .insert_message(NewMessage {
+                conversation_id: conversation.id,
+                sender_type: SenderType::System,
+                sender_name: None,
+                message: text::without_refused(text).into_owned(),
+                attachment: None,
+                is_voice: false,
+                client_id: Some(client_id),
+                bot_job: false,
+            })
+            .await?;
+        if let Inserted::Created(stored) = &inserted {
+            let message = MessageJson::new(stored, &self.config.link_secret);
+            self.wake_webhooks();
+            self.announce(conversation, stored.created_at, &message, None);
+        }
+        Ok(())
     }
 
     /// Checks text people (and external bots) send: no refused characters, within the length

@@ -20,6 +20,7 @@ mod identity;
 mod mail;
 mod messages;
 mod notes_labels;
+mod polish;
 mod privacy;
 mod ratings;
 mod reports;
