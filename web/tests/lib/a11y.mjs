@@ -4,6 +4,17 @@
 // one main landmark, a heading, unique ids, and every aria-labelledby / aria-describedby / label
 // pointing at something). `accessibilityProblems(page)` resolves to a list of what is wrong (empty
 // when all is well), so a test can `assert.deepEqual(await accessibilityProblems(page), [])`.
+//
+// `axeViolations(page)` runs axe-core (a devDependency, put into the page under test only here,
+// never into the bundles) over the whole page, the widget's open Shadow DOM included, and
+// resolves to its serious and critical violations, one line each with where they are (colour
+// contrast with the colours and the ratio), so a test can `assert.deepEqual(await
+// axeViolations(page), [])`.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+let axeSource = null;
 
 /** Roles that are useless to a screen-reader user without a name. */
 const NEEDS_NAME = new Set([
@@ -70,4 +81,34 @@ async function describe(cdp, backendNodeId) {
   } catch {
     return '(node ' + backendNodeId + ')';
   }
+}
+
+/**
+ * axe-core's serious and critical violations on `page` (`impacts` to change which), each as
+ * "rule (impact): what — where", where is each element's selector and, for colour contrast,
+ * its colours. Injected through the DevTools protocol, so a page's CSP does not stop it.
+ */
+export async function axeViolations(page, { impacts = ['serious', 'critical'], exclude = [] } = {}) {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource + '\n;void 0');
+  const violations = await page.evaluate(
+    async ({ exclude }) => {
+      const result = await window.axe.run({ exclude: exclude.map((s) => [s]) }, { resultTypes: ['violations'] });
+      return result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ impact: n.impact, target: n.target.flat().join(' >>> '), data: n.any.concat(n.all, n.none).map((c) => c.message).filter(Boolean)[0] || '' })),
+      }));
+    },
+    { exclude },
+  );
+  const lines = [];
+  for (const v of violations) {
+    for (const n of v.nodes) {
+      if (!impacts.includes(n.impact || v.impact)) continue;
+      lines.push(v.id + ' (' + (n.impact || v.impact) + '): ' + v.help + ' — ' + n.target + (n.data ? ' — ' + n.data : ''));
+    }
+  }
+  return lines;
 }
