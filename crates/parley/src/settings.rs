@@ -314,6 +314,8 @@ impl Settings {
             .unwrap_or(defaults.max_subscriptions_per_connection),
             metrics_token: get("PARLEY_METRICS_TOKEN").map(parley_realtime::config::Secret),
             metrics_separate: get("PARLEY_METRICS_ADDR").is_some(),
+            cluster_node_timeout: secs(&lookup, "PARLEY_CLUSTER_NODE_TIMEOUT")?
+                .unwrap_or(defaults.cluster_node_timeout),
         };
         let http_bind = get("PARLEY_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| {

@@ -18,9 +18,15 @@
 //! What crosses nodes: channel events (HTTP API publishes, client events, server-to-user
 //! events), `terminate_connections`, closing a channel's sockets or sockets by id, and the HTTP
 //! API's channel and connection queries ([`survey`]: each node answers for its own sockets).
-//! What does not yet:
-//! presence `member_added`/`member_removed` and the member list a subscriber gets, and the
-//! webhooks, which each node derives from its own sockets.
+//!
+//! Presence and occupancy are the cluster's, exact ([`presence`]): the member list a subscriber
+//! gets on any node holds every node's members; `member_added`/`member_removed` go out once
+//! cluster-wide, when a user's first socket anywhere joins and after their last socket
+//! everywhere left; `subscription_count` events and the `channel_occupied`/`channel_vacated`/
+//! `member_added`/`member_removed` webhooks go out once for the cluster; the member limit is
+//! the cluster's. Redis holds each node's share, changed atomically by one Lua script; a node
+//! that dies without a goodbye is removed by the survivors within `cluster_node_timeout`. What
+//! stays per node: `cache_miss` webhooks and each node's cache channels' last events.
 //!
 //! This file joins a cluster and applies what the other nodes send. The way out that every app
 //! holds, [`link::ClusterLink`], and the messages on it live in [`link`], which knows nothing of
@@ -37,15 +43,17 @@ use std::{
 use bytes::Bytes;
 use parley_protocol::{ChannelName, ErrorCode, SocketId};
 use redis::aio::ConnectionManager;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     apps::{App, Apps},
-    hub::Source,
+    hub::{MemberEvent, Source},
 };
 
 pub(crate) mod link;
+mod presence;
 mod survey;
 
 pub use link::{ChannelStat, Scope};
@@ -143,16 +151,34 @@ pub fn forward_close_sockets(app: &App, sockets: &[SocketId], reason: &str, reco
     }
 }
 
-/// Connects this node to the others through Redis at `url`, on the pub/sub channel `channel`.
-/// Returns once the subscription is live, so that nothing published after it is missed.
+/// What joining needs besides the apps and where to meet.
+pub(crate) struct JoinSettings {
+    /// Counts messages the other nodes could not be sent.
+    pub(crate) dropped: prometheus_client::metrics::counter::Counter,
+    /// The delay of `channel_vacated`/`member_removed` webhooks.
+    pub(crate) webhook_delay: Duration,
+    /// Within how long the survivors remove a dead node's share.
+    pub(crate) node_timeout: Duration,
+    /// The server's shutdown.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// Connects this node to the others through Redis at `url`, on the pub/sub channel `channel`
+/// (also the prefix of the keys that hold the cluster's presence). Returns once the
+/// subscription is live, so that nothing published after it is missed.
 pub(crate) async fn join(
     apps: Arc<Apps>,
     slot: &ClusterSlot,
     url: &str,
     channel: String,
-    dropped: prometheus_client::metrics::counter::Counter,
-    shutdown: CancellationToken,
+    settings: JoinSettings,
 ) -> Result<(), ClusterError> {
+    let JoinSettings {
+        dropped,
+        webhook_delay,
+        node_timeout,
+        shutdown,
+    } = settings;
     let client = redis::Client::open(url).map_err(ClusterError::BadUrl)?;
     // One plain attempt first, so that a wrong address fails at once with its own error rather
     // than after the connection manager's retries.
@@ -178,10 +204,10 @@ pub(crate) async fn join(
     let (live_tx, mut live) = watch::channel(false);
     let receiving = shutdown.child_token();
     tokio::spawn(receive_loop(
-        client,
+        client.clone(),
         channel.clone(),
         node,
-        apps,
+        apps.clone(),
         live_tx,
         receiving.clone(),
     ));
@@ -205,6 +231,26 @@ pub(crate) async fn join(
             "could not subscribe to the cluster channel within 5 s",
         ))));
     }
+    let presence = match presence::start(
+        &client,
+        apps,
+        live.clone(),
+        channel.clone(),
+        node,
+        presence::Timing {
+            webhook_delay,
+            node_timeout,
+        },
+        shutdown.clone(),
+    )
+    .await
+    {
+        Ok(presence) => presence,
+        Err(error) => {
+            receiving.cancel();
+            return Err(ClusterError::Unreachable(error));
+        }
+    };
     let lost = Arc::new(AtomicBool::new(false));
     tokio::spawn(send_loop(
         publisher.clone(),
@@ -216,9 +262,17 @@ pub(crate) async fn join(
     ));
     // A second join is refused by the caller; this cannot be set twice.
     let _ = slot.set(ClusterLink::new(
-        node, queue, dropped, lost, channel, publisher,
+        node, queue, dropped, lost, channel, publisher, presence,
     ));
     Ok(())
+}
+
+/// Takes this node out of the cluster's presence (the server stopped serving): its members and
+/// subscriptions go at once, and the other nodes send the webhooks that makes.
+pub(crate) async fn leave(slot: &ClusterSlot) {
+    if let Some(link) = slot.get() {
+        link.goodbye().await;
+    }
 }
 
 /// Sends what queued up, as one pipeline per wake-up, in order. After anything was lost (a
@@ -274,6 +328,8 @@ fn resync_sockets(app: &App) -> usize {
     for outbox in &outboxes {
         outbox.close(ErrorCode::Reconnect, RESYNC_REASON);
     }
+    // Member events may have been missed too: whoever subscribes next gets a fresh list.
+    app.hub.forget_cluster_lists();
     outboxes.len()
 }
 
@@ -308,13 +364,15 @@ async fn receive_loop(
         };
         match pubsub {
             Ok(pubsub) => {
-                live.send_replace(true);
                 // Whatever the other nodes published while this node was not subscribed is
                 // lost to its sockets; only now, with the subscription live again, can they
                 // catch up without missing anything newer.
                 if !std::mem::replace(&mut first, false) {
                     resync_all(&apps, "cluster subscription re-made");
                 }
+                // After the resync: the presence task, which waits for this, then registers
+                // the node's share again in the same wave.
+                live.send_replace(true);
                 let mut messages = pubsub.into_on_message();
                 loop {
                     let message = tokio::select! {
@@ -328,6 +386,7 @@ async fn receive_loop(
                     }
                 }
                 tracing::warn!("cluster subscription lost; resubscribing");
+                live.send_replace(false);
             }
             Err(error) => tracing::warn!(%error, "cannot subscribe to the cluster channel"),
         }
@@ -347,6 +406,7 @@ fn apply(apps: &Apps, node: u64, text: &str) {
             return;
         }
     };
+    // The cluster's own announcements (from Redis's script) say node 0 and go to every node.
     if message.node == node {
         return;
     }
@@ -428,11 +488,40 @@ fn apply(apps: &Apps, node: u64, text: &str) {
                 link.answered(id, survey);
             }
         }
+        What::Member {
+            channel: name,
+            user,
+            info,
+            added,
+            version,
+        } => {
+            if let Some(channel) = channel(&name) {
+                let info = info.and_then(|info| RawValue::from_string(info).ok());
+                app.hub.member_event(
+                    &channel,
+                    MemberEvent {
+                        added,
+                        user,
+                        info,
+                        version,
+                    },
+                );
+            }
+        }
+        What::Count {
+            channel: name,
+            count,
+        } => {
+            if let Some(channel) = channel(&name) {
+                app.hub.count_event(&channel, count as usize);
+            }
+        }
         What::Resync => {}
     }
 }
 
-/// A node id, unique enough among a cluster's nodes: from the clock and the process.
+/// A node id, unique enough among a cluster's nodes: from the clock and the process. Never 0,
+/// which marks the cluster's own announcements.
 fn rand_node_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -442,7 +531,7 @@ fn rand_node_id() -> u64 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
-    hasher.finish()
+    hasher.finish().max(1)
 }
 
 #[cfg(test)]

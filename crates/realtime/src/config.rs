@@ -229,6 +229,11 @@ pub struct RealtimeConfig {
     /// When true, `/metrics` is not served on the main port: the embedding process serves
     /// [`crate::Realtime::metrics_router`] on a listen address of its own.
     pub metrics_separate: bool,
+    /// In a cluster: within how long of a node dying without a goodbye (killed, cut off from
+    /// Redis) the others remove its presence members and subscriptions and send the events and
+    /// webhooks that makes. Nodes beat every sixth of it and count as dead after half of it
+    /// without a beat.
+    pub cluster_node_timeout: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -248,6 +253,7 @@ impl Default for RealtimeConfig {
             max_subscriptions_per_connection: 100,
             metrics_token: None,
             metrics_separate: false,
+            cluster_node_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -353,6 +359,9 @@ impl RealtimeConfig {
         }
         if self.send_queue_frames == 0 {
             return invalid("send queue must hold at least one frame".into());
+        }
+        if self.cluster_node_timeout < Duration::from_secs(1) {
+            return invalid("the cluster node timeout must be at least 1 second".into());
         }
         if self.max_subscriptions_per_connection == 0 {
             return invalid("a connection must be allowed at least one subscription".into());

@@ -92,8 +92,10 @@ impl Realtime {
     }
 
     /// Joins the other nodes that share Redis at `url` on the pub/sub channel `channel`: from
-    /// then on, what this server delivers reaches their sockets and theirs reaches this one's.
-    /// Returns once the subscription is live. Joining twice is refused.
+    /// then on, what this server delivers reaches their sockets and theirs reaches this one's,
+    /// and presence, occupancy and their webhooks are the cluster's (kept in Redis under keys
+    /// that start with `channel`). Returns once the subscription is live. Joining twice is
+    /// refused.
     pub async fn join_cluster(&self, url: &str, channel: &str) -> Result<(), ClusterError> {
         if self.shared.cluster.get().is_some() {
             return Err(ClusterError::AlreadyJoined);
@@ -103,8 +105,12 @@ impl Realtime {
             &self.shared.cluster,
             url,
             channel.to_string(),
-            self.shared.metrics.cluster_dropped(),
-            self.shared.shutdown.clone(),
+            cluster::JoinSettings {
+                dropped: self.shared.metrics.cluster_dropped(),
+                webhook_delay: self.shared.config.webhook_delay,
+                node_timeout: self.shared.config.cluster_node_timeout,
+                shutdown: self.shared.shutdown.clone(),
+            },
         )
         .await
     }

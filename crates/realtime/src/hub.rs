@@ -6,10 +6,16 @@
 //! sees events in the order the state changed: a new subscriber gets `subscription_succeeded`
 //! before any event published after it joined, and a member list is never contradicted by a
 //! `member_added` that was computed against an older list.
+//!
+//! In a cluster ([`clustered`]) presence is the cluster's: a presence subscriber waits for the
+//! member list Redis holds for every node (frames published meanwhile wait with it and follow
+//! its `subscription_succeeded`), and member events come back from Redis numbered, in the order
+//! Redis applied the joins and leaves; a subscriber gets those newer than its list. The same
+//! two guarantees hold across nodes that way.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{atomic::AtomicU64, Arc, Mutex, OnceLock, RwLock},
     time::{Duration, Instant},
 };
 
@@ -26,6 +32,10 @@ use crate::{
     websocket::frame::text as ws_text,
 };
 
+mod clustered;
+
+pub(crate) use clustered::{ClusterHooks, ClusterOp, JoinAnswer, MemberEvent};
+
 /// A presence member as a subscriber declares it.
 #[derive(Debug, Clone)]
 pub struct MemberInfo {
@@ -40,6 +50,23 @@ struct Subscriber {
     outbox: Arc<Outbox>,
     /// The presence user this socket joined as.
     user_id: Option<String>,
+    /// Cluster presence: the version of the member list this socket was given; member events up
+    /// to it are in that list already.
+    seen: u64,
+    /// Cluster presence: set while the socket waits for the cluster's member list. What is
+    /// published to the channel meanwhile waits here, to follow its `subscription_succeeded`.
+    waiting: Option<Box<Mutex<Vec<Bytes>>>>,
+}
+
+impl Subscriber {
+    fn new(outbox: Arc<Outbox>, user_id: Option<String>) -> Self {
+        Self {
+            outbox,
+            user_id,
+            seen: 0,
+            waiting: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -47,12 +74,19 @@ struct Member {
     info: Option<Box<RawValue>>,
     /// How many of this user's sockets are in the channel; the member leaves at zero.
     sockets: usize,
+    /// Cluster: which join of this user on this node this is (one who leaves and comes back
+    /// joins anew), and whether Redis answered it or the node stopped waiting for it.
+    generation: u64,
+    answered: bool,
 }
 
 #[derive(Debug, Default)]
 struct Channel {
     subscribers: HashMap<SocketId, Subscriber>,
+    /// This node's members (in a cluster too: the cluster's list is in `cluster`).
     members: HashMap<String, Member>,
+    /// Cluster presence channels: the cluster's member list and who waits for it.
+    cluster: Option<Box<clustered::ClusterPresence>>,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +144,10 @@ pub struct Hub {
     max_members: usize,
     subscription_count_events: bool,
     webhooks: Webhooks,
+    /// Set once the server joins a cluster; single-node hubs never look further than this.
+    cluster: OnceLock<ClusterHooks>,
+    /// Numbers this node's joins of a presence user (see [`Member`]).
+    generations: AtomicU64,
 }
 
 impl Hub {
@@ -128,6 +166,8 @@ impl Hub {
             max_members,
             subscription_count_events,
             webhooks,
+            cluster: OnceLock::new(),
+            generations: AtomicU64::new(0),
         }
     }
 
@@ -141,6 +181,9 @@ impl Hub {
         outbox: &Arc<Outbox>,
         member: Option<MemberInfo>,
     ) -> Result<(), SubscribeRefusal> {
+        if let Some(cluster) = self.cluster.get() {
+            return self.subscribe_clustered(cluster, channel, socket, outbox, member);
+        }
         let mut channels = self.channels.write().expect("hub lock poisoned");
         let occupied_now = !channels.contains_key(channel);
         let entry = channels.entry(channel.clone()).or_default();
@@ -157,13 +200,9 @@ impl Hub {
         let fresh = !entry.subscribers.contains_key(&socket);
         if fresh {
             let user_id = member.as_ref().map(|m| m.user_id.clone());
-            entry.subscribers.insert(
-                socket,
-                Subscriber {
-                    outbox: outbox.clone(),
-                    user_id,
-                },
-            );
+            entry
+                .subscribers
+                .insert(socket, Subscriber::new(outbox.clone(), user_id));
         }
         if occupied_now {
             self.webhooks
@@ -232,6 +271,9 @@ impl Hub {
 
     /// Removes `socket` from `channel`; tells the others when a member's last socket left.
     pub fn unsubscribe(&self, channel: &ChannelName, socket: SocketId) {
+        if let Some(cluster) = self.cluster.get() {
+            return self.unsubscribe_clustered(cluster, channel, socket);
+        }
         let mut channels = self.channels.write().expect("hub lock poisoned");
         let Some(entry) = channels.get_mut(channel) else {
             return;
@@ -509,6 +551,8 @@ fn add_member(entry: &mut Channel, member: &MemberInfo) -> bool {
                 Member {
                     info: member.user_info.clone(),
                     sockets: 1,
+                    generation: 0,
+                    answered: true,
                 },
             );
             true
@@ -521,6 +565,10 @@ fn add_member(entry: &mut Channel, member: &MemberInfo) -> bool {
 /// flusher, whose queues let a burst of publishes leave in one syscall per socket.
 const DIRECT_FAN_OUT: usize = 16;
 
+/// Most frames held for a socket waiting for its cluster member list; one more closes it as too
+/// slow (4100), as a full send queue would.
+const WAITING_FRAMES: usize = 1024;
+
 fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
     let direct = entry.subscribers.len() <= DIRECT_FAN_OUT;
     entry
@@ -528,6 +576,9 @@ fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
         .iter()
         .filter(|(id, _)| Some(**id) != except)
         .filter(|(_, subscriber)| {
+            if let Some(waiting) = &subscriber.waiting {
+                return hold(waiting, &subscriber.outbox, frame);
+            }
             if direct {
                 subscriber.outbox.send_now(frame)
             } else {
@@ -535,6 +586,20 @@ fn fan_out(entry: &Channel, frame: &Bytes, except: Option<SocketId>) -> usize {
             }
         })
         .count()
+}
+
+/// Keeps `frame` for a socket that waits for its member list.
+fn hold(waiting: &Mutex<Vec<Bytes>>, outbox: &Outbox, frame: &Bytes) -> bool {
+    let mut held = waiting.lock().expect("waiting frames lock poisoned");
+    if held.len() >= WAITING_FRAMES {
+        outbox.close(
+            parley_protocol::ErrorCode::OverCapacity,
+            "Client too slow: too many events while joining",
+        );
+        return false;
+    }
+    held.push(frame.clone());
+    true
 }
 
 fn broadcast_count(channel: &ChannelName, entry: &Channel) {

@@ -104,6 +104,9 @@ impl Realtime {
         shared.shutdown.cancel();
         shared.tracker.close();
         let _ = tokio::time::timeout(shared.config.shutdown_grace, shared.tracker.wait()).await;
+        // Without this, the other nodes would remove this one's presence members only once its
+        // heartbeat is old.
+        crate::cluster::leave(&shared.cluster).await;
         Ok(())
     }
 }

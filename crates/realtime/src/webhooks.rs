@@ -1,6 +1,11 @@
 //! Webhooks: lifecycle events POSTed to each app's endpoints, signed, batched, delayed where
 //! Pusher delays them, and retried with back-off. Nothing here runs on the publish path: the hub
 //! hands events over with a non-blocking `try_send` and a worker task per app does the rest.
+//!
+//! On one node the worker itself delays `channel_vacated`/`member_removed` and drops them when
+//! the channel or member comes back in time. In a cluster that decision spans nodes (a member
+//! may leave on one and come back on another), so it is taken in Redis ([`crate::cluster`]) and
+//! what comes out of it is handed over [`Webhooks::emit_decided`], sent as it is.
 
 use std::{
     sync::Arc,
@@ -72,6 +77,18 @@ impl WebhookEvent {
         }
     }
 
+    /// A channel-level or member event for a channel known by name only (decided in Redis).
+    pub(crate) fn named(name: &'static str, channel: String, user_id: Option<String>) -> Self {
+        Self {
+            name,
+            channel,
+            user_id,
+            event: None,
+            data: None,
+            socket_id: None,
+        }
+    }
+
     /// `client_event`.
     pub fn client_event(
         channel: &ChannelName,
@@ -107,15 +124,40 @@ impl WebhookEvent {
 /// The hub's handle to an app's webhook worker. Cheap to clone; a no-op without endpoints.
 #[derive(Debug, Clone, Default)]
 pub struct Webhooks {
-    sender: Option<mpsc::Sender<WebhookEvent>>,
+    sender: Option<mpsc::Sender<Queued>>,
     metrics: Option<AppMetrics>,
+}
+
+/// An event on its way to the worker.
+#[derive(Debug)]
+struct Queued {
+    event: WebhookEvent,
+    /// Whether it was delayed and checked against a quick return already (in Redis, for the
+    /// cluster): then the worker sends it as it is.
+    decided: bool,
 }
 
 impl Webhooks {
     /// Hands an event to the worker without waiting.
     pub fn emit(&self, event: WebhookEvent) {
+        self.queue(Queued {
+            event,
+            decided: false,
+        });
+    }
+
+    /// Hands over an event whose delay and cancellation were decided elsewhere (the cluster's
+    /// shared state): the worker sends it with the next batch, neither delayed nor cancelled.
+    pub(crate) fn emit_decided(&self, event: WebhookEvent) {
+        self.queue(Queued {
+            event,
+            decided: true,
+        });
+    }
+
+    fn queue(&self, queued: Queued) {
         if let Some(sender) = &self.sender {
-            if sender.try_send(event).is_err() {
+            if sender.try_send(queued).is_err() {
                 if let Some(metrics) = &self.metrics {
                     metrics.webhook_failures.inc();
                 }
@@ -168,7 +210,7 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(self, mut receiver: mpsc::Receiver<WebhookEvent>, shutdown: CancellationToken) {
+    async fn run(self, mut receiver: mpsc::Receiver<Queued>, shutdown: CancellationToken) {
         let mut delayed: Vec<(Instant, WebhookEvent)> = Vec::new();
         loop {
             let next_due = delayed.iter().map(|(due, _)| *due).min();
@@ -200,10 +242,14 @@ impl Worker {
 
     fn accept(
         &self,
-        event: WebhookEvent,
+        Queued { event, decided }: Queued,
         delayed: &mut Vec<(Instant, WebhookEvent)>,
         ready: &mut Vec<WebhookEvent>,
     ) {
+        if decided {
+            ready.push(event);
+            return;
+        }
         if let Some((name, channel, user)) = event.cancels() {
             let before = delayed.len();
             delayed.retain(|(_, e)| {

@@ -38,6 +38,8 @@ pub struct ClusterLink {
     /// insert, look up or remove.
     pending: Mutex<HashMap<u64, mpsc::UnboundedSender<Survey>>>,
     next_query: AtomicU64,
+    /// This node's presence task (cluster-wide members and occupancy).
+    presence: super::presence::Handle,
 }
 
 /// The slot apps share: empty until the server joins a cluster.
@@ -83,6 +85,19 @@ pub(super) enum What {
     /// The sending node lost messages meant for the others: close every subscribed socket of
     /// every app with 4200, so their clients reconnect and catch up.
     Resync,
+    /// A presence member came (`added`) or went cluster-wide: published by Redis itself (node
+    /// 0), from the script that changed the member list to `version`, to every node.
+    Member {
+        channel: String,
+        user: String,
+        /// The member's `user_info` JSON, when added with one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        info: Option<String>,
+        added: bool,
+        version: u64,
+    },
+    /// A channel's subscription count across the nodes changed (from Redis, node 0).
+    Count { channel: String, count: u64 },
 }
 
 /// Which channels a query is about.
@@ -124,6 +139,7 @@ impl ClusterLink {
         lost: Arc<AtomicBool>,
         channel: String,
         redis: ConnectionManager,
+        presence: super::presence::Handle,
     ) -> Self {
         Self {
             node,
@@ -134,7 +150,14 @@ impl ClusterLink {
             redis,
             pending: Mutex::default(),
             next_query: AtomicU64::new(0),
+            presence,
         }
+    }
+
+    /// Takes this node's presence members and subscriptions out of the cluster's state (the
+    /// server is shutting down), waiting a couple of seconds at most.
+    pub(crate) async fn goodbye(&self) {
+        self.presence.goodbye().await;
     }
 
     /// Queues `what`, about app `app_id`, for the other nodes; when the queue is full it is
@@ -257,6 +280,26 @@ mod tests {
         let text = serde_json::to_string(&reconnect).unwrap();
         assert!(text.contains(r#""reconnect":true"#), "{text}");
         assert_eq!(serde_json::from_str::<What>(&text).unwrap(), reconnect);
+        // What the cluster's Lua script publishes (cjson, node 0).
+        let member = r#"{"added":true,"app":"601452","channel":"presence-x","info":"{\"n\":1}","kind":"member","node":0,"user":"ann","version":3}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(member).unwrap().what,
+            What::Member {
+                channel: "presence-x".into(),
+                user: "ann".into(),
+                info: Some(r#"{"n":1}"#.into()),
+                added: true,
+                version: 3,
+            }
+        );
+        let count = r#"{"app":"1","channel":"news","count":2,"kind":"count","node":0}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(count).unwrap().what,
+            What::Count {
+                channel: "news".into(),
+                count: 2,
+            }
+        );
         let resync = r#"{"node":1,"app":"","kind":"resync"}"#;
         assert_eq!(
             serde_json::from_str::<Message>(resync).unwrap().what,

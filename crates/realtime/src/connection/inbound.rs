@@ -63,6 +63,7 @@ impl Session {
             };
         if !self.channels.contains_key(channel.as_str())
             && self.channels.len() >= self.max_subscriptions
+            && !self.forget_refused()
         {
             self.reply(frame::subscription_error(
                 channel.as_str(),
@@ -182,6 +183,21 @@ impl Session {
         }
     }
 
+    /// In a cluster, a presence subscription this session counted can be refused afterwards
+    /// (Redis found the channel full): forgets those. Returns whether any were.
+    fn forget_refused(&mut self) -> bool {
+        if !self.app.hub.clustered() {
+            return false;
+        }
+        let (hub, socket, before) = (&self.app.hub, self.socket_id, self.channels.len());
+        self.channels
+            .retain(|channel, user| user.is_none() || hub.holds(channel, socket));
+        for _ in self.channels.len()..before {
+            self.app.metrics.subscriptions.dec();
+        }
+        self.channels.len() < before
+    }
+
     fn unsubscribe(&mut self, request: &Unsubscribe) {
         let Some((channel, _)) = self.channels.remove_entry(request.channel.as_str()) else {
             return; // Unsubscribing twice is a no-op, as pusher-js expects.
@@ -280,6 +296,16 @@ impl Session {
                 "Client events need a channel the connection is subscribed to",
             );
         };
+        if user_id.is_some()
+            && self.app.hub.clustered()
+            && !self.app.hub.holds(channel, self.socket_id)
+        {
+            // A presence subscription the cluster refused (the channel was full).
+            return reject(
+                self,
+                "Client events need a channel the connection is subscribed to",
+            );
+        }
         if !channel.kind().allows_client_events() {
             return reject(
                 self,
