@@ -1,6 +1,8 @@
 //! Command-line interface: where the server under test is, its app credentials, and one
 //! subcommand per scenario with its sizes.
 
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -93,6 +95,22 @@ pub struct Tuning {
     /// Extra filler bytes in every benchmark payload.
     #[arg(long, global = true, default_value_t = 0)]
     pub pad: usize,
+    /// Source addresses for the WebSocket connections, taken in turn (e.g.
+    /// `127.0.0.2,127.0.0.3`; all of 127.0.0.0/8 is loopback on Linux). Each address has its
+    /// own range of ephemeral ports (`net.ipv4.ip_local_port_range`), so more addresses, or
+    /// several generators on different ones, open more connections than one address can.
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub bind: Vec<IpAddr>,
+    /// Once every connection has subscribed or failed, write the setup figures to this file as
+    /// one JSON line (whole or not at all), so that a script driving several generators knows
+    /// when all of them are connected.
+    #[arg(long, global = true)]
+    pub ready_file: Option<PathBuf>,
+    /// After setup (and after `--ready-file`), wait until this file exists before going on:
+    /// before publishing or sending, or, for `idle`, before idling. With `idle` it holds the
+    /// connections open while another generator measures.
+    #[arg(long, global = true)]
+    pub release_file: Option<PathBuf>,
 }
 
 impl Tuning {
@@ -301,6 +319,26 @@ mod tests {
         let burst =
             Cli::try_parse_from(["loadgen", "chat", "--token", "t", "--burst-secs", "5"]).unwrap();
         assert_eq!(burst.scenario.name(), "chat-burst");
+    }
+
+    #[test]
+    fn parses_source_addresses_and_hand_off_files() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "idle",
+            "--bind",
+            "127.0.0.2,127.0.0.3",
+            "--ready-file",
+            "/tmp/r",
+            "--release-file",
+            "/tmp/go",
+        ])
+        .unwrap();
+        let bind: Vec<String> = cli.tuning.bind.iter().map(|a| a.to_string()).collect();
+        assert_eq!(bind, ["127.0.0.2", "127.0.0.3"]);
+        assert_eq!(cli.tuning.ready_file.as_deref(), Some("/tmp/r".as_ref()));
+        assert_eq!(cli.tuning.release_file.as_deref(), Some("/tmp/go".as_ref()));
+        assert!(Cli::try_parse_from(["loadgen", "idle", "--bind", "nope"]).is_err());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! subscribing, and reading frames while keeping the connection alive (answering `pusher:ping`,
 //! pinging when the line goes quiet).
 
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_websockets::{ClientBuilder, MaybeTlsStream, Message, WebSocketStream};
 
 use crate::wire::{self, Frame};
@@ -52,6 +54,32 @@ impl std::fmt::Display for ConnError {
     }
 }
 
+/// A TCP connection to `host:port` from the local address `source`. The port is chosen when
+/// binding, so each source address has its own range of ephemeral ports.
+async fn connect_from(source: IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        if addr.is_ipv4() != source.is_ipv4() {
+            continue;
+        }
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        match socket.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::other(format!(
+            "{host} has no address of the same family as {source}"
+        ))
+    }))
+}
+
 /// An established, not yet subscribed, Pusher connection.
 pub struct Conn {
     ws: Ws,
@@ -60,13 +88,26 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects and waits for `pusher:connection_established`.
-    pub async fn open(url: &str) -> Result<Conn, ConnError> {
+    /// Connects to `url`, the WebSocket endpoint at `host:port`, from `source` if given (else
+    /// from whatever address the kernel picks), and waits for `pusher:connection_established`.
+    pub async fn open(
+        url: &str,
+        (host, port): (&str, u16),
+        source: Option<IpAddr>,
+    ) -> Result<Conn, ConnError> {
         let builder = ClientBuilder::new()
             .uri(url)
             .map_err(|e| ConnError::Connect(format!("bad url {url}: {e}")))?;
+        let tcp = match source {
+            None => TcpStream::connect((host, port)).await,
+            Some(source) => connect_from(source, host, port).await,
+        }
+        .map_err(|e| {
+            let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
+            ConnError::Connect(format!("TCP connect to {host}:{port}{from}: {e}"))
+        })?;
         let (ws, _response) = builder
-            .connect()
+            .connect_on(MaybeTlsStream::Plain(tcp))
             .await
             .map_err(|e| ConnError::Connect(e.to_string()))?;
         let mut conn = Conn {
@@ -198,5 +239,33 @@ impl Conn {
     /// Closes politely, but never waits long: at the end of a run thousands close at once.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connects_from_the_source_address_asked_for() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let source: IpAddr = "127.0.0.2".parse().unwrap();
+        let (client, accepted) =
+            tokio::join!(connect_from(source, "127.0.0.1", port), listener.accept());
+        let client = client.unwrap();
+        let (_server_side, peer) = accepted.unwrap();
+        assert_eq!(peer.ip(), source);
+        assert_eq!(client.local_addr().unwrap(), peer);
+    }
+
+    #[tokio::test]
+    async fn a_source_of_the_wrong_family_is_an_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let error = connect_from("::1".parse().unwrap(), "127.0.0.1", port)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("same family"), "{error}");
     }
 }

@@ -3,10 +3,12 @@
 //! receive thread ([`crate::reactor`]), and what it receives is judged by [`record`].
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use tokio::sync::{oneshot, watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -40,6 +42,9 @@ pub struct Ctx {
     /// Bounds concurrent handshakes to `--connect-parallelism`.
     gate: Semaphore,
     url: String,
+    /// Source addresses (`--bind`), taken in turn; empty: the kernel picks.
+    bind: Vec<IpAddr>,
+    next_bind: AtomicUsize,
     /// Where subscribed receivers are read; `None` if its thread could not start, and then
     /// each receiver reads on its own task.
     reactor: Option<Reactor>,
@@ -55,6 +60,8 @@ impl Ctx {
             .ok();
         Arc::new(Ctx {
             url: target.ws_url(),
+            bind: tuning.bind.clone(),
+            next_bind: AtomicUsize::new(0),
             target: target.clone(),
             tuning: tuning.clone(),
             reactor,
@@ -62,6 +69,36 @@ impl Ctx {
             setup: Setup::new(connections, streams),
             gate: Semaphore::new(tuning.connect_parallelism.max(1)),
         })
+    }
+
+    /// The source address for the next connection, round-robin over `--bind`.
+    fn source(&self) -> Option<IpAddr> {
+        if self.bind.is_empty() {
+            return None;
+        }
+        let i = self.next_bind.fetch_add(1, Ordering::Relaxed);
+        Some(self.bind[i % self.bind.len()])
+    }
+
+    /// Waits until every connection has subscribed or failed, then tells whoever drives the run
+    /// (`--ready-file`) and waits for the go-ahead (`--release-file`), if asked to.
+    pub async fn settle(&self, label: &str) -> anyhow::Result<SetupStats> {
+        let setup = self.setup.wait(label).await;
+        if let Some(path) = &self.tuning.ready_file {
+            let mut report = crate::report::Report::new("setup", &self.target);
+            report.setup(&setup);
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, report.to_json_line() + "\n")
+                .and_then(|()| std::fs::rename(&partial, path))
+                .with_context(|| format!("cannot write the ready file {}", path.display()))?;
+        }
+        if let Some(path) = &self.tuning.release_file {
+            eprintln!("  {label}: connected; waiting for {}", path.display());
+            while !path.exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(setup)
     }
 
     /// Opens and subscribes one connection, at most `--connect-parallelism` at a time, signing
@@ -97,7 +134,12 @@ impl Ctx {
         };
         let started = Instant::now();
         let attempt = async {
-            let mut conn = Conn::open(&self.url).await?;
+            let mut conn = Conn::open(
+                &self.url,
+                (&self.target.host, self.target.port),
+                self.source(),
+            )
+            .await?;
             let auth = authorize(conn.socket_id.clone()).await?;
             conn.subscribe(&spec.channel, &auth).await?;
             Ok::<_, ConnError>(conn)

@@ -68,7 +68,7 @@ pub async fn run(
         .enumerate()
         .map(|(i, visitor)| subscriber(&ctx, &api, i as u32, visitor.clone(), stop_rx.clone()))
         .collect();
-    let setup = ctx.setup.wait(name).await;
+    let setup = ctx.settle(name).await?;
     let mut report = Report::new(name, &ws);
     report
         .text("api", "chat API", &args.api)

@@ -75,7 +75,7 @@ pub async fn run(
             }
         }
     }
-    let setup = ctx.setup.wait("client-events").await;
+    let setup = ctx.settle("client-events").await?;
     if setup.ok == 0 {
         let _ = stop_tx.send(true);
         let mut report = Report::new("client-events", target);

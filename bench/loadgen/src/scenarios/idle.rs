@@ -33,7 +33,7 @@ pub async fn run(target: &Target, tuning: &Tuning, args: &IdleArgs) -> anyhow::R
             ctx.spawn_receiver(spec, EVENT, stop_rx.clone())
         })
         .collect();
-    let setup = ctx.setup.wait("idle").await;
+    let setup = ctx.settle("idle").await?;
 
     eprintln!("  all connections settled; idling {} s", args.idle_secs);
     let cpu = system::CpuWindow::start(target);

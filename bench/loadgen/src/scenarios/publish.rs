@@ -50,7 +50,7 @@ pub async fn run(target: &Target, tuning: &Tuning, plan: Plan) -> anyhow::Result
             ctx.spawn_receiver(spec, EVENT, stop_rx.clone())
         })
         .collect();
-    let setup = ctx.setup.wait(plan.name).await;
+    let setup = ctx.settle(plan.name).await?;
     let server_connected = server_rss(target);
     if setup.ok == 0 {
         // Nobody to deliver to: publishing would only measure the HTTP API's error path.

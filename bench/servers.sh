@@ -1,0 +1,108 @@
+# Starting and stopping the server under test for bench/curve.sh (sourced, not run): a fresh
+# `parley realtime`, Soketi or Sockudo on a free port, with the benchmark's app and every per-app
+# limit lifted, pinned with SERVER_PIN (bench/common.sh). The peers are started exactly as
+# bench/run.sh starts them. Needs WORK (a scratch directory) and SERVER (parley, soketi or
+# sockudo); sets PORT and SERVER_PID.
+
+APP_ID=${APP_ID:-bench}
+APP_KEY=${APP_KEY:-bench-key}
+APP_SECRET=${APP_SECRET:-bench-secret}
+# Where bench/peers/install.sh puts the peer servers.
+PEERS=${PEERS:-$PWD/bench/peers/.install}
+# The peers' own connection caps, lifted well past any size measured.
+PEER_MAX_CONNECTIONS=${PEER_MAX_CONNECTIONS:-2000000}
+
+SERVER_PID=""
+PORT=""
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $((20000 + RANDOM % 20000))
+}
+
+# The command that runs $1's binary, or nothing if it is not installed.
+peer_installed() {
+    case $1 in
+        parley) [ -x target/release/parley ] ;;
+        sockudo) [ -x "$PEERS/sockudo/bin/sockudo" ] ;;
+        soketi) [ -f "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" ] ;;
+        *) return 1 ;;
+    esac
+}
+
+stop_pid() {
+    local pid=$1
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        # Give it its shutdown grace, then insist.
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+
+stop_server() {
+    stop_pid "$SERVER_PID"
+    SERVER_PID=""
+}
+
+# Starts $SERVER logging to $1 and waits until it accepts connections.
+start_server() {
+    local log=$1
+    PORT=$(free_port)
+    case $SERVER in
+        parley)
+            env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
+                REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
+                PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
+                "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+            ;;
+        sockudo)
+            (cd "$WORK" && exec env HOST=127.0.0.1 PORT="$PORT" METRICS_ENABLED=false \
+                SOCKUDO_DEFAULT_APP_ID=$APP_ID SOCKUDO_DEFAULT_APP_KEY=$APP_KEY \
+                SOCKUDO_DEFAULT_APP_SECRET=$APP_SECRET SOCKUDO_DEFAULT_APP_ENABLED=true \
+                SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
+                SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS="$PEER_MAX_CONNECTIONS" \
+                SOCKUDO_MAX_CONNECTIONS="$PEER_MAX_CONNECTIONS" \
+                SOCKUDO_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SECOND=1000000 \
+                SOCKUDO_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SECOND=1000000 \
+                SOCKUDO_DEFAULT_APP_MAX_READ_REQUESTS_PER_SECOND=1000000 \
+                RATE_LIMITER_ENABLED=false QUEUE_DRIVER=memory \
+                RUST_LOG="${RUST_LOG:-warn}" \
+                "${SERVER_PIN[@]}" "$PEERS/sockudo/bin/sockudo") >"$log" 2>&1 &
+            ;;
+        soketi)
+            # One process (not soketi-pm2); its /usage server and cluster discovery ports are
+            # moved off their fixed defaults.
+            env SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PORT" SOKETI_METRICS_ENABLED=false \
+                SOKETI_METRICS_SERVER_PORT="$(free_port)" SOKETI_CLUSTER_PORT="$(free_port)" \
+                SOKETI_DEFAULT_APP_ID=$APP_ID SOKETI_DEFAULT_APP_KEY=$APP_KEY \
+                SOKETI_DEFAULT_APP_SECRET=$APP_SECRET SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
+                SOKETI_DEFAULT_APP_MAX_CONNS=-1 SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC=-1 \
+                SOKETI_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SEC=-1 SOKETI_DEFAULT_APP_MAX_READ_REQ_PER_SEC=-1 \
+                SOKETI_ADAPTER_DRIVER=local SOKETI_QUEUE_DRIVER=sync SOKETI_SHUTDOWN_GRACE_PERIOD=0 \
+                NODE_NO_WARNINGS=1 \
+                "${SERVER_PIN[@]}" node "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" start \
+                >"$log" 2>&1 &
+            ;;
+        *) echo "unknown SERVER=$SERVER (parley, sockudo or soketi)" >&2; return 1 ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "error: the server exited during start-up:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "error: the server did not accept connections on port $PORT within 30 s:" >&2
+    cat "$log" >&2
+    return 1
+}
