@@ -1,7 +1,7 @@
 // Scale-out: two `parley realtime` processes share one Redis (REDIS_URL). Events the Node SDK
 // publishes on one node reach pusher-js clients on both, once; client events and server-to-user
 // events cross nodes; terminate_connections on one node closes a user's socket on the other;
-// the channel queries count the sockets of both nodes.
+// the channel queries count the sockets of both nodes; presence is the cluster's.
 // Needs PARLEY_TEST_REDIS_URL (`make test` sets it); each run uses its own pub/sub channel.
 
 import { describe, test, before, after, afterEach } from 'node:test';
@@ -111,5 +111,98 @@ describe('two nodes sharing Redis', { skip: REDIS_URL ? false : 'PARLEY_TEST_RED
     assert.deepEqual(users.users.map((u) => u.id).sort(), ['ann', 'bob']);
     const listed = await (await sdkA.get({ path: '/channels', params: { filter_by_prefix: 'presence-', info: 'user_count' } })).json();
     assert.equal(listed.channels[room].user_count, 2);
+  });
+});
+
+// Presence is the cluster's: pusher-js on either node lists every node's members; a user on both
+// nodes is added once and removed once, everywhere; a node SIGKILLed (no goodbye) is removed by
+// the survivor within PARLEY_CLUSTER_NODE_TIMEOUT (2 s here), its members' member_removed sent.
+describe('presence across two nodes', { skip: REDIS_URL ? false : 'PARLEY_TEST_REDIS_URL is not set' }, () => {
+  const app = makeApp();
+  let nodeA;
+  let nodeB;
+  let sdkA;
+  let sdkB;
+
+  before(async () => {
+    const env = {
+      REDIS_URL,
+      PARLEY_CLUSTER_CHANNEL: uniq('parley-conformance-presence'),
+      PARLEY_CLUSTER_NODE_TIMEOUT: '2',
+    };
+    [nodeA, nodeB] = await Promise.all([startServer({ apps: [app], env }), startServer({ apps: [app], env })]);
+    sdkA = sdkFor(nodeA, app);
+    sdkB = sdkFor(nodeB, app);
+  });
+  after(async () => {
+    await cleanup();
+    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+  });
+  afterEach(cleanup);
+
+  const member = (id) => ({ user_id: id, user_info: { name: id } });
+  const memberEvents = (log) =>
+    log.entries
+      .filter((e) => e.name === 'pusher:member_added' || e.name === 'pusher:member_removed')
+      .map((e) => `${e.name === 'pusher:member_added' ? '+' : '-'}${e.data.id}`);
+
+  test("each node lists every node's members; a user on both is added once and removed once", async () => {
+    const name = uniq('presence-both');
+    const watcher = await connectPusher(nodeA, app, { sdk: sdkA, presence: member('watcher') });
+    const [ch] = await subscribed(watcher, name);
+    const log = new EventLog();
+    ch.bind_global((ev, data) => log.push(ev, data));
+
+    const annA = await connectPusher(nodeA, app, { sdk: sdkA, presence: member('ann') });
+    await subscribed(annA, name);
+    const annB = await connectPusher(nodeB, app, { sdk: sdkB, presence: member('ann') });
+    const [, members] = await subscribed(annB, name);
+    assert.deepEqual(Object.keys(members.members).sort(), ['ann', 'watcher']);
+    assert.deepEqual(members.get('watcher').info, { name: 'watcher' });
+    // A marker from node B after Ann's second socket: a second member_added for her would
+    // come first.
+    const bob = await connectPusher(nodeB, app, { sdk: sdkB, presence: member('bob') });
+    await subscribed(bob, name);
+    await log.waitFor((e) => e.name === 'pusher:member_added' && e.data.id === 'bob');
+    assert.deepEqual(memberEvents(log), ['+ann', '+bob']);
+
+    annA.disconnect();
+    const cy = await connectPusher(nodeA, app, { sdk: sdkA, presence: member('cy') });
+    await subscribed(cy, name);
+    await log.waitFor((e) => e.name === 'pusher:member_added' && e.data.id === 'cy');
+    annB.disconnect();
+    await log.waitFor((e) => e.name === 'pusher:member_removed' && e.data.id === 'ann');
+    const dee = await connectPusher(nodeB, app, { sdk: sdkB, presence: member('dee') });
+    await subscribed(dee, name);
+    await log.waitFor((e) => e.name === 'pusher:member_added' && e.data.id === 'dee');
+    assert.deepEqual(memberEvents(log), ['+ann', '+bob', '+cy', '-ann', '+dee']);
+    assert.deepEqual(Object.keys(ch.members.members).sort(), ['bob', 'cy', 'dee', 'watcher']);
+  });
+
+  test('a node SIGKILLed: the survivor removes its members within the node timeout', async () => {
+    const name = uniq('presence-killed');
+    const env = {
+      REDIS_URL,
+      PARLEY_CLUSTER_CHANNEL: uniq('parley-conformance-killed'),
+      PARLEY_CLUSTER_NODE_TIMEOUT: '2',
+    };
+    const [survivor, doomed] = await Promise.all([startServer({ apps: [app], env }), startServer({ apps: [app], env })]);
+    try {
+      const watcher = await connectPusher(survivor, app, { sdk: sdkFor(survivor, app), presence: member('watcher') });
+      const [ch] = await subscribed(watcher, name);
+      const log = new EventLog();
+      ch.bind_global((ev, data) => log.push(ev, data));
+      const ann = await connectPusher(doomed, app, { sdk: sdkFor(doomed, app), presence: member('ann') });
+      await subscribed(ann, name);
+      await log.waitFor((e) => e.name === 'pusher:member_added' && e.data.id === 'ann');
+      // The node holding Ann dies without a word.
+      doomed.proc.kill('SIGKILL');
+      ann.disconnect(); // or pusher-js keeps trying the dead node's port
+      await log.waitFor((e) => e.name === 'pusher:member_removed' && e.data.id === 'ann', 10_000, 'member_removed ann');
+      assert.deepEqual(memberEvents(log), ['+ann', '-ann']);
+      assert.deepEqual(Object.keys(ch.members.members), ['watcher']);
+    } finally {
+      await Promise.all([survivor.stop(), doomed.stop()]);
+    }
   });
 });
