@@ -112,6 +112,10 @@ fn transient_code(code: &str) -> bool {
 /// The result type of every store call.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// What to do once a message has committed ([`Store::insert_message_then`]): short and
+/// without waiting (it runs on the store's writer), such as queueing its broadcast.
+pub type AfterCommit = Box<dyn FnOnce(&Inserted) + Send + 'static>;
+
 /// A bot turn waiting to run: the visitor message it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BotJob {
@@ -427,6 +431,15 @@ pub trait Store:
     /// repeated `client_id` in the same conversation stores nothing and returns the original,
     /// also under concurrent inserts.
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted>;
+    /// [`Store::insert_message`], then `after_commit` with what it stored (not when it fails),
+    /// once the message has committed. With group commit on (the default), it runs before any
+    /// message committed later through this store has its own, so announcements made from it
+    /// leave in id order within each conversation.
+    async fn insert_message_then(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> Result<Inserted>;
     /// Messages of a conversation with `id > after`, oldest first, at most `limit`.
     async fn messages_after(
         &self,

@@ -8,6 +8,7 @@ mod accounts;
 mod agents;
 mod assignment;
 mod errors;
+mod group_commit;
 mod identities;
 mod jobs;
 mod mail;
@@ -29,10 +30,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
-use self::{errors::write_error, rows::Columns, statements as sql};
+use self::{errors::write_error, group_commit::GroupCommit, rows::Columns, statements as sql};
 use crate::{
-    text, Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus, Inserted,
-    Message, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
+    text, AfterCommit, Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus,
+    Inserted, Message, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
     StoreError, Widget,
 };
 
@@ -56,22 +57,42 @@ pub(crate) trait Backend: Database<Row: Columns> {
 /// rest. On PostgreSQL they are the same pool; SQLite, which has one writer, gets a pool of one
 /// connection for writes (see `sqlite.rs`).
 #[derive(Debug)]
-pub(crate) struct SqlStore<DB: Database> {
+pub(crate) struct SqlStore<DB: Backend> {
     write: Pool<DB>,
     read: Pool<DB>,
+    /// The writer that commits concurrent messages together (`group_commit.rs`); `None` when
+    /// `PARLEY_GROUP_COMMIT` turns it off and each message is written by its caller.
+    group_commit: Option<GroupCommit<DB>>,
     /// Background maintenance that lives as long as the store (SQLite's checkpoints).
     maintenance: Option<AbortOnDrop>,
 }
 
-impl<DB: Database> SqlStore<DB> {
+impl<DB> SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
     pub(crate) fn new(write: Pool<DB>, read: Pool<DB>) -> Self {
+        let group_commit =
+            group_commit::enabled_by_environment().then(|| GroupCommit::new(write.clone()));
         Self {
             write,
             read,
+            group_commit,
             maintenance: None,
         }
     }
+}
 
+impl<DB: Backend> SqlStore<DB> {
     /// The same store, with `task` running until the store is dropped.
     pub(crate) fn with_maintenance(mut self, task: tokio::task::JoinHandle<()>) -> Self {
         self.maintenance = Some(AbortOnDrop(task));
@@ -359,6 +380,14 @@ where
     }
 
     async fn insert_message(&self, message: NewMessage) -> Result<Inserted> {
+        self.insert_message_then(message, Box::new(|_| {})).await
+    }
+
+    async fn insert_message_then(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> Result<Inserted> {
         text::check("message", &message.message)?;
         text::check_optional("sender name", message.sender_name.as_deref())?;
         text::check_optional("client id", message.client_id.as_deref())?;
@@ -367,92 +396,14 @@ where
             text::check("attachment storage name", &attachment.storage_name)?;
             text::check("attachment content type", &attachment.content_type)?;
         }
-        let conversation_id = message.conversation_id;
-        let now = Utc::now();
-        let mut tx = self.write.begin_with(DB::BEGIN_WRITE).await?;
-
-        // Touch the conversation first: it proves the conversation exists, and on PostgreSQL
-        // its row lock makes concurrent inserts into one conversation take turns, so their ids
-        // are handed out in commit order and a poller reading `id > after` never skips a
-        // message that committed late.
-        let touched = sqlx::query(sql::TOUCH_CONVERSATION)
-            .bind(now)
-            .bind(conversation_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if touched.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "conversation {conversation_id}"
-            )));
-        }
-
-        let attachment_id = match message.attachment {
-            Some(attachment) => Some(
-                sqlx::query(sql::INSERT_ATTACHMENT)
-                    .bind(conversation_id)
-                    .bind(attachment.storage_name)
-                    .bind(attachment.original_name)
-                    .bind(attachment.content_type)
-                    .bind(attachment.size_bytes)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| {
-                        write_error(
-                            e,
-                            || "an attachment with this storage name".into(),
-                            String::new,
-                        )
-                    })?
-                    .int("id")?,
-            ),
-            None => None,
-        };
-
-        let inserted = sqlx::query(sql::INSERT_MESSAGE)
-            .bind(conversation_id)
-            .bind(message.sender_type.as_str().to_owned())
-            .bind(message.sender_name)
-            .bind(message.message)
-            .bind(attachment_id)
-            .bind(message.is_voice)
-            .bind(message.client_id.clone())
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-
-        if let Some(row) = inserted {
-            let id = row.int("id")?;
-            if message.bot_job {
-                jobs::enqueue(&mut tx, conversation_id, id, now).await?;
+        match &self.group_commit {
+            Some(writer) => writer.insert(message, after_commit).await,
+            None => {
+                let inserted = group_commit::insert_alone(&self.write, &message).await?;
+                after_commit(&inserted);
+                Ok(inserted)
             }
-            let event = crate::MESSAGE_CREATED;
-            let detail = Value::Object(Default::default());
-            webhooks::announce(&mut tx, event, conversation_id, Some(id), detail, now).await?;
-            let row = sqlx::query(sql::MESSAGE_BY_ID)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let stored = rows::message(&row)?;
-            tx.commit().await?;
-            return Ok(Inserted::Created(stored));
         }
-
-        let original = sqlx::query(sql::MESSAGE_BY_CLIENT_ID)
-            .bind(conversation_id)
-            .bind(message.client_id.clone())
-            .fetch_optional(&mut *tx)
-            .await?;
-        // A duplicate changes nothing, not even the conversation's `updated_at`.
-        tx.rollback().await?;
-        // Rows are never deleted, so the message that conflicted is there to read.
-        let original = original.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "client_id {:?} in conversation {conversation_id} conflicted but is missing",
-                message.client_id
-            ))
-        })?;
-        Ok(Inserted::Duplicate(rows::message(&original)?))
     }
 
     async fn messages_after(

@@ -161,41 +161,61 @@ impl ChatService {
                 Some(bot_name(widget, self.config.app_name.as_deref())),
                 client_id.map(|c| format!("ext-{c}")),
             ),
-            Author::Bot(widget) => (SenderType::Bot, Some(bot_name(widget, self.config.app_name.as_deref())), client_id),
+            Author::Bot(widget) => (
+                SenderType::Bot,
+                Some(bot_name(widget, self.config.app_name.as_deref())),
+                client_id,
+            ),
             Author::System => (SenderType::System, None, client_id),
         };
         // While the bot answers, each visitor message gets one bot turn, queued with it.
         let bot_turn =
             matches!(author, Author::Visitor) && conversation.status == ConversationStatus::Bot;
+        // What must follow the commit runs on the store's writer right after it, in the order
+        // of the messages' ids (group commit answers a batch's callers together, and their
+        // tasks could otherwise announce out of order): the file kept, the bot and the webhooks
+        // woken, the broadcast queued. A repeat or a failure keeps no file.
+        let after_commit = {
+            let service = self.clone();
+            let conversation = conversation.clone();
+            Box::new(move |inserted: &Inserted| {
+                let Inserted::Created(stored) = inserted else {
+                    return;
+                };
+                if let Some(file) = file {
+                    file.keep();
+                }
+                if bot_turn {
+                    service.bot_wakeup.notify_one();
+                }
+                service.wake_webhooks();
+                let message = MessageJson::new(stored, &service.config.link_secret);
+                service.announce(&conversation, stored.created_at, &message, socket);
+            })
+        };
         let inserted = self
             .store
-            .insert_message(NewMessage {
-                conversation_id: conversation.id,
-                sender_type,
-                sender_name,
-                message: text,
-                attachment,
-                is_voice,
-                client_id,
-                bot_job: bot_turn,
-            })
+            .insert_message_then(
+                NewMessage {
+                    conversation_id: conversation.id,
+                    sender_type,
+                    sender_name,
+                    message: text,
+                    attachment,
+                    is_voice,
+                    client_id,
+                    bot_job: bot_turn,
+                },
+                after_commit,
+            )
             .await?;
         let message = MessageJson::new(inserted.message(), &self.config.link_secret);
         let Inserted::Created(stored) = &inserted else {
-            // A repeat: its file (if any) is dropped here, unreferenced.
             return Ok(Posted {
                 message,
                 created: false,
             });
         };
-        if let Some(file) = file {
-            file.keep();
-        }
-        if bot_turn {
-            self.bot_wakeup.notify_one();
-        }
-        self.wake_webhooks();
-        self.announce(&conversation, stored.created_at, &message, socket);
         if let Author::Agent(_) = author {
             self.queue_offline_reply(&conversation, stored.id).await;
             self.email_wait_answered(&conversation).await;
@@ -216,24 +236,33 @@ impl ChatService {
         text: &str,
         client_id: String,
     ) -> Result<(), ApiError> {
-        let inserted = self
-            .store
-            .insert_message(NewMessage {
-                conversation_id: conversation.id,
-                sender_type: SenderType::System,
-                sender_name: None,
-                message: text::without_refused(text).into_owned(),
-                attachment: None,
-                is_voice: false,
-                client_id: Some(client_id),
-                bot_job: false,
+        // Announced from the store's writer, in id order, as in [`Self::post`].
+        let after_commit = {
+            let service = self.clone();
+            let conversation = conversation.clone();
+            Box::new(move |inserted: &Inserted| {
+                if let Inserted::Created(stored) = inserted {
+                    let message = MessageJson::new(stored, &service.config.link_secret);
+                    service.wake_webhooks();
+                    service.announce(&conversation, stored.created_at, &message, None);
+                }
             })
+        };
+        self.store
+            .insert_message_then(
+                NewMessage {
+                    conversation_id: conversation.id,
+                    sender_type: SenderType::System,
+                    sender_name: None,
+                    message: text::without_refused(text).into_owned(),
+                    attachment: None,
+                    is_voice: false,
+                    client_id: Some(client_id),
+                    bot_job: false,
+                },
+                after_commit,
+            )
             .await?;
-        if let Inserted::Created(stored) = &inserted {
-            let message = MessageJson::new(stored, &self.config.link_secret);
-            self.wake_webhooks();
-            self.announce(conversation, stored.created_at, &message, None);
-        }
         Ok(())
     }
 

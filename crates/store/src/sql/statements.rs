@@ -241,6 +241,14 @@ pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, 
      sender_name, message, attachment_id, is_voice, client_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING id";
+/// The same, answering with the stored message (its attachment's name is the caller's), so a
+/// batch needs no `SELECT` per message.
+pub(crate) const INSERT_MESSAGE_RETURNING: &str = "INSERT INTO messages (conversation_id, \
+     sender_type, sender_name, message, attachment_id, is_voice, client_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (conversation_id, client_id) DO NOTHING \
+     RETURNING id, conversation_id, sender_type, sender_name, message, attachment_id, is_voice, \
+     client_id, created_at";
 pub(crate) const MESSAGE_BY_ID: &str = concat!(select_messages!(), " WHERE m.id = $1");
 pub(crate) const MESSAGE_BY_CLIENT_ID: &str = concat!(
     select_messages!(),
@@ -268,6 +276,19 @@ pub(crate) fn last_messages(count: usize) -> String {
         ),
         placeholders.join(", ")
     )
+}
+/// The messages with any of `count` (conversation, client_id) pairs (`$1, $2`, `$3, $4`…).
+pub(crate) fn messages_by_client_ids(count: usize) -> String {
+    let pairs: Vec<String> = (0..count)
+        .map(|n| {
+            format!(
+                "(m.conversation_id = ${} AND m.client_id = ${})",
+                2 * n + 1,
+                2 * n + 2
+            )
+        })
+        .collect();
+    format!(concat!(select_messages!(), " WHERE {}"), pairs.join(" OR "))
 }
 pub(crate) const MESSAGE_EXISTS: &str = "SELECT id FROM messages WHERE id = $1";
 
@@ -499,7 +520,7 @@ pub(crate) const ATTACH_USER: &str = concat!(
 
 #[cfg(test)]
 mod tests {
-    use super::{contains_pattern, last_messages, list_conversations};
+    use super::{contains_pattern, last_messages, list_conversations, messages_by_client_ids};
     use crate::{Assignee, ConversationQuery, ConversationStatus};
 
     fn tail(sql: String) -> String {
@@ -566,6 +587,18 @@ mod tests {
             tail(list_conversations(&unassigned)),
             " FROM conversations WHERE assigned_agent_id IS NULL AND updated_at < $1 \
              ORDER BY updated_at DESC, id DESC LIMIT $2"
+        );
+    }
+
+    #[test]
+    fn client_id_pairs_are_numbered_two_by_two() {
+        let sql = messages_by_client_ids(2);
+        assert!(
+            sql.ends_with(
+                " WHERE (m.conversation_id = $1 AND m.client_id = $2) \
+                 OR (m.conversation_id = $3 AND m.client_id = $4)"
+            ),
+            "{sql}"
         );
     }
 

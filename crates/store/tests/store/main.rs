@@ -10,6 +10,7 @@ mod assignment;
 mod attachments;
 mod bot_jobs;
 mod conversations;
+mod group_commit;
 mod identities;
 mod mail_jobs;
 mod marks;

@@ -1,0 +1,659 @@
+//! Group commit for messages: concurrent [`crate::Store::insert_message`] calls are committed
+//! together, in one transaction, by one writer task, and each caller is answered once its own
+//! message has committed.
+//!
+//! A commit costs the same whether it carries one message or fifty: SQLite writes the changed
+//! pages to the WAL once per transaction, PostgreSQL flushes its WAL once per commit, and both
+//! pay for `BEGIN` and `COMMIT` as statements. Under load most of a message's cost was its own
+//! transaction; sharing it is what lets a burst go faster. At a low rate nothing changes: a
+//! message that arrives while no commit is in flight is a batch of one, written at once by the
+//! same code as before ([`insert_alone`]), with no waiting window.
+//!
+//! How a batch fails: a message whose conversation does not exist is answered `NotFound` and
+//! writes nothing, so it does not disturb its neighbours; a repeated `client_id` is found
+//! before anything is written (one query for the batch) and answered with the original, as
+//! before; a `client_id` that appears twice in one batch waits for the next batch, where it is
+//! found as a repeat. Anything else that fails inside the batch (a constraint, a repeat that
+//! another node inserted meanwhile, a lost connection) rolls the batch back, and every message
+//! in it is then written alone, in its own transaction, as before: only the message at fault
+//! fails. PostgreSQL aborts a transaction at its first error, so this is cheaper than a
+//! `SAVEPOINT` per message (two more round trips each) for a failure that is rare. A failed
+//! `COMMIT` is reported to every message that was written in the batch, since whether it
+//! committed is then unknown; retrying them alone could store them twice.
+//!
+//! `PARLEY_GROUP_COMMIT=0` (or `false`, `off`) turns it off: each message is written alone by
+//! its caller, as before, which is how the benchmark compares the two in one run.
+
+use std::{
+    collections::{HashMap, HashSet},
+    panic::AssertUnwindSafe,
+    sync::Mutex,
+};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Encode, Executor, IntoArguments, Pool, Transaction, Type};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{errors::write_error, jobs, rows, rows::Columns, statements as sql, webhooks, Backend};
+use crate::{AfterCommit, Inserted, Message, NewMessage, Result, SenderType, StoreError};
+
+/// The most messages one transaction carries. Enough to absorb any burst the HTTP layer lets
+/// through at once; small enough that one batch's row locks (PostgreSQL) are held briefly.
+const MAX_BATCH: usize = 128;
+
+/// The most `(conversation, client_id)` pairs one repeat-finding query names.
+const MAX_PAIRS: usize = 64;
+
+/// Whether the environment turns group commit off (`PARLEY_GROUP_COMMIT=0`, `false`, `off`,
+/// `no`); on by default.
+pub(crate) fn enabled_by_environment() -> bool {
+    enabled(std::env::var("PARLEY_GROUP_COMMIT").ok().as_deref())
+}
+
+fn enabled(setting: Option<&str>) -> bool {
+    setting.is_none_or(|value| {
+        !matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "off" | "no"
+        )
+    })
+}
+
+/// A message waiting for its batch.
+struct Pending {
+    message: NewMessage,
+    after_commit: AfterCommit,
+    answer: oneshot::Sender<Result<Inserted>>,
+}
+
+/// The writer of one store.
+///
+/// Concurrency: one task owns the queue and writes one batch at a time; there is no timer.
+/// The first message to arrive while the task is idle is written at once (a batch of one);
+/// those that arrive while a commit is in flight queue up and are all taken by the next batch,
+/// so batches grow with the load by themselves and a message waits at most for the commit
+/// ahead of it. One writer, rather than one per pooled connection, because it is also what
+/// keeps the order clients see: ids are handed out in queue order within a batch and batches
+/// commit one after another, and the task runs each message's `after_commit` (the chat
+/// service's broadcast) right after its commit, in id order, before the next batch starts. So
+/// the broadcasts of one conversation leave in id order, which concurrent writers, each
+/// waking its own caller, could not promise. On SQLite there is only one write connection
+/// anyway; on PostgreSQL the batch keeps one connection busy instead of ten, and the rows it
+/// locks (each message's conversation) are taken in conversation order, so two nodes' batches
+/// cannot deadlock on each other.
+///
+/// The task is started on first use, on the caller's runtime, and started again if that
+/// runtime has gone (a store may outlive the runtime that first used it, as in tests). It ends
+/// when the store is dropped, after its last batch.
+pub(crate) struct GroupCommit<DB: Backend> {
+    pool: Pool<DB>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
+}
+
+impl<DB: Backend> std::fmt::Debug for GroupCommit<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+impl<DB> GroupCommit<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    /// A writer for messages on `pool` (the store's write pool).
+    pub(crate) fn new(pool: Pool<DB>) -> Self {
+        Self {
+            pool,
+            queue: Mutex::new(None),
+        }
+    }
+
+    /// Queues `message` for the next batch and waits for its outcome; `after_commit` runs on
+    /// the writer once it has committed. The message's text has been checked.
+    pub(crate) async fn insert(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> Result<Inserted> {
+        let (answer, answered) = oneshot::channel();
+        let mut pending = Pending {
+            message,
+            after_commit,
+            answer,
+        };
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(sender) = queue.as_ref() {
+                    match sender.send(pending) {
+                        Ok(()) => break,
+                        // The writer's runtime is gone; start another on this one.
+                        Err(mpsc::error::SendError(back)) => pending = back,
+                    }
+                }
+                let (sender, receiver) = mpsc::unbounded_channel();
+                tokio::spawn(write_batches(self.pool.clone(), receiver));
+                *queue = Some(sender);
+            }
+        }
+        // The writer dropped the message without answering only if its runtime shut down.
+        answered
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+}
+
+/// The writer task: takes everything queued, writes it as one batch, answers, repeats.
+async fn write_batches<DB>(pool: Pool<DB>, mut queue: mpsc::UnboundedReceiver<Pending>)
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    let mut waiting: Vec<Pending> = Vec::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(pending) => waiting.push(pending),
+                None => return,
+            }
+        }
+        while waiting.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(pending) => waiting.push(pending),
+                Err(_) => break,
+            }
+        }
+        // A caller that has gone (its request was cancelled) before its batch started is not
+        // written, as its own transaction would not have been.
+        let batch: Vec<Pending> = std::mem::take(&mut waiting)
+            .into_iter()
+            .filter(|pending| !pending.answer.is_closed())
+            .collect();
+        waiting = write_batch(&pool, batch).await;
+    }
+}
+
+/// Writes one batch and answers its callers; returns the messages put off to the next batch
+/// (a `client_id` repeated within this one).
+async fn write_batch<DB>(pool: &Pool<DB>, batch: Vec<Pending>) -> Vec<Pending>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    if batch.len() <= 1 {
+        for pending in batch {
+            let outcome = insert_alone(pool, &pending.message).await;
+            finish(pending, outcome);
+        }
+        return Vec::new();
+    }
+    let mut keys = HashSet::new();
+    let (mut items, later): (Vec<Pending>, Vec<Pending>) =
+        batch
+            .into_iter()
+            .partition(|pending| match &pending.message.client_id {
+                Some(client_id) => {
+                    keys.insert((pending.message.conversation_id, client_id.clone()))
+                }
+                None => true,
+            });
+    // Row locks in one order (PostgreSQL); a stable sort keeps each conversation's messages in
+    // the order they came.
+    items.sort_by_key(|pending| pending.message.conversation_id);
+    let messages: Vec<&NewMessage> = items.iter().map(|pending| &pending.message).collect();
+    match try_batch(pool, &messages).await {
+        Ok(outcomes) => {
+            for (pending, outcome) in items.into_iter().zip(outcomes) {
+                finish(pending, outcome);
+            }
+        }
+        Err(error) => {
+            tracing::debug!(%error, messages = items.len(), "batch rolled back; writing its messages one by one");
+            for pending in items {
+                let outcome = insert_alone(pool, &pending.message).await;
+                finish(pending, outcome);
+            }
+        }
+    }
+    later
+}
+
+/// Runs the caller's `after_commit` (never letting its panic take the writer down) and
+/// answers the caller.
+fn finish(pending: Pending, outcome: Result<Inserted>) {
+    let Pending {
+        after_commit,
+        answer,
+        ..
+    } = pending;
+    if let Ok(inserted) = &outcome {
+        if std::panic::catch_unwind(AssertUnwindSafe(|| after_commit(inserted))).is_err() {
+            tracing::error!("a message's after-commit action panicked");
+        }
+    }
+    let _ = answer.send(outcome);
+}
+
+/// A message's outcome inside a batch that has not committed yet.
+enum Step {
+    /// Decided without writing anything: the original of a repeat, or `NotFound`.
+    Settled(Result<Inserted>),
+    /// Written; created once the batch commits.
+    Written(Message),
+}
+
+/// Writes `items` in one transaction. `Ok`: every message's outcome (the batch committed, or
+/// could not start, or its commit failed). `Err`: the batch was rolled back before its commit
+/// and nothing of it was stored; its messages should be written alone.
+async fn try_batch<DB>(
+    pool: &Pool<DB>,
+    items: &[&NewMessage],
+) -> std::result::Result<Vec<Result<Inserted>>, StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    let mut tx = match pool.begin_with(DB::BEGIN_WRITE).await {
+        Ok(tx) => tx,
+        Err(error) => {
+            return Ok(items
+                .iter()
+                .map(|_| Err(StoreError::Database(replicate(&error))))
+                .collect())
+        }
+    };
+    let steps = match write_steps(&mut tx, items).await {
+        Ok(steps) => steps,
+        Err(error) => {
+            let _ = tx.rollback().await;
+            return Err(error);
+        }
+    };
+    let committed = tx.commit().await;
+    Ok(steps
+        .into_iter()
+        .map(|step| match (step, &committed) {
+            (Step::Settled(outcome), _) => outcome,
+            (Step::Written(message), Ok(())) => Ok(Inserted::Created(message)),
+            (Step::Written(_), Err(error)) => Err(StoreError::Database(replicate(error))),
+        })
+        .collect())
+}
+
+/// The statements of a batch, inside its transaction. Any error means the batch is rolled
+/// back.
+async fn write_steps<DB>(tx: &mut Transaction<'_, DB>, items: &[&NewMessage]) -> Result<Vec<Step>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    let mut originals = originals(tx, items).await?;
+    let mut steps = Vec::with_capacity(items.len());
+    for message in items {
+        let conversation_id = message.conversation_id;
+        if let Some(client_id) = &message.client_id {
+            if let Some(original) = originals.remove(&(conversation_id, client_id.clone())) {
+                steps.push(Step::Settled(Ok(Inserted::Duplicate(original))));
+                continue;
+            }
+        }
+        let now = Utc::now();
+        // As alone: the conversation's row first, which proves it exists and (PostgreSQL)
+        // locks it, so that its messages' ids follow their commit order across nodes too.
+        let touched = sqlx::query(sql::TOUCH_CONVERSATION)
+            .bind(now)
+            .bind(conversation_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if touched.is_none() {
+            steps.push(Step::Settled(Err(StoreError::NotFound(format!(
+                "conversation {conversation_id}"
+            )))));
+            continue;
+        }
+        let attachment_id = match &message.attachment {
+            Some(attachment) => Some(
+                sqlx::query(sql::INSERT_ATTACHMENT)
+                    .bind(conversation_id)
+                    .bind(attachment.storage_name.clone())
+                    .bind(attachment.original_name.clone())
+                    .bind(attachment.content_type.clone())
+                    .bind(attachment.size_bytes)
+                    .bind(now)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(|e| {
+                        write_error(
+                            e,
+                            || "an attachment with this storage name".into(),
+                            String::new,
+                        )
+                    })?
+                    .int("id")?,
+            ),
+            None => None,
+        };
+        let row = sqlx::query(sql::INSERT_MESSAGE_RETURNING)
+            .bind(conversation_id)
+            .bind(message.sender_type.as_str().to_owned())
+            .bind(message.sender_name.clone())
+            .bind(message.message.clone())
+            .bind(attachment_id)
+            .bind(message.is_voice)
+            .bind(message.client_id.clone())
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            // Another node inserted this client_id since the batch looked: as alone, the
+            // conversation's `updated_at` must not move for a repeat, so start over.
+            return Err(StoreError::Conflict(format!(
+                "client_id {:?} in conversation {conversation_id}",
+                message.client_id
+            )));
+        };
+        let stored = inserted_message(
+            &row,
+            message.attachment.as_ref().map(|a| a.original_name.clone()),
+        )?;
+        if message.bot_job {
+            jobs::enqueue(tx, conversation_id, stored.id, now).await?;
+        }
+        let detail = Value::Object(Default::default());
+        let event = crate::MESSAGE_CREATED;
+        webhooks::announce(tx, event, conversation_id, Some(stored.id), detail, now).await?;
+        steps.push(Step::Written(stored));
+    }
+    Ok(steps)
+}
+
+/// The stored originals of the batch's `client_id`s that are already taken, by conversation
+/// and `client_id`: a few queries for the whole batch instead of a failed insert each. The
+/// lists are padded to a power of two (repeating the last pair), so a handful of statement
+/// shapes serve every batch size and stay prepared.
+async fn originals<DB>(
+    tx: &mut Transaction<'_, DB>,
+    items: &[&NewMessage],
+) -> Result<HashMap<(i64, String), Message>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    let keys: Vec<(i64, &String)> = items
+        .iter()
+        .filter_map(|m| Some((m.conversation_id, m.client_id.as_ref()?)))
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(MAX_PAIRS) {
+        let size = chunk.len().next_power_of_two();
+        let statement = sql::messages_by_client_ids(size);
+        let mut select = sqlx::query(&statement);
+        for i in 0..size {
+            let (conversation_id, client_id) = chunk[i.min(chunk.len() - 1)];
+            select = select.bind(conversation_id).bind(client_id.clone());
+        }
+        for row in select.fetch_all(&mut **tx).await? {
+            let message = rows::message(&row)?;
+            if let Some(client_id) = message.client_id.clone() {
+                found.insert((message.conversation_id, client_id), message);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A message as `INSERT … RETURNING` gives it back, with its attachment's name (the one just
+/// inserted with it), so that no `SELECT` is needed to answer.
+fn inserted_message(row: &impl Columns, attachment_name: Option<String>) -> Result<Message> {
+    let id = row.int("id")?;
+    let sender_type = row.text("sender_type")?;
+    let sender_type = SenderType::parse(&sender_type)
+        .ok_or_else(|| StoreError::Corrupt(format!("message {id}: sender_type {sender_type:?}")))?;
+    Ok(Message {
+        id,
+        conversation_id: row.int("conversation_id")?,
+        sender_type,
+        sender_name: row.text_opt("sender_name")?,
+        message: row.text("message")?,
+        attachment_id: row.int_opt("attachment_id")?,
+        attachment_name,
+        is_voice: row.flag("is_voice")?,
+        client_id: row.text_opt("client_id")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// Stores one message in its own transaction: what every message did before group commit,
+/// and what a batch of one, or each message of a batch that failed, still does.
+pub(crate) async fn insert_alone<DB>(pool: &Pool<DB>, message: &NewMessage) -> Result<Inserted>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Value: Encode<'q, DB> + Type<DB>,
+{
+    let conversation_id = message.conversation_id;
+    let now = Utc::now();
+    let mut tx = pool.begin_with(DB::BEGIN_WRITE).await?;
+
+    // Touch the conversation first: it proves the conversation exists, and on PostgreSQL
+    // its row lock makes concurrent inserts into one conversation take turns, so their ids
+    // are handed out in commit order and a poller reading `id > after` never skips a
+    // message that committed late.
+    let touched = sqlx::query(sql::TOUCH_CONVERSATION)
+        .bind(now)
+        .bind(conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if touched.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "conversation {conversation_id}"
+        )));
+    }
+
+    let attachment_id = match &message.attachment {
+        Some(attachment) => Some(
+            sqlx::query(sql::INSERT_ATTACHMENT)
+                .bind(conversation_id)
+                .bind(attachment.storage_name.clone())
+                .bind(attachment.original_name.clone())
+                .bind(attachment.content_type.clone())
+                .bind(attachment.size_bytes)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    write_error(
+                        e,
+                        || "an attachment with this storage name".into(),
+                        String::new,
+                    )
+                })?
+                .int("id")?,
+        ),
+        None => None,
+    };
+
+    let inserted = sqlx::query(sql::INSERT_MESSAGE)
+        .bind(conversation_id)
+        .bind(message.sender_type.as_str().to_owned())
+        .bind(message.sender_name.clone())
+        .bind(message.message.clone())
+        .bind(attachment_id)
+        .bind(message.is_voice)
+        .bind(message.client_id.clone())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+
+    if let Some(row) = inserted {
+        let id = row.int("id")?;
+        if message.bot_job {
+            jobs::enqueue(&mut tx, conversation_id, id, now).await?;
+        }
+        let event = crate::MESSAGE_CREATED;
+        let detail = Value::Object(Default::default());
+        webhooks::announce(&mut tx, event, conversation_id, Some(id), detail, now).await?;
+        let row = sqlx::query(sql::MESSAGE_BY_ID)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored = rows::message(&row)?;
+        tx.commit().await?;
+        return Ok(Inserted::Created(stored));
+    }
+
+    let original = sqlx::query(sql::MESSAGE_BY_CLIENT_ID)
+        .bind(conversation_id)
+        .bind(message.client_id.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+    // A duplicate changes nothing, not even the conversation's `updated_at`.
+    tx.rollback().await?;
+    // Rows are never deleted, so the message that conflicted is there to read.
+    let original = original.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "client_id {:?} in conversation {conversation_id} conflicted but is missing",
+            message.client_id
+        ))
+    })?;
+    Ok(Inserted::Duplicate(rows::message(&original)?))
+}
+
+/// The same failure again, for each message of a batch that one failure ended (sqlx's errors
+/// cannot be cloned). What callers look at survives: an I/O error's kind, a pool's state, a
+/// database's code and message, so [`StoreError::is_transient`] answers alike.
+fn replicate(error: &sqlx::Error) -> sqlx::Error {
+    match error {
+        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::WorkerCrashed => sqlx::Error::WorkerCrashed,
+        sqlx::Error::Database(database) => sqlx::Error::Database(Box::new(Replicated {
+            message: database.message().to_owned(),
+            code: database.code().map(|code| code.into_owned()),
+        })),
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+/// A database's error, copied.
+#[derive(Debug)]
+struct Replicated {
+    message: String,
+    code: Option<String>,
+}
+
+impl std::fmt::Display for Replicated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Replicated {}
+
+impl sqlx::error::DatabaseError for Replicated {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.code.as_deref().map(std::borrow::Cow::Borrowed)
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        sqlx::error::ErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{enabled, replicate};
+    use crate::StoreError;
+
+    #[test]
+    fn on_unless_turned_off() {
+        for on in [None, Some("1"), Some("true"), Some("on"), Some("")] {
+            assert!(enabled(on), "{on:?}");
+        }
+        for off in ["0", "false", "OFF", " no "] {
+            assert!(!enabled(Some(off)), "{off}");
+        }
+    }
+
+    #[test]
+    fn replicated_failures_stay_transient_or_not() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        for error in [
+            sqlx::Error::Io(io),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ] {
+            assert!(StoreError::Database(replicate(&error)).is_transient());
+        }
+        assert!(!StoreError::Database(replicate(&sqlx::Error::RowNotFound)).is_transient());
+    }
+}
