@@ -253,7 +253,7 @@ pub(crate) async fn start(
         shutting_down: false,
         served_without_redis: false,
     };
-    tokio::spawn(task.run(queued, controls, subscribed, shutdown.clone()));
+    tokio::spawn(task.run(queued, controls, subscribed.clone(), shutdown.clone()));
     let beats = Heartbeat {
         script,
         apps,
@@ -261,6 +261,7 @@ pub(crate) async fn start(
         counts,
         health,
         timeout: node_timeout,
+        subscribed,
     };
     tokio::spawn(beats.run(shutdown));
     Ok(Handle { control })
@@ -677,6 +678,9 @@ struct Heartbeat {
     counts: String,
     health: Arc<Health>,
     timeout: Duration,
+    /// Whether the nodes' subscription is live; changed since the last beat means it was lost
+    /// (and its resync sends every socket to reconnect anyway).
+    subscribed: watch::Receiver<bool>,
 }
 
 impl Heartbeat {
@@ -700,14 +704,23 @@ impl Heartbeat {
             let now = Instant::now();
             if now >= next_beat {
                 next_beat = now + beat_every;
-                match self.beat(beat_every).await {
+                let beaten = self.beat(beat_every).await;
+                if beaten.is_ok() {
+                    self.subscribed.borrow_and_update();
+                }
+                match beaten {
                     Ok(true) => {
                         healthy_since.get_or_insert(now);
                     }
                     Ok(false) => {
                         tracing::warn!("this node's cluster state was lost (Redis restarted or flushed, or the node was taken for dead); registering it again");
-                        for app in self.apps.iter() {
-                            app.hub.mark_all_degraded();
+                        // Its sockets' lists may be stale (a flushed Redis numbers lists
+                        // afresh): they reconnect after the sync, unless the subscription's
+                        // resync sends them already.
+                        if !self.subscribed.has_changed().unwrap_or(true) {
+                            for app in self.apps.iter() {
+                                app.hub.mark_all_degraded();
+                            }
                         }
                         self.health.needs_resync();
                         healthy_since = Some(now);

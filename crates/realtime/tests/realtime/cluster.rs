@@ -1048,3 +1048,44 @@ async fn a_join_waits_for_a_slow_redis_only_so_long_then_catches_up() {
     let mut dee = Watcher::join(b.addr, room, "dee").await;
     dee.until(&set(&["bob", "cy", "dee"])).await;
 }
+
+#[tokio::test]
+async fn nodes_whose_state_redis_lost_register_it_again() {
+    if redis_url().is_none() {
+        return;
+    }
+    let Some(redis) = OwnRedis::start_on(free_port()) else {
+        return;
+    };
+    redis.ready().await;
+    let channel = test_channel("presence-flushed");
+    // Beats every half second, so that the loss is noticed soon.
+    let config = RealtimeConfig {
+        cluster_node_timeout: std::time::Duration::from_secs(3),
+        ..config_with(app())
+    };
+    let a = clustered(config.clone(), &redis.url(), &channel).await;
+    let b = clustered(config, &redis.url(), &channel).await;
+    let room = "presence-room";
+    let mut ann = Watcher::join(a.addr, room, "ann").await;
+    let mut bob = Watcher::join(b.addr, room, "bob").await;
+    assert_eq!(ann.next().await, (true, "bob".to_string()));
+
+    // Redis forgets everything but stays up (the nodes' subscription is not lost).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+    // Each node finds its beat gone, registers what its sockets hold again, and sends its
+    // presence sockets to reconnect, as their lists' numbering started afresh.
+    assert_eq!(ann.client.closed().await.0, Some(4200));
+    assert_eq!(bob.client.closed().await.0, Some(4200));
+    let mut ann = Watcher::join(a.addr, room, "ann").await;
+    let _bob = Watcher::join(b.addr, room, "bob").await;
+    let mut cy = Watcher::join(b.addr, room, "cy").await;
+    let everyone = set(&["ann", "bob", "cy"]);
+    cy.until(&everyone).await;
+    ann.until(&everyone).await;
+}
