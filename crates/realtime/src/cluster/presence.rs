@@ -250,10 +250,10 @@ pub(crate) async fn start(
         delay: webhook_delay,
         health: health.clone(),
         control: control.clone(),
-        shutting_down: false,
+        shutdown: shutdown.clone(),
         served_without_redis: false,
     };
-    tokio::spawn(task.run(queued, controls, subscribed.clone(), shutdown.clone()));
+    tokio::spawn(task.run(queued, controls, subscribed.clone()));
     let beats = Heartbeat {
         script,
         apps,
@@ -276,9 +276,10 @@ struct Presence {
     delay: Duration,
     health: Arc<Health>,
     control: mpsc::UnboundedSender<Control>,
-    /// Once set, webhooks this node decides wait in Redis for the others to send: its own
-    /// worker is stopping.
-    shutting_down: bool,
+    /// The server's shutdown. Once cancelled, the webhooks this node decides wait in Redis for
+    /// the others to send: its own worker is stopping. The task itself goes on until the
+    /// goodbye, for the leaves of the sockets closing meanwhile.
+    shutdown: CancellationToken,
     /// Some join was served without Redis; once Redis answers, those sockets reconnect.
     served_without_redis: bool,
 }
@@ -289,7 +290,6 @@ impl Presence {
         mut queued: mpsc::UnboundedReceiver<Op>,
         mut controls: mpsc::UnboundedReceiver<Control>,
         mut subscribed: watch::Receiver<bool>,
-        shutdown: CancellationToken,
     ) {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
@@ -311,6 +311,8 @@ impl Presence {
                     self.send(std::mem::take(&mut batch)).await;
                 }
                 control = controls.recv() => match control {
+                    // Stopping, this node's worker would not send it: a sweep elsewhere will.
+                    Some(Control::Claim { .. }) if self.shutting_down() => {}
                     Some(Control::Claim { member, due }) => self.claim(member, due).await,
                     Some(Control::Goodbye(done)) => {
                         self.goodbye().await;
@@ -320,7 +322,6 @@ impl Presence {
                     None => return,
                 },
                 _ = self.health.wake.notified() => {}
-                _ = shutdown.cancelled(), if !self.shutting_down => self.shutting_down = true,
             }
         }
     }
@@ -329,11 +330,15 @@ impl Presence {
     /// that what this node would send is left for the others.
     fn delay_ms(&self) -> u64 {
         let delay = self.delay.as_millis() as u64;
-        if self.shutting_down {
+        if self.shutting_down() {
             delay.max(1)
         } else {
             delay
         }
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
     }
 
     fn app(&self, id: &str) -> Option<&Arc<App>> {
@@ -636,7 +641,6 @@ impl Presence {
     }
 
     async fn goodbye(&mut self) {
-        self.shutting_down = true;
         let cmd = self
             .script
             .cmd("goodbye", &self.hooks, &self.counts, self.delay_ms());

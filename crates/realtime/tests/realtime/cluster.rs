@@ -1089,3 +1089,44 @@ async fn nodes_whose_state_redis_lost_register_it_again() {
     cy.until(&everyone).await;
     ann.until(&everyone).await;
 }
+
+#[tokio::test]
+async fn a_node_shutting_down_leaves_at_once_and_the_others_send_its_webhooks() {
+    let Some(url) = redis_url() else {
+        return;
+    };
+    let channel = test_channel("goodbye");
+    let _keys = Cleanup::new(&url, &channel);
+    let mut hooks = Hooks::start().await;
+    let a = clustered(config_with(hooks.app()), &url, &channel).await;
+    let b = clustered(config_with(hooks.app()), &url, &channel).await;
+    let room = "presence-room";
+    let mut watcher = Watcher::join(a.addr, room, "watcher").await;
+    let mut bob = b.connect().await;
+    bob.subscribe_presence(room, "bob").await;
+    bob.subscribe("only-on-b").await;
+    assert_eq!(watcher.next().await, (true, "bob".to_string()));
+    hooks
+        .collect(&[
+            hook("member_added", room, Some("bob")),
+            hook("channel_occupied", "only-on-b", None),
+        ])
+        .await;
+
+    // Long before its beat would be old (30 s by default), node B's members are gone, and
+    // node A sends the webhooks B's own worker, stopping, could not.
+    let bob_closed = async move {
+        let (code, _) = bob.closed().await;
+        drop(bob);
+        code
+    };
+    let ((), code) = tokio::join!(b.shutdown(), bob_closed);
+    assert_eq!(code, Some(4200));
+    assert_eq!(watcher.next().await, (false, "bob".to_string()));
+    hooks
+        .collect(&[
+            hook("member_removed", room, Some("bob")),
+            hook("channel_vacated", "only-on-b", None),
+        ])
+        .await;
+}
