@@ -85,6 +85,7 @@ export function createApi({ baseUrl, credential, socketId = () => null, onUnauth
     setLabels: (id, labelIds) => request('PUT', conv(id) + '/labels', { body: { label_ids: labelIds } }),
     savedReplies: () => request('GET', '/api/agent/saved-replies'),
     createSavedReply: (shortcut, text) => request('POST', '/api/agent/saved-replies', { body: { shortcut, text } }),
+    updateSavedReply: (id, shortcut, text) => request('PUT', '/api/agent/saved-replies/' + encodeURIComponent(id), { body: { shortcut, text } }),
     deleteSavedReply: (id) => request('DELETE', '/api/agent/saved-replies/' + encodeURIComponent(id)),
     react: (id, messageId, emoji, on) => request('POST', conv(id) + '/messages/' + encodeURIComponent(messageId) + '/reactions', { body: { emoji, on } }),
     markRead: (id, lastReadId) => request('POST', conv(id) + '/read', { body: { last_read_id: lastReadId } }),

@@ -11,14 +11,15 @@
 // (`ConversationErased`) is dropped and never taken back.
 
 import { createEmitter, isOlder, normaliseMessage } from './thread.js';
+import { STATUS_WORDS } from '../../shared/ui/status.js';
 
 export const PAGE = 50;
 
 export const TABS = [
-  { id: 'waiting', label: 'Waiting', params: { status: 'human', assigned: 'none' }, match: (c) => c.status === 'human' && c.assigned_agent_id == null },
+  { id: 'waiting', label: STATUS_WORDS.waiting, params: { status: 'human', assigned: 'none' }, match: (c) => c.status === 'human' && c.assigned_agent_id == null },
   { id: 'mine', label: 'Mine', params: { status: 'human', assigned: 'me' }, match: (c, me) => c.status === 'human' && c.assigned_agent_id != null && c.assigned_agent_id === me },
-  { id: 'bot', label: 'Bot', params: { status: 'bot' }, match: (c) => c.status === 'bot' },
-  { id: 'closed', label: 'Closed', params: { status: 'closed' }, match: (c) => c.status === 'closed' },
+  { id: 'bot', label: STATUS_WORDS.bot, params: { status: 'bot' }, match: (c) => c.status === 'bot' },
+  { id: 'closed', label: STATUS_WORDS.closed, params: { status: 'closed' }, match: (c) => c.status === 'closed' },
 ];
 
 const text = (v) => (typeof v === 'string' && v ? v : null);

@@ -62,9 +62,9 @@ export function createIncoming({ api, inbox, threads, notes, labels, sync, prese
     waitingAlerted.add(id);
     const who = name || 'Visitor #' + id;
     layout.announce(who + ' is waiting for an agent.');
-    notifier.notify('handoff', who + ' needs a human', id);
+    notifier.notify('handoff', who + ' needs an agent', id);
     if (open()?.state.id !== id) {
-      layout.toast(who + ' needs a human' + (reason && reason !== 'handoff' ? ' (' + String(reason).replace(/_/g, ' ') + ')' : '') + '.', { action: { label: 'Open', run: () => navigate(id) }, ms: 10000 });
+      layout.toast(who + ' needs an agent' + (reason && reason !== 'handoff' ? ' (' + String(reason).replace(/_/g, ' ') + ')' : '') + '.', { action: { label: 'Open', run: () => navigate(id) }, ms: 10000 });
     }
   }
 

@@ -10,18 +10,27 @@
 
 import { ApiError } from './api.js';
 import { createSendQueue, newClientId } from '../../shared/outbox.js';
+import { megabytes, uploadProblem } from '../../shared/ui/uploads.js';
 
-function describe(error) {
+// The server's default; /api/agent/me may say otherwise.
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** Why a reply was not sent; a refused file is named ("photo.png is too large (max 10 MB)."). */
+function describe(error, item, maxBytes = MAX_UPLOAD_BYTES) {
   if (error?.status === 409) return 'This conversation is closed. Reopen it to reply.';
+  const name = item?.file ? item.file.name || 'The file' : null;
+  const problem = name ? uploadProblem(error) : null;
+  if (problem === 'too_large') return name + ' is too large (max ' + megabytes(maxBytes) + ' MB).';
+  if (problem === 'type') return name + ' is not a kind of file that can be sent.';
+  if (problem === 'empty') return name + ' is empty.';
+  if (problem === 'refused') return name + ' could not be sent.';
   return error?.message || 'Not sent.';
 }
 
 /** A refused file: sending it again cannot help. */
-const refusedFile = (error) => [400, 413, 415, 422].includes(error?.status);
+const refusedFile = (error) => uploadProblem(error) != null;
 
-const megabytes = (bytes) => +(bytes / 1048576).toFixed(1) + ' MB';
-
-export function createOutbox({ api, thread, onSent }) {
+export function createOutbox({ api, thread, onSent, maxBytes = () => MAX_UPLOAD_BYTES }) {
   const queue = createSendQueue({
     pending: (item) => thread(item.conversationId),
     send: (item, onProgress) =>
@@ -31,10 +40,10 @@ export function createOutbox({ api, thread, onSent }) {
     failed(item, error) {
       if (item.file) {
         item.refused = refusedFile(error);
-        return { _error: describe(error), _refused: item.refused };
+        return { _error: describe(error, item, maxBytes()), _refused: item.refused };
       }
       if (error instanceof ApiError && error.retryable) return 'later';
-      return { _error: describe(error) };
+      return { _error: describe(error, item) };
     },
     sent: (message, answer) => onSent?.(message, answer),
     retried: (item) => thread(item.conversationId).patchPending(item.client_id, { _status: 'sending', _error: null, _progress: item.file ? 0 : null }),
@@ -62,7 +71,7 @@ export function createOutbox({ api, thread, onSent }) {
       const item = queue.add({ client_id, conversationId, message: caption, file });
       if (file.size > maxBytes) {
         Object.assign(item, { state: 'failed', refused: true });
-        t.patchPending(client_id, { _status: 'failed', _refused: true, _error: `${file.name || 'The file'} is ${megabytes(file.size)}; files can be up to ${megabytes(maxBytes)}.` });
+        t.patchPending(client_id, { _status: 'failed', _refused: true, _error: `${file.name || 'The file'} is too large (max ${megabytes(maxBytes)} MB).` });
       } else queue.pump();
       return client_id;
     },

@@ -1,8 +1,8 @@
 // saved-replies.js — owns the team's saved replies as the dashboard holds them: read with
-// GET /api/agent/saved-replies (malformed entries left out), added and deleted through the API,
-// read again after each change, and handed to the side panel (`render`) and the composer's
-// `/shortcut` (`list`). A refused addition (a taken shortcut, say) is thrown to the form, which
-// shows it; other failures are toasts.
+// GET /api/agent/saved-replies (malformed entries left out), added, changed (PUT) and deleted
+// through the API, read again after each change, and handed to the side panel (`render`) and the
+// composer's `/shortcut` (`list`). A refused addition or change (a taken shortcut, say) is thrown
+// to the form, which shows it; other failures are toasts.
 
 export function createSavedReplies({ api, render, toast }) {
   let replies = [];
@@ -22,6 +22,10 @@ export function createSavedReplies({ api, render, toast }) {
     load,
     async add(shortcut, text) {
       await api.createSavedReply(shortcut, text);
+      await load();
+    },
+    async update(reply, shortcut, text) {
+      await api.updateSavedReply(reply.id, shortcut, text);
       await load();
     },
     remove: (reply) =>

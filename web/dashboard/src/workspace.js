@@ -114,7 +114,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
       savedReplies: () => savedReplies.list(),
     },
     // A refusal (a taken shortcut, say) is thrown to the form, which shows it.
-    savedReplies: { onAdd: (shortcut, text) => savedReplies.add(shortcut, text), onDelete: (reply) => savedReplies.remove(reply) },
+    savedReplies: { onAdd: (shortcut, text) => savedReplies.add(shortcut, text), onUpdate: (reply, shortcut, text) => savedReplies.update(reply, shortcut, text), onDelete: (reply) => savedReplies.remove(reply) },
     // Signed in with a password: where else this person is signed in, and signing those out.
     sessions: api.isSession
       ? { onEnd: (s) => sessions.end(s), onRefresh: () => sessions.load(), onNewToken: () => sessions.newToken(), onRevokeToken: () => sessions.revokeToken() }
@@ -170,6 +170,7 @@ export function createWorkspace({ root, baseUrl, credential, endedMessage, me, s
   const outbox = createOutbox({
     api,
     thread: threads.thread,
+    maxBytes: () => Number(me.limits?.max_upload_bytes) || 10 * 1024 * 1024,
     onSent: (message, res) => {
       incoming.noteMessage(message);
       if (res?.conversation) inbox.upsert(res.conversation);

@@ -174,7 +174,7 @@ test('a visitor and an agent chat live both ways: inbox, reply with the agent\'s
   assert.ok(v.page.logs.includes('✓ New message received via reverb: Hi Ada, I am looking into it now.'), 'the reply came over the socket');
 
   // Replying took the conversation over from the bot: it is now the agent's.
-  await page.locator('.status-pill', { hasText: 'Open' }).waitFor();
+  await page.locator('.status-pill', { hasText: 'With an agent' }).waitFor();
   await d.tab('Mine').click();
   await d.row('Ada Lovelace').waitFor();
 
@@ -203,7 +203,7 @@ test('a visitor and an agent chat live both ways: inbox, reply with the agent\'s
   await d.tab('Closed').click();
   await d.row('Ada Lovelace').waitFor();
   await page.getByRole('button', { name: 'Reopen' }).click();
-  await page.locator('.status-pill', { hasText: 'Open' }).waitFor();
+  await page.locator('.status-pill', { hasText: 'With an agent' }).waitFor();
   await d.tab('Mine').click();
   await d.row('Ada Lovelace').waitFor();
 
@@ -460,7 +460,7 @@ test('files the server refuses or that are too large show why, with Remove only;
     for (const type of ['dragenter', 'dragover', 'drop']) pane.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, exe);
   const refused = page.locator('.messages .msg.failed').filter({ has: page.locator('.bubble', { hasText: 'x.png' }) });
-  await refused.getByRole('alert').filter({ hasText: 'files of this type are not accepted' }).waitFor();
+  await refused.getByRole('alert').filter({ hasText: 'x.png is not a kind of file that can be sent.' }).waitFor();
   assert.equal(await refused.getByRole('button', { name: 'Retry' }).count(), 0, 'no retry for a refused file');
   assert.equal(uploads.length, 1);
 
@@ -471,7 +471,7 @@ test('files the server refuses or that are too large show why, with Remove only;
     document.querySelector('#pd-reply').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
   });
   const tooBig = page.locator('.messages .msg.failed').filter({ has: page.locator('.bubble', { hasText: 'huge.pdf' }) });
-  await tooBig.getByRole('alert').filter({ hasText: 'files can be up to 10 MB' }).waitFor();
+  await tooBig.getByRole('alert').filter({ hasText: 'huge.pdf is too large (max 10 MB).' }).waitFor();
   assert.equal(await tooBig.getByRole('button', { name: 'Retry' }).count(), 0);
   await shot(page, 'file-refused');
   assert.equal(uploads.length, 1, 'the big one was never sent');
@@ -683,7 +683,7 @@ test('a conversation newly waiting for a human flashes the hidden tab\'s title a
   const assigned = await parley.agentApi('POST', `/api/agent/conversations/${id}/assign`, { body: { agent_id: null } });
   assert.equal(assigned.status, 200, assigned.text);
 
-  await page.waitForFunction(() => document.title.includes('Grace needs a human'), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.title.includes('Grace needs an agent'), null, { timeout: 10000 });
   await d.tab('Waiting').click();
   await d.row('Grace').filter({ hasText: 'I want to talk to a person' }).waitFor();
   assert.match(await d.tab('Waiting').textContent(), /1/);

@@ -81,7 +81,7 @@ test('verified and claimed identities, the pre-chat answers and the consent, at 
   const verifiedRow = page.locator('.convs .conv', { hasText: 'Katherine Johnson' });
   await verifiedRow.waitFor();
   assert.equal(await verifiedRow.locator('.proof.verified').count(), 1, 'a mark in the inbox row');
-  assert.match(await verifiedRow.getAttribute('aria-label'), /verified user/);
+  assert.match(await verifiedRow.locator('.conv-label').textContent(), /verified user/);
   const claimedRow = page.locator('.convs .conv', { hasText: 'Dorothy Vaughan' });
   assert.equal(await claimedRow.locator('.proof').count(), 0, 'no mark for a typed name');
 

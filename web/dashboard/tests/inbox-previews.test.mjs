@@ -81,7 +81,7 @@ test('rows preview what was said, not the handoff line, with the page; a search 
   assert.ok(!(await page.locator('.convs').textContent()).includes(HANDOFF), 'no row previews the handoff line');
   // The page each visitor is on.
   assert.match(await row(page, 'Grace').locator('.page-text').textContent(), /^127\.0\.0\.1:\d+\/chatbot-test\.html$/);
-  assert.match(await row(page, 'Grace').getAttribute('aria-label'), /Can I talk to someone about a bulk order\?, on 127\.0\.0\.1:\d+\/chatbot-test\.html/);
+  assert.match(await row(page, 'Grace').locator('.conv-label').textContent(), /Can I talk to someone about a bulk order\?, on 127\.0\.0\.1:\d+\/chatbot-test\.html/);
   // A bot's Markdown previews as its words.
   await page.getByRole('tab', { name: /^Bot/ }).click();
   const bot = row(page, 'Olga').locator('.preview');
@@ -116,7 +116,7 @@ test('rows preview what was said, not the handoff line, with the page; a search 
   assert.equal(await found.locator('.why-field').textContent(), 'Message:');
   assert.match(await found.locator('.why-text').textContent(), /^Bot: Yes, we ship worldwide: to the EU/);
   assert.equal(await found.locator('mark').textContent(), 'worldwide');
-  assert.match(await row(page, 'Grace').getAttribute('aria-label'), /found in message: Bot: Yes, we ship worldwide/);
+  assert.match(await row(page, 'Grace').locator('.conv-label').textContent(), /found in message: Bot: Yes, we ship worldwide/);
   await search.fill('bulk order');
   await page.waitForFunction(() => document.querySelector('.convs .why mark')?.textContent === 'bulk order');
   assert.match(await row(page, 'Grace').locator('.why-text').textContent(), /^…to someone about a bulk order\?$/);

@@ -193,8 +193,8 @@ test('an admin sees the seeded figures in Paris time, as charts, tables and CSV,
 
   assert.deepEqual(await cards(dialog), {
     Conversations: '5started in these days',
-    'Resolved by the bot': '40%2 of 5, without a person',
-    'Handoff rate': '60%3 of 5 went to a person',
+    'Resolved by the bot': '40%2 of 5, without an agent',
+    'Handoff rate': '60%3 of 5 went to an agent',
     'Median first response': '2 minover 2 first replies',
     'Median resolution time': '20 minover 2 closed conversations',
     'Satisfaction (CSAT)': '4.5 / 5average of 2 ratings',
@@ -270,8 +270,8 @@ test('an agent signed in with a token sees their own figures, on a phone too', a
   assert.equal(await dialog.getByLabel('Agent', { exact: true }).count(), 0, 'agents cannot pick another agent');
   assert.deepEqual(await cards(dialog), {
     Conversations: '2started in these days',
-    'Resolved by the bot': '0%0 of 2, without a person',
-    'Handoff rate': '100%2 of 2 went to a person',
+    'Resolved by the bot': '0%0 of 2, without an agent',
+    'Handoff rate': '100%2 of 2 went to an agent',
     'Median first response': '2 minover 2 first replies',
     'Median resolution time': '30 minover 1 closed conversation',
     'Satisfaction (CSAT)': '4 / 5average of 1 rating',

@@ -7,8 +7,21 @@
 
 import { ApiError } from './api.js';
 import { createSendQueue, newClientId } from '../../shared/outbox.js';
+import { megabytes, uploadProblem } from '../../shared/ui/uploads.js';
 
-export function createOutbox({ api, store, session, storage, t, onSent, onError }) {
+const FILE_WORDS = { too_large: 'tooLarge', type: 'fileType', empty: 'fileEmpty', refused: 'fileRefused' };
+
+/**
+ * What to tell the visitor about a send the server refused: for a file, its name and why in the
+ * visitor's language ("photo.png is too large (max 10 MB)."), not the server's English.
+ */
+function describe(item, error, t, maxBytes) {
+  const problem = item.file ? uploadProblem(error) : null;
+  if (problem) return t(FILE_WORDS[problem], { name: item.fileName || item.file.name || 'file', max: megabytes(maxBytes) });
+  return error?.message || t('failed');
+}
+
+export function createOutbox({ api, store, session, storage, t, maxBytes = 10 * 1024 * 1024, onSent, onError }) {
   const queue = createSendQueue({
     pending: () => store,
     async send(item, onProgress) {
@@ -29,9 +42,10 @@ export function createOutbox({ api, store, session, storage, t, onSent, onError 
         return 'again';
       }
       if (error instanceof ApiError ? error.retryable : true) return 'later';
-      onError?.(error);
-      // The server's message says what is wrong (too large, type not accepted, too long).
-      return { _error: error?.message || t('failed'), _progress: null };
+      // What is wrong (a file too large or of a kind not taken, named; a text too long).
+      const said = describe(item, error, t, maxBytes);
+      onError?.(said);
+      return { _error: said, _progress: null };
     },
     sent: (message, answer, fresh) => onSent?.(message, fresh),
     dropped: (item) => storage.dropOutbox(item.client_id),

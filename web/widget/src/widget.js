@@ -153,10 +153,14 @@ export function createWidget(options) {
     }
   }
 
-  /** The rating prompt while a closed conversation has no rating; "thanks" once this page rated it. */
+  /**
+   * The rating prompt while a closed conversation has no rating; "thanks" once this page rated
+   * it; neither once an agent reopened the conversation (the chat goes on).
+   */
   function ratingMode() {
-    if (rated.done) return 'thanks';
-    return rated.sending || (state.conversation?.status === 'closed' && state.rating === null) ? 'prompt' : null;
+    const closed = state.conversation?.status === 'closed';
+    if (rated.done) return closed ? 'thanks' : null;
+    return rated.sending || (closed && state.rating === null) ? 'prompt' : null;
   }
 
   /** Sends the visitor's rating; resolves to false when it should be tried again. */
@@ -280,7 +284,7 @@ export function createWidget(options) {
   function setTyping(e) {
     clearTimeout(typingTimer);
     if (!e || !e.typing) return panel?.setTyping(null);
-    const name = e.name || (e.sender_type === 'bot' ? config?.widget?.name || t('bot') : t('agent'));
+    const name = e.name || (e.sender_type === 'bot' ? config?.widget?.bot_name || t('bot') : t('agent'));
     panel.setTyping(t('typing', { name }));
     // Typing stops silently when a tab closes: expire it.
     typingTimer = setTimeout(() => panel.setTyping(null), e.sender_type === 'bot' ? 20000 : 6000);
@@ -365,11 +369,12 @@ export function createWidget(options) {
       session,
       storage,
       t,
+      maxBytes: Number(config.limits?.max_upload_bytes) || undefined,
       onSent: (message) => {
         events.emit('message', publicMessage(message), { live: true });
         tabs.post('messages', { messages: [message], conversationId: session.id() });
       },
-      onError: (error) => error && banner(error.message, 8000),
+      onError: (text) => text && banner(text, 8000),
     });
     realtime = createRealtime({
       config,
@@ -560,8 +565,9 @@ export function createWidget(options) {
         render();
       },
     });
-    panel.applySettings({ name: config.widget?.name, settings });
-    panel.setGreeting(settings.greeting, config.widget?.name);
+    // What visitors call the widget (its display name, else the site's); never its internal name.
+    panel.applySettings({ name: config.widget?.display_name, settings });
+    panel.setGreeting(settings.greeting, config.widget?.bot_name || config.widget?.display_name);
     wire();
     hoursTimer = createHoursTimer({ api, store });
     hoursTimer.schedule(state.availability);

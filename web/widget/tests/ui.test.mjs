@@ -132,7 +132,7 @@ test('what the other side causes: seen, bot typing, hand-off, unread badge and t
   await page.locator('#parley-chatbot-widget .typing .dots').waitFor({ state: 'detached' });
 
   await parley.publish(channel, 'ConversationUpdated', { id, status: 'human', assigned_agent_id: 7 });
-  await page.locator('#parley-chatbot-widget .status', { hasText: 'An agent has joined' }).waitFor();
+  await page.locator('#parley-chatbot-widget .status', { hasText: 'You are chatting with an agent' }).waitFor();
 
   // The agent answers while the panel is closed and the tab hidden: badge, title, event.
   await page.keyboard.press('Escape');

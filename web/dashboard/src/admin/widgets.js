@@ -1,7 +1,8 @@
 // admin/widgets.js — owns the Admin area's "Widgets" panel and the list of widgets the other
 // panels read (the team's widget choices, the knowledge's widget picker). Create a widget (name,
 // allowed origins one per line): its token and the snippet to paste are shown once, with Copy
-// buttons. Per widget: edit the name, origins, the common settings (greeting, primary colour,
+// buttons. Per widget: edit the name (the team's), origins, the common settings (the display
+// name visitors see: `display_name`, none for the site's name; greeting, primary colour,
 // position, the widget's language: `locale`, none for the visitor's browser; the retention in
 // days: `retention_days`, none to keep conversations), the visitors (admin/visitor-settings.js),
 // the business hours (admin/hours-settings.js), automatic assignment
@@ -32,13 +33,17 @@ const LANGUAGES = [
 /** The widgets as last read, shared by the panels. */
 export function createWidgetList(admin) {
   let widgets = null;
+  let siteName = null;
   const listeners = new Set();
   return {
     list: () => widgets || [],
     loaded: () => widgets != null,
+    /** The site's name (PARLEY_APP_NAME): what visitors see a widget without a display name called. */
+    siteName: () => siteName,
     async refresh() {
       const res = await admin.widgets();
       widgets = Array.isArray(res?.widgets) ? res.widgets : [];
+      siteName = typeof res?.site_name === 'string' && res.site_name.trim() ? res.site_name.trim() : null;
       for (const fn of listeners) fn(widgets);
       return widgets;
     },
@@ -113,6 +118,9 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     const colors = settings.colors && typeof settings.colors === 'object' ? settings.colors : {};
     const n = h('input', { type: 'text', maxlength: 100 });
     n.value = w.name || '';
+    // What visitors see (settings.display_name); the name above is the team's own.
+    const displayName = h('input', { type: 'text', maxlength: 100, autocomplete: 'off', placeholder: widgets.siteName() || 'Chat' });
+    displayName.value = typeof settings.display_name === 'string' ? settings.display_name : '';
     const o = h('textarea', { rows: 3, spellcheck: 'false' });
     o.value = (w.allowed_origins || []).join('\n');
     const greeting = h('textarea', { rows: 2 });
@@ -160,7 +168,8 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     const f = h(
       'form',
       { class: 'adm-form adm-edit', 'aria-label': 'Edit ' + w.name, novalidate: true },
-      field('Name', n),
+      field('Name', n, 'For the team: visitors never see it.'),
+      field('Display name', displayName, 'What visitors see: the chat\'s title and the name its greeting and bot speak with. Empty: ' + (widgets.siteName() ? 'the site\'s name, ' + widgets.siteName() + '.' : '"Chat" (or the site\'s name, when PARLEY_APP_NAME gives one).')),
       field('Allowed origins', o, 'One per line. None: any site.'),
       field('Greeting', greeting, 'The first bubble visitors see. Empty: the default.'),
       field('Primary colour', color, 'A CSS colour such as #2563eb. Empty: the default.'),
@@ -186,6 +195,8 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
       rowError.set('');
       // Settings are replaced whole: start from what the widget has (the bot, anything unknown).
       const next = JSON.parse(JSON.stringify(settings));
+      if (displayName.value.trim()) next.display_name = displayName.value.trim();
+      else delete next.display_name;
       if (greeting.value.trim()) next.greeting = greeting.value.trim();
       else delete next.greeting;
       const nextColors = Object.assign({}, colors);

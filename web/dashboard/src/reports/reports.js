@@ -229,8 +229,8 @@ export function createReports({ api, credential, admin = false }) {
   function figureCards(t) {
     return [
       card('Conversations', String(t.conversations), 'started in these days'),
-      card('Resolved by the bot', percent(t.bot_resolution_rate), t.conversations ? t.resolved_by_bot + ' of ' + t.conversations + ', without a person' : ''),
-      card('Handoff rate', percent(t.handoff_rate), t.conversations ? t.handoffs + ' of ' + t.conversations + ' went to a person' : ''),
+      card('Resolved by the bot', percent(t.bot_resolution_rate), t.conversations ? t.resolved_by_bot + ' of ' + t.conversations + ', without an agent' : ''),
+      card('Handoff rate', percent(t.handoff_rate), t.conversations ? t.handoffs + ' of ' + t.conversations + ' went to an agent' : ''),
       card('Median first response', duration(t.median_first_response_seconds), t.first_responses ? 'over ' + plural(t.first_responses, 'first reply', 'first replies') : ''),
       card('Median resolution time', duration(t.median_resolution_seconds), t.closed ? 'over ' + plural(t.closed, 'closed conversation', 'closed conversations') : ''),
       card('Satisfaction (CSAT)', csat(t), t.ratings ? 'average of ' + plural(t.ratings, 'rating', 'ratings') : ''),
@@ -262,13 +262,13 @@ export function createReports({ api, credential, admin = false }) {
 
   /** A chart and its numbers as a table (the chart's text alternative, open on request). */
   function chartWithTable(box, title, labels, tableLabels, conversations, handoffs, firstColumn) {
-    const chart = barChart({ labels, bars: { label: 'Conversations', values: conversations }, line: { label: 'Went to a person', values: handoffs } });
+    const chart = barChart({ labels, bars: { label: 'Conversations', values: conversations }, line: { label: 'Went to an agent', values: handoffs } });
     charts.push(chart);
     const total = conversations.reduce((a, b) => a + b, 0);
     const summary = title + ': ' + plural(total, 'conversation', 'conversations') + ' in all.';
     box.replaceChildren(
       h('figure', { class: 'rep-chart-figure' }, chart.el, h('figcaption', { class: 'hint', text: summary })),
-      h('details', { class: 'rep-details' }, h('summary', { text: 'Show ' + title.toLowerCase() + ' as a table' }), table(title + ' as a table', [firstColumn, 'Conversations', 'Went to a person'], tableLabels.map((l, i) => [l, String(conversations[i]), String(handoffs[i])]))),
+      h('details', { class: 'rep-details' }, h('summary', { text: 'Show ' + title.toLowerCase() + ' as a table' }), table(title + ' as a table', [firstColumn, 'Conversations', 'Went to an agent'], tableLabels.map((l, i) => [l, String(conversations[i]), String(handoffs[i])]))),
     );
     requestAnimationFrame(() => chart.draw());
   }

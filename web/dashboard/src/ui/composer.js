@@ -1,6 +1,7 @@
 // ui/composer.js — owns the reply box: a text area that grows with its text (Enter sends,
 // Shift+Enter adds a line, IME composition is respected), the send button, Attach (and pasting a
-// file; what is typed goes with the file as its caption), a length limit, a
+// file; what is typed goes with the file as its caption), a length limit (a paste that would
+// pass it is said, not cut silently), a
 // line saying what sending will do (take over from the bot) or why it cannot (closed), and
 // reporting when the agent starts and stops typing (stopped = 4 s without a key, a send, or
 // leaving the box). A reply that starts with `/` offers the saved replies whose shortcut
@@ -31,9 +32,18 @@ export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, 
     typing = on;
   };
 
-  const input = h('textarea', { id: 'pd-reply', rows: 2, maxlength: MAX_CHARS, 'aria-label': 'Reply', 'aria-describedby': 'pd-reply-hint', placeholder: 'Write a reply…', enterkeyhint: 'send' });
+  const input = h('textarea', { id: 'pd-reply', dir: 'auto', rows: 2, maxlength: MAX_CHARS, 'aria-label': 'Reply', 'aria-describedby': 'pd-reply-hint', placeholder: 'Write a reply…', enterkeyhint: 'send' });
   const send = h('button', { type: 'button', class: 'primary send', 'aria-label': 'Send reply', title: 'Send (Enter)' }, icon('send'), h('span', { text: 'Send' }));
   const hint = h('p', { id: 'pd-reply-hint', class: 'hint' });
+  // Said when a paste would pass the limit (the box keeps only what fits), instead of cutting it silently.
+  const limitNote = h('p', { id: 'pd-reply-limit', class: 'hint limit', role: 'alert', hidden: true });
+  let limitTimer = null;
+  const sayLimit = (on) => {
+    clearTimeout(limitTimer);
+    limitNote.textContent = on ? 'Replies can have at most ' + MAX_CHARS.toLocaleString('en') + ' characters: the paste was cut to fit.' : '';
+    limitNote.hidden = !on;
+    if (on) limitTimer = setTimeout(() => sayLimit(false), 10000);
+  };
   const attach = createAttach(attachFiles);
   const picker = h('ul', { id: 'pd-saved-picker', class: 'saved-picker', role: 'listbox', 'aria-label': 'Saved replies', hidden: true });
   input.setAttribute('aria-controls', 'pd-saved-picker');
@@ -42,7 +52,7 @@ export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, 
   const replyMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'true', text: 'Reply' });
   const noteMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'false', text: 'Private note' });
   const modes = h('div', { class: 'composer-modes', role: 'group', 'aria-label': 'Write a' }, replyMode, noteMode);
-  const el = h('div', { class: 'composer' }, modes, picker, h('div', { class: 'row' }, attach.button, attach.picker, input, send), hint);
+  const el = h('div', { class: 'composer' }, modes, picker, h('div', { class: 'row' }, attach.button, attach.picker, input, send), limitNote, hint);
 
   function setMode(next) {
     if (next === mode) return;
@@ -175,6 +185,12 @@ export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, 
   }
 
   bindPaste(input, attachFiles);
+  input.addEventListener('paste', (e) => {
+    if (e.defaultPrevented) return; // files, taken as attachments
+    const pasted = e.clipboardData?.getData('text') || '';
+    const kept = input.value.length - ((input.selectionEnd ?? 0) - (input.selectionStart ?? 0));
+    if (kept + pasted.length > MAX_CHARS) sayLimit(true);
+  });
   input.addEventListener('keydown', (e) => {
     if (choices.length) {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
@@ -203,6 +219,7 @@ export function createComposer({ onSend, onAttach, onTyping, onNote = () => {}, 
     }
   });
   input.addEventListener('input', () => {
+    if (!limitNote.hidden && input.value.length < MAX_CHARS) sayLimit(false);
     chosen = 0;
     offer();
     grow();

@@ -6,6 +6,7 @@
 
 import { h, httpUrl, externalLink, formatTime } from '../../../shared/ui/dom.js';
 import { visitorName } from './inbox.js';
+import { statusLabel } from '../../../shared/ui/status.js';
 
 const EMAIL = /^[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+$/;
 
@@ -41,7 +42,6 @@ export function shortUrl(href) {
   }
 }
 
-const STATUS = { bot: 'With the bot', human: 'With agents', closed: 'Closed' };
 
 /** The visitor's rating: stars (read as "4 of 5") and their comment, if any. */
 function ratingOf(rating) {
@@ -112,7 +112,7 @@ export function createDetails() {
         ...row('Browser', browser),
         ...row('User agent', c.user_agent ? h('span', { class: 'ua', text: c.user_agent }) : null),
         ...row('Started', c.created_at ? formatTime(c.created_at).long : null),
-        ...row('Status', STATUS[c.status] || c.status),
+        ...row('Status', statusLabel(c) || c.status),
         ...row('Reply by email', c.waiting_for_email_at && c.status !== 'closed' ? 'Waiting for email since ' + formatTime(c.waiting_for_email_at).long + ': the visitor asked for a person while the team was away; your next reply is emailed at once' : null),
         ...row('Assigned to', c.assigned_agent_id != null ? agent?.name || 'Agent #' + c.assigned_agent_id : 'Nobody'),
         ...row('Rating', ratingOf(c.rating)),

@@ -2,7 +2,7 @@
 // arrow keys move between tabs) with their counts, and the list of conversations of the chosen
 // tab. Each row is a button: visitor name (or "Visitor #id"), a preview of the newest message
 // that is not a system line (so rows after a handoff do not all read "Let me get a human…"; a
-// bot's Markdown as plain words), relative time, an unread dot, a "needs a human" mark and a
+// bot's Markdown as plain words), relative time, an unread dot, a "needs an agent" mark and a
 // "waiting for email" one (the visitor asked for a person while the team was away: the next
 // reply is emailed), the page the visitor is on, and in search results why the conversation
 // was found (the message, name, email, pre-chat answer or label, the text marked). Rows are
@@ -124,7 +124,7 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
       'aria-controls': 'pd-tabpanel',
       'aria-selected': 'false',
       tabindex: -1,
-    }, h('span', { class: 'label', text: tab.label }), badge);
+    }, h('span', { class: 'label', text: tab.label }), ' ', badge);
     button._badge = badge;
     button._label = tab.label;
     button.addEventListener('click', () => onTab(tab.id));
@@ -197,21 +197,25 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
       verified ? 'verified user' : null,
       tags.length ? 'labels: ' + tags.map((l) => l.name).join(', ') : null,
       unread ? 'unread' : null,
-      handoff ? 'needs a human' : null,
+      handoff ? 'needs an agent' : null,
       byEmail ? 'waiting for email' : null,
       text,
       why ? 'found in ' + why.field.toLowerCase() + ': ' + why.text.replace(/\s+/g, ' ').slice(0, 120) : null,
       page ? 'on ' + page : null,
       formatTime(when).long,
     ].filter(Boolean).join(', ');
-    button.setAttribute('aria-label', label);
+    // The row's name is the sentence above (for screen readers); what the eye sees is its own
+    // arrangement of the same facts, hidden from them (a name given as aria-label would have to
+    // contain the visible words in their order, as axe's label-content-name-mismatch wants).
+    button.removeAttribute('aria-label');
     button.replaceChildren(
+      h('span', { class: 'sr conv-label', text: label }),
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
       h(
         'span',
-        { class: 'body' },
+        { class: 'body', 'aria-hidden': 'true' },
         h('span', { class: 'line' }, h('span', { class: 'name' }, name, verified ? h('span', { class: 'proof verified', title: 'Verified user', text: '✓' }) : null), h('time', { datetime: when || '', title: formatTime(when).long, text: relativeTime(when) })),
-        h('span', { class: 'line' }, h('span', { class: 'preview', text }), handoff ? h('span', { class: 'tag', text: 'needs a human' }) : null, byEmail ? h('span', { class: 'tag email-wait', title: 'Your next reply is emailed to the visitor at once', text: 'waiting for email' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
+        h('span', { class: 'line' }, h('span', { class: 'preview', dir: 'auto', text }), handoff ? h('span', { class: 'tag', text: 'needs an agent' }) : null, byEmail ? h('span', { class: 'tag email-wait', title: 'Your next reply is emailed to the visitor at once', text: 'waiting for email' }) : null, unread ? h('span', { class: 'unread-dot', title: 'Unread' }) : null),
         why ? h('span', { class: 'line why' }, h('span', { class: 'why-field', text: why.field + ':' }), h('span', { class: 'why-text' }, ...marked(why.text, query))) : null,
         page ? h('span', { class: 'line page', title: c.page_url }, h('span', { class: 'page-text', text: page })) : null,
         tags.length ? h('span', { class: 'line label-chips', 'aria-hidden': 'true' }, ...labelChips(tags)) : null,
@@ -244,7 +248,8 @@ export function createInboxView({ onTab, onOpen, onMore, onSearch, onLabel = () 
         button._badge.textContent = shown ? String(shown) : '';
         button._badge.hidden = !shown;
         button.classList.toggle('has-unread', c.unread > 0);
-        button.setAttribute('aria-label', button._label + (shown ? ' (' + shown + (id === 'waiting' || id === 'mine' ? '' : ' unread') + ')' : ''));
+        // Its visible words first ("Mine 2"), then what the number means.
+        button.setAttribute('aria-label', button._label + (shown ? ' ' + shown + (id === 'waiting' || id === 'mine' ? '' : ' unread') : ''));
       }
       if (searching) {
         panel.removeAttribute('aria-labelledby');

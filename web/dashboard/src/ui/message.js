@@ -50,7 +50,8 @@ function body(m, ctx) {
   const media = m.attachment_path ? attachment(m, ctx) : m._upload ? localFile(m, ctx) : null;
   if (media) bubble.append(media);
   // A bot writes Markdown (shown formatted, as the widget shows it); people's words stay as typed.
-  if (m.message) bubble.append(m.sender_type === 'bot' ? h('div', { class: 'text md' }, renderMarkdown(m.message)) : h('div', { class: 'text' }, linkify(m.message)));
+  // dir="auto": each message takes its direction from its own text (Arabic reads right to left).
+  if (m.message) bubble.append(m.sender_type === 'bot' ? h('div', { class: 'text md', dir: 'auto' }, renderMarkdown(m.message)) : h('div', { class: 'text', dir: 'auto' }, linkify(m.message)));
   return bubble;
 }
 

@@ -14,7 +14,7 @@ export function renderPrivateNote(node, n, ctx) {
     'li',
     { class: 'msg private-note', 'data-key': 'note:' + n.id, 'aria-label': 'Private note from ' + (n.agent_name || 'an agent') },
     h('div', { class: 'meta' }, h('span', { class: 'tag note-tag', text: 'Private note' }), h('b', { class: 'who', text: n.agent_name || 'Agent' }), h('time', { datetime: n.created_at || '', title: time.long, text: time.short })),
-    h('div', { class: 'bubble' }, h('div', { class: 'text' }, linkify(n.body))),
+    h('div', { class: 'bubble' }, h('div', { class: 'text', dir: 'auto' }, linkify(n.body))),
     mentioned.length ? h('div', { class: 'mentioned', text: 'Mentions ' + mentioned.join(', ') }) : null,
   );
   next._sig = sig;

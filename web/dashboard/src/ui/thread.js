@@ -14,8 +14,7 @@ import { bindDrop } from './attach.js';
 import { visitorName } from './inbox.js';
 import { interleave, renderPrivateNote } from './private-note.js';
 import { createLabelPicker } from './labels.js';
-
-const STATUS = { bot: 'Bot', human: 'Open', closed: 'Closed' };
+import { statusKey, statusLabel } from '../../../shared/ui/status.js';
 
 export function createThreadView({ base, onSend, onAttach, onTyping, onNote, onAction, onRetry, onDiscard, onReact, onBack, savedReplies, team, extraActions = [] }) {
   const title = h('h2', { id: 'pd-conv-title', tabindex: -1 });
@@ -58,8 +57,8 @@ export function createThreadView({ base, onSend, onAttach, onTyping, onNote, onA
   function renderHead(c, ctx) {
     const name = visitorName(c);
     title.textContent = name;
-    status.textContent = STATUS[c.status] || c.status || '';
-    status.dataset.status = c.status || '';
+    status.textContent = statusLabel(c);
+    status.dataset.status = statusKey(c) || '';
     const mine = c.assigned_agent_id != null && c.assigned_agent_id === ctx.selfId;
     buttons.assignMe.hidden = mine || c.status === 'closed';
     buttons.transfer.hidden = c.status === 'closed';

@@ -24,7 +24,7 @@ export function createComposer({ t, limits, onSend, onFile, onVoice, onTyping, o
     typing = on;
   };
 
-  const input = h('textarea', { rows: 1, placeholder: t('inputPlaceholder'), 'aria-label': t('inputLabel'), maxlength: maxChars, enterkeyhint: 'send' });
+  const input = h('textarea', { rows: 1, dir: 'auto', placeholder: t('inputPlaceholder'), 'aria-label': t('inputLabel'), maxlength: maxChars, enterkeyhint: 'send' });
   const fileInput = h('input', { type: 'file', class: 'sr', tabindex: -1, 'aria-hidden': 'true', accept: 'image/*,application/pdf,text/plain', multiple: true });
   const attachBtn = h('button', { type: 'button', class: 'tool', 'aria-label': t('attach'), title: t('attach') }, icon('clip'));
   const micBtn = h('button', { type: 'button', class: 'tool', 'aria-label': t('recordVoice'), title: t('recordVoice') }, icon('mic'));

@@ -56,10 +56,12 @@ function attachment(m, ctx) {
  * visitor, an agent) is shown as typed, with only its http(s) links made links.
  */
 function words(m, ctx) {
-  if (m.sender_type === 'bot') return h('div', { class: 'md' }, renderMarkdown(m.message));
+  // Each message takes its direction from its own text (dir="auto"): Arabic in an English widget
+  // reads right to left, English in an Arabic one left to right, punctuation where it belongs.
+  if (m.sender_type === 'bot') return h('div', { class: 'md', dir: 'auto' }, renderMarkdown(m.message));
   // What the "Talk to a person" button sends, in the visitor's words.
-  if (m.sender_type === 'visitor' && m.message.trim().toLowerCase() === TALK_TO_PERSON) return document.createTextNode(ctx.t('talkToPerson'));
-  return linkify(m.message);
+  if (m.sender_type === 'visitor' && m.message.trim().toLowerCase() === TALK_TO_PERSON) return h('div', { class: 'text', dir: 'auto', text: ctx.t('talkToPerson') });
+  return h('div', { class: 'text', dir: 'auto' }, linkify(m.message));
 }
 
 /** Under the bot's latest answer when it was unsure: a button that asks for a person. */

@@ -58,7 +58,7 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .visitor .bubble{background:var(--pw-primary);color:var(--pw-on-primary);border-end-end-radius:4px}
 .visitor .bubble a{color:inherit}
 .system .bubble{background:none;color:var(--pw-muted);font-size:12.5px;font-style:italic;padding:2px 8px}
-.pending .bubble{opacity:.75}
+.pending .bubble{box-shadow:0 0 0 2px var(--pw-bg),0 0 0 3px var(--pw-border)}
 .failed .bubble{outline:2px solid var(--pw-danger)}
 .bubble a{color:var(--pw-primary);text-decoration:underline}
 .bubble img{display:block;max-width:100%;max-height:240px;border-radius:8px;margin:2px 0}
