@@ -1,7 +1,7 @@
 # Parley's two commands: `make run` and `make test`. Everything they need is installed by the
 # project's own files (cargo for Rust, npm and a Python venv for the client conformance suites).
 
-.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos test-fuzz lint bench
+.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz lint bench
 
 run:
 	cargo run --release -p parley -- serve
@@ -18,7 +18,7 @@ endif
 test:
 	PARLEY_SERVICES_CHECKED=1 tests/with-services.sh $(MAKE) --no-print-directory test-suites
 
-test-suites: test-rust test-conformance test-autobahn test-widget test-chaos test-fuzz
+test-suites: test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz
 
 test-rust:
 	@if cargo nextest --version >/dev/null 2>&1; then run="cargo nextest run"; else run="cargo test"; fi; \
@@ -43,6 +43,12 @@ test-widget:
 # acknowledged may be lost or doubled (SQLite and PostgreSQL, one node and two).
 test-chaos:
 	tests/chaos/run.sh
+
+# `parley serve` on two and three nodes sharing this PostgreSQL and Redis, with Chromium: a widget
+# on one node and a dashboard on another chat live, revocations on a third close their sockets,
+# bot jobs run once and rate limits hold across the nodes.
+test-cluster:
+	tests/cluster/run.sh
 
 # Every fuzz target for FUZZ_SECONDS, replaying its checked-in corpus first (fuzz/README.md).
 # The test gate mutates from a fixed seed, so a run is repeatable and a failure is a regression
