@@ -781,6 +781,16 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.cluster.unwrap().channel, "site-a");
+        assert_eq!(
+            settings(&[]).unwrap().realtime.cluster_node_timeout,
+            Duration::from_secs(30)
+        );
+        let s = settings(&[("PARLEY_CLUSTER_NODE_TIMEOUT", "5")]).unwrap();
+        assert_eq!(s.realtime.cluster_node_timeout, Duration::from_secs(5));
+        assert!(settings(&[("PARLEY_CLUSTER_NODE_TIMEOUT", "0")])
+            .unwrap()
+            .realtime()
+            .is_err());
         assert!(matches!(
             settings(&[("REDIS_URL", "127.0.0.1:6379")]),
             Err(SettingsError::Invalid {
