@@ -76,7 +76,7 @@ test('the host page CSS does not leak in; colours and position come from setting
   await page.route('**/api/chatbot/config', async (route) => {
     const res = await route.fetch();
     const json = await res.json();
-    json.widget.name = 'Northwind Help';
+    json.widget.display_name = 'Northwind Help'; // what visitors see (the widget's own name is the team's)
     json.widget.settings = { ...json.widget.settings, position: 'left', colors: { primary: '#15803d' } };
     await route.fulfill({ response: res, json });
   });
@@ -127,7 +127,7 @@ test('what the other side causes: seen, bot typing, hand-off, unread badge and t
   await w.message('Where is my parcel?').locator('.note.seen', { hasText: 'Seen' }).waitFor();
 
   await parley.publish(channel, 'BotTyping', { typing: true });
-  await page.locator('#parley-chatbot-widget .typing', { hasText: 'Demo is typing' }).waitFor();
+  await page.locator('#parley-chatbot-widget .typing', { hasText: 'Assistant is typing' }).waitFor();
   await parley.publish(channel, 'BotTyping', { typing: false });
   await page.locator('#parley-chatbot-widget .typing .dots').waitFor({ state: 'detached' });
 
