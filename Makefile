@@ -1,7 +1,7 @@
 # Parley's two commands: `make run` and `make test`. Everything they need is installed by the
 # project's own files (cargo for Rust, npm and a Python venv for the client conformance suites).
 
-.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz lint bench
+.PHONY: run test test-suites test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz test-deb lint bench
 
 run:
 	cargo run --release -p parley -- serve
@@ -18,7 +18,7 @@ endif
 test:
 	PARLEY_SERVICES_CHECKED=1 tests/with-services.sh $(MAKE) --no-print-directory test-suites
 
-test-suites: test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz
+test-suites: test-rust test-conformance test-autobahn test-widget test-chaos test-cluster test-fuzz test-deb
 
 test-rust:
 	@if cargo nextest --version >/dev/null 2>&1; then run="cargo nextest run"; else run="cargo test"; fi; \
@@ -58,6 +58,14 @@ FUZZ_SECONDS ?= 15
 FUZZ_SEED ?= 1
 test-fuzz:
 	FUZZ_SEED=$(FUZZ_SEED) fuzz/run.sh $(FUZZ_SECONDS)
+
+# Deployment (docs/deploy.md): the .deb built (one release build), installed with dpkg -i,
+# started and purged (as root); three nodes on PostgreSQL and Redis behind nginx and Caddy with
+# TLS, using that release binary; the deployment files' settings checked against the code.
+test-deb:
+	tests/deploy/check-names.sh
+	packaging/test-deb.sh
+	tests/deploy/run.sh
 
 lint:
 	cargo fmt --all -- --check
