@@ -205,6 +205,22 @@ runuser -u parley -- sh -c 'set -a; . /etc/parley/parley.env; exec parley check-
   || fail "parley check-config with the settings file sourced by sh"
 echo "ok: $(head -1 "$work/check") (settings file sourced by sh, as the parley user)"
 
+# The backups docs/deploy.md describes, taken while Parley runs.
+if command -v sqlite3 >/dev/null; then
+  as_parley_sql() { runuser -u parley -- sqlite3 "$@"; }
+  as_parley_sql /var/lib/parley/parley.db ".backup '/var/lib/parley/backup.db'" || fail "sqlite3 .backup"
+  as_parley_sql /var/lib/parley/parley.db "VACUUM INTO '/var/lib/parley/vacuum.db'" || fail "VACUUM INTO"
+  for copy in backup.db vacuum.db; do
+    [[ "$(as_parley_sql "/var/lib/parley/$copy" 'PRAGMA integrity_check')" == ok ]] || fail "$copy is damaged"
+    widgets="$(as_parley_sql "/var/lib/parley/$copy" 'SELECT count(*) FROM widgets')"
+    (( widgets >= 1 )) || fail "$copy holds no widget"
+    rm "/var/lib/parley/$copy"
+  done
+  echo "ok: sqlite3 .backup and VACUUM INTO while running, both copies intact"
+else
+  echo "skipped: the SQLite backup commands (no sqlite3)"
+fi
+
 # -- upgrade in place -------------------------------------------------------------------------
 step "dpkg -i again (an upgrade keeps the edited settings and their owner and mode)"
 dpkg -i "$deb" >"$work/dpkg-i2.log" 2>&1 || { cat "$work/dpkg-i2.log"; fail "dpkg -i over the installed package"; }

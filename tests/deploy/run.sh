@@ -61,6 +61,7 @@ cleanup() {
   set +e
   stop_all
   psql "$pg" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+  psql "$pg" -qc "DROP DATABASE IF EXISTS ${db}_restore WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -171,6 +172,15 @@ run_client "$work/ca.pem" "https://localhost:$port" || { cat "$work/nginx/error.
 upgrades="$(grep -c 'GET /app/.* 101 ' "$work/nginx/access.log" || true)"
 (( upgrades >= 1 )) || fail "nginx logged no WebSocket upgrade (101) on /app/"
 echo "ok: nginx logged $upgrades WebSocket upgrade(s) (101) on /app/"
+
+# The PostgreSQL backup docs/deploy.md describes, while the nodes run, restored elsewhere.
+pg_dump --format=custom --file="$work/parley.dump" "$node_db" || fail "pg_dump"
+psql "$pg" -qc "CREATE DATABASE ${db}_restore" || fail "cannot create ${db}_restore"
+pg_restore --no-owner --dbname="${pg%/*}/${db}_restore" "$work/parley.dump" || fail "pg_restore"
+# Visitors' messages: all were sent before the dump (the bot may still be answering).
+count() { psql "$1" -Atqc "SELECT count(*) FROM messages WHERE sender_type = 'visitor'"; }
+[[ "$(count "${pg%/*}/${db}_restore")" == "$(count "$node_db")" ]] || fail "the restored database differs"
+echo "ok: pg_dump while the nodes run, pg_restore into another database: $(count "$node_db") visitor messages in both"
 stop_all
 
 # -- Caddy ------------------------------------------------------------------------------------
