@@ -2,9 +2,14 @@
 //! with esbuild through npm in `web/`, so the binary can embed them: a release binary is
 //! self-contained, and a fresh checkout needs only `cargo build` (with Node and npm installed).
 //! `PARLEY_SKIP_WIDGET_BUILD=1` uses the existing `web/widget/dist` and `web/dashboard/dist` as
-//! they are.
+//! they are. The full widget's file name is hashed from its bytes (`chatbot-widget/app.<hash>.js`,
+//! which the loader names): this writes `$OUT_DIR/widget_app.rs`, which embeds whichever one the
+//! web build made.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 fn main() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
@@ -13,9 +18,47 @@ fn main() {
         &web,
         &[
             "widget/dist/chatbot-widget.js",
+            "widget/dist/chatbot-widget",
             "dashboard/dist/dashboard.js",
         ],
     );
+    embed_widget_app(&web.join("widget/dist/chatbot-widget"));
+}
+
+/// Writes `widget_app.rs`: the full widget's hashed name and its bytes (plain, gzip, brotli).
+fn embed_widget_app(dir: &Path) {
+    // A web build run by hand (not by this script) writes a new name here.
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("app.") && name.ends_with(".js"))
+        .collect();
+    names.sort();
+    let [name] = names.as_slice() else {
+        panic!(
+            "{} should hold one app.<hash>.js, not {names:?}: run `npm run build` in web/",
+            dir.display()
+        );
+    };
+    let path = |suffix: &str| {
+        let file = dir.join(format!("{name}{suffix}"));
+        assert!(file.exists(), "{} is missing", file.display());
+        format!("{:?}", file.display().to_string())
+    };
+    let code = format!(
+        "/// The full widget's file name under `/chatbot-widget/` (hashed from its bytes).\n\
+         const APP_NAME: &str = {name:?};\n\
+         /// The full widget, as built and compressed by `web/build.mjs`.\n\
+         const APP: Asset = Asset {{ plain: include_bytes!({}), gzip: include_bytes!({}), brotli: include_bytes!({}) }};\n",
+        path(""),
+        path(".gz"),
+        path(".br"),
+    );
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("widget_app.rs");
+    if std::fs::read_to_string(&out).ok().as_deref() != Some(code.as_str()) {
+        std::fs::write(&out, code).expect("write widget_app.rs");
+    }
 }
 
 /// Runs `npm ci` (when there is no `node_modules`) and `npm run build` in `dir`, unless skipped

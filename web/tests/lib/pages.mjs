@@ -1,5 +1,5 @@
 // A tiny static server on 127.0.0.1:0 for the pages under test: it serves web/widget/dist (the
-// built script and the test page) the way `parley serve` will, filling in the page's
+// built loader, the full widget it fetches, and the test page) the way `parley serve` will, filling in the page's
 // placeholders, from a different origin than the API (so CORS is exercised, as on a real
 // site). `?cfg=<json>` merges extra ChatbotConfig fields into the test page (e.g. faster
 // realtime attempts) over the page's own (its visitorName, say); `?calls=<js>` runs code right after the pre-load stub (before the script
@@ -19,6 +19,12 @@ export async function startPages(parley) {
     if (url.pathname === '/chatbot-widget.js') {
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
       return res.end(readFileSync(join(DIST, 'chatbot-widget.js')));
+    }
+    // The full widget, which the loader fetches from beside itself (chatbot-widget/app.<hash>.js).
+    const app = /^\/chatbot-widget\/(app\.[0-9a-f]+\.js)$/.exec(url.pathname);
+    if (app && existsSync(join(DIST, 'chatbot-widget', app[1]))) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+      return res.end(readFileSync(join(DIST, 'chatbot-widget', app[1])));
     }
     if (url.pathname === '/chatbot-test.html' || url.pathname === '/') {
       let html = readFileSync(join(DIST, 'chatbot-test.html'), 'utf8');

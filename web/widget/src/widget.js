@@ -37,7 +37,8 @@ export function publicMessage(m) {
   return out;
 }
 
-export function createWidget(options) {
+/** `preloaded.config`: a promise of the configuration the loader read (null: read it here). */
+export function createWidget(options, preloaded = {}) {
   const events = createEmitter();
   const store = createStore();
   const state = store.state;
@@ -500,6 +501,8 @@ export function createWidget(options) {
   // ---- start-up -----------------------------------------------------------------------------
 
   async function loadConfig() {
+    const given = await preloaded.config?.catch(() => null);
+    if (given) return given;
     for (let attempt = 0; !stopped; attempt++) {
       try {
         const res = await api.config();

@@ -44,6 +44,8 @@ async function visit(contextOptions, cfg) {
   const context = await newContext(browser, contextOptions);
   const page = await openPage(context, pages.page(cfg));
   await widget(page).ready();
+  // The whole widget (the panel's words too), not only the loader's launcher.
+  await page.evaluate(() => window.ChatbotWidget.load());
   return { context, page };
 }
 
