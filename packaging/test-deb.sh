@@ -189,6 +189,13 @@ step "checks on the running service"
 status="$(curl -s -o "$work/up.json" -w '%{http_code}' "$http_url/up")"
 [[ "$status" == 200 ]] || fail "/up answered $status: $(cat "$work/up.json")"
 echo "ok: GET $http_url/up -> 200 $(cat "$work/up.json")"
+# The Dockerfile's HEALTHCHECK command, run against this server (its port in place of 8000).
+healthcheck="$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$repo/Dockerfile" | sed -n 's/^HEALTHCHECK .* CMD \(\[.*\]\)$/\1/p' \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)[2])')"
+[[ "$healthcheck" == *"/dev/tcp/127.0.0.1/8000"* ]] || fail "no HEALTHCHECK on port 8000 in the Dockerfile"
+port="${http_url##*:}"
+bash -c "${healthcheck//\/8000//$port}" || fail "the Dockerfile's HEALTHCHECK fails against a healthy server"
+echo "ok: the Dockerfile's HEALTHCHECK passes against it"
 if [[ -n "$server_pid" ]]; then
   pid="$(pgrep -u parley -x parley)"
   [[ "$(ps -o user= -p "$pid")" == parley ]] || fail "not running as parley"
