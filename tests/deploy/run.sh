@@ -86,7 +86,8 @@ export REDIS_URL="$redis"
 export PARLEY_CLUSTER_CHANNEL="parley-deploy-test-$$"
 export REVERB_APP_ID=100001
 export REVERB_APP_KEY="deploykey$$"
-export REVERB_APP_SECRET="$(openssl rand -hex 24)"
+REVERB_APP_SECRET="$(openssl rand -hex 24)"
+export REVERB_APP_SECRET
 export PARLEY_DATA_DIR="$work/data"
 export APP_ENV=production
 export PARLEY_TRUSTED_PROXIES=127.0.0.1
