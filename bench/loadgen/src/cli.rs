@@ -136,6 +136,9 @@ pub enum Scenario {
     /// Parley's chat API end to end: visitors POST messages, each conversation's subscriber
     /// receives them (the realtime server's host, port and key come from the widget's config).
     Chat(ChatArgs),
+    /// Presence channels joined and left in a loop, with watching members checking that every
+    /// `member_added`/`member_removed` arrives exactly once (across nodes with several ports).
+    PresenceChurn(crate::scenarios::presence_churn::PresenceChurnArgs),
 }
 
 impl Scenario {
@@ -148,6 +151,7 @@ impl Scenario {
             Scenario::ClientEvents(_) => "client-events",
             Scenario::Chat(a) if a.burst_secs.is_some() => "chat-burst",
             Scenario::Chat(_) => "chat",
+            Scenario::PresenceChurn(_) => "presence-churn",
         }
     }
 
@@ -159,6 +163,7 @@ impl Scenario {
             Scenario::Channels(a) => (a.connections + a.publishers) as u64,
             Scenario::ClientEvents(a) => a.groups as u64 * a.group_size,
             Scenario::Chat(a) => (a.conversations + a.senders + CREATE_PARALLELISM) as u64,
+            Scenario::PresenceChurn(a) => a.sockets_needed(),
         }
     }
 }
