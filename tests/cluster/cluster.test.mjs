@@ -17,10 +17,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SCREENSHOTS, launch, newContext, openPage, signInWithToken, widget } from '../../web/tests/lib/browser.mjs';
+import { SCREENSHOTS, launch, newContext, openPage, session, signInWithToken, widget } from '../../web/tests/lib/browser.mjs';
 import { startPages } from '../../web/tests/lib/pages.mjs';
 import { signInWithPassword, startCluster, unavailable, until } from './lib/cluster.mjs';
-import { eventsOver, recordSockets, socketsTo } from './lib/sockets.mjs';
+import { channelSocket, eventsOver, recordSockets, socketsTo } from './lib/sockets.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const connected = () => window.ChatbotWidget?.state?.realtimeConnected === true;
@@ -336,18 +336,52 @@ describe('three nodes', () => {
     assert.ok((await messagesOver(page, B)).includes('And back to B'), 'over node B\'s socket');
     await shot(page, 'three-nodes-dashboard-B');
 
-    // The admin disables the agent on C: B's watcher closes the sockets it signed for them.
+    // One more socket each, of the agent's on B and the visitor's on A, which (unlike the
+    // dashboard and the widget) never close themselves when their calls are refused.
+    const key = B.extraEnv.REVERB_APP_KEY;
+    const agentSockets = (await socketsTo(page, B)).length;
+    await channelSocket(page, B, {
+      key,
+      channel: 'private-agent.' + agent.id,
+      authPath: '/api/agent/broadcasting/auth',
+      headers: { Authorization: 'Bearer ' + agent.token },
+    });
+    const visitorSockets = (await socketsTo(visitor.page, A)).length;
+    const { visitorToken } = (await session(visitor.page)).value;
+    await channelSocket(visitor.page, A, {
+      key,
+      channel: 'private-chat.conversation.' + visitor.conversationId,
+      authPath: '/api/chatbot/broadcasting/auth',
+      headers: { Authorization: 'Bearer ' + created.token, 'X-Visitor-Token': visitorToken },
+    });
+
+    // The admin disables the agent on C. The dashboard on B signs out (its calls are refused,
+    // and its socket is closed, by the server or by itself on signing out, whichever is first),
+    // and B's watcher closes with 4009 the agent's sockets it signed.
     const disabled = await C.call('POST', `/api/admin/users/${agent.id}/disable`, { headers: admin });
     assert.equal(disabled.status, 200, disabled.text);
-    await until(async () => (await socketsTo(page, B)).some((s) => s.closed?.code === 4009), 'the dashboard\'s socket on B closed with 4009', 30000);
+    const closes = async () => JSON.stringify((await socketsTo(page, B)).map((x) => x.closed));
+    await until(
+      async () => (await socketsTo(page, B))[agentSockets]?.closed?.code === 4009,
+      async () => `the agent's socket on B closed with 4009; the page's sockets on B: ${await closes()}`,
+      30000,
+    );
     await page.getByText('The server no longer accepts your token').waitFor({ timeout: 20000 });
     await page.getByLabel('Agent token').waitFor();
+    await until(async () => (await socketsTo(page, B)).every((x) => x.closed), async () => `every socket on B closed: ${await closes()}`);
     await shot(page, 'three-nodes-dashboard-B-signed-out');
 
-    // The admin revokes the widget on C: A's watcher closes the visitor's socket.
+    // The admin revokes the widget on C: A's watcher closes with 4009 the visitor's sockets it
+    // signed, the widget's and the extra one (the widget, refused, may have closed its own first).
     const revoked = await C.call('POST', `/api/admin/widgets/${created.id}/revoke`, { headers: admin });
     assert.equal(revoked.status, 200, revoked.text);
-    await until(async () => (await socketsTo(visitor.page, A)).some((s) => s.closed?.code === 4009), 'the widget\'s socket on A closed with 4009', 30000);
+    const visitorCloses = async () => JSON.stringify((await socketsTo(visitor.page, A)).map((x) => x.closed));
+    await until(
+      async () => (await socketsTo(visitor.page, A))[visitorSockets]?.closed?.code === 4009,
+      async () => `the visitor's socket on A closed with 4009; the page's sockets on A: ${await visitorCloses()}`,
+      30000,
+    );
+    await until(async () => (await socketsTo(visitor.page, A)).every((x) => x.closed), async () => `every socket on A closed: ${await visitorCloses()}`);
     const refused = await A.call('GET', '/api/chatbot/config', { headers: { Authorization: 'Bearer ' + created.token } });
     assert.equal(refused.status, 401, 'the widget token is refused');
     await shot(visitor.page, 'three-nodes-widget-A-revoked');

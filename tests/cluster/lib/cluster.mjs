@@ -174,13 +174,16 @@ export async function signInWithPassword(node, email, password) {
   return { Cookie: cookie, 'X-CSRF-Token': body.csrf_token };
 }
 
-/** Resolves once `check()` resolves truthy (asked every 100 ms), or fails after `ms`. */
+/**
+ * Resolves once `check()` resolves truthy (asked every 100 ms), or fails after `ms`; `what` may
+ * be a function, asked then, to say what was seen instead.
+ */
 export async function until(check, what, ms = 20000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what);
+    if (Date.now() > deadline) throw new Error('timed out waiting for ' + (typeof what === 'function' ? await what() : what));
     await new Promise((r) => setTimeout(r, 100));
   }
 }

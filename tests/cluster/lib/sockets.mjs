@@ -57,3 +57,40 @@ export async function eventsOver(page, node, event) {
   }
   return out;
 }
+
+/**
+ * Opens, in `page`, one more socket to `node`'s realtime server holding one private channel, the
+ * Pusher protocol by hand, authorised by `node`'s `authPath` with `headers` (an agent's as a
+ * dashboard would, a visitor's as the widget would). Unlike the dashboard and the widget it
+ * never closes itself when its calls are refused, so only the server can close it. Resolves once
+ * subscribed.
+ */
+export async function channelSocket(page, node, { key, channel, authPath, headers }) {
+  await page.evaluate(
+    async ({ port, key, channel, authUrl, headers }) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${key}?protocol=7&client=cluster-test&version=1`);
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('not subscribed within 15 s')), 15000);
+        ws.addEventListener('close', (e) => reject(new Error(`closed with ${e.code} while subscribing`)));
+        ws.addEventListener('message', async (e) => {
+          const frame = JSON.parse(e.data);
+          if (frame.event === 'pusher:connection_established') {
+            const socketId = JSON.parse(frame.data).socket_id;
+            const res = await fetch(authUrl, {
+              method: 'POST',
+              headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({ socket_id: socketId, channel_name: channel }),
+            });
+            if (!res.ok) return reject(new Error(`channel auth answered ${res.status}`));
+            const { auth } = await res.json();
+            ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel, auth } }));
+          } else if (frame.event === 'pusher_internal:subscription_succeeded' && frame.channel === channel) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    },
+    { port: node.realtimePort, key, channel, authUrl: node.baseUrl + authPath, headers },
+  );
+}
