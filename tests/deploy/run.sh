@@ -69,8 +69,19 @@ trap cleanup EXIT
 psql "$pg" -qc "CREATE DATABASE $db" || fail "cannot create database $db"
 node_db="${pg%/*}/$db"
 
-# A free TCP port for a proxy (nginx and Caddy cannot be asked for port 0).
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# A free TCP port for a proxy (nginx and Caddy cannot be asked for port 0), below the range the
+# kernel hands out for port 0 and outgoing connections, so no node or client takes it meanwhile.
+free_port() {
+  node -e '
+    const net = require("net");
+    const low = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0]);
+    const attempt = (left) => {
+      const port = 10000 + Math.floor(Math.random() * (low - 10000));
+      const server = net.createServer().once("error", () => (left ? attempt(left - 1) : process.exit(1)));
+      server.listen(port, "0.0.0.0", () => { console.log(port); server.close(); });
+    };
+    attempt(50);'
+}
 
 # A certificate authority and a certificate for localhost, for nginx.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Parley test CA" \
@@ -94,7 +105,7 @@ export PARLEY_TRUSTED_PROXIES=127.0.0.1
 export PARLEY_HTTP_ADDR=127.0.0.1:0
 export REVERB_SERVER_HOST=127.0.0.1
 export REVERB_SERVER_PORT=0
-export RUST_LOG=warn
+export RUST_LOG=warn,parley=info
 
 # Starts one node; sets node_http and node_realtime from what it prints.
 start_node() {
@@ -131,6 +142,14 @@ widget_token="$("$bin" widget create --name "Deploy test" --json | node -e 'let 
 
 hostport() { echo "${1#http://}"; }
 
+# What the nodes said, when something failed.
+node_logs() {
+  for n in 1 2 3; do
+    echo "-- node $n (stderr, last lines)"
+    tail -5 "$work/node$n.err" 2>/dev/null
+  done
+}
+
 run_client() { # proxy URL
   NODE_EXTRA_CA_CERTS="$1" node "$here/client.mjs" "$2" "$widget_token" \
     "$(IFS=,; echo "${http[*]}")" "$(IFS=,; echo "${realtime[*]}")"
@@ -166,10 +185,13 @@ http {
 EOF
 nginx -t -q -c "$work/nginx.conf" -e "$work/nginx/error.log" || { cat "$work/nginx/error.log"; fail "nginx -t"; }
 nginx -c "$work/nginx.conf" -e "$work/nginx/error.log" &
-pids+=($!)
+nginx_pid=$!
+pids+=("$nginx_pid")
 curl -s -o /dev/null --retry 10 --retry-connrefused --retry-max-time 30 --cacert "$work/ca.pem" "https://localhost:$port/up" \
   || { cat "$work/nginx/error.log"; fail "nginx does not answer"; }
-run_client "$work/ca.pem" "https://localhost:$port" || { cat "$work/nginx/error.log"; fail "through nginx"; }
+run_client "$work/ca.pem" "https://localhost:$port" || { tail -5 "$work/nginx/error.log"; node_logs; fail "through nginx"; }
+# nginx logs a WebSocket when it closes: stop it gracefully (it waits for them) and then look.
+kill -QUIT "$nginx_pid"; wait "$nginx_pid" || true
 upgrades="$(grep -c 'GET /app/.* 101 ' "$work/nginx/access.log" || true)"
 (( upgrades >= 1 )) || fail "nginx logged no WebSocket upgrade (101) on /app/"
 echo "ok: nginx logged $upgrades WebSocket upgrade(s) (101) on /app/"
@@ -208,7 +230,7 @@ ca="$work/caddy/pki/authorities/local/root.crt"
 curl -s -o /dev/null -k --retry 10 --retry-connrefused --retry-max-time 30 "https://localhost:$port/up" \
   || { cat "$work/caddy.log"; fail "Caddy does not answer"; }
 [[ -f "$ca" ]] || fail "no Caddy CA at $ca"
-run_client "$ca" "https://localhost:$port" || { tail -20 "$work/caddy.log"; fail "through Caddy"; }
+run_client "$ca" "https://localhost:$port" || { tail -5 "$work/caddy.log"; node_logs; fail "through Caddy"; }
 stop_all
 
 echo "deploy test: OK"
