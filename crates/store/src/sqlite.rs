@@ -9,7 +9,7 @@ use sqlx::{
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
-    Sqlite,
+    Row, Sqlite,
 };
 
 use crate::{
@@ -30,6 +30,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`wal_autocheckpoint` is off on the write connection): a checkpoint inside a commit made
 /// every thousandth visitor message wait for it, which was most of the chat path's p99.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// WAL frames (pages) past which the periodic checkpoint also starts the WAL over, on the write
+/// connection: 4096 frames are 16 MiB. Under a sustained stream of commits a PASSIVE checkpoint
+/// never finds the WAL idle, so SQLite never starts it over: it grew past a gigabyte in a
+/// 12-second burst, and every read of a page the WAL does not hold searched all of its index.
+const RESTART_FRAMES: i64 = 4096;
+
+/// How long a restart of the WAL waits for readers of the old one.
+const RESTART_WAIT: Duration = Duration::from_millis(200);
+
+/// What the WAL file is cut back to when it starts over, so a burst does not keep its disk.
+const WAL_SIZE_LIMIT: &str = "67108864";
 
 /// Connections for reads. WAL lets readers run alongside the writer and each other, so a few
 /// let dashboard queries and polls proceed in parallel; more would mostly hold file handles and
@@ -95,7 +107,13 @@ impl SqliteStore {
         // parallel; they would spin in the busy handler (sleep-and-retry, unfair, adding
         // latency) and risk SQLITE_BUSY past the timeout. One write connection turns that into
         // a fair queue in the pool, and makes concurrent migrations in this process take turns.
-        let write_options = options.clone().pragma("wal_autocheckpoint", "0");
+        // Statement journals (a multi-row statement inside a transaction) in memory, not in a
+        // temporary file.
+        let write_options = options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT)
+            .pragma("temp_store", "memory");
         let write = open_pool(SqlitePoolOptions::new().max_connections(1), &write_options)
             .await
             .map_err(cannot_open)?;
@@ -103,7 +121,7 @@ impl SqliteStore {
             .await
             .map_err(cannot_open)?;
         tracing::debug!(url, "opened SQLite store");
-        let checkpoints = tokio::spawn(checkpoint_periodically(read.clone()));
+        let checkpoints = tokio::spawn(checkpoint_periodically(read.clone(), write.clone()));
         Ok(SqlStore::new(write, read).with_maintenance(checkpoints))
     }
 }
@@ -122,22 +140,51 @@ async fn create_private(path: &Path) -> sqlx::Result<()> {
 
 /// Copies the WAL back into the database now and then, off the commit path. PASSIVE never
 /// blocks the writer or readers: it copies what no reader still needs, and the writer starts
-/// the WAL over once everything is copied.
-async fn checkpoint_periodically(pool: SqlitePool) {
+/// the WAL over once everything is copied. When the writer never pauses long enough for that
+/// (a burst), the WAL keeps growing; past [`RESTART_FRAMES`] the checkpoint is made again on the
+/// write connection, taking its turn between two write transactions, as RESTART: it copies what
+/// is left, waits for readers of the old WAL to finish, and the next commit starts the WAL from
+/// its beginning. At a steady rate the PASSIVE one keeps up and no commit ever waits for this.
+async fn checkpoint_periodically(read: SqlitePool, write: SqlitePool) {
     let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if pool.is_closed() {
+        if read.is_closed() {
             return;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::warn!(%error, "SQLite checkpoint failed; will retry");
+        // One row: whether it was blocked, frames in the WAL, frames copied.
+        let passive = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_optional(&read)
+            .await;
+        let frames = match passive {
+            Ok(row) => row.and_then(|row| row.try_get::<i64, _>(1).ok()),
+            Err(error) => {
+                tracing::warn!(%error, "SQLite checkpoint failed; will retry");
+                continue;
+            }
+        };
+        if frames.is_some_and(|frames| frames > RESTART_FRAMES) {
+            if let Err(error) = restart_wal(&write).await {
+                tracing::warn!(%error, "SQLite checkpoint (restart) failed; will retry");
+            }
         }
     }
+}
+
+/// A RESTART checkpoint on the write connection. It waits for readers of the old WAL for
+/// [`RESTART_WAIT`] at most, not the busy timeout: writes queue behind it meanwhile, and a long
+/// read (a report) should cost a skipped restart, not seconds of writes.
+async fn restart_wal(write: &SqlitePool) -> sqlx::Result<()> {
+    let mut connection = write.acquire().await?;
+    let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
+    sqlx::query(&wait).execute(&mut *connection).await?;
+    let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        .execute(&mut *connection)
+        .await;
+    let busy = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+    sqlx::query(&busy).execute(&mut *connection).await?;
+    restarted.map(|_| ())
 }
 
 /// Opens a pool, retrying while another process holds the lock that switching a new database

@@ -2,24 +2,28 @@
 //! together, in one transaction, by one writer task, and each caller is answered once its own
 //! message has committed.
 //!
-//! A commit costs the same whether it carries one message or fifty: SQLite writes the changed
-//! pages to the WAL once per transaction, PostgreSQL flushes its WAL once per commit, and both
-//! pay for `BEGIN` and `COMMIT` as statements. Under load most of a message's cost was its own
-//! transaction; sharing it is what lets a burst go faster. At a low rate nothing changes: a
-//! message that arrives while no commit is in flight is a batch of one, written at once by the
-//! same code as before ([`insert_alone`]), with no waiting window.
+//! A commit costs about the same whether it carries one message or fifty: SQLite writes the
+//! changed pages to the WAL once per transaction, PostgreSQL flushes its WAL once per commit,
+//! and both pay for `BEGIN` and `COMMIT`. A batch also needs few statements: one finds the
+//! repeated `client_id`s, one touches (and on PostgreSQL first locks) the conversations, the
+//! messages go in several to an `INSERT … RETURNING`, their bot turns likewise, and webhook
+//! deliveries are looked for message by message only when a webhook exists. Each statement is a
+//! round trip (to SQLite's connection thread, or to the PostgreSQL server), so under load that,
+//! more than the commit, was most of a message's cost. At a low rate nothing changes: a message
+//! that arrives while no commit is in flight is a batch of one, written at once by the same code
+//! as before ([`insert_alone`]), with no waiting window.
 //!
 //! How a batch fails: a message whose conversation does not exist is answered `NotFound` and
-//! writes nothing, so it does not disturb its neighbours; a repeated `client_id` is found
-//! before anything is written (one query for the batch) and answered with the original, as
-//! before; a `client_id` that appears twice in one batch waits for the next batch, where it is
-//! found as a repeat. Anything else that fails inside the batch (a constraint, a repeat that
-//! another node inserted meanwhile, a lost connection) rolls the batch back, and every message
-//! in it is then written alone, in its own transaction, as before: only the message at fault
-//! fails. PostgreSQL aborts a transaction at its first error, so this is cheaper than a
-//! `SAVEPOINT` per message (two more round trips each) for a failure that is rare. A failed
-//! `COMMIT` is reported to every message that was written in the batch, since whether it
-//! committed is then unknown; retrying them alone could store them twice.
+//! writes nothing, so it does not disturb its neighbours; a repeated `client_id` is found before
+//! anything is written and answered with the original, as before; a `client_id` that appears
+//! twice in one batch waits for the next batch, where it is found as a repeat. Anything else
+//! that fails inside the batch (a constraint, a repeat that another node inserted meanwhile, a
+//! lost connection) rolls the batch back, and every message in it is then written alone, in its
+//! own transaction, as before: only the message at fault fails. PostgreSQL aborts a transaction
+//! at its first error, so this is cheaper than a `SAVEPOINT` per message (two more round trips
+//! each) for a failure that is rare. A failed `COMMIT` is reported to every message that was
+//! written in the batch, since whether it committed is then unknown; retrying them alone could
+//! store them twice.
 //!
 //! `PARLEY_GROUP_COMMIT=0` (or `false`, `off`) turns it off: each message is written alone by
 //! its caller, as before, which is how the benchmark compares the two in one run.
@@ -314,8 +318,8 @@ where
         .collect())
 }
 
-/// The statements of a batch, inside its transaction. Any error means the batch is rolled
-/// back.
+/// The statements of a batch, inside its transaction: a few for the whole batch rather than
+/// several per message. Any error means the batch is rolled back.
 async fn write_steps<DB>(tx: &mut Transaction<'_, DB>, items: &[&NewMessage]) -> Result<Vec<Step>>
 where
     DB: Backend,
@@ -329,84 +333,278 @@ where
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
     for<'q> Value: Encode<'q, DB> + Type<DB>,
 {
+    // One time for the batch: its messages are committed at the same instant.
+    let now = Utc::now();
+    let mut steps: Vec<Option<Step>> = items.iter().map(|_| None).collect();
+
     let mut originals = originals(tx, items).await?;
-    let mut steps = Vec::with_capacity(items.len());
-    for message in items {
-        let conversation_id = message.conversation_id;
-        if let Some(client_id) = &message.client_id {
-            if let Some(original) = originals.remove(&(conversation_id, client_id.clone())) {
-                steps.push(Step::Settled(Ok(Inserted::Duplicate(original))));
-                continue;
-            }
+    for (step, message) in steps.iter_mut().zip(items) {
+        let key = message
+            .client_id
+            .clone()
+            .map(|c| (message.conversation_id, c));
+        if let Some(original) = key.and_then(|key| originals.remove(&key)) {
+            *step = Some(Step::Settled(Ok(Inserted::Duplicate(original))));
         }
-        let now = Utc::now();
-        // As alone: the conversation's row first, which proves it exists and (PostgreSQL)
-        // locks it, so that its messages' ids follow their commit order across nodes too.
-        let touched = sqlx::query(sql::TOUCH_CONVERSATION)
-            .bind(now)
-            .bind(conversation_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if touched.is_none() {
-            steps.push(Step::Settled(Err(StoreError::NotFound(format!(
-                "conversation {conversation_id}"
-            )))));
-            continue;
-        }
-        let attachment_id = match &message.attachment {
-            Some(attachment) => Some(
-                sqlx::query(sql::INSERT_ATTACHMENT)
-                    .bind(conversation_id)
-                    .bind(attachment.storage_name.clone())
-                    .bind(attachment.original_name.clone())
-                    .bind(attachment.content_type.clone())
-                    .bind(attachment.size_bytes)
-                    .bind(now)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(|e| {
-                        write_error(
-                            e,
-                            || "an attachment with this storage name".into(),
-                            String::new,
-                        )
-                    })?
-                    .int("id")?,
-            ),
-            None => None,
-        };
-        let row = sqlx::query(sql::INSERT_MESSAGE_RETURNING)
-            .bind(conversation_id)
-            .bind(message.sender_type.as_str().to_owned())
-            .bind(message.sender_name.clone())
-            .bind(message.message.clone())
-            .bind(attachment_id)
-            .bind(message.is_voice)
-            .bind(message.client_id.clone())
-            .bind(now)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = row else {
-            // Another node inserted this client_id since the batch looked: as alone, the
-            // conversation's `updated_at` must not move for a repeat, so start over.
-            return Err(StoreError::Conflict(format!(
-                "client_id {:?} in conversation {conversation_id}",
-                message.client_id
-            )));
-        };
-        let stored = inserted_message(
-            &row,
-            message.attachment.as_ref().map(|a| a.original_name.clone()),
-        )?;
-        if message.bot_job {
-            jobs::enqueue(tx, conversation_id, stored.id, now).await?;
-        }
-        let detail = Value::Object(Default::default());
-        let event = crate::MESSAGE_CREATED;
-        webhooks::announce(tx, event, conversation_id, Some(stored.id), detail, now).await?;
-        steps.push(Step::Written(stored));
     }
-    Ok(steps)
+
+    // As alone: the conversations' rows first, which proves they exist and (PostgreSQL) locks
+    // them, so that their messages' ids follow their commit order across nodes too.
+    let mut conversations: Vec<i64> = steps
+        .iter()
+        .zip(items)
+        .filter(|(step, _)| step.is_none())
+        .map(|(_, message)| message.conversation_id)
+        .collect();
+    conversations.dedup();
+    let existing = touch_conversations(tx, &conversations, now).await?;
+    for (step, message) in steps.iter_mut().zip(items) {
+        if step.is_none() && !existing.contains(&message.conversation_id) {
+            *step = Some(Step::Settled(Err(StoreError::NotFound(format!(
+                "conversation {}",
+                message.conversation_id
+            )))));
+        }
+    }
+
+    // The messages, in order: plain ones several to a statement, one with a file after its
+    // attachment's row.
+    let to_write: Vec<usize> = (0..items.len()).filter(|&i| steps[i].is_none()).collect();
+    let mut run: Vec<usize> = Vec::new();
+    for (n, &i) in to_write.iter().enumerate() {
+        let has_file = items[i].attachment.is_some();
+        if !has_file {
+            run.push(i);
+        }
+        let run_ends = has_file || n + 1 == to_write.len();
+        if run_ends && !run.is_empty() {
+            let messages: Vec<&NewMessage> = run.iter().map(|&i| items[i]).collect();
+            for (&i, stored) in run.iter().zip(insert_messages(tx, &messages, now).await?) {
+                steps[i] = Some(Step::Written(stored));
+            }
+            run.clear();
+        }
+        if has_file {
+            steps[i] = Some(Step::Written(insert_with_file(tx, items[i], now).await?));
+        }
+    }
+
+    let written: Vec<(&NewMessage, &Message)> = steps
+        .iter()
+        .zip(items)
+        .filter_map(|(step, message)| match step {
+            Some(Step::Written(stored)) => Some((*message, stored)),
+            _ => None,
+        })
+        .collect();
+    let turns: Vec<(i64, i64)> = written
+        .iter()
+        .filter(|(message, _)| message.bot_job)
+        .map(|(_, stored)| (stored.conversation_id, stored.id))
+        .collect();
+    let mut rest = turns.as_slice();
+    while !rest.is_empty() {
+        let (chunk, more) = rest.split_at(chunk_size(rest.len()));
+        let statement = sql::insert_bot_jobs(chunk.len());
+        let mut insert = sqlx::query(&statement).bind(now);
+        for &(conversation_id, message_id) in chunk {
+            insert = insert.bind(conversation_id).bind(message_id);
+        }
+        insert.execute(&mut **tx).await?;
+        rest = more;
+    }
+    // Webhooks are rare; without any, no delivery is looked for message by message.
+    let webhooks_live = sqlx::query(sql::ANY_LIVE_WEBHOOK)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if webhooks_live {
+        for (_, stored) in &written {
+            let detail = Value::Object(Default::default());
+            let event = crate::MESSAGE_CREATED;
+            webhooks::announce(
+                tx,
+                event,
+                stored.conversation_id,
+                Some(stored.id),
+                detail,
+                now,
+            )
+            .await?;
+        }
+    }
+
+    Ok(steps
+        .into_iter()
+        .map(|step| step.expect("every message of the batch has an outcome"))
+        .collect())
+}
+
+/// The largest of [`sql::ROW_CHUNKS`] that `remaining` rows fill.
+fn chunk_size(remaining: usize) -> usize {
+    sql::ROW_CHUNKS
+        .into_iter()
+        .find(|&size| size <= remaining)
+        .unwrap_or(1)
+}
+
+/// Moves these conversations' `updated_at` to `now` (on PostgreSQL locking their rows first, in
+/// the order of their ids); the ids of those that exist. `ids` are sorted and distinct.
+async fn touch_conversations<DB>(
+    tx: &mut Transaction<'_, DB>,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashSet<i64>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    let mut existing = HashSet::new();
+    for chunk in ids.chunks(MAX_PAIRS) {
+        // Padded to a power of two with the last id, as in `originals`.
+        let size = chunk.len().next_power_of_two();
+        let padded = (0..size).map(|i| chunk[i.min(chunk.len() - 1)]);
+        if !webhooks::for_update::<DB>().is_empty() {
+            let statement = sql::lock_conversations(size);
+            let mut lock = sqlx::query(&statement);
+            for id in padded.clone() {
+                lock = lock.bind(id);
+            }
+            lock.fetch_all(&mut **tx).await?;
+        }
+        let statement = sql::touch_conversations(size);
+        let mut touch = sqlx::query(&statement).bind(now);
+        for id in padded {
+            touch = touch.bind(id);
+        }
+        for row in touch.fetch_all(&mut **tx).await? {
+            existing.insert(row.int("id")?);
+        }
+    }
+    Ok(existing)
+}
+
+/// Inserts plain messages (no file), several to a statement; the stored messages, in the
+/// order given. A message that is not inserted (its `client_id` taken since the batch looked)
+/// fails the batch.
+async fn insert_messages<DB>(
+    tx: &mut Transaction<'_, DB>,
+    messages: &[&NewMessage],
+    now: DateTime<Utc>,
+) -> Result<Vec<Message>>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    let mut stored = Vec::with_capacity(messages.len());
+    let mut rest = messages;
+    while !rest.is_empty() {
+        let (chunk, more) = rest.split_at(chunk_size(rest.len()));
+        let statement = sql::insert_messages(chunk.len());
+        let mut insert = sqlx::query(&statement);
+        for message in chunk {
+            insert = insert
+                .bind(message.conversation_id)
+                .bind(message.sender_type.as_str().to_owned())
+                .bind(message.sender_name.clone())
+                .bind(message.message.clone())
+                .bind(None::<i64>)
+                .bind(message.is_voice)
+                .bind(message.client_id.clone())
+                .bind(now);
+        }
+        let mut rows = insert
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| inserted_message(row, None))
+            .collect::<Result<Vec<_>>>()?;
+        // Ids are handed out in the order of the rows; RETURNING's order is the database's.
+        rows.sort_by_key(|message| message.id);
+        let matches = rows.len() == chunk.len()
+            && rows.iter().zip(chunk).all(|(row, message)| {
+                row.conversation_id == message.conversation_id
+                    && row.client_id == message.client_id
+                    && row.message == message.message
+            });
+        if !matches {
+            // As alone, a repeat must not move its conversation's `updated_at`: start over.
+            return Err(StoreError::Conflict(
+                "a client_id was taken while the batch was written".into(),
+            ));
+        }
+        stored.extend(rows);
+        rest = more;
+    }
+    Ok(stored)
+}
+
+/// Inserts a message with its file: the attachment's row, then the message.
+async fn insert_with_file<DB>(
+    tx: &mut Transaction<'_, DB>,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Message>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    let conversation_id = message.conversation_id;
+    let attachment = message
+        .attachment
+        .as_ref()
+        .ok_or_else(|| StoreError::Corrupt("a message with a file has none".into()))?;
+    let attachment_id = sqlx::query(sql::INSERT_ATTACHMENT)
+        .bind(conversation_id)
+        .bind(attachment.storage_name.clone())
+        .bind(attachment.original_name.clone())
+        .bind(attachment.content_type.clone())
+        .bind(attachment.size_bytes)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                || "an attachment with this storage name".into(),
+                String::new,
+            )
+        })?
+        .int("id")?;
+    let row = sqlx::query(&sql::insert_messages(1))
+        .bind(conversation_id)
+        .bind(message.sender_type.as_str().to_owned())
+        .bind(message.sender_name.clone())
+        .bind(message.message.clone())
+        .bind(Some(attachment_id))
+        .bind(message.is_voice)
+        .bind(message.client_id.clone())
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(StoreError::Conflict(
+            "a client_id was taken while the batch was written".into(),
+        ));
+    };
+    inserted_message(&row, Some(attachment.original_name.clone()))
 }
 
 /// The stored originals of the batch's `client_id`s that are already taken, by conversation

@@ -241,14 +241,6 @@ pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, 
      sender_name, message, attachment_id, is_voice, client_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING id";
-/// The same, answering with the stored message (its attachment's name is the caller's), so a
-/// batch needs no `SELECT` per message.
-pub(crate) const INSERT_MESSAGE_RETURNING: &str = "INSERT INTO messages (conversation_id, \
-     sender_type, sender_name, message, attachment_id, is_voice, client_id, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-     ON CONFLICT (conversation_id, client_id) DO NOTHING \
-     RETURNING id, conversation_id, sender_type, sender_name, message, attachment_id, is_voice, \
-     client_id, created_at";
 pub(crate) const MESSAGE_BY_ID: &str = concat!(select_messages!(), " WHERE m.id = $1");
 pub(crate) const MESSAGE_BY_CLIENT_ID: &str = concat!(
     select_messages!(),
@@ -277,6 +269,66 @@ pub(crate) fn last_messages(count: usize) -> String {
         placeholders.join(", ")
     )
 }
+/// Rows one multi-row statement of a batch inserts at most; a batch uses these sizes (largest
+/// first), so a handful of statement shapes serve every batch and stay prepared.
+pub(crate) const ROW_CHUNKS: [usize; 3] = [16, 4, 1];
+
+/// [`INSERT_MESSAGE`] for `rows` messages (8 parameters each, in its order), answering with
+/// the stored messages (their attachments' names are the caller's), so a batch needs no
+/// `SELECT` per message.
+pub(crate) fn insert_messages(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = row * 8;
+            let params: Vec<String> = (1..=8).map(|n| format!("${}", first + n)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO messages (conversation_id, sender_type, sender_name, message, \
+         attachment_id, is_voice, client_id, created_at) VALUES {} \
+         ON CONFLICT (conversation_id, client_id) DO NOTHING \
+         RETURNING id, conversation_id, sender_type, sender_name, message, attachment_id, \
+         is_voice, client_id, created_at",
+        values.join(", ")
+    )
+}
+
+/// The bot turns of `rows` messages: `$1` now, then (conversation, message) pairs.
+pub(crate) fn insert_bot_jobs(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| format!("(${}, ${}, $1, $1, $1)", 2 * row + 2, 2 * row + 3))
+        .collect();
+    format!(
+        "INSERT INTO bot_jobs (conversation_id, message_id, run_at, created_at, updated_at) \
+         VALUES {} ON CONFLICT (message_id) DO NOTHING",
+        values.join(", ")
+    )
+}
+
+/// Moves the `updated_at` of `count` conversations (`$2`…) to `$1`, returning the ids of those
+/// that exist.
+pub(crate) fn touch_conversations(count: usize) -> String {
+    let ids: Vec<String> = (2..count + 2).map(|n| format!("${n}")).collect();
+    format!(
+        "UPDATE conversations SET updated_at = $1 WHERE id IN ({}) RETURNING id",
+        ids.join(", ")
+    )
+}
+
+/// Locks `count` conversations (`$1`…) in the order of their ids (PostgreSQL).
+pub(crate) fn lock_conversations(count: usize) -> String {
+    let ids: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    format!(
+        "SELECT id FROM conversations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        ids.join(", ")
+    )
+}
+
+/// Whether any webhook might want a delivery.
+pub(crate) const ANY_LIVE_WEBHOOK: &str =
+    "SELECT id FROM webhooks WHERE disabled_at IS NULL LIMIT 1";
+
 /// The messages with any of `count` (conversation, client_id) pairs (`$1, $2`, `$3, $4`…).
 pub(crate) fn messages_by_client_ids(count: usize) -> String {
     let pairs: Vec<String> = (0..count)
@@ -520,7 +572,10 @@ pub(crate) const ATTACH_USER: &str = concat!(
 
 #[cfg(test)]
 mod tests {
-    use super::{contains_pattern, last_messages, list_conversations, messages_by_client_ids};
+    use super::{
+        contains_pattern, insert_bot_jobs, insert_messages, last_messages, list_conversations,
+        lock_conversations, messages_by_client_ids, touch_conversations,
+    };
     use crate::{Assignee, ConversationQuery, ConversationStatus};
 
     fn tail(sql: String) -> String {
@@ -588,6 +643,20 @@ mod tests {
             " FROM conversations WHERE assigned_agent_id IS NULL AND updated_at < $1 \
              ORDER BY updated_at DESC, id DESC LIMIT $2"
         );
+    }
+
+    #[test]
+    fn batch_statements_number_their_rows() {
+        let insert = insert_messages(2);
+        assert!(
+            insert.contains(
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16) "
+            ),
+            "{insert}"
+        );
+        assert!(insert_bot_jobs(2).contains("VALUES ($2, $3, $1, $1, $1), ($4, $5, $1, $1, $1) "));
+        assert!(touch_conversations(2).contains("WHERE id IN ($2, $3) RETURNING id"));
+        assert!(lock_conversations(2).contains("WHERE id IN ($1, $2) ORDER BY id FOR UPDATE"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::{
     task::Poll,
 };
 
-use parley_store::{Inserted, NewAttachment, NewMessage, StoreError};
+use parley_store::{Inserted, NewAttachment, NewMessage, NewWebhook, StoreError, MESSAGE_CREATED};
 use tokio::task::JoinHandle;
 
 use crate::support::{chat, conversation, on_both, text, Db};
@@ -18,6 +18,7 @@ on_both!(
     concurrent_messages_are_stored_once_in_order,
     each_message_of_a_batch_gets_its_own_answer,
     a_failing_message_fails_alone,
+    a_batch_queues_bot_turns_and_webhook_deliveries,
 );
 
 /// Many senders at once on a few conversations: every message is stored once, each sender's
@@ -206,6 +207,75 @@ async fn a_failing_message_fails_alone(db: Db) {
         .expect("get")
         .expect("present");
     assert_eq!(attachment.storage_name, "fresh");
+}
+
+/// What a message brings along is written for each message of a batch: its bot turn when asked
+/// for, and a delivery for each webhook that wants it (and for no other webhook).
+async fn a_batch_queues_bot_turns_and_webhook_deliveries(db: Db) {
+    let one = chat(&db).await;
+    let other_widget = crate::support::widget(&db, "Blog").await;
+    let two = conversation(&db, other_widget.id).await;
+    let hook = |widget_id| NewWebhook {
+        url: "https://crm.example/hooks/parley".into(),
+        events: vec![MESSAGE_CREATED.into()],
+        widget_id: Some(widget_id),
+        secret: format!("whsec_{}", crate::support::token()),
+    };
+    let webhook = db
+        .create_webhook(hook(one.widget_id))
+        .await
+        .expect("webhook");
+    let turn = |conversation_id, body: &str| NewMessage {
+        bot_job: true,
+        ..text(conversation_id, body, Some(body))
+    };
+
+    let writer = Hold::writer(&db, text(two.id, "holds the writer", None)).await;
+    let tasks = vec![
+        queue(&db, turn(one.id, "a")).await,
+        queue(&db, text(one.id, "b", Some("b"))).await,
+        queue(&db, turn(two.id, "c")).await,
+        queue(&db, turn(one.id, "d")).await,
+    ];
+    writer.release().await;
+    let mut stored = Vec::new();
+    for task in tasks {
+        let inserted = task.await.expect("task").expect("insert");
+        assert!(matches!(inserted, Inserted::Created(_)), "{inserted:?}");
+        stored.push(inserted.message().clone());
+    }
+
+    let mut turns = Vec::new();
+    while let Some(job) = db
+        .claim_bot_job(std::time::Duration::from_secs(60))
+        .await
+        .expect("claim")
+    {
+        turns.push((job.conversation_id, job.message_id));
+    }
+    turns.sort();
+    let mut expected: Vec<(i64, i64)> = [0, 2, 3]
+        .iter()
+        .map(|&i| (stored[i].conversation_id, stored[i].id))
+        .collect();
+    expected.sort();
+    assert_eq!(turns, expected, "a turn for each message that asked");
+
+    let mut delivered: Vec<Option<i64>> = db
+        .webhook_deliveries(webhook.id, None, 100)
+        .await
+        .expect("log")
+        .into_iter()
+        .map(|d| d.message_id)
+        .collect();
+    delivered.sort();
+    let mut expected: Vec<Option<i64>> = stored
+        .iter()
+        .filter(|m| m.conversation_id == one.id)
+        .map(|m| Some(m.id))
+        .collect();
+    expected.sort();
+    assert_eq!(delivered, expected, "the widget's messages only, once each");
 }
 
 /// A message whose `after_commit` holds the store's writer until released, so that messages
