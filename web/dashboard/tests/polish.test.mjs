@@ -128,16 +128,16 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     if (await details.isVisible()) await details.click();
     const saved = page.locator('section.saved');
     await saved.getByLabel('Shortcut', { exact: true }).fill(shortcut);
-    await saved.getByLabel('Reply text', { exact: true }).fill('Thank you!');
+    await saved.getByLabel('Reply text', { exact: true }).fill('Thank you! ' + size);
     await saved.getByRole('button', { name: 'Save reply' }).click();
-    await saved.locator('.saved-reply', { hasText: 'Thank you!' }).waitFor();
+    await saved.locator('.saved-reply', { hasText: 'Thank you! ' + size }).waitFor();
 
     // Edit, then Escape: nothing changes, the focus is back on Edit.
     await saved.getByRole('button', { name: 'Edit /' + shortcut }).click();
     const text = saved.getByLabel('Text of /' + shortcut);
     await text.fill('Changed my mind');
     await text.press('Escape');
-    await saved.locator('.saved-reply', { hasText: 'Thank you!' }).waitFor();
+    await saved.locator('.saved-reply', { hasText: 'Thank you! ' + size }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Edit /' + shortcut);
 
     // A taken shortcut is refused and said; then a real change is saved.
@@ -148,20 +148,20 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await saved.getByRole('button', { name: 'Save', exact: true }).click();
     await saved.locator('.saved-edit [role=alert]').filter({ hasText: /./ }).waitFor();
     await saved.getByLabel('Shortcut of /' + shortcut).fill(shortcut);
-    await saved.getByLabel('Text of /' + shortcut).fill('Thank you, {{name}} — we are glad to help.');
+    await saved.getByLabel('Text of /' + shortcut).fill('Thank you, {{name}} — we are glad to help ' + size + '.');
     await shot(page, 'polish-saved-reply-edit-' + size);
     assert.deepEqual(await axeViolations(page), [], 'a saved reply being edited');
     await saved.getByRole('button', { name: 'Save', exact: true }).click();
-    await saved.locator('.saved-reply', { hasText: 'we are glad to help' }).waitFor();
+    await saved.locator('.saved-reply', { hasText: 'we are glad to help ' + size }).waitFor();
     const stored = (await parley.agentApi('GET', '/api/agent/saved-replies')).json.saved_replies.find((r) => r.shortcut === shortcut);
-    assert.equal(stored.text, 'Thank you, {{name}} — we are glad to help.');
+    assert.equal(stored.text, 'Thank you, {{name}} — we are glad to help ' + size + '.');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Edit /' + shortcut);
 
     // The reply box offers the changed text.
     const close = page.getByRole('button', { name: 'Close details' });
     if (await close.isVisible()) await close.click();
     await page.locator('#pd-reply').fill('/' + shortcut);
-    await page.locator('#pd-saved-picker [role=option]', { hasText: 'we are glad to help' }).waitFor();
+    await page.locator('#pd-saved-picker [role=option]', { hasText: 'we are glad to help ' + size }).waitFor();
     assert.deepEqual(page.errors, []);
     await context.close();
   });

@@ -254,7 +254,7 @@ async fn a_receiver_gets_signed_events_in_order_per_conversation() {
         .unwrap();
     assert_eq!(response.status(), 201);
 
-    let got = receiver.wait_for(13).await;
+    let got = receiver.wait_for(14).await;
     for request in &got {
         assert!(request.signed_by(&secret), "signed: {:?}", request.headers);
         assert!(!request.signed_by("whsec_another"));
@@ -290,6 +290,7 @@ async fn a_receiver_gets_signed_events_in_order_per_conversation() {
             "conversation.assigned",
             "message.created",
             "conversation.status_changed",
+            "message.created",
             "conversation.rated",
         ]
     );
@@ -300,7 +301,13 @@ async fn a_receiver_gets_signed_events_in_order_per_conversation() {
         .collect();
     assert_eq!(
         texts,
-        ["question 0", "question 1", "question 2", "Ada here"]
+        [
+            "question 0",
+            "question 1",
+            "question 2",
+            "Ada here",
+            "The conversation was closed."
+        ]
     );
     assert_eq!(
         firsts[0]["data"]["conversation"]["visitor_email"],
@@ -329,8 +336,9 @@ async fn a_receiver_gets_signed_events_in_order_per_conversation() {
         json!({"id": ada.id, "name": "Ada"})
     );
     assert_eq!(firsts[7]["data"]["status"], "closed");
-    assert_eq!(firsts[8]["data"]["rating"]["score"], 5);
-    assert_eq!(firsts[8]["data"]["rating"]["comment"], "Quick");
+    assert_eq!(firsts[8]["data"]["message"]["sender_type"], "system");
+    assert_eq!(firsts[9]["data"]["rating"]["score"], 5);
+    assert_eq!(firsts[9]["data"]["rating"]["comment"], "Quick");
     let seconds = of(second);
     assert_eq!(
         events(&seconds),
@@ -348,7 +356,7 @@ async fn a_receiver_gets_signed_events_in_order_per_conversation() {
     assert_eq!(unique.len(), ids.len(), "each delivery once");
 
     let deliveries = settled(&admin, webhook).await;
-    assert_eq!(deliveries.len(), 13);
+    assert_eq!(deliveries.len(), 14);
     assert!(deliveries
         .iter()
         .all(|d| d["state"] == "delivered" && d["response_code"] == 200 && d["attempts"] == 1));
