@@ -101,6 +101,10 @@ pub struct Tuning {
     /// several generators on different ones, open more connections than one address can.
     #[arg(long, global = true, value_delimiter = ',')]
     pub bind: Vec<IpAddr>,
+    /// WebSocket ports the connections take in turn, instead of all using `--port`: the nodes of
+    /// a cluster (e.g. `8080,8081,8082`), so that subscribers are spread over them.
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub ws_ports: Vec<u16>,
     /// Once every connection has subscribed or failed, write the setup figures to this file as
     /// one JSON line (whole or not at all), so that a script driving several generators knows
     /// when all of them are connected.

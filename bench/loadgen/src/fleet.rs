@@ -41,7 +41,9 @@ pub struct Ctx {
     pub setup: Setup,
     /// Bounds concurrent handshakes to `--connect-parallelism`.
     gate: Semaphore,
-    url: String,
+    /// WebSocket URLs and ports (`--ws-ports`, else `--port`), taken in turn.
+    urls: Vec<(String, u16)>,
+    next_url: AtomicUsize,
     /// Source addresses (`--bind`), taken in turn; empty: the kernel picks.
     bind: Vec<IpAddr>,
     next_bind: AtomicUsize,
@@ -59,7 +61,8 @@ impl Ctx {
             })
             .ok();
         Arc::new(Ctx {
-            url: target.ws_url(),
+            urls: ws_urls(target, &tuning.ws_ports),
+            next_url: AtomicUsize::new(0),
             bind: tuning.bind.clone(),
             next_bind: AtomicUsize::new(0),
             target: target.clone(),
@@ -134,12 +137,9 @@ impl Ctx {
         };
         let started = Instant::now();
         let attempt = async {
-            let mut conn = Conn::open(
-                &self.url,
-                (&self.target.host, self.target.port),
-                self.source(),
-            )
-            .await?;
+            let (url, port) =
+                &self.urls[self.next_url.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
+            let mut conn = Conn::open(url, (&self.target.host, *port), self.source()).await?;
             let auth = authorize(conn.socket_id.clone()).await?;
             conn.subscribe(&spec.channel, &auth).await?;
             Ok::<_, ConnError>(conn)
@@ -225,6 +225,21 @@ impl Ctx {
             }
         })
     }
+}
+
+/// The WebSocket URL of each port in `ports`, or of the target's own port if none is given.
+fn ws_urls(target: &Target, ports: &[u16]) -> Vec<(String, u16)> {
+    if ports.is_empty() {
+        return vec![(target.ws_url(), target.port)];
+    }
+    ports
+        .iter()
+        .map(|&port| {
+            let mut t = target.clone();
+            t.port = port;
+            (t.ws_url(), port)
+        })
+        .collect()
 }
 
 fn setup_kind(e: &ConnError) -> &'static str {

@@ -47,12 +47,12 @@ pub struct PresenceChurnArgs {
     /// Seconds of churning.
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
-    /// WebSocket ports the churners connect to, in turn (default: `--port`).
+    /// WebSocket ports the churners connect to, in turn (default: `--ws-ports`, else `--port`).
     #[arg(long, value_delimiter = ',')]
     pub churn_ports: Vec<u16>,
-    /// WebSocket ports the watchers connect to, in turn (default: `--port`). Watcher j of a
-    /// channel takes port j + 1 of the list first, so with two or more ports most watchers sit on
-    /// another node than most of their channel's churners.
+    /// WebSocket ports the watchers connect to (default: `--ws-ports`, else `--port`). Watcher j
+    /// of a channel takes port j + 1 of the list and the channel's k-th churner port k, so with
+    /// several ports each watcher hears churners on its own node and on the others.
     #[arg(long, value_delimiter = ',')]
     pub watch_ports: Vec<u16>,
 }
@@ -192,13 +192,18 @@ pub async fn run(
     args: &PresenceChurnArgs,
 ) -> anyhow::Result<Report> {
     let channels = args.channels.max(1);
-    let churn_ports = if args.churn_ports.is_empty() {
+    let default_ports = if tuning.ws_ports.is_empty() {
         vec![target.port]
+    } else {
+        tuning.ws_ports.clone()
+    };
+    let churn_ports = if args.churn_ports.is_empty() {
+        default_ports.clone()
     } else {
         args.churn_ports.clone()
     };
     let watch_ports = if args.watch_ports.is_empty() {
-        vec![target.port]
+        default_ports
     } else {
         args.watch_ports.clone()
     };
@@ -242,7 +247,7 @@ pub async fn run(
     }
     let mut churners = Vec::new();
     for i in 0..args.churners {
-        let port = churn_ports[i % churn_ports.len()];
+        let port = churn_ports[(i / channels) % churn_ports.len()];
         churners.push(tokio::spawn(churner(
             Arc::clone(&shared),
             i,
