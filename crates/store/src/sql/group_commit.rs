@@ -130,23 +130,29 @@ where
         after_commit: AfterCommit,
     ) -> Result<Inserted> {
         let (answer, answered) = oneshot::channel();
-        let mut pending = Pending {
+        let pending = Pending {
             message,
             after_commit,
             answer,
         };
         {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                if let Some(sender) = queue.as_ref() {
-                    match sender.send(pending) {
-                        Ok(()) => break,
-                        // The writer's runtime is gone; start another on this one.
-                        Err(mpsc::error::SendError(back)) => pending = back,
-                    }
-                }
+            let unsent = match queue.as_ref() {
+                None => Some(pending),
+                Some(sender) => match sender.send(pending) {
+                    Ok(()) => None,
+                    // The writer's runtime is gone; start another on this one.
+                    Err(mpsc::error::SendError(back)) => Some(back),
+                },
+            };
+            if let Some(pending) = unsent {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 tokio::spawn(write_batches(self.pool.clone(), receiver));
+                // Once: a runtime that is shutting down drops a new task at once, and trying
+                // again would spin for as long as the shutdown waits on this request.
+                if sender.send(pending).is_err() {
+                    return Err(StoreError::Database(sqlx::Error::WorkerCrashed));
+                }
                 *queue = Some(sender);
             }
         }
