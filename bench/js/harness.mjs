@@ -101,6 +101,10 @@ async function main() {
   const latencies = new Float64Array(totalEvents * opts.subscribers);
   let deliveries = 0;
   const perSeq = new Uint32Array(totalEvents);
+  // Per event: when its first and its last delivery arrived (ms after its publish), to tell the
+  // server's time to the first write from the time the deliveries take to be read.
+  const firstAt = new Float64Array(totalEvents).fill(NaN);
+  const lastAt = new Float64Array(totalEvents);
   let firstSend = 0;
   let lastReceive = 0;
   let outOfRange = 0;
@@ -123,7 +127,10 @@ async function main() {
       return;
     }
     perSeq[data.s]++;
-    latencies[deliveries++] = now - data.t;
+    const latency = now - data.t;
+    if (Number.isNaN(firstAt[data.s])) firstAt[data.s] = latency;
+    lastAt[data.s] = latency;
+    latencies[deliveries++] = latency;
     lastReceive = now;
   };
 
@@ -196,11 +203,14 @@ async function main() {
   // {"s":N,"t":12345.678901234567,"p":""} is about 40 bytes; the pad brings the data to --size.
   const pad = 'x'.repeat(Math.max(0, opts.size - 40));
   let accepted = 0;
+  // Publish round trips (ms): the HTTP request through the SDK until its answer.
+  const httpTimes = [];
   const acceptedSeq = new Uint8Array(totalEvents);
   const publish = async (seq) => {
     const t = performance.now();
     try {
       const res = await pusher.trigger(channel, 'bench', { s: seq, t, p: pad });
+      httpTimes.push(performance.now() - t);
       if (res.status >= 200 && res.status < 300) {
         accepted++;
         acceptedSeq[seq] = 1;
@@ -257,6 +267,16 @@ async function main() {
     if (perSeq[s] < sockets.length) lost += sockets.length - perSeq[s];
     else duplicates += perSeq[s] - sockets.length;
   }
+  httpTimes.sort((a, b) => a - b);
+  const firsts = [];
+  const spreads = [];
+  for (let s = 0; s < totalEvents; s++) {
+    if (Number.isNaN(firstAt[s])) continue;
+    firsts.push(firstAt[s]);
+    spreads.push(lastAt[s] - firstAt[s]);
+  }
+  firsts.sort((a, b) => a - b);
+  spreads.sort((a, b) => a - b);
   const sorted = latencies.subarray(0, deliveries).sort();
   const deliverySecs = (windowEnd - firstSend) / 1000;
   const pct = (s) => round((100 * s) / wallSecs, 1);
@@ -274,6 +294,10 @@ async function main() {
     connect_secs: round(connectSecs, 2),
     connect_p50_ms: round(percentile(connectTimes, 0.5)),
     connect_p99_ms: round(percentile(connectTimes, 0.99)),
+    http_p50_ms: round(percentile(httpTimes, 0.5)),
+    http_p99_ms: round(percentile(httpTimes, 0.99)),
+    first_delivery_p50_ms: round(percentile(firsts, 0.5)),
+    spread_p50_ms: round(percentile(spreads, 0.5)),
     deliveries,
     expected,
     lost,
@@ -301,7 +325,10 @@ async function main() {
       `${result.deliveries_per_sec}/s, latency p50 ${result.p50_ms} p90 ${result.p90_ms} ` +
       `p99 ${result.p99_ms} max ${result.max_ms} ms; CPU server ${result.server_cpu_pct} % ` +
       `harness ${result.harness_cpu_pct} % other ${result.other_cpu_pct} %; ` +
-      `event-loop delay p99 ${result.loop_delay_p99_ms} ms; extensions '${extensions}'`,
+      `event-loop delay p99 ${result.loop_delay_p99_ms} ms; publish p50 ${result.http_p50_ms} ms; ` +
+      `per event: first delivery p50 ${result.first_delivery_p50_ms} ms, first→last p50 ` +
+      `${result.spread_p50_ms} ms; ` +
+      `extensions '${extensions}'`,
   );
   console.log(JSON.stringify(result));
   for (const ws of sockets) ws.terminate();
