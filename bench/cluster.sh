@@ -71,10 +71,17 @@ stop_nodes() {
     NODE_PORTS=()
 }
 
+# The run's keys in Redis (some names hold a newline, so they are deleted inside Redis).
 forget_redis_keys() {
     command -v redis-cli >/dev/null || return 0
-    redis-cli -u "$REDIS_URL" --scan --pattern "$CHANNEL_PREFIX:*" 2>/dev/null |
-        xargs -r -n 100 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+    redis-cli -u "$REDIS_URL" eval '
+        local cursor, n = "0", 0
+        repeat
+            local r = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
+            cursor = r[1]
+            for _, k in ipairs(r[2]) do redis.call("DEL", k); n = n + 1 end
+        until cursor == "0"
+        return n' 0 "$CHANNEL_PREFIX:*" >/dev/null 2>&1 || true
 }
 trap 'stop_nodes; forget_redis_keys' EXIT
 trap 'exit 130' INT TERM
