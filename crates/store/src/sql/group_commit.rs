@@ -6,8 +6,8 @@
 //! changed pages to the WAL once per transaction, PostgreSQL flushes its WAL once per commit,
 //! and both pay for `BEGIN` and `COMMIT`. A batch also needs few statements: one finds the
 //! repeated `client_id`s, one touches (and on PostgreSQL first locks) the conversations, the
-//! messages go in several to an `INSERT … RETURNING`, their bot turns likewise, and webhook
-//! deliveries are looked for message by message only when a webhook exists. Each statement is a
+//! messages go in several to an `INSERT … RETURNING`, their bot turns likewise, and one
+//! `INSERT … SELECT` queues their webhook deliveries. Each statement is a
 //! round trip (to SQLite's connection thread, or to the PostgreSQL server), so under load that,
 //! more than the commit, was most of a message's cost. At a low rate nothing changes: a message
 //! that arrives while no commit is in flight is a batch of one, written at once by the same code
@@ -419,25 +419,20 @@ where
         insert.execute(&mut **tx).await?;
         rest = more;
     }
-    // Webhooks are rare; without any, no delivery is looked for message by message.
-    let webhooks_live = sqlx::query(sql::ANY_LIVE_WEBHOOK)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some();
-    if webhooks_live {
-        for (_, stored) in &written {
-            let detail = Value::Object(Default::default());
-            let event = crate::MESSAGE_CREATED;
-            webhooks::announce(
-                tx,
-                event,
-                stored.conversation_id,
-                Some(stored.id),
-                detail,
-                now,
-            )
-            .await?;
+    let ids: Vec<i64> = written.iter().map(|(_, stored)| stored.id).collect();
+    for chunk in ids.chunks(MAX_PAIRS) {
+        let size = chunk.len().next_power_of_two();
+        let statement = sql::announce_messages(size);
+        let event = crate::MESSAGE_CREATED;
+        let mut announce = sqlx::query(&statement)
+            .bind(event.to_owned())
+            .bind(Value::Object(Default::default()))
+            .bind(now)
+            .bind(format!("%,{event},%"));
+        for i in 0..size {
+            announce = announce.bind(chunk[i.min(chunk.len() - 1)]);
         }
+        announce.execute(&mut **tx).await?;
     }
 
     Ok(steps
@@ -473,15 +468,11 @@ where
         // Padded to a power of two with the last id, as in `originals`.
         let size = chunk.len().next_power_of_two();
         let padded = (0..size).map(|i| chunk[i.min(chunk.len() - 1)]);
-        if !webhooks::for_update::<DB>().is_empty() {
-            let statement = sql::lock_conversations(size);
-            let mut lock = sqlx::query(&statement);
-            for id in padded.clone() {
-                lock = lock.bind(id);
-            }
-            lock.fetch_all(&mut **tx).await?;
-        }
-        let statement = sql::touch_conversations(size);
+        let statement = if webhooks::for_update::<DB>().is_empty() {
+            sql::touch_conversations(size)
+        } else {
+            sql::lock_and_touch_conversations(size)
+        };
         let mut touch = sqlx::query(&statement).bind(now);
         for id in padded {
             touch = touch.bind(id);

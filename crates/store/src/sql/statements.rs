@@ -271,7 +271,7 @@ pub(crate) fn last_messages(count: usize) -> String {
 }
 /// Rows one multi-row statement of a batch inserts at most; a batch uses these sizes (largest
 /// first), so a handful of statement shapes serve every batch and stay prepared.
-pub(crate) const ROW_CHUNKS: [usize; 3] = [16, 4, 1];
+pub(crate) const ROW_CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
 /// [`INSERT_MESSAGE`] for `rows` messages (8 parameters each, in its order), answering with
 /// the stored messages (their attachments' names are the caller's), so a batch needs no
@@ -316,18 +316,34 @@ pub(crate) fn touch_conversations(count: usize) -> String {
     )
 }
 
-/// Locks `count` conversations (`$1`…) in the order of their ids (PostgreSQL).
-pub(crate) fn lock_conversations(count: usize) -> String {
-    let ids: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+/// [`touch_conversations`] that first locks the rows in the order of their ids (PostgreSQL), so
+/// that two batches touching the same conversations cannot deadlock.
+pub(crate) fn lock_and_touch_conversations(count: usize) -> String {
+    let ids: Vec<String> = (2..count + 2).map(|n| format!("${n}")).collect();
     format!(
-        "SELECT id FROM conversations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        "UPDATE conversations SET updated_at = $1 WHERE id IN \
+         (SELECT id FROM conversations WHERE id IN ({}) ORDER BY id FOR UPDATE) RETURNING id",
         ids.join(", ")
     )
 }
 
-/// Whether any webhook might want a delivery.
-pub(crate) const ANY_LIVE_WEBHOOK: &str =
-    "SELECT id FROM webhooks WHERE disabled_at IS NULL LIMIT 1";
+/// The `message.created` deliveries of `count` messages (`$5`…), as one change each announces
+/// them (`webhooks.rs`), in the order of the messages: `$1` the event, `$2` the detail, `$3`
+/// now, `$4` `%,{event},%`.
+pub(crate) fn announce_messages(count: usize) -> String {
+    let ids: Vec<String> = (5..count + 5).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO webhook_deliveries \
+         (webhook_id, event, conversation_id, message_id, detail, next_attempt_at, created_at) \
+         SELECT w.id, $1, m.conversation_id, m.id, $2, $3, $3 \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         JOIN webhooks w ON w.disabled_at IS NULL \
+         AND (w.widget_id IS NULL OR w.widget_id = c.widget_id) \
+         AND (w.events = '' OR (',' || w.events || ',') LIKE $4) \
+         WHERE m.id IN ({}) ORDER BY m.id, w.id",
+        ids.join(", ")
+    )
+}
 
 /// The messages with any of `count` (conversation, client_id) pairs (`$1, $2`, `$3, $4`…).
 pub(crate) fn messages_by_client_ids(count: usize) -> String {
@@ -573,8 +589,9 @@ pub(crate) const ATTACH_USER: &str = concat!(
 #[cfg(test)]
 mod tests {
     use super::{
-        contains_pattern, insert_bot_jobs, insert_messages, last_messages, list_conversations,
-        lock_conversations, messages_by_client_ids, touch_conversations,
+        announce_messages, contains_pattern, insert_bot_jobs, insert_messages, last_messages,
+        list_conversations, lock_and_touch_conversations, messages_by_client_ids,
+        touch_conversations,
     };
     use crate::{Assignee, ConversationQuery, ConversationStatus};
 
@@ -656,7 +673,9 @@ mod tests {
         );
         assert!(insert_bot_jobs(2).contains("VALUES ($2, $3, $1, $1, $1), ($4, $5, $1, $1, $1) "));
         assert!(touch_conversations(2).contains("WHERE id IN ($2, $3) RETURNING id"));
-        assert!(lock_conversations(2).contains("WHERE id IN ($1, $2) ORDER BY id FOR UPDATE"));
+        assert!(lock_and_touch_conversations(2)
+            .contains("WHERE id IN ($2, $3) ORDER BY id FOR UPDATE) RETURNING id"));
+        assert!(announce_messages(2).contains("WHERE m.id IN ($5, $6) ORDER BY m.id, w.id"));
     }
 
     #[test]
