@@ -6,7 +6,8 @@
 #   1. N connections open at once: N - 1000 idle ones (public channels bench-idle-*) held by as
 #      many generator processes as the descriptor limit needs, each from its own loopback source
 #      address (127.0.0.2, 127.0.0.3, ...), plus 1000 subscribers of one channel held by a fan-out
-#      generator (from 127.0.1.1). Connect rate = connections / the slowest generator's setup.
+#      generator. Every generator of the run gets an address of its own. Connect rate =
+#      connections / the slowest generator's setup.
 #   2. All idle for IDLE_SECS, then: the server's VmRSS, the host's kernel TCP memory
 #      (/proc/net/sockstat "TCP: mem", pages) and socket objects (/proc/slabinfo), each against
 #      its reading before anything connected, per connection; and the buffer memory of the
@@ -143,9 +144,26 @@ server_skmem_bytes() {
 }
 conntrack_count() { cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo null; }
 
-# The source address of generator $1 (0, 1, ...): 127.0.0.2 upwards.
-source_addr() { echo "127.0.$(($1 / 250)).$(($1 % 250 + 2))"; }
-FANOUT_SOURCE=127.0.250.1
+# A new loopback source address for each generator of the run: 127.0.0.2, 127.0.0.3, ... A closed
+# connection's port stays taken on its address for a minute (TIME_WAIT), and binding to port 0
+# slows down badly as an address's ports fill, so no address is used twice.
+ADDR_NEXT=0
+next_source() {
+    local i=$ADDR_NEXT
+    ADDR_NEXT=$((ADDR_NEXT + 1))
+    SOURCE="127.$((i / 62500 % 250)).$((i / 250 % 250)).$((i % 250 + 2))"
+}
+# Sockets still closing from the previous size would make the next baseline too high: wait
+# (at most 20 s) until the host has no more TCP sockets than when the script started, give or
+# take a hundred.
+tcp_alloc() { awk '/^TCP:/ {for (i = 1; i < NF; i++) if ($i == "alloc") print $(i + 1)}' /proc/net/sockstat; }
+TCP_ALLOC_START=$(tcp_alloc)
+wait_sockets_closed() {
+    for _ in $(seq 1 100); do
+        [ "$(tcp_alloc)" -le $((TCP_ALLOC_START + 100)) ] && return 0
+        sleep 0.2
+    done
+}
 
 loadgen() {
     "${LOADGEN_PIN[@]}" target/release/parley-loadgen --host 127.0.0.1 --port "$PORT" \
@@ -186,6 +204,7 @@ run_point() {
     echo
     echo "== $SERVER, $n connections: $idle idle over $holders generator(s) + $fanout fan-out subscribers"
 
+    wait_sockets_closed
     start_server "$DIR/server.log" || return 1
     sleep 1
     local rss_before mem_before slab_before ct_before
@@ -202,7 +221,8 @@ run_point() {
         left=$((left - count))
         parallel=$((CONNECT_PARALLELISM * count / n))
         [ "$parallel" -lt 1 ] && parallel=1
-        loadgen --bind "$(source_addr "$i")" --connect-parallelism "$parallel" \
+        next_source
+        loadgen --bind "$SOURCE" --connect-parallelism "$parallel" \
             --ready-file "$DIR/ready-$i.json" --release-file "$DIR/release" \
             idle --connections "$count" --channels 100 --idle-secs 0 \
             >"$DIR/idle-$i.txt" 2>"$DIR/idle-$i.err" &
@@ -211,7 +231,8 @@ run_point() {
     done
     parallel=$((CONNECT_PARALLELISM * fanout / n))
     [ "$parallel" -lt 1 ] && parallel=1
-    loadgen --bind "$FANOUT_SOURCE" --connect-parallelism "$parallel" \
+    next_source
+    loadgen --bind "$SOURCE" --connect-parallelism "$parallel" \
         --ready-file "$DIR/ready-fanout.json" --release-file "$DIR/go" \
         fanout --subscribers "$fanout" --rate "$FANOUT_RATE" --duration "$DURATION" \
         >"$DIR/fanout-1.txt" 2>"$DIR/fanout-1.err" &
@@ -256,7 +277,8 @@ run_point() {
         [ "$runs" -ge $((REPEATS + EXTRA_REPEATS)) ] && break
         [ "$runs" -ge "$REPEATS" ] && [ "$EXTRA_REPEATS" = 0 ] && break
         runs=$((runs + 1))
-        loadgen --bind "$FANOUT_SOURCE" \
+        next_source
+        loadgen --bind "$SOURCE" \
             fanout --subscribers "$fanout" --rate "$FANOUT_RATE" --duration "$DURATION" \
             >"$DIR/fanout-$runs.txt" 2>"$DIR/fanout-$runs.err" || true
     done
