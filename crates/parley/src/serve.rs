@@ -19,9 +19,20 @@ use crate::{
     settings::{BroadcastConnection, Settings},
 };
 
+/// Lifts the soft limit on open files to the hard one. Every WebSocket is a file, and the soft
+/// limit a shell or a supervisor hands down (often 1 024) would refuse visitors long before the
+/// machine runs short; the hard limit is the operator's (`LimitNOFILE`, `ulimit -Hn`).
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files: this process may hold {limit}"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-files limit"),
+    }
+}
+
 /// `parley realtime`: the Pusher-protocol server alone (a drop-in for `reverb:start`), until
 /// Ctrl-C or SIGTERM.
 pub async fn realtime(settings: Settings) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let config = settings.realtime()?;
     let listener = bind(&settings.realtime_bind).await?;
     let address: SocketAddr = listener.local_addr()?;
@@ -38,6 +49,7 @@ pub async fn realtime(settings: Settings) -> anyhow::Result<()> {
 
 /// Runs everything until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    raise_open_files_limit();
     settings.prepare_data_dir()?;
     let realtime_config = settings.realtime()?;
     let app = realtime_config.apps[0].clone();

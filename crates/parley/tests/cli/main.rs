@@ -4,6 +4,7 @@
 mod admin;
 mod data_dir;
 mod identity;
+mod limits;
 mod privacy;
 mod support;
 mod webhooks;

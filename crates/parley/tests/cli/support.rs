@@ -94,7 +94,13 @@ impl Serve {
     /// Starts `parley serve` and reads its output until it prints the dashboard's address (the
     /// last line of start-up), failing if it exits or has not got there within a minute.
     pub fn start(cwd: &Path, vars: &[(&str, &str)]) -> Self {
-        let mut child = parley(cwd, &["serve"], vars)
+        Self::from(parley(cwd, &["serve"], vars))
+    }
+
+    /// Starts `command`, a `parley serve` built by [`parley`] (perhaps run through a shell),
+    /// and reads its output until it is ready, as [`Serve::start`] does.
+    pub fn from(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
