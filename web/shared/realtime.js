@@ -51,7 +51,10 @@ export function echoOptions(config, provider, authorize) {
   const r = config.reverb;
   const tls = r.scheme === 'https';
   const port = Number(r.port) || (tls ? 443 : 80);
-  return Object.assign(common, { broadcaster: 'reverb', key: r.key, wsHost: r.host || location.hostname, wsPort: port, wssPort: port, forceTLS: tls });
+  const options = { broadcaster: 'reverb', key: r.key, wsHost: r.host || location.hostname, wsPort: port, wssPort: port, forceTLS: tls };
+  // REVERB_SERVER_PATH: the server answers at {path}/app/{key} (a proxy routing by path).
+  if (r.path) options.wsPath = r.path;
+  return Object.assign(common, options);
 }
 
 /**

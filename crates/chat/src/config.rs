@@ -40,6 +40,9 @@ pub struct RealtimeApp {
     pub scheme: String,
     /// Pusher cluster (hosted Pusher only).
     pub cluster: String,
+    /// Path before `/app/{key}` (Reverb's `REVERB_SERVER_PATH`, e.g. `/ws` behind a proxy that
+    /// routes by path); empty for none.
+    pub path: String,
 }
 
 impl fmt::Debug for RealtimeApp {

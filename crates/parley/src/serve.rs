@@ -242,6 +242,7 @@ fn chat_config(
         },
         scheme: client.scheme.clone(),
         cluster: String::new(),
+        path: client.path.clone(),
     });
     config.pusher = settings.pusher.as_ref().map(|pusher| RealtimeApp {
         key: pusher.key.clone(),
@@ -250,6 +251,7 @@ fn chat_config(
         port: pusher.port,
         scheme: pusher.scheme.clone(),
         cluster: pusher.cluster.clone(),
+        path: String::new(),
     });
     if let Some(dir) = std::env::var_os("PARLEY_KNOWLEDGE_DIR") {
         config.knowledge_dir = dir.into();

@@ -166,6 +166,8 @@ pub struct ClientEndpoint {
     pub port: u16,
     /// `http` or `https`.
     pub scheme: String,
+    /// Path before `/app/{key}` (`REVERB_SERVER_PATH`), without a trailing slash.
+    pub path: String,
 }
 
 /// Hosted Pusher credentials (`PUSHER_APP_ID`, …).
@@ -343,6 +345,9 @@ impl Settings {
             host: get("REVERB_HOST"),
             port: parse::<u16>(&lookup, "REVERB_PORT", "a port number")?.unwrap_or(port),
             scheme: get("REVERB_SCHEME").unwrap_or_else(|| "http".into()),
+            path: get("REVERB_SERVER_PATH")
+                .map(|p| p.trim_end_matches('/').to_string())
+                .unwrap_or_default(),
         };
         let pusher = pusher_settings(&lookup)?;
         if broadcast == BroadcastConnection::Pusher && pusher.is_none() {

@@ -109,9 +109,10 @@ pub(super) fn realtime_settings(
             "host": app.host.clone().unwrap_or(request_host),
             "port": app.port,
             "scheme": app.scheme,
+            "path": app.path,
         }),
         None => {
-            json!({ "enabled": false, "key": null, "host": null, "port": null, "scheme": null })
+            json!({ "enabled": false, "key": null, "host": null, "port": null, "scheme": null, "path": null })
         }
     };
     let pusher = match &config.pusher {

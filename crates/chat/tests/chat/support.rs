@@ -165,6 +165,7 @@ impl TestApp {
             port: realtime_addr.port(),
             scheme: "http".into(),
             cluster: String::new(),
+            path: String::new(),
         });
         tweak(&mut config);
         // The service reaches the realtime server as a separate Reverb would be reached: over
