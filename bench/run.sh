@@ -26,14 +26,8 @@ CE_GROUP_SIZE=${CE_GROUP_SIZE:-2}
 CE_RATE=${CE_RATE:-10}
 DURATION=${DURATION:-30}
 SERVER=${SERVER:-parley}
-# Where bench/peers/install.sh puts the peer servers.
-PEERS=$PWD/bench/peers/.install
 SERVER_CORE=${SERVER_CORE:-0}
 LOADGEN_CORE=${LOADGEN_CORE:-1}
-
-APP_ID=bench
-APP_KEY=bench-key
-APP_SECRET=bench-secret
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
@@ -43,112 +37,39 @@ fi
 # shellcheck source=bench/common.sh
 . bench/common.sh
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-        || echo $((20000 + RANDOM % 20000))
-}
-
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
-SERVER_PID=""
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 # With SERVER=parley-cluster: the node publishes go to, and its port.
 PUBLISH_NODE_PID=""
 API_PORT=""
 
-stop_pid() {
-    local pid=$1
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        # Give it its shutdown grace, then insist.
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-}
-
-stop_server() {
-    stop_pid "$SERVER_PID"
+stop_servers() {
     stop_pid "$PUBLISH_NODE_PID"
-    SERVER_PID=""
     PUBLISH_NODE_PID=""
     API_PORT=""
+    stop_server
 }
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+trap stop_servers EXIT
+trap 'stop_servers; exit 130' INT TERM
 
-# The peers are started with the same app and with their own limits lifted to the benchmark's
-# sizes, so that no figure is a peer's default quota.
-# A `parley realtime` on $1 logging to $2; extra environment after that.
-start_parley() {
-    local port=$1 log=$2
-    shift 2
-    env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
-        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$port" \
-        PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" "$@" \
-        "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
-}
-
-start_server() {
-    PORT=$(free_port)
+# The server for scenario $1: bench/servers.sh's, or two Parley nodes sharing Redis.
+start_scenario_server() {
     local log="$WORK/server-$1.log"
-    case $SERVER in
-        parley) start_parley "$PORT" "$log" ;;
-        parley-cluster)
-            # Each node joins before it listens, so both are in the cluster once both accept.
-            local cluster=(REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/}"
-                PARLEY_CLUSTER_CHANNEL="parley-bench:$$:$1")
-            API_PORT=$(free_port)
-            start_parley "$API_PORT" "$WORK/publish-node-$1.log" "${cluster[@]}"
-            PUBLISH_NODE_PID=$!
-            start_parley "$PORT" "$log" "${cluster[@]}"
-            ;;
-        sockudo)
-            (cd "$WORK" && exec env HOST=127.0.0.1 PORT="$PORT" METRICS_ENABLED=false \
-                SOCKUDO_DEFAULT_APP_ID=$APP_ID SOCKUDO_DEFAULT_APP_KEY=$APP_KEY \
-                SOCKUDO_DEFAULT_APP_SECRET=$APP_SECRET SOCKUDO_DEFAULT_APP_ENABLED=true \
-                SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
-                SOCKUDO_DEFAULT_APP_MAX_CONNECTIONS=100000 SOCKUDO_MAX_CONNECTIONS=100000 \
-                SOCKUDO_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SECOND=1000000 \
-                SOCKUDO_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SECOND=1000000 \
-                SOCKUDO_DEFAULT_APP_MAX_READ_REQUESTS_PER_SECOND=1000000 \
-                RATE_LIMITER_ENABLED=false QUEUE_DRIVER=memory \
-                RUST_LOG="${RUST_LOG:-warn}" \
-                "${SERVER_PIN[@]}" "$PEERS/sockudo/bin/sockudo") >"$log" 2>&1 &
-            ;;
-        soketi)
-            # One process (not soketi-pm2); limits are unlimited by default and said so here.
-            # Its /usage server and cluster discovery ports are moved off their fixed defaults.
-            env SOKETI_HOST=127.0.0.1 SOKETI_PORT="$PORT" SOKETI_METRICS_ENABLED=false \
-                SOKETI_METRICS_SERVER_PORT="$(free_port)" SOKETI_CLUSTER_PORT="$(free_port)" \
-                SOKETI_DEFAULT_APP_ID=$APP_ID SOKETI_DEFAULT_APP_KEY=$APP_KEY \
-                SOKETI_DEFAULT_APP_SECRET=$APP_SECRET SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES=true \
-                SOKETI_DEFAULT_APP_MAX_CONNS=-1 SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC=-1 \
-                SOKETI_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SEC=-1 SOKETI_DEFAULT_APP_MAX_READ_REQ_PER_SEC=-1 \
-                SOKETI_ADAPTER_DRIVER=local SOKETI_QUEUE_DRIVER=sync SOKETI_SHUTDOWN_GRACE_PERIOD=0 \
-                NODE_NO_WARNINGS=1 \
-                "${SERVER_PIN[@]}" node "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" start \
-                >"$log" 2>&1 &
-            ;;
-        *) echo "unknown SERVER=$SERVER (parley, parley-cluster, sockudo or soketi)" >&2; return 1 ;;
-    esac
+    if [ "$SERVER" != parley-cluster ]; then
+        start_server "$log"
+        return
+    fi
+    # Each node joins before it listens, so both are in the cluster once both accept.
+    local cluster=(REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/}"
+        PARLEY_CLUSTER_CHANNEL="parley-bench:$$:$1")
+    API_PORT=$(free_port)
+    start_parley "$API_PORT" "$WORK/publish-node-$1.log" "${cluster[@]}"
+    PUBLISH_NODE_PID=$!
+    PORT=$(free_port)
+    start_parley "$PORT" "$log" "${cluster[@]}"
     SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null &&
-            { [ -z "$API_PORT" ] || (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; }; then
-            return 0
-        fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "error: the server exited during start-up:" >&2
-            cat "$log" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    echo "error: the server did not accept connections on port $PORT within 30 s:" >&2
-    cat "$log" >&2
-    return 1
+    await_server "$log" "$PORT" "$API_PORT"
 }
 
 loadgen() {
@@ -172,7 +93,7 @@ for scenario in "${scenarios[@]}"; do
     esac
     echo
     echo "== $scenario: ${args[*]}"
-    start_server "$scenario"
+    start_scenario_server "$scenario"
     out="$WORK/$scenario.txt"
     if loadgen "${args[@]}" | tee "$out"; then
         tail -n 1 "$out" >>"$RESULTS"
@@ -185,7 +106,7 @@ for scenario in "${scenarios[@]}"; do
         tail -n 50 "$WORK/server-$scenario.log" >&2
         failed=1
     fi
-    stop_server
+    stop_servers
 done
 
 echo

@@ -1,8 +1,8 @@
-# Starting and stopping the server under test for bench/curve.sh (sourced, not run): a fresh
-# `parley realtime`, Soketi or Sockudo on a free port, with the benchmark's app and every per-app
-# limit lifted, pinned with SERVER_PIN (bench/common.sh). The peers are started exactly as
-# bench/run.sh starts them. Needs WORK (a scratch directory) and SERVER (parley, soketi or
-# sockudo); sets PORT and SERVER_PID.
+# Starting and stopping the server under test for bench/run.sh, bench/curve.sh and bench/js
+# (sourced, not run): a fresh `parley realtime`, Soketi or Sockudo on a free port, with the
+# benchmark's app and every per-app limit lifted, pinned with SERVER_PIN (bench/common.sh).
+# Needs WORK (a scratch directory) and SERVER (parley, soketi or sockudo); sets PORT and
+# SERVER_PID.
 
 APP_ID=${APP_ID:-bench}
 APP_KEY=${APP_KEY:-bench-key}
@@ -49,17 +49,22 @@ stop_server() {
     SERVER_PID=""
 }
 
+# A `parley realtime` on port $1 logging to $2, in the background; extra environment after that.
+start_parley() {
+    local port=$1 log=$2
+    shift 2
+    env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
+        REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$port" \
+        PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" "$@" \
+        "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
+}
+
 # Starts $SERVER logging to $1 and waits until it accepts connections.
 start_server() {
     local log=$1
     PORT=$(free_port)
     case $SERVER in
-        parley)
-            env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
-                REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$PORT" \
-                PARLEY_DATA_DIR="$WORK/data" RUST_LOG="${RUST_LOG:-warn}" \
-                "${SERVER_PIN[@]}" target/release/parley realtime >"$log" 2>&1 &
-            ;;
+        parley) start_parley "$PORT" "$log" ;;
         sockudo)
             (cd "$WORK" && exec env HOST=127.0.0.1 PORT="$PORT" METRICS_ENABLED=false \
                 SOCKUDO_DEFAULT_APP_ID=$APP_ID SOCKUDO_DEFAULT_APP_KEY=$APP_KEY \
@@ -91,10 +96,19 @@ start_server() {
         *) echo "unknown SERVER=$SERVER (parley, sockudo or soketi)" >&2; return 1 ;;
     esac
     SERVER_PID=$!
+    await_server "$log" "$PORT"
+}
+
+# Waits until SERVER_PID (logging to $1) accepts connections on every port after $1.
+await_server() {
+    local log=$1 port
+    shift
     for _ in $(seq 1 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-            return 0
-        fi
+        local ready=1
+        for port in "$@"; do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { ready=0; break; }
+        done
+        [ "$ready" = 1 ] && return 0
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "error: the server exited during start-up:" >&2
             cat "$log" >&2
@@ -102,7 +116,7 @@ start_server() {
         fi
         sleep 0.1
     done
-    echo "error: the server did not accept connections on port $PORT within 30 s:" >&2
+    echo "error: the server did not accept connections on port(s) $* within 30 s:" >&2
     cat "$log" >&2
     return 1
 }
