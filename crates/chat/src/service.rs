@@ -9,7 +9,10 @@ mod post;
 use std::sync::Arc;
 
 use parley_bot::{phrase, Phrase};
-use parley_store::{Agent, Conversation, ConversationStatus, Reaction, ReadState, Role, Store};
+use parley_store::{
+    Agent, Conversation, ConversationPage, ConversationStatus, Rating, Reaction, ReadState, Role,
+    Store,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -141,23 +144,40 @@ impl ChatService {
         after: i64,
         limit: i64,
     ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        Ok(self
+            .history_page_and_rating(conversation_id, after, limit)
+            .await?
+            .0)
+    }
+
+    /// [`Self::history_page`] and the conversation's rating, read in one statement: what a
+    /// polling widget asks for every few seconds.
+    pub async fn history_page_and_rating(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<(serde_json::Map<String, serde_json::Value>, Option<Rating>), ApiError> {
         if !(1..=500).contains(&limit) || after < 0 {
             return Err(ApiError::Validation(
                 "limit must be 1-500 and after non-negative".into(),
             ));
         }
         // One extra row tells whether there is more without a count query.
-        let mut messages = self
+        let ConversationPage {
+            mut messages,
+            reactions,
+            read_states,
+            rating,
+        } = self
             .store
-            .messages_after(conversation_id, after, limit + 1)
+            .conversation_page(conversation_id, after, limit + 1)
             .await?;
         let has_more = messages.len() as i64 > limit;
         messages.truncate(limit as usize);
         let secret = &self.config.link_secret;
-        let reactions = self.store.reactions(conversation_id).await?;
         let mut reacted: Vec<i64> = reactions.iter().map(|r| r.message_id).collect();
         reacted.dedup();
-        let read_states = self.store.read_states(conversation_id).await?;
         let mut page = serde_json::Map::new();
         page.insert(
             "messages".into(),
@@ -181,7 +201,7 @@ impl ChatService {
                 .map(|m| payload::reactions_json(*m, &reactions))
                 .collect(),
         );
-        Ok(page)
+        Ok((page, rating))
     }
 
     /// Whether `agent` may see and answer the conversations of widget `widget_id`: admins see

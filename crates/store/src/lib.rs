@@ -447,6 +447,16 @@ pub trait Store:
         after: i64,
         limit: i64,
     ) -> Result<Vec<Message>>;
+    /// In one statement, what a client polling a conversation reads: [`Store::messages_after`],
+    /// [`Store::reactions`], [`Store::read_states`] and [`Ratings::rating`]. Each statement is a
+    /// round trip (to SQLite's connection thread, to the PostgreSQL server), and a widget that
+    /// polls asks for all four every few seconds.
+    async fn conversation_page(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<ConversationPage>;
     /// The newest `limit` messages of a conversation with `id <= up_to` (all when `None`),
     /// oldest first: a bot turn's history, an inbox preview.
     async fn latest_messages(

@@ -639,6 +639,19 @@ pub struct NewAuditEntry {
     pub detail: Option<serde_json::Value>,
 }
 
+/// What a client reading a conversation gets ([`crate::Store::conversation_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationPage {
+    /// Messages with `id > after`, oldest first, at most the limit asked for.
+    pub messages: Vec<Message>,
+    /// Every reaction on the conversation's messages, by message, emoji, reactor.
+    pub reactions: Vec<Reaction>,
+    /// Every reader's mark, by reader.
+    pub read_states: Vec<ReadState>,
+    /// The visitor's rating, if given.
+    pub rating: Option<Rating>,
+}
+
 /// A visitor's rating of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rating {

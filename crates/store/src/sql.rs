@@ -32,9 +32,9 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use self::{errors::write_error, group_commit::GroupCommit, rows::Columns, statements as sql};
 use crate::{
-    text, AfterCommit, Assignee, Attachment, Conversation, ConversationQuery, ConversationStatus,
-    Inserted, Message, NewConversation, NewMessage, NewWidget, Reaction, ReadState, Result, Store,
-    StoreError, Widget,
+    text, AfterCommit, Assignee, Attachment, Conversation, ConversationPage, ConversationQuery,
+    ConversationStatus, Inserted, Message, NewConversation, NewMessage, NewWidget, Reaction,
+    ReadState, Result, Store, StoreError, Widget,
 };
 
 /// What a database contributes beyond sqlx's driver.
@@ -419,6 +419,21 @@ where
             .fetch_all(&self.read)
             .await?;
         rows::all(&rows, rows::message)
+    }
+
+    async fn conversation_page(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<ConversationPage> {
+        let rows = sqlx::query(sql::CONVERSATION_PAGE)
+            .bind(conversation_id)
+            .bind(after)
+            .bind(limit.max(0))
+            .fetch_all(&self.read)
+            .await?;
+        rows::conversation_page(&rows, conversation_id)
     }
 
     async fn latest_messages(

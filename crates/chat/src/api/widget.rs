@@ -324,9 +324,9 @@ pub async fn conversation(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
-    let mut body = state
+    let (mut body, rating) = state
         .service
-        .history_page(id, page.after, page.limit.unwrap_or(100))
+        .history_page_and_rating(id, page.after, page.limit.unwrap_or(100))
         .await?;
     body.insert("success".into(), true.into());
     body.insert(
@@ -343,7 +343,7 @@ pub async fn conversation(
     );
     body.insert(
         "rating".into(),
-        serde_json::to_value(state.service.store.rating(id).await?).expect("serialises"),
+        serde_json::to_value(rating).expect("serialises"),
     );
     Ok(Json(Value::Object(body)))
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
-    AccountLink, Agent, AgentAvailability, Attachment, AuditEntry, Conversation,
+    AccountLink, Agent, AgentAvailability, Attachment, AuditEntry, Conversation, ConversationPage,
     ConversationStatus, LinkPurpose, Message, Rating, Reaction, ReadState, Result, Role,
     SavedReply, SenderType, Session, StoreError, Widget,
 };
@@ -256,6 +256,57 @@ pub(crate) fn reaction(row: &impl Columns) -> Result<Reaction> {
         reactor: row.text("reactor")?,
         emoji: row.text("emoji")?,
     })
+}
+
+/// The rows of [`super::statements::CONVERSATION_PAGE`], sorted out by kind.
+pub(crate) fn conversation_page(
+    rows: &[impl Columns],
+    conversation_id: i64,
+) -> Result<ConversationPage> {
+    let mut page = ConversationPage::default();
+    for row in rows {
+        match row.int("kind")? {
+            0 => {
+                let id = row.int("id")?;
+                let sender_type = row.text("t1")?;
+                let sender_type = SenderType::parse(&sender_type).ok_or_else(|| {
+                    StoreError::Corrupt(format!("message {id}: sender_type {sender_type:?}"))
+                })?;
+                page.messages.push(Message {
+                    id,
+                    conversation_id,
+                    sender_type,
+                    sender_name: row.text_opt("t2")?,
+                    message: row.text("t3")?,
+                    attachment_id: row.int_opt("number")?,
+                    attachment_name: row.text_opt("t4")?,
+                    is_voice: row.flag("flag")?,
+                    client_id: row.text_opt("t5")?,
+                    created_at: row.time("at")?,
+                });
+            }
+            1 => page.reactions.push(Reaction {
+                message_id: row.int("id")?,
+                reactor: row.text("t2")?,
+                emoji: row.text("t1")?,
+            }),
+            2 => page.read_states.push(ReadState {
+                conversation_id,
+                reader: row.text("t1")?,
+                last_read_id: row.int("number")?,
+            }),
+            3 => {
+                page.rating = Some(Rating {
+                    conversation_id,
+                    score: row.int("id")?,
+                    comment: row.text_opt("t1")?,
+                    created_at: row.time("at")?,
+                })
+            }
+            kind => return Err(StoreError::Corrupt(format!("page row of kind {kind}"))),
+        }
+    }
+    Ok(page)
 }
 
 /// Maps every row with `map`.

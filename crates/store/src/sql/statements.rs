@@ -250,6 +250,29 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
     select_messages!(),
     " WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
 );
+/// [`MESSAGES_AFTER`] (`$1`, `$2`, `$3`), the conversation's reactions, read marks and rating,
+/// in one statement: one row per record, `kind` 0 to 3 in that order, the columns shared out
+/// as below (NULL where a record has nothing), each kind sorted as its own statement sorts it.
+///
+/// | kind | `id` | `number` | `t1` | `t2` | `t3` | `t4` | `t5` | `flag` | `at` |
+/// | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+/// | 0 message | id | attachment_id | sender_type | sender_name | message | attachment_name | client_id | is_voice | created_at |
+/// | 1 reaction | message_id | | emoji | reactor | | | | | |
+/// | 2 read mark | | last_read_id | reader | | | | | | |
+/// | 3 rating | score | | comment | | | | | | created_at |
+pub(crate) const CONVERSATION_PAGE: &str = "SELECT kind, id, number, t1, t2, t3, t4, t5, flag, at \
+     FROM (SELECT CAST(0 AS BIGINT) AS kind, m.id AS id, m.attachment_id AS number, \
+     m.sender_type AS t1, m.sender_name AS t2, m.message AS t3, a.original_name AS t4, \
+     m.client_id AS t5, m.is_voice AS flag, m.created_at AS at \
+     FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
+     WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3) page \
+     UNION ALL SELECT 1, r.message_id, NULL, r.emoji, r.reactor, NULL, NULL, NULL, NULL, NULL \
+     FROM reactions r JOIN messages m ON m.id = r.message_id WHERE m.conversation_id = $1 \
+     UNION ALL SELECT 2, NULL, s.last_read_id, s.reader, NULL, NULL, NULL, NULL, NULL, NULL \
+     FROM read_states s WHERE s.conversation_id = $1 \
+     UNION ALL SELECT 3, g.score, NULL, g.comment, NULL, NULL, NULL, NULL, NULL, g.created_at \
+     FROM ratings g WHERE g.conversation_id = $1 \
+     ORDER BY kind, id, t1, t2";
 /// The newest `$3` messages with `id <= $2`, put back in order by the outer query.
 pub(crate) const LATEST_MESSAGES: &str = concat!(
     "SELECT * FROM (",

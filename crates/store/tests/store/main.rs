@@ -18,6 +18,7 @@ mod messages;
 mod migrate;
 mod notes_labels;
 mod open;
+mod page;
 mod previews;
 mod privacy;
 mod ratings;
