@@ -140,6 +140,9 @@ pub enum Scenario {
     /// Parley's chat API end to end: visitors POST messages, each conversation's subscriber
     /// receives them (the realtime server's host, port and key come from the widget's config).
     Chat(ChatArgs),
+    /// Parley's chat API polled: many widgets each `GET` their conversation's new messages
+    /// (`?after=`) every few seconds, as the widget does without a WebSocket.
+    Poll(PollArgs),
     /// Presence channels joined and left in a loop, with watching members checking that every
     /// `member_added`/`member_removed` arrives exactly once (across nodes with several ports).
     PresenceChurn(crate::scenarios::presence_churn::PresenceChurnArgs),
@@ -155,6 +158,7 @@ impl Scenario {
             Scenario::ClientEvents(_) => "client-events",
             Scenario::Chat(a) if a.burst_secs.is_some() => "chat-burst",
             Scenario::Chat(_) => "chat",
+            Scenario::Poll(_) => "poll",
             Scenario::PresenceChurn(_) => "presence-churn",
         }
     }
@@ -167,6 +171,9 @@ impl Scenario {
             Scenario::Channels(a) => (a.connections + a.publishers) as u64,
             Scenario::ClientEvents(a) => a.groups as u64 * a.group_size,
             Scenario::Chat(a) => (a.conversations + a.senders + CREATE_PARALLELISM) as u64,
+            Scenario::Poll(a) => {
+                (a.connections.unwrap_or(a.widgets) + 2 * CREATE_PARALLELISM) as u64
+            }
             Scenario::PresenceChurn(a) => a.sockets_needed(),
         }
     }
@@ -261,6 +268,35 @@ pub struct ChatArgs {
     /// Message requests in flight at most (a pool of HTTP clients).
     #[arg(long, default_value_t = 16)]
     pub senders: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PollArgs {
+    /// Parley's HTTP address (what `parley serve` prints as `Parley listening on`).
+    #[arg(long, default_value = "http://127.0.0.1:8000", env = "PARLEY_API_URL")]
+    pub api: String,
+    /// The widget token (`cbw_…`), e.g. the demo widget's.
+    #[arg(long, env = "PARLEY_WIDGET_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Widgets, each with its own conversation, polling it.
+    #[arg(long, default_value_t = 10_000)]
+    pub widgets: usize,
+    /// Seconds between a widget's polls.
+    #[arg(long, default_value_t = 2.0)]
+    pub interval_secs: f64,
+    /// HTTP connections the widgets share, each taking its widgets' polls in turn (default:
+    /// one per widget, as browsers have).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Messages posted per second to random conversations meanwhile, so some polls find news.
+    #[arg(long, default_value_t = 10.0)]
+    pub message_rate: f64,
+    /// Seconds of polling before measuring (connections made, first polls done).
+    #[arg(long, default_value_t = 4.0)]
+    pub warmup_secs: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ async fn run(cli: &cli::Cli) -> anyhow::Result<()> {
     system::ensure_fd_limit(cli.scenario.sockets_needed())?;
     let server = match &cli.scenario {
         cli::Scenario::Chat(args) => format!("the chat API at {}", args.api),
+        cli::Scenario::Poll(args) => format!("the chat API at {}", args.api),
         _ => format!(
             "{}:{} (app {})",
             cli.target.host, cli.target.port, cli.target.app_id

@@ -225,7 +225,7 @@ fn ws_target(target: &Target, api: &str, realtime: &RealtimeInfo) -> Target {
 
 /// Starts `count` conversations, [`CREATE_PARALLELISM`] at a time. Returns those started, the
 /// failures, and the request latencies.
-async fn start_conversations(
+pub(super) async fn start_conversations(
     api: &ChatApi,
     count: usize,
 ) -> (Vec<Visitor>, Vec<SendError>, LatencySummary) {

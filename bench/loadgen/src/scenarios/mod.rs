@@ -4,6 +4,7 @@
 mod chat;
 mod client_events;
 mod idle;
+mod poll;
 pub mod presence_churn;
 mod publish;
 
@@ -50,6 +51,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
         }
         Scenario::ClientEvents(args) => client_events::run(target, tuning, args).await,
         Scenario::Chat(args) => chat::run(target, tuning, args, cli.scenario.name()).await,
+        Scenario::Poll(args) => poll::run(target, args).await,
         Scenario::PresenceChurn(args) => presence_churn::run(target, tuning, args).await,
     }
 }
