@@ -64,6 +64,16 @@ fn enabled(setting: Option<&str>) -> bool {
     })
 }
 
+/// Write connections per lane of writers: a lane uses two at most (one batch writing, the one
+/// before it committing), and reads need the rest. PostgreSQL's pool of ten gets two lanes;
+/// SQLite's single write connection one.
+const CONNECTIONS_PER_LANE: usize = 4;
+
+/// The lane of a conversation's messages.
+fn message_lane(conversation_id: i64, lanes: usize) -> usize {
+    conversation_id.rem_euclid(lanes as i64) as usize
+}
+
 /// A message waiting for its batch.
 struct Pending {
     message: NewMessage,
@@ -71,20 +81,24 @@ struct Pending {
     answer: oneshot::Sender<Result<Inserted>>,
 }
 
-/// The writer of one store.
+/// The writers of one store.
 ///
-/// Concurrency: one task owns the queue and writes one batch at a time; there is no timer.
+/// Concurrency: one task per lane owns the lane's queue and writes one batch at a time; there
+/// is no timer.
 /// The first message to arrive while the task is idle is written at once (a batch of one);
 /// those that arrive while a commit is in flight queue up and are all taken by the next batch,
 /// so batches grow with the load by themselves and a message waits at most for the commit
-/// ahead of it. One writer, rather than one per pooled connection, because it is also what
-/// keeps the order clients see: ids are handed out in queue order within a batch and batches
-/// commit one after another, and the task runs each message's `after_commit` (the chat
-/// service's broadcast) right after its commit, in id order, before the next batch starts. So
-/// the broadcasts of one conversation leave in id order, which concurrent writers, each
-/// waking its own caller, could not promise. On SQLite there is only one write connection
-/// anyway; on PostgreSQL the batch keeps one connection busy instead of ten, and the rows it
-/// locks (each message's conversation) are taken in conversation order, so two nodes' batches
+/// ahead of it. A conversation's messages always take the same lane, and one task per lane
+/// rather than one per request is what keeps the order clients see: ids are handed out in
+/// queue order within a batch and batch after batch, and the task runs each message's
+/// `after_commit` (the chat service's broadcast) right after its commit, in id order, before
+/// any later batch's. So the broadcasts of one conversation leave in id order, which
+/// concurrent writers, each waking its own caller, could not promise. SQLite has one write
+/// connection, so one lane. PostgreSQL's pool gets a lane per four connections: lanes write
+/// different conversations side by side (at a modest rate a message rarely waits behind
+/// another conversation's), a batch's statements use one connection while the batch before it
+/// commits on another ([`write_batches`]), and the rows a batch locks (each message's
+/// conversation) are taken in conversation order, so two batches, or two nodes' batches,
 /// cannot deadlock on each other.
 ///
 /// The task is started on first use, on the caller's runtime, and started again if that
@@ -92,7 +106,8 @@ struct Pending {
 /// when the store is dropped, after its last batch.
 pub(crate) struct GroupCommit<DB: Backend> {
     pool: Pool<DB>,
-    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
+    /// One writer per lane; a conversation's messages always take the same lane.
+    lanes: Vec<Mutex<Option<mpsc::UnboundedSender<Pending>>>>,
 }
 
 impl<DB: Backend> std::fmt::Debug for GroupCommit<DB> {
@@ -116,9 +131,10 @@ where
 {
     /// A writer for messages on `pool` (the store's write pool).
     pub(crate) fn new(pool: Pool<DB>) -> Self {
+        let lanes = (pool.options().get_max_connections() as usize / CONNECTIONS_PER_LANE).max(1);
         Self {
             pool,
-            queue: Mutex::new(None),
+            lanes: (0..lanes).map(|_| Mutex::new(None)).collect(),
         }
     }
 
@@ -136,7 +152,8 @@ where
             answer,
         };
         {
-            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let lane = message_lane(pending.message.conversation_id, self.lanes.len());
+            let mut queue = self.lanes[lane].lock().unwrap_or_else(|e| e.into_inner());
             let unsent = match queue.as_ref() {
                 None => Some(pending),
                 Some(sender) => match sender.send(pending) {
@@ -164,6 +181,13 @@ where
 }
 
 /// The writer task: takes everything queued, writes it as one batch, answers, repeats.
+///
+/// On PostgreSQL (a pool of several connections) a batch's `COMMIT`, which waits for the WAL to
+/// reach the disk, runs while the next batch's statements run on another connection: the next
+/// batch takes each conversation's row lock only once the previous batch that holds it has
+/// committed, and a batch's callers are answered as soon as its commit is done, always before
+/// the next batch's. SQLite has one write connection, so there each batch commits before the
+/// next begins.
 async fn write_batches<DB>(pool: Pool<DB>, mut queue: mpsc::UnboundedReceiver<Pending>)
 where
     DB: Backend,
@@ -177,12 +201,34 @@ where
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
     for<'q> Value: Encode<'q, DB> + Type<DB>,
 {
+    let overlap = pool.options().get_max_connections() > 1;
     let mut waiting: Vec<Pending> = Vec::new();
+    let mut committing: Option<Committing> = None;
     loop {
         if waiting.is_empty() {
-            match queue.recv().await {
-                Some(pending) => waiting.push(pending),
-                None => return,
+            match committing.as_mut() {
+                // Answer the batch in flight once it commits, unless messages come first.
+                Some(batch) => tokio::select! {
+                    committed = &mut batch.commit => {
+                        if let Some(batch) = committing.take() {
+                            batch.answer(committed);
+                        }
+                        continue;
+                    }
+                    pending = queue.recv() => match pending {
+                        Some(pending) => waiting.push(pending),
+                        None => {
+                            if let Some(batch) = committing.take() {
+                                batch.finish().await;
+                            }
+                            return;
+                        }
+                    },
+                },
+                None => match queue.recv().await {
+                    Some(pending) => waiting.push(pending),
+                    None => return,
+                },
             }
         }
         while waiting.len() < MAX_BATCH {
@@ -197,13 +243,52 @@ where
             .into_iter()
             .filter(|pending| !pending.answer.is_closed())
             .collect();
-        waiting = write_batch(&pool, batch).await;
+        waiting = write_batch(&pool, batch, &mut committing, overlap).await;
     }
 }
 
-/// Writes one batch and answers its callers; returns the messages put off to the next batch
-/// (a `client_id` repeated within this one).
-async fn write_batch<DB>(pool: &Pool<DB>, batch: Vec<Pending>) -> Vec<Pending>
+/// A batch whose statements have run and whose `COMMIT` is under way on its own task.
+struct Committing {
+    items: Vec<Pending>,
+    steps: Vec<Step>,
+    commit: tokio::task::JoinHandle<sqlx::Result<()>>,
+}
+
+impl Committing {
+    /// Waits for the commit, then answers.
+    async fn finish(mut self) {
+        let committed = (&mut self.commit).await;
+        self.answer(committed);
+    }
+
+    /// Answers every caller of the batch, in order, now that its commit has ended.
+    fn answer(self, committed: std::result::Result<sqlx::Result<()>, tokio::task::JoinError>) {
+        let committed = committed.unwrap_or(Err(sqlx::Error::WorkerCrashed));
+        answer_batch(self.items, self.steps, &committed);
+    }
+}
+
+/// Answers a batch's callers once its commit has ended (`committed`).
+fn answer_batch(items: Vec<Pending>, steps: Vec<Step>, committed: &sqlx::Result<()>) {
+    for (pending, step) in items.into_iter().zip(steps) {
+        let outcome = match (step, committed) {
+            (Step::Settled(outcome), _) => outcome,
+            (Step::Written(message), Ok(())) => Ok(Inserted::Created(message)),
+            (Step::Written(_), Err(error)) => Err(StoreError::Database(replicate(error))),
+        };
+        finish(pending, outcome);
+    }
+}
+
+/// Writes one batch: its statements, then its commit (on its own task with `overlap`, left in
+/// `committing`); answers the batch that was committing before it first. Returns the messages
+/// put off to the next batch (a `client_id` repeated within this one).
+async fn write_batch<DB>(
+    pool: &Pool<DB>,
+    batch: Vec<Pending>,
+    committing: &mut Option<Committing>,
+    overlap: bool,
+) -> Vec<Pending>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -216,7 +301,7 @@ where
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
     for<'q> Value: Encode<'q, DB> + Type<DB>,
 {
-    if batch.len() <= 1 {
+    if batch.len() <= 1 && committing.is_none() {
         for pending in batch {
             let outcome = insert_alone(pool, &pending.message).await;
             finish(pending, outcome);
@@ -236,14 +321,47 @@ where
     // Row locks in one order (PostgreSQL); a stable sort keeps each conversation's messages in
     // the order they came.
     items.sort_by_key(|pending| pending.message.conversation_id);
-    let messages: Vec<&NewMessage> = items.iter().map(|pending| &pending.message).collect();
-    match try_batch(pool, &messages).await {
-        Ok(outcomes) => {
-            for (pending, outcome) in items.into_iter().zip(outcomes) {
-                finish(pending, outcome);
+    let prepared = {
+        let messages: Vec<&NewMessage> = items.iter().map(|pending| &pending.message).collect();
+        let prepare = prepare_batch(pool, &messages);
+        tokio::pin!(prepare);
+        // The batch before this one is answered as soon as its commit is done, even while this
+        // one's statements run (they may be waiting for that commit's row locks).
+        loop {
+            match committing.as_mut() {
+                Some(previous) => tokio::select! {
+                    committed = &mut previous.commit => {
+                        if let Some(previous) = committing.take() {
+                            previous.answer(committed);
+                        }
+                    }
+                    prepared = &mut prepare => break prepared,
+                },
+                None => break prepare.await,
             }
         }
-        Err(error) => {
+    };
+    if let Some(previous) = committing.take() {
+        previous.finish().await;
+    }
+    match prepared {
+        Prepared::Ready(tx, steps) if overlap => {
+            *committing = Some(Committing {
+                items,
+                steps,
+                commit: tokio::spawn(tx.commit()),
+            });
+        }
+        Prepared::Ready(tx, steps) => {
+            let committed = tx.commit().await;
+            answer_batch(items, steps, &committed);
+        }
+        Prepared::NotStarted(error) => {
+            for pending in items {
+                finish(pending, Err(StoreError::Database(replicate(&error))));
+            }
+        }
+        Prepared::RolledBack(error) => {
             tracing::debug!(%error, messages = items.len(), "batch rolled back; writing its messages one by one");
             for pending in items {
                 let outcome = insert_alone(pool, &pending.message).await;
@@ -278,13 +396,19 @@ enum Step {
     Written(Message),
 }
 
-/// Writes `items` in one transaction. `Ok`: every message's outcome (the batch committed, or
-/// could not start, or its commit failed). `Err`: the batch was rolled back before its commit
-/// and nothing of it was stored; its messages should be written alone.
-async fn try_batch<DB>(
-    pool: &Pool<DB>,
-    items: &[&NewMessage],
-) -> std::result::Result<Vec<Result<Inserted>>, StoreError>
+/// A batch after its statements.
+enum Prepared<DB: Backend> {
+    /// Written, to be committed.
+    Ready(Transaction<'static, DB>, Vec<Step>),
+    /// No transaction could be started: every message fails with this.
+    NotStarted(sqlx::Error),
+    /// A statement failed and the batch was rolled back: nothing of it was stored, and its
+    /// messages should be written alone.
+    RolledBack(StoreError),
+}
+
+/// Runs a batch's statements in a new transaction, leaving it to be committed.
+async fn prepare_batch<DB>(pool: &Pool<DB>, items: &[&NewMessage]) -> Prepared<DB>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -299,29 +423,15 @@ where
 {
     let mut tx = match pool.begin_with(DB::BEGIN_WRITE).await {
         Ok(tx) => tx,
-        Err(error) => {
-            return Ok(items
-                .iter()
-                .map(|_| Err(StoreError::Database(replicate(&error))))
-                .collect())
-        }
+        Err(error) => return Prepared::NotStarted(error),
     };
-    let steps = match write_steps(&mut tx, items).await {
-        Ok(steps) => steps,
+    match write_steps(&mut tx, items).await {
+        Ok(steps) => Prepared::Ready(tx, steps),
         Err(error) => {
             let _ = tx.rollback().await;
-            return Err(error);
+            Prepared::RolledBack(error)
         }
-    };
-    let committed = tx.commit().await;
-    Ok(steps
-        .into_iter()
-        .map(|step| match (step, &committed) {
-            (Step::Settled(outcome), _) => outcome,
-            (Step::Written(message), Ok(())) => Ok(Inserted::Created(message)),
-            (Step::Written(_), Err(error)) => Err(StoreError::Database(replicate(error))),
-        })
-        .collect())
+    }
 }
 
 /// The statements of a batch, inside its transaction: a few for the whole batch rather than

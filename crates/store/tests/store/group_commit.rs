@@ -1,7 +1,8 @@
 //! Group commit: messages inserted at the same time are committed together, and each is still
 //! answered as if it had been inserted alone. Several tests make sure a batch forms: the first
-//! message's `after_commit` holds the writer while the others queue up behind it, so they all
-//! go in the next batch.
+//! message's `after_commit` holds its conversation's writer while the others queue up behind
+//! it, so the messages of that conversation all go in the next batch (another conversation's
+//! may take another writer).
 
 use std::{
     future::Future,
@@ -108,13 +109,13 @@ async fn each_message_of_a_batch_gets_its_own_answer(db: Db) {
         .expect("get")
         .expect("present");
 
-    let writer = Hold::writer(&db, text(two.id, "holds the writer", None)).await;
+    let writer = Hold::writer(&db, text(one.id, "holds the writer", None)).await;
     let new = queue(&db, text(one.id, "new", Some("k1"))).await;
     let repeat = queue(&db, text(one.id, "old again", Some("old"))).await;
     let lost = queue(&db, text(999_999, "lost", Some("k1"))).await;
     let twice = queue(&db, text(one.id, "new again", Some("k1"))).await;
     let other = queue(&db, text(two.id, "other", Some("k1"))).await;
-    writer.release().await;
+    let held = writer.release().await;
 
     let new = new.await.expect("task").expect("insert");
     let Inserted::Created(created) = &new else {
@@ -136,11 +137,11 @@ async fn each_message_of_a_batch_gets_its_own_answer(db: Db) {
 
     assert_eq!(
         db.messages_after(one.id, 0, 100).await.expect("page"),
-        [old, created.clone()]
+        [old, held, created.clone()]
     );
     assert_eq!(
         db.messages_after(two.id, 0, 100).await.expect("page").len(),
-        2
+        1
     );
     let after = db
         .conversation(one.id)
@@ -230,14 +231,14 @@ async fn a_batch_queues_bot_turns_and_webhook_deliveries(db: Db) {
         ..text(conversation_id, body, Some(body))
     };
 
-    let writer = Hold::writer(&db, text(two.id, "holds the writer", None)).await;
+    let writer = Hold::writer(&db, text(one.id, "holds the writer", None)).await;
     let tasks = vec![
         queue(&db, turn(one.id, "a")).await,
         queue(&db, text(one.id, "b", Some("b"))).await,
         queue(&db, turn(two.id, "c")).await,
         queue(&db, turn(one.id, "d")).await,
     ];
-    writer.release().await;
+    let held = writer.release().await;
     let mut stored = Vec::new();
     for task in tasks {
         let inserted = task.await.expect("task").expect("insert");
@@ -271,6 +272,7 @@ async fn a_batch_queues_bot_turns_and_webhook_deliveries(db: Db) {
     delivered.sort();
     let mut expected: Vec<Option<i64>> = stored
         .iter()
+        .chain([&held])
         .filter(|m| m.conversation_id == one.id)
         .map(|m| Some(m.id))
         .collect();
@@ -278,8 +280,8 @@ async fn a_batch_queues_bot_turns_and_webhook_deliveries(db: Db) {
     assert_eq!(delivered, expected, "the widget's messages only, once each");
 }
 
-/// A message whose `after_commit` holds the store's writer until released, so that messages
-/// queued meanwhile go in one batch.
+/// A message whose `after_commit` holds its conversation's writer until released, so that
+/// that conversation's messages queued meanwhile go in one batch.
 struct Hold {
     release: std::sync::mpsc::Sender<()>,
     task: JoinHandle<parley_store::Result<Inserted>>,
@@ -307,10 +309,12 @@ impl Hold {
         Hold { release, task }
     }
 
-    async fn release(self) {
+    /// Lets the writer go on; the message that held it.
+    async fn release(self) -> parley_store::Message {
         self.release.send(()).expect("still holding");
         let inserted = self.task.await.expect("task").expect("insert");
         assert!(matches!(inserted, Inserted::Created(_)), "{inserted:?}");
+        inserted.message().clone()
     }
 }
 
