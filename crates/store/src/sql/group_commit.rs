@@ -40,7 +40,7 @@ use sqlx::{Encode, Executor, IntoArguments, Pool, Transaction, Type};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{errors::write_error, jobs, rows, rows::Columns, statements as sql, webhooks, Backend};
-use crate::{AfterCommit, Inserted, Message, NewMessage, Result, SenderType, StoreError};
+use crate::{AfterCommit, Inserted, Message, NewAttachment, NewMessage, Result, StoreError};
 
 /// The most messages one transaction carries. Enough to absorb any burst the HTTP layer lets
 /// through at once; small enough that one batch's row locks (PostgreSQL) are held briefly.
@@ -634,7 +634,7 @@ where
             .fetch_all(&mut **tx)
             .await?
             .iter()
-            .map(|row| inserted_message(row, None))
+            .map(|row| rows::message_with(row, None))
             .collect::<Result<Vec<_>>>()?;
         // Ids are handed out in the order of the rows; RETURNING's order is the database's.
         rows.sort_by_key(|message| message.id);
@@ -654,6 +654,40 @@ where
         rest = more;
     }
     Ok(stored)
+}
+
+/// Stores a message's file row; its id, for the message to point at.
+async fn insert_attachment<DB>(
+    tx: &mut Transaction<'_, DB>,
+    conversation_id: i64,
+    attachment: &NewAttachment,
+    now: DateTime<Utc>,
+) -> Result<i64>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(sql::INSERT_ATTACHMENT)
+        .bind(conversation_id)
+        .bind(attachment.storage_name.clone())
+        .bind(attachment.original_name.clone())
+        .bind(attachment.content_type.clone())
+        .bind(attachment.size_bytes)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                || "an attachment with this storage name".into(),
+                String::new,
+            )
+        })?
+        .int("id")
 }
 
 /// Inserts a message with its file: the attachment's row, then the message.
@@ -678,23 +712,7 @@ where
         .attachment
         .as_ref()
         .ok_or_else(|| StoreError::Corrupt("a message with a file has none".into()))?;
-    let attachment_id = sqlx::query(sql::INSERT_ATTACHMENT)
-        .bind(conversation_id)
-        .bind(attachment.storage_name.clone())
-        .bind(attachment.original_name.clone())
-        .bind(attachment.content_type.clone())
-        .bind(attachment.size_bytes)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| {
-            write_error(
-                e,
-                || "an attachment with this storage name".into(),
-                String::new,
-            )
-        })?
-        .int("id")?;
+    let attachment_id = insert_attachment(tx, conversation_id, attachment, now).await?;
     let row = sqlx::query(&sql::insert_messages(1))
         .bind(conversation_id)
         .bind(message.sender_type.as_str().to_owned())
@@ -711,7 +729,7 @@ where
             "a client_id was taken while the batch was written".into(),
         ));
     };
-    inserted_message(&row, Some(attachment.original_name.clone()))
+    rows::message_with(&row, Some(attachment.original_name.clone()))
 }
 
 /// The stored originals of the batch's `client_id`s that are already taken, by conversation
@@ -752,27 +770,6 @@ where
     Ok(found)
 }
 
-/// A message as `INSERT … RETURNING` gives it back, with its attachment's name (the one just
-/// inserted with it), so that no `SELECT` is needed to answer.
-fn inserted_message(row: &impl Columns, attachment_name: Option<String>) -> Result<Message> {
-    let id = row.int("id")?;
-    let sender_type = row.text("sender_type")?;
-    let sender_type = SenderType::parse(&sender_type)
-        .ok_or_else(|| StoreError::Corrupt(format!("message {id}: sender_type {sender_type:?}")))?;
-    Ok(Message {
-        id,
-        conversation_id: row.int("conversation_id")?,
-        sender_type,
-        sender_name: row.text_opt("sender_name")?,
-        message: row.text("message")?,
-        attachment_id: row.int_opt("attachment_id")?,
-        attachment_name,
-        is_voice: row.flag("is_voice")?,
-        client_id: row.text_opt("client_id")?,
-        created_at: row.time("created_at")?,
-    })
-}
-
 /// Stores one message in its own transaction: what every message did before group commit,
 /// and what a batch of one, or each message of a batch that failed, still does.
 pub(crate) async fn insert_alone<DB>(pool: &Pool<DB>, message: &NewMessage) -> Result<Inserted>
@@ -808,25 +805,9 @@ where
     }
 
     let attachment_id = match &message.attachment {
-        Some(attachment) => Some(
-            sqlx::query(sql::INSERT_ATTACHMENT)
-                .bind(conversation_id)
-                .bind(attachment.storage_name.clone())
-                .bind(attachment.original_name.clone())
-                .bind(attachment.content_type.clone())
-                .bind(attachment.size_bytes)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| {
-                    write_error(
-                        e,
-                        || "an attachment with this storage name".into(),
-                        String::new,
-                    )
-                })?
-                .int("id")?,
-        ),
+        Some(attachment) => {
+            Some(insert_attachment(&mut tx, conversation_id, attachment, now).await?)
+        }
         None => None,
     };
 

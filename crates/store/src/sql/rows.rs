@@ -110,6 +110,12 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
 
 /// Reads a row of a message `SELECT` (the message joined with its attachment's name).
 pub(crate) fn message(row: &impl Columns) -> Result<Message> {
+    message_with(row, row.text_opt("attachment_name")?)
+}
+
+/// Reads a message row whose attachment's name is known already (an `INSERT … RETURNING`
+/// gives the message's own columns only).
+pub(crate) fn message_with(row: &impl Columns, attachment_name: Option<String>) -> Result<Message> {
     let id = row.int("id")?;
     let sender_type = row.text("sender_type")?;
     let sender_type = SenderType::parse(&sender_type)
@@ -121,7 +127,7 @@ pub(crate) fn message(row: &impl Columns) -> Result<Message> {
         sender_name: row.text_opt("sender_name")?,
         message: row.text("message")?,
         attachment_id: row.int_opt("attachment_id")?,
-        attachment_name: row.text_opt("attachment_name")?,
+        attachment_name,
         is_voice: row.flag("is_voice")?,
         client_id: row.text_opt("client_id")?,
         created_at: row.time("created_at")?,
