@@ -27,10 +27,6 @@ CHURN_WATCHERS=${CHURN_WATCHERS:-4}
 SERVER_CORE=${SERVER_CORE:-0}
 LOADGEN_CORE=${LOADGEN_CORE:-1}
 
-APP_ID=bench
-APP_KEY=bench-key
-APP_SECRET=bench-secret
-
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
     scenarios=(fanout presence-churn)
@@ -45,11 +41,9 @@ done
 # shellcheck source=bench/common.sh
 . bench/common.sh
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/parley-cluster-bench.XXXXXX")
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 CHANNEL_PREFIX="parley-bench-cluster:$$"
 NODE_PIDS=()
 NODE_PORTS=()
@@ -60,12 +54,7 @@ stop_nodes() {
         kill "$pid" 2>/dev/null || true
     done
     for pid in "${NODE_PIDS[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        stop_pid "$pid"
     done
     NODE_PIDS=()
     NODE_PORTS=()
@@ -91,11 +80,8 @@ start_nodes() {
     local count=$1 channel=$2 i port
     for i in $(seq 1 "$count"); do
         port=$(free_port)
-        env REVERB_APP_ID=$APP_ID REVERB_APP_KEY=$APP_KEY REVERB_APP_SECRET=$APP_SECRET \
-            REVERB_SERVER_HOST=127.0.0.1 REVERB_SERVER_PORT="$port" \
-            PARLEY_DATA_DIR="$WORK/data-$i" RUST_LOG="${RUST_LOG:-warn}" \
-            REDIS_URL="$REDIS_URL" PARLEY_CLUSTER_CHANNEL="$channel" \
-            "${SERVER_PIN[@]}" target/release/parley realtime >"$WORK/$channel-node-$i.log" 2>&1 &
+        start_parley "$port" "$WORK/$channel-node-$i.log" PARLEY_DATA_DIR="$WORK/data-$i" \
+            REDIS_URL="$REDIS_URL" PARLEY_CLUSTER_CHANNEL="$channel"
         NODE_PIDS+=($!)
         NODE_PORTS+=("$port")
     done

@@ -1,5 +1,5 @@
 # Starting and stopping the server under test for bench/run.sh, bench/curve.sh and bench/js
-# (sourced, not run): a fresh `parley realtime`, Soketi or Sockudo on a free port, with the
+# (sourced after bench/common.sh, not run): a fresh `parley realtime`, Soketi or Sockudo on a free port, with the
 # benchmark's app and every per-app limit lifted, pinned with SERVER_PIN (bench/common.sh).
 # Needs WORK (a scratch directory) and SERVER (parley, soketi or sockudo); sets PORT and
 # SERVER_PID.
@@ -15,11 +15,6 @@ PEER_MAX_CONNECTIONS=${PEER_MAX_CONNECTIONS:-2000000}
 SERVER_PID=""
 PORT=""
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-        || echo $((20000 + RANDOM % 20000))
-}
-
 # The command that runs $1's binary, or nothing if it is not installed.
 peer_installed() {
     case $1 in
@@ -28,20 +23,6 @@ peer_installed() {
         soketi) [ -f "$PEERS/soketi/node_modules/@soketi/soketi/bin/server.js" ] ;;
         *) return 1 ;;
     esac
-}
-
-stop_pid() {
-    local pid=$1
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        # Give it its shutdown grace, then insist.
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
 }
 
 stop_server() {

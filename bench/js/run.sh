@@ -33,12 +33,10 @@ HARNESS_CORE=${HARNESS_CORE:-1}
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(fanout burst)
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    echo "== building target/release/parley and target/release/parley-loadgen"
-    cargo build --release -p parley -p parley-loadgen
-fi
+# The descriptor limit and the release build; the pins are set per pass below.
+LOADGEN_CORE=$HARNESS_CORE
+# shellcheck source=bench/common.sh
+. bench/common.sh
 if [ ! -d bench/js/node_modules/ws ] || [ ! -d bench/js/node_modules/pusher ]; then
     (cd bench/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
