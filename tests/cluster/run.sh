@@ -19,15 +19,8 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
-}
-
-if [[ -z "${CHROMIUM_PATH:-}" && ! -x /usr/bin/chromium ]]; then
-  echo "== apt-get install chromium"
-  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium \
-    || { echo "could not install chromium"; exit 1; }
-fi
+# shellcheck source=web/tests/chromium.sh
+. "$repo/web/tests/chromium.sh"
 
 cd "$repo/web"
 echo "== npm ci (web/)"

@@ -17,15 +17,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 web="$(cd "$here/.." && pwd)"
 repo="$(cd "$web/.." && pwd)"
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
-}
-
-if [[ -z "${CHROMIUM_PATH:-}" && ! -x /usr/bin/chromium ]]; then
-  echo "== apt-get install chromium"
-  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium \
-    || { echo "could not install chromium"; exit 1; }
-fi
+# shellcheck source=web/tests/chromium.sh
+. "$here/chromium.sh"
 # Emoji glyphs for reactions in the screenshots; the tests pass without them.
 if ! fc-list 2>/dev/null | grep -qi 'color emoji'; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-noto-color-emoji >/dev/null 2>&1 || true
