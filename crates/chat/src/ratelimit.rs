@@ -31,6 +31,12 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// After Redis failed to answer, how long takes decide locally before asking it again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a peek that Redis cleared is believed without asking again. Peeks guard every
+/// token-bearing request (the refused-token limit), so a node asks Redis about a client at most
+/// this often rather than on each of its polls; failures elsewhere in the cluster are seen at
+/// most this late (a failure on this node is counted in its own buckets at once).
+pub const PEEK_CLEAR_FOR: Duration = Duration::from_secs(1);
+
 /// One take on a bucket in Redis. KEYS[1]: the bucket (a hash: `t` tokens, `at` when, in ms of
 /// Redis's clock); ARGV[1]: the capacity, also the refill per minute; ARGV[2]: `1` to take a
 /// token, `0` only to look. Returns 0 when a token was there, else the milliseconds until one
@@ -75,6 +81,8 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// The cluster's buckets and this limiter's name among them.
     shared: Option<(SharedLimits, String)>,
+    /// Keys whose last peek Redis cleared, until when that is believed ([`PEEK_CLEAR_FOR`]).
+    cleared: Mutex<HashMap<String, Instant>>,
 }
 
 impl RateLimiter {
@@ -84,6 +92,7 @@ impl RateLimiter {
             per_minute,
             buckets: Mutex::default(),
             shared: None,
+            cleared: Mutex::default(),
         }
     }
 
@@ -114,10 +123,33 @@ impl RateLimiter {
         let Some((shared, name)) = &self.shared else {
             return local;
         };
-        match shared.take(name, key, self.per_minute, consume).await {
-            Some(verdict) => verdict,
-            None => local,
+        // The cluster's count includes this node's, so a local refusal stands without asking.
+        if !consume && (local.is_err() || self.cleared_recently(key)) {
+            return local;
         }
+        let verdict = shared.take(name, key, self.per_minute, consume).await;
+        let mut cleared = self.cleared.lock().expect("rate limiter lock poisoned");
+        match verdict {
+            Some(Ok(())) if !consume => {
+                let now = Instant::now();
+                if cleared.len() > SWEEP_AT {
+                    cleared.retain(|_, until| *until > now);
+                }
+                cleared.insert(key.to_string(), now + PEEK_CLEAR_FOR);
+            }
+            _ => {
+                cleared.remove(key);
+            }
+        }
+        verdict.unwrap_or(local)
+    }
+
+    /// Whether Redis cleared a peek of `key` within [`PEEK_CLEAR_FOR`].
+    fn cleared_recently(&self, key: &str) -> bool {
+        let cleared = self.cleared.lock().expect("rate limiter lock poisoned");
+        cleared
+            .get(key)
+            .is_some_and(|until| Instant::now() < *until)
     }
 
     fn take_local(&self, key: &str, consume: bool) -> Result<(), Duration> {
@@ -388,6 +420,8 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(limiter.peek("203.0.113.9").await, Ok(()));
         }
+        // Redis was asked once: a clear peek is believed for a second, not asked on each request.
+        assert_eq!(shared.shared_takes(), 1);
         let client = redis::Client::open(url.as_str()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
@@ -398,6 +432,7 @@ mod tests {
         assert!(keys.is_empty(), "{keys:?}");
         limiter.check("203.0.113.9").await.unwrap();
         limiter.check("203.0.113.9").await.unwrap();
+        assert_eq!(shared.shared_takes(), 3, "failures always go to Redis");
         assert!(limiter.peek("203.0.113.9").await.is_err());
         // A fresh node (no local history) sees the shared bucket empty too.
         let other = RateLimiter::new(2).shared(
