@@ -17,7 +17,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { startParley } from '../../tests/lib/server.mjs';
-import { launch, newContext, session } from '../../tests/lib/browser.mjs';
+import { launch, newContext, session, screenshot } from '../../tests/lib/browser.mjs';
+import { accessibilityProblems, axeViolations } from '../../tests/lib/a11y.mjs';
 import { LOCALES } from '../src/i18n.js';
 
 const LIMIT = 6 * 1024;
@@ -246,6 +247,30 @@ test('the full widget comes when the visitor opens the chat, and the launcher do
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+  test(`the loader's launcher at ${size} size: seen, reached with Tab, no accessibility violation`, async () => {
+    const context = await newContext(browser, { viewport, hasTouch: size === 'phone', isMobile: size === 'phone' });
+    const rec = await recordedPage(context);
+    const { page } = rec;
+    await page.goto(site.origin + '/widget.html');
+    await rec.settle(loaderDrawn);
+    await page.keyboard.press('Tab');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.classList.contains('launcher')),
+      true,
+      'the first Tab reaches the launcher',
+    );
+    const box = await page.locator('#parley-chatbot-widget .launcher').boundingBox();
+    assert.ok(box.x + box.width <= viewport.width && box.y + box.height <= viewport.height, 'inside the screen');
+    await screenshot(page, `loader-launcher-${size}`);
+    assert.deepEqual(await axeViolations(page), []);
+    assert.deepEqual(await accessibilityProblems(page), []);
+    assert.equal(fetchedApp(rec), false, 'looking at it fetched nothing more');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+}
 
 test('with a conversation in this browser the full widget comes at load, without opening', async () => {
   const context = await newContext(browser);
