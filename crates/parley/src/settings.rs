@@ -345,9 +345,8 @@ impl Settings {
             host: get("REVERB_HOST"),
             port: parse::<u16>(&lookup, "REVERB_PORT", "a port number")?.unwrap_or(port),
             scheme: get("REVERB_SCHEME").unwrap_or_else(|| "http".into()),
-            path: get("REVERB_SERVER_PATH")
-                .map(|p| p.trim_end_matches('/').to_string())
-                .unwrap_or_default(),
+            // Browsers connect where the server answers: the same prefix.
+            path: realtime.path_prefix.clone(),
         };
         let pusher = pusher_settings(&lookup)?;
         if broadcast == BroadcastConnection::Pusher && pusher.is_none() {
