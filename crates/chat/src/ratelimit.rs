@@ -461,10 +461,7 @@ mod tests {
     #[tokio::test]
     async fn without_redis_each_node_limits_what_it_sees_and_never_blocks() {
         // Nothing listens on this port: every take falls back to the node's own bucket.
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        let port = closed_port();
         let shared = SharedLimits::new(&format!("redis://127.0.0.1:{port}/"), "x").unwrap();
         let limiter = RateLimiter::new(3).shared(Some(&shared), "messages_ip");
         for _ in 0..3 {
@@ -475,6 +472,12 @@ mod tests {
         assert!(shared.is_down());
         assert_eq!(shared.local_takes(), 5);
         assert_eq!(shared.shared_takes(), 0);
+    }
+
+    /// A port nothing listens on (the system's pick, released again).
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
     }
 
     /// A redis-server of the test's own on `port`, killed when dropped.
@@ -523,10 +526,7 @@ mod tests {
 
     #[tokio::test]
     async fn redis_killed_and_restarted_falls_back_then_shares_again() {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        let port = closed_port();
         let Some(server) = OwnRedis::start(port) else {
             eprintln!("skipped: redis-server is not installed");
             return;
