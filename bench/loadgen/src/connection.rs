@@ -152,6 +152,12 @@ impl Conn {
     /// `pusher_internal:subscription_succeeded`.
     pub async fn subscribe(&mut self, channel: &str, auth: &str) -> Result<(), ConnError> {
         self.send(wire::subscribe(channel, auth)).await?;
+        self.subscribed(channel).await
+    }
+
+    /// Waits for `pusher_internal:subscription_succeeded` on `channel` (a subscribe sent
+    /// already), or the refusal.
+    pub async fn subscribed(&mut self, channel: &str) -> Result<(), ConnError> {
         loop {
             let step = self
                 .next(|frame, text| match frame.event.as_ref() {

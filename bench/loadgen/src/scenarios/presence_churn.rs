@@ -142,29 +142,7 @@ impl Shared {
         let frame = serde_json::json!({"event": "pusher:subscribe", "data": {
             "channel": channel, "auth": auth, "channel_data": channel_data}});
         conn.send(frame.to_string()).await?;
-        let wait = async {
-            loop {
-                let step = conn
-                    .next(|frame, text| match frame.event.as_ref() {
-                        "pusher_internal:subscription_succeeded"
-                            if frame.channel.as_deref() == Some(channel) =>
-                        {
-                            Some(Ok(()))
-                        }
-                        "pusher:subscription_error" | "pusher:error" => {
-                            Some(Err(ConnError::Rejected(wire::excerpt(text))))
-                        }
-                        _ => None,
-                    })
-                    .await;
-                match step {
-                    Ok(Some(result)) => return result,
-                    Ok(None) => continue,
-                    Err(e) if e.is_fatal() => return Err(e),
-                    Err(_) => continue,
-                }
-            }
-        };
+        let wait = conn.subscribed(channel);
         match tokio::time::timeout(self.tuning.connect_timeout(), wait).await {
             Ok(result) => result,
             Err(_) => Err(ConnError::Rejected(format!(
