@@ -62,9 +62,12 @@ function closedForThreeDays() {
   return { hours: { time_zone: 'UTC', weekly: { [DAYS[at.getUTCDay()]]: ['10:00-11:00'] } }, opensAt: at };
 }
 
-/** Closed now; open from the next whole minute (UTC) for an hour, or to midnight. */
+/**
+ * Closed now; open for an hour (or to midnight) from a whole minute (UTC) 30 to 90 s away, so the
+ * widget is surely still closed when the page has loaded, whatever second the test starts at.
+ */
 function opensInAMinute() {
-  const at = new Date(Date.now() + 60000);
+  const at = new Date(Date.now() + 90000);
   at.setUTCSeconds(0, 0);
   const hhmm = (d) => String(d.getUTCHours()).padStart(2, '0') + ':' + String(d.getUTCMinutes()).padStart(2, '0');
   const end = new Date(at.getTime() + 3600000);
@@ -176,11 +179,12 @@ test('an open widget turns live when the hours open', async () => {
   const context = await newContext(browser, { viewport: SIZES[0][1] });
   const page = await openPage(context, pages.page());
   await widget(page).open();
-  await waitForStatus(page, 'We are away · back at');
+  // "back at 10:31", or "back Sunday at 00:00" when the opening is past midnight.
+  await waitForStatus(page, 'We are away · back');
   // The timer to the opening reads the configuration again (the agent kept online meanwhile).
   const keepOnline = setInterval(() => availability('online').catch(() => {}), 20000);
   try {
-    await waitForStatus(page, 'We are online', 80000);
+    await waitForStatus(page, 'We are online', 120000);
   } finally {
     clearInterval(keepOnline);
   }
