@@ -18,8 +18,7 @@
 import { createStorage } from './storage.js';
 import { modeOf } from './availability.js';
 import { icon } from './ui/icons.js';
-import { safeColor } from '../../shared/ui/dom.js';
-import { readableOn } from '../../shared/ui/contrast.js';
+import { createHost, applyHostSettings } from './ui/host.js';
 // Made by build.mjs: the launcher's rules of ui/styles.js, each language's "Open chat", and the
 // full widget's file name (content-hashed).
 import { APP, CSS, LABELS, RTL } from 'parley:loader';
@@ -224,25 +223,8 @@ function boot() {
     const text = (o) => (o && typeof o.openChat === 'string' ? o.openChat : null);
     const label = text(options.strings) ?? text(settings.strings) ?? LABELS[locale];
 
-    const host = document.createElement('div');
-    host.id = 'parley-chatbot-widget';
-    host.setAttribute('data-parley', '');
-    const root = host.attachShadow({ mode: 'open' });
-    try {
-      const sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-      root.adoptedStyleSheets = [sheet];
-    } catch {
-      const style = document.createElement('style');
-      style.textContent = CSS;
-      root.append(style);
-    }
-    const colors = settings.colors || {};
-    const primary = safeColor(colors.primary || settings.color || settings.primary_color);
-    const onPrimary = safeColor(colors.text_on_primary) || (primary && readableOn(primary));
-    if (primary) host.style.setProperty('--pw-primary', primary);
-    if (onPrimary) host.style.setProperty('--pw-on-primary', onPrimary);
-    host.setAttribute('data-position', settings.position === 'left' || settings.position === 'bottom-left' ? 'left' : 'right');
+    const { host, root } = createHost(CSS);
+    applyHostSettings(host, settings);
     host.setAttribute('data-mode', modeOf(config.availability, config.agents_online));
 
     const launcher = document.createElement('button');

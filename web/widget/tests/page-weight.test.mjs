@@ -248,6 +248,25 @@ test('the full widget comes when the visitor opens the chat, and the launcher do
   await context.close();
 });
 
+test('a press held on the loader\'s launcher while the full widget takes over still opens the chat', async () => {
+  const context = await newContext(browser, { viewport: { width: 1280, height: 800 } });
+  const rec = await recordedPage(context);
+  const { page } = rec;
+  await page.goto(site.origin + '/widget.html');
+  await rec.settle(loaderDrawn);
+  const box = await page.locator('#parley-chatbot-widget .launcher').boundingBox();
+  await page.evaluate(() => (window.loaderHost = document.querySelector('#parley-chatbot-widget')));
+  // The press starts the fetch; the button is released only after the loader's launcher it went
+  // down on has left the page: the release on the full widget's launcher still opens the chat.
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.waitForFunction(() => window.ChatbotWidget.loaded === true && !window.loaderHost.isConnected && document.querySelectorAll('#parley-chatbot-widget').length === 1);
+  await page.mouse.up();
+  await page.locator('#parley-chatbot-widget .panel').waitFor({ state: 'visible' });
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
   test(`the loader's launcher at ${size} size: seen, reached with Tab, no accessibility violation`, async () => {
     const context = await newContext(browser, { viewport, hasTouch: size === 'phone', isMobile: size === 'phone' });

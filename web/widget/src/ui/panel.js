@@ -6,23 +6,14 @@
 // The message list is keyed (by client_id or id), so updates touch only what changed and the
 // scroll position is kept unless the visitor was already at the bottom.
 
-import { h, safeColor } from '../../../shared/ui/dom.js';
-import { readableOn } from '../../../shared/ui/contrast.js';
+import { h } from '../../../shared/ui/dom.js';
+import { createHost, applyHostSettings } from './host.js';
 import { icon } from './icons.js';
 import { CSS } from './styles.js';
 import { renderMessage } from './message.js';
 
 export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
-  const host = h('div', { id: 'parley-chatbot-widget', 'data-parley': '' });
-  const root = host.attachShadow({ mode: 'open' });
-  // A constructed sheet is not subject to a host page's CSP style-src; <style> is the fallback.
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } catch {
-    root.append(h('style', { text: CSS }));
-  }
+  const { host, root } = createHost(CSS);
 
   const badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
   const launcher = h('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'pw-panel', 'aria-label': t('openChat') }, icon('chat'), badge);
@@ -144,21 +135,7 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
 
     applySettings({ name, settings }) {
       if (name) title.textContent = name;
-      const colors = settings?.colors || {};
-      const map = { primary: '--pw-primary', text_on_primary: '--pw-on-primary', background: '--pw-bg', text: '--pw-text', bot: '--pw-bot', agent: '--pw-agent' };
-      const primary = safeColor(colors.primary || settings?.color || settings?.primary_color);
-      if (primary) host.style.setProperty('--pw-primary', primary);
-      for (const [key, prop] of Object.entries(map)) {
-        const value = safeColor(colors[key]);
-        if (value) host.style.setProperty(prop, value);
-      }
-      // Text on the brand colour: the site's choice, else black or white by contrast (a yellow
-      // brand gets black text, not white at 1.5:1).
-      if (primary && !safeColor(colors.text_on_primary)) {
-        const text = readableOn(primary);
-        if (text) host.style.setProperty('--pw-on-primary', text);
-      }
-      host.setAttribute('data-position', settings?.position === 'left' || settings?.position === 'bottom-left' ? 'left' : 'right');
+      applyHostSettings(host, settings);
     },
 
     setGreeting(text, name) {
