@@ -393,6 +393,13 @@ pub trait Store:
     async fn create_widget(&self, widget: NewWidget) -> Result<Widget>;
     /// The widget with this token hash, unless revoked.
     async fn widget_by_token_hash(&self, token_hash: &str) -> Result<Option<Widget>>;
+    /// The widget with this token hash, unless revoked, with its conversation `conversation_id`
+    /// (`None` when the widget has no such conversation), read in one round trip.
+    async fn widget_and_conversation(
+        &self,
+        token_hash: &str,
+        conversation_id: i64,
+    ) -> Result<Option<(Widget, Option<Conversation>)>>;
     /// A widget by id, revoked or not.
     async fn widget(&self, id: i64) -> Result<Option<Widget>>;
     /// Every widget, oldest first.

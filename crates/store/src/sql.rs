@@ -161,6 +161,22 @@ where
         row.as_ref().map(rows::widget).transpose()
     }
 
+    async fn widget_and_conversation(
+        &self,
+        token_hash: &str,
+        conversation_id: i64,
+    ) -> Result<Option<(Widget, Option<Conversation>)>> {
+        if !text::storable(token_hash) {
+            return Ok(None);
+        }
+        let row = sqlx::query(sql::LIVE_WIDGET_AND_CONVERSATION)
+            .bind(token_hash.to_owned())
+            .bind(conversation_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(rows::widget_and_conversation).transpose()
+    }
+
     async fn widget(&self, id: i64) -> Result<Option<Widget>> {
         let row = sqlx::query(sql::WIDGET_BY_ID)
             .bind(id)

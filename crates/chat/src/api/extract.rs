@@ -7,7 +7,8 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{
-        rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request,
+        rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Query,
+        RawPathParams, Request,
     },
     http::{header, request::Parts, HeaderMap, Method, StatusCode},
 };
@@ -91,28 +92,88 @@ impl FromRequestParts<Arc<AppState>> for WidgetAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::Unauthorized("missing widget token (Authorization: Bearer cbw_…)".into())
-        })?;
+        let token_hash = widget_token_hash(&parts.headers)?;
         let widget = state
             .service
             .store
-            .widget_by_token_hash(&hash_token(token))
+            .widget_by_token_hash(&token_hash)
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("unknown or revoked widget token".into()))?;
-        if let Some(origin) = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-        {
-            if !parley_protocol::origin::origin_matches(&widget.allowed_origins, origin) {
-                return Err(ApiError::Forbidden(format!(
-                    "origin {origin} is not allowed for this widget"
-                )));
-            }
-        }
+            .ok_or_else(unknown_widget)?;
+        check_origin(&widget, &parts.headers)?;
         Ok(Self(widget))
     }
+}
+
+/// The widget and the visitor's conversation of a `/api/chatbot/conversation/{id}/…` request,
+/// read in one round trip (the widget polls this path every few seconds when it has no socket),
+/// and admitted by [`visitor_conversation`]'s rules. Refusals come in the order the separate
+/// extractors gave them: the widget token (401, 403 for the Origin), then the path (404), then
+/// the visitor.
+pub struct VisitorAuth {
+    pub widget: Widget,
+    pub conversation: Conversation,
+}
+
+impl FromRequestParts<Arc<AppState>> for VisitorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token_hash = widget_token_hash(&parts.headers)?;
+        let id = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "id")
+                    .and_then(|(_, value)| value.parse::<i64>().ok())
+            });
+        let Some(id) = id else {
+            // No conversation to read: the token is still answered for first.
+            WidgetAuth::from_request_parts(parts, state).await?;
+            return Err(ApiError::NotFound("resource"));
+        };
+        let (widget, conversation) = state
+            .service
+            .store
+            .widget_and_conversation(&token_hash, id)
+            .await?
+            .ok_or_else(unknown_widget)?;
+        check_origin(&widget, &parts.headers)?;
+        let conversation = admit_visitor(state, &widget, conversation, &parts.headers).await?;
+        state.service.visitor_seen(conversation.id).await;
+        Ok(Self {
+            widget,
+            conversation,
+        })
+    }
+}
+
+/// The hash of the request's `Authorization: Bearer cbw_…`; 401 without one.
+fn widget_token_hash(headers: &HeaderMap) -> Result<String, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::Unauthorized("missing widget token (Authorization: Bearer cbw_…)".into())
+    })?;
+    Ok(hash_token(token))
+}
+
+fn unknown_widget() -> ApiError {
+    ApiError::Unauthorized("unknown or revoked widget token".into())
+}
+
+/// A browser's Origin must be one of the widget's allowed origins (when it has any).
+fn check_origin(widget: &Widget, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if !parley_protocol::origin::origin_matches(&widget.allowed_origins, origin) {
+            return Err(ApiError::Forbidden(format!(
+                "origin {origin} is not allowed for this widget"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The agent making a request: from `Authorization: Bearer cba_…` (API clients), or from the
@@ -240,24 +301,23 @@ pub async fn visitor_conversation(
     id: i64,
     headers: &HeaderMap,
 ) -> Result<Conversation, ApiError> {
-    let conversation = check_visitor(state, widget, id, headers).await?;
+    let conversation = state.service.store.conversation(id).await?;
+    let conversation = admit_visitor(state, widget, conversation, headers).await?;
     state.service.visitor_seen(conversation.id).await;
     Ok(conversation)
 }
 
-async fn check_visitor(
+/// Whether the request may open `conversation` (as read for `widget`): the rules above.
+async fn admit_visitor(
     state: &AppState,
     widget: &Widget,
-    id: i64,
+    conversation: Option<Conversation>,
     headers: &HeaderMap,
 ) -> Result<Conversation, ApiError> {
-    let conversation = state
-        .service
-        .store
-        .conversation(id)
-        .await?
+    let conversation = conversation
         .filter(|c| c.widget_id == widget.id)
         .ok_or(ApiError::NotFound("conversation"))?;
+    let id = conversation.id;
     let user = verified_user(widget, headers, None)?;
     let visitor_token = headers.get("x-visitor-token").and_then(|v| v.to_str().ok());
     let holds_token = visitor_token.is_some_and(|t| {
@@ -277,7 +337,8 @@ async fn check_visitor(
         (None, Some(user)) if holds_token => {
             let Some(attached) = state.service.store.attach_user(id, &user).await? else {
                 // Attached by a concurrent request: answer from what is stored now.
-                return Box::pin(visitor_conversation(state, widget, id, headers)).await;
+                let now = state.service.store.conversation(id).await?;
+                return Box::pin(admit_visitor(state, widget, now, headers)).await;
             };
             state.service.tell_inbox(&attached, None, None);
             Ok(attached)

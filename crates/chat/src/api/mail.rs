@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    extract::{client_ip, visitor_conversation, ApiJson, ApiPath, WidgetAuth},
+    extract::{client_ip, visitor_conversation, ApiJson, ApiPath, VisitorAuth, WidgetAuth},
     rate_limited,
     widget::optional_text,
     AppState,
@@ -70,13 +70,10 @@ pub struct Seen {
 /// change is stored and told to the widget's inbox, so agents see where the visitor is.
 pub async fn seen(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath(id): ApiPath<i64>,
-    headers: HeaderMap,
+    // Admitting the visitor notes them as seen.
+    VisitorAuth { conversation, .. }: VisitorAuth,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    // Checking the visitor notes them as seen.
-    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
     let seen: Seen = match body.iter().all(u8::is_ascii_whitespace) {
         true => Seen::default(),
         false => serde_json::from_slice(&body)

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    extract::{client_ip, socket_id, visitor_conversation, ApiJson, ApiPath, WidgetAuth},
+    extract::{client_ip, socket_id, ApiJson, VisitorAuth},
     rate_limited, AppState,
 };
 use crate::{
@@ -36,11 +36,12 @@ struct JsonMessage {
 /// Handles a message send.
 pub async fn send(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath(id): ApiPath<i64>,
+    VisitorAuth {
+        widget,
+        conversation,
+    }: VisitorAuth,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let conversation = visitor_conversation(&state, &widget, id, request.headers()).await?;
     rate_limited(
         state
             .messages_per_ip

@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 
 use super::{
     extract::{
-        client_ip, identity_required, socket_id, verified_user, visitor_conversation, ApiJson,
-        ApiPath, ApiQuery, UserCredential, WidgetAuth,
+        client_ip, identity_required, socket_id, verified_user, ApiJson, ApiPath, ApiQuery,
+        UserCredential, VisitorAuth, WidgetAuth,
     },
     rate_limited, AppState,
 };
@@ -318,12 +318,13 @@ pub struct Page {
 /// `id > after`, oldest first. The polling and gap-filling endpoint.
 pub async fn conversation(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath(id): ApiPath<i64>,
+    VisitorAuth {
+        widget,
+        conversation,
+    }: VisitorAuth,
     ApiQuery(page): ApiQuery<Page>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
+    let id = conversation.id;
     let (mut body, rating) = state
         .service
         .history_page_and_rating(id, page.after, page.limit.unwrap_or(100))
@@ -384,13 +385,12 @@ impl Read {
 /// `POST /api/chatbot/conversation/{id}/read`: the visitor's read receipt.
 pub async fn read(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath(id): ApiPath<i64>,
+    VisitorAuth { conversation, .. }: VisitorAuth,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Read>,
 ) -> Result<Json<Value>, ApiError> {
-    visitor_conversation(&state, &widget, id, &headers).await?;
-    body.apply(&state, id, "visitor", &headers).await
+    body.apply(&state, conversation.id, "visitor", &headers)
+        .await
 }
 
 /// Body of `POST …/reactions`.
@@ -459,13 +459,12 @@ async fn message_in_conversation(
 /// `on:false` removes) the visitor's emoji reaction.
 pub async fn react(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath((id, message_id)): ApiPath<(i64, i64)>,
+    VisitorAuth { conversation, .. }: VisitorAuth,
+    ApiPath((_, message_id)): ApiPath<(i64, i64)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<React>,
 ) -> Result<Json<Value>, ApiError> {
-    visitor_conversation(&state, &widget, id, &headers).await?;
-    body.apply(&state, id, message_id, "visitor", &headers)
+    body.apply(&state, conversation.id, message_id, "visitor", &headers)
         .await
 }
 
@@ -482,12 +481,9 @@ pub struct Rate {
 /// once per conversation (409 after); 201 with it.
 pub async fn rate(
     State(state): State<Arc<AppState>>,
-    WidgetAuth(widget): WidgetAuth,
-    ApiPath(id): ApiPath<i64>,
-    headers: HeaderMap,
+    VisitorAuth { conversation, .. }: VisitorAuth,
     ApiJson(body): ApiJson<Rate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let conversation = visitor_conversation(&state, &widget, id, &headers).await?;
     let rating = state
         .service
         .rate(&conversation, body.score, body.comment.as_deref())

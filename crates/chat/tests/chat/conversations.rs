@@ -234,6 +234,74 @@ async fn only_the_visitor_reads_their_conversation() {
     );
 }
 
+/// The visitor endpoints read the widget and the conversation in one statement; what they refuse,
+/// and in which order, is what the separate reads gave: the widget token (401), its Origin (403),
+/// the path (404), the conversation (404 for another widget's), then the visitor (403).
+#[tokio::test]
+async fn visitor_endpoints_refuse_the_token_then_the_path_then_the_visitor() {
+    let app = TestApp::start().await;
+    let (id, visitor) = app.conversation().await;
+    let shop_token = parley_chat::tokens::new_widget_token();
+    let shop = app
+        .store
+        .create_widget(parley_store::NewWidget {
+            name: "Shop".into(),
+            token_hash: parley_chat::tokens::hash_token(&shop_token),
+            allowed_origins: vec!["https://shop.example".into()],
+            settings: json!({}),
+            identity_secret: None,
+        })
+        .await
+        .unwrap();
+    let status = |path: String, token: Option<&str>, origin: Option<&str>| {
+        let mut request = app
+            .http
+            .get(app.url(&path))
+            .header("X-Visitor-Token", &visitor);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let poll = |id: &str| format!("/api/chatbot/conversation/{id}");
+    let ok = poll(&id.to_string());
+    let unknown = parley_chat::tokens::new_widget_token();
+    assert_eq!(status(ok.clone(), Some(&app.token), None).await, 200);
+    assert_eq!(status(ok.clone(), None, None).await, 401);
+    assert_eq!(status(poll("abc"), None, None).await, 401);
+    assert_eq!(status(poll("abc"), Some(&unknown), None).await, 401);
+    assert_eq!(status(ok.clone(), Some(&unknown), None).await, 401);
+    assert_eq!(
+        status(poll("abc"), Some(&shop_token), Some("https://evil.example")).await,
+        403
+    );
+    assert_eq!(status(poll("abc"), Some(&app.token), None).await, 404);
+    // The conversation is the demo widget's: the shop's token does not reach it.
+    assert_eq!(
+        status(ok.clone(), Some(&shop_token), Some("https://shop.example")).await,
+        404
+    );
+    assert_eq!(status(poll("99999999"), Some(&app.token), None).await, 404);
+    let stranger = app
+        .http
+        .get(app.url(&ok))
+        .bearer_auth(&app.token)
+        .header("X-Visitor-Token", "cbv_someone_else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 403);
+    // A revoked token stops at once, though the conversation is there.
+    assert!(app.store.revoke_widget(shop.id).await.unwrap());
+    assert_eq!(
+        status(ok, Some(&shop_token), Some("https://shop.example")).await,
+        401
+    );
+}
+
 #[tokio::test]
 async fn polling_pages_with_after_and_limit() {
     let app = TestApp::start().await;

@@ -108,6 +108,63 @@ pub(crate) fn conversation(row: &impl Columns) -> Result<Conversation> {
     })
 }
 
+/// A row's columns named with a prefix: `prefixed("c_", row).int("id")` reads `c_id`. For rows
+/// that join two records whose columns share names.
+pub(crate) fn prefixed<'a, R: Columns>(prefix: &'static str, row: &'a R) -> Prefixed<'a, R> {
+    Prefixed { prefix, row }
+}
+
+pub(crate) struct Prefixed<'a, R> {
+    prefix: &'static str,
+    row: &'a R,
+}
+
+impl<R: Columns> Prefixed<'_, R> {
+    fn name(&self, column: &str) -> String {
+        [self.prefix, column].concat()
+    }
+}
+
+impl<R: Columns> Columns for Prefixed<'_, R> {
+    fn int(&self, column: &str) -> Result<i64> {
+        self.row.int(&self.name(column))
+    }
+    fn int_opt(&self, column: &str) -> Result<Option<i64>> {
+        self.row.int_opt(&self.name(column))
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        self.row.text(&self.name(column))
+    }
+    fn text_opt(&self, column: &str) -> Result<Option<String>> {
+        self.row.text_opt(&self.name(column))
+    }
+    fn flag(&self, column: &str) -> Result<bool> {
+        self.row.flag(&self.name(column))
+    }
+    fn time(&self, column: &str) -> Result<DateTime<Utc>> {
+        self.row.time(&self.name(column))
+    }
+    fn time_opt(&self, column: &str) -> Result<Option<DateTime<Utc>>> {
+        self.row.time_opt(&self.name(column))
+    }
+    fn json(&self, column: &str) -> Result<Value> {
+        self.row.json(&self.name(column))
+    }
+}
+
+/// A row of `LIVE_WIDGET_AND_CONVERSATION`: the widget, and the conversation when one joined.
+pub(crate) fn widget_and_conversation(
+    row: &impl Columns,
+) -> Result<(Widget, Option<Conversation>)> {
+    let widget = widget(row)?;
+    let joined = prefixed("c_", row);
+    let conversation = match joined.int_opt("id")? {
+        Some(_) => Some(conversation(&joined)?),
+        None => None,
+    };
+    Ok((widget, conversation))
+}
+
 /// Reads a row of a message `SELECT` (the message joined with its attachment's name).
 pub(crate) fn message(row: &impl Columns) -> Result<Message> {
     message_with(row, row.text_opt("attachment_name")?)

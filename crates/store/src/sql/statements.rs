@@ -69,6 +69,22 @@ pub(crate) const LIVE_WIDGET_BY_TOKEN_HASH: &str = concat!(
     columns!(widget),
     " FROM widgets WHERE token_hash = $1 AND revoked_at IS NULL"
 );
+/// A live widget by token hash and, in the same row, one of its conversations (NULLs when it has
+/// no such conversation): the visitor endpoints' two reads in one round trip. The widget's
+/// columns keep their names; the conversation's are prefixed `c_` (see `rows::prefixed`).
+pub(crate) const LIVE_WIDGET_AND_CONVERSATION: &str =
+    "SELECT w.id, w.name, w.token_hash, w.allowed_origins, w.settings, w.identity_secret, \
+     w.created_at, w.revoked_at, \
+     c.id AS c_id, c.widget_id AS c_widget_id, c.visitor_name AS c_visitor_name, \
+     c.visitor_email AS c_visitor_email, c.visitor_token_hash AS c_visitor_token_hash, \
+     c.status AS c_status, c.assigned_agent_id AS c_assigned_agent_id, \
+     c.page_url AS c_page_url, c.user_agent AS c_user_agent, c.user_id AS c_user_id, \
+     c.name_verified AS c_name_verified, c.email_verified AS c_email_verified, \
+     c.attributes AS c_attributes, c.consent_at AS c_consent_at, c.locale AS c_locale, \
+     c.waiting_for_email_at AS c_waiting_for_email_at, c.created_at AS c_created_at, \
+     c.updated_at AS c_updated_at \
+     FROM widgets w LEFT JOIN conversations c ON c.id = $2 AND c.widget_id = w.id \
+     WHERE w.token_hash = $1 AND w.revoked_at IS NULL";
 pub(crate) const ALL_WIDGETS: &str =
     concat!("SELECT ", columns!(widget), " FROM widgets ORDER BY id");
 pub(crate) const REVOKE_WIDGET: &str =

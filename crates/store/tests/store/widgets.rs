@@ -4,7 +4,7 @@ use chrono::Utc;
 use parley_store::{NewWidget, StoreError};
 use serde_json::json;
 
-use crate::support::{on_both, token, widget, Db};
+use crate::support::{conversation, on_both, token, widget, Db};
 
 on_both!(
     create_and_find_widget,
@@ -13,7 +13,46 @@ on_both!(
     repeated_token_conflicts,
     settings_can_be_replaced,
     rename_origins_and_new_token,
+    widget_and_its_conversation_in_one_read,
 );
+
+async fn widget_and_its_conversation_in_one_read(db: Db) {
+    let shop = widget(&db, "Shop").await;
+    let other = widget(&db, "Other").await;
+    let mine = conversation(&db, shop.id).await;
+    let theirs = conversation(&db, other.id).await;
+    assert_eq!(
+        db.widget_and_conversation(&shop.token_hash, mine.id)
+            .await
+            .unwrap(),
+        Some((shop.clone(), Some(mine.clone()))),
+        "every column of both records, as their own reads give them"
+    );
+    // Another widget's conversation, or none at all: the widget alone.
+    for id in [theirs.id, mine.id + theirs.id + 1000, -1] {
+        assert_eq!(
+            db.widget_and_conversation(&shop.token_hash, id)
+                .await
+                .unwrap(),
+            Some((shop.clone(), None)),
+            "conversation {id}"
+        );
+    }
+    // An unknown, unstorable or revoked token: nothing.
+    for hash in [token(), "\u{0}".to_string()] {
+        assert_eq!(
+            db.widget_and_conversation(&hash, mine.id).await.unwrap(),
+            None
+        );
+    }
+    db.revoke_widget(shop.id).await.unwrap();
+    assert_eq!(
+        db.widget_and_conversation(&shop.token_hash, mine.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
 
 async fn rename_origins_and_new_token(db: Db) {
     let created = widget(&db, "Shop").await;
