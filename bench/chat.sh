@@ -21,7 +21,8 @@
 # GROUP_COMMIT ("off on"; "on" alone skips the comparison), REPEAT (1), POLL_WIDGETS (10000),
 # POLL_INTERVAL (2 s), POLL_DURATION (20 s), POLL_MESSAGE_RATE (10/s), POLL_CONNECTIONS (one per
 # widget), PG_HOST (127.0.0.1), PG_USER (postgres), SERVER_CORE (0), LOADGEN_CORE (1);
-# SKIP_BUILD=1 reuses target/release.
+# SKIP_BUILD=1 reuses target/release; PARLEY (target/release/parley) is the server binary, e.g.
+# one built from an earlier commit, to measure a change before and after with the same script.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ BURST_SENDERS=${BURST_SENDERS:-64}
 MODES=${MODES:-steady burst}
 GROUP_COMMIT=${GROUP_COMMIT:-off on}
 REPEAT=${REPEAT:-1}
+PARLEY=${PARLEY:-target/release/parley}
 POLL_WIDGETS=${POLL_WIDGETS:-10000}
 POLL_INTERVAL=${POLL_INTERVAL:-2}
 POLL_DURATION=${POLL_DURATION:-20}
@@ -112,7 +114,7 @@ start_server() {
         PARLEY_GROUP_COMMIT="$([ "$group_commit" = off ] && echo 0 || echo 1)" \
         PARLEY_HTTP_MAX_CONNECTIONS=$((POLL_WIDGETS + 1000)) \
         RUST_LOG="${RUST_LOG:-warn}" \
-        "${SERVER_PIN[@]}" target/release/parley serve >"$log" 2>&1 &
+        "${SERVER_PIN[@]}" "$PARLEY" serve >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
         API=$(sed -n 's|^Parley listening on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$log")
