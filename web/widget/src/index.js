@@ -109,6 +109,22 @@ function takeOver(loader, widget) {
   }
   // The visitor pressed the loader's launcher: open as a press on the launcher does (focused).
   if (loader.clicked) widget.open();
+  // A click the browser still gives the loader's (now detached) launcher opens the chat.
+  loader.open = () => widget.open();
+  // A press still held: released over the launcher, it opens the chat, whichever element the
+  // browser gives the click to, or none (the one the press began on has left the page).
+  if (loader.pressed && !loader.clicked) {
+    const release = (event) => {
+      window.removeEventListener('pointerup', release, true);
+      window.removeEventListener('pointercancel', release, true);
+      const box = document.querySelector('#parley-chatbot-widget')?.shadowRoot?.querySelector('.launcher')?.getBoundingClientRect();
+      const over = box && event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+      // After any click of the same release (which would toggle it), so open() has the last word.
+      if (event.type === 'pointerup' && over) setTimeout(() => widget.open(), 0);
+    };
+    window.addEventListener('pointerup', release, true);
+    window.addEventListener('pointercancel', release, true);
+  }
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot, { once: true });

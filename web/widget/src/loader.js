@@ -72,6 +72,8 @@ function boot() {
     taken: false, // set by the full widget
     host: null, // the launcher's element, once drawn
     clicked: false, // the visitor pressed the launcher: the full widget opens focused
+    pressed: false, // a pointer went down on the launcher and is not yet released
+    open: null, // the full widget's open(), once it has taken over
     readyFired: false, // 'ready' was emitted to the page already
     proactiveAt: 0, // when the proactive greeting is due (ms since the epoch), when scheduled
     config: null, // a promise of GET /api/chatbot/config's answer (null when refused)
@@ -238,8 +240,22 @@ function boot() {
     badge.setAttribute('aria-hidden', 'true');
     launcher.append(icon('chat'), badge);
     // Pressing starts the fetch; the click (mouse, touch, Enter, Space) asks for the chat open.
-    launcher.addEventListener('pointerdown', load);
+    // The full widget may take over between the two (a fast network, a long press): index.js
+    // then opens on the release (`pressed`), or on a click the browser still gives this button
+    // (`open`, set by index.js).
+    launcher.addEventListener('pointerdown', () => {
+      loader.pressed = true;
+      const release = () => {
+        loader.pressed = false;
+        window.removeEventListener('pointerup', release, true);
+        window.removeEventListener('pointercancel', release, true);
+      };
+      window.addEventListener('pointerup', release, true);
+      window.addEventListener('pointercancel', release, true);
+      load();
+    });
     launcher.addEventListener('click', () => {
+      if (loader.open) return loader.open();
       loader.clicked = true;
       load();
     });

@@ -36,6 +36,9 @@ async function agentImage(conversationId, name) {
   assert.equal(res.status, 201, await res.text());
 }
 
+/** Resolves after the page has drawn two more frames: the load handlers and their scrolling are done. */
+const frames = (page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+
 const scroll = (page) =>
   page.evaluate(() => {
     const list = document.querySelector('#parley-chatbot-widget').shadowRoot.querySelector('.list');
@@ -64,7 +67,7 @@ for (const [size, viewport] of [
     const first = page.locator('#parley-chatbot-widget .bubble img[alt="first.png"]');
     await first.waitFor();
     await page.waitForFunction((img) => img.complete && img.naturalHeight > 0, await first.elementHandle());
-    await page.waitForTimeout(100);
+    await frames(page);
     assert.ok((await scroll(page)).gap <= 2, 'at the end after the image loaded: ' + JSON.stringify(await scroll(page)));
     await screenshot(page, 'image-scroll-' + size);
 
@@ -78,7 +81,7 @@ for (const [size, viewport] of [
     const second = page.locator('#parley-chatbot-widget .bubble img[alt="second.png"]');
     await second.waitFor({ state: 'attached' });
     await page.waitForFunction((img) => img.complete && img.naturalHeight > 0, await second.elementHandle());
-    await page.waitForTimeout(100);
+    await frames(page);
     assert.equal((await scroll(page)).top, 0, 'left where they were reading');
     await context.close();
   });

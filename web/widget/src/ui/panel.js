@@ -105,10 +105,14 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
   const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
   // Whether the visitor reads the end of the thread: set by their own scrolling, so an image that
   // loads later (and makes the list taller) still brings them down when they were at the bottom.
+  // The scroll event of scrollToEnd's own move comes a frame later, when a message or an image
+  // may have made the list taller already: that event is not the visitor scrolling up.
   let pinned = true;
-  list.addEventListener('scroll', () => (pinned = atBottom()), { passive: true });
+  let ownTop = -1;
+  list.addEventListener('scroll', () => (pinned = list.scrollTop === ownTop || atBottom()), { passive: true });
   function scrollToEnd() {
     list.scrollTop = list.scrollHeight;
+    ownTop = list.scrollTop;
     pinned = true;
   }
 
