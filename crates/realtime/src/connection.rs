@@ -8,7 +8,7 @@
 //! once. An idle connection is this task waiting, a decoder's few bytes, and an empty outbox:
 //! no read buffer, no write buffer.
 
-use std::{collections::HashMap, ops::ControlFlow, sync::Arc, time::Duration};
+use std::{ops::ControlFlow, sync::Arc, time::Duration};
 
 use parley_protocol::{frame, ErrorCode, SocketId};
 use tokio::time::Instant;
@@ -21,6 +21,9 @@ use crate::{
 };
 
 mod inbound;
+mod joined;
+
+use joined::Joined;
 
 /// Why a connection is refused right after the WebSocket handshake.
 #[derive(Debug, Clone)]
@@ -37,7 +40,7 @@ struct Session {
     socket_id: SocketId,
     outbox: Arc<Outbox>,
     /// Channels joined, with the presence user id each was joined as.
-    channels: HashMap<parley_protocol::ChannelName, Option<String>>,
+    channels: Joined,
     /// Most entries `channels` may hold.
     max_subscriptions: usize,
     /// Set by `pusher:signin`.
@@ -125,7 +128,7 @@ pub async fn run(
         app,
         socket_id,
         outbox,
-        channels: HashMap::new(),
+        channels: Joined::default(),
         max_subscriptions: shared.config.max_subscriptions_per_connection,
         user: None,
         authorised: false,

@@ -61,7 +61,7 @@ impl Session {
                     return;
                 }
             };
-        if !self.channels.contains_key(channel.as_str())
+        if !self.channels.contains(channel.as_str())
             && self.channels.len() >= self.max_subscriptions
             && !self.forget_refused()
         {
@@ -167,7 +167,7 @@ impl Session {
                 if channel.kind().needs_signature() {
                     self.authorised = true;
                 }
-                if self.channels.insert(channel, user_id).is_none() {
+                if self.channels.insert(channel, user_id) {
                     self.app.metrics.subscriptions.inc();
                 }
             }
@@ -199,7 +199,7 @@ impl Session {
     }
 
     fn unsubscribe(&mut self, request: &Unsubscribe) {
-        let Some((channel, _)) = self.channels.remove_entry(request.channel.as_str()) else {
+        let Some((channel, _)) = self.channels.remove(request.channel.as_str()) else {
             return; // Unsubscribing twice is a no-op, as pusher-js expects.
         };
         self.app.hub.unsubscribe(&channel, self.socket_id);
@@ -289,7 +289,7 @@ impl Session {
         let Some((channel, user_id)) = request
             .channel
             .as_deref()
-            .and_then(|name| self.channels.get_key_value(name))
+            .and_then(|name| self.channels.get(name))
         else {
             return reject(
                 self,
