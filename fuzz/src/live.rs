@@ -117,14 +117,18 @@ impl Client {
     /// Reads more bytes; false at the end of the stream.
     fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buffer.extend_from_slice(&chunk[..n]);
-                true
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buffer.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                // libFuzzer's own timers interrupt a blocked read now and then: read again.
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => return false,
+                Err(error) => panic!("the server went silent: {error}"),
             }
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => false,
-            Err(error) => panic!("the server went silent: {error}"),
         }
     }
 
