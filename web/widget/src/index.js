@@ -12,6 +12,7 @@
 //       w[m] = function () { w.q.push([m, [].slice.call(arguments)]); }; }); return w; })();
 
 import { createWidget } from './widget.js';
+import { onceReleased } from './release.js';
 
 // eslint-disable-next-line no-undef -- replaced by the bundler with package.json's version
 const VERSION = typeof __WIDGET_VERSION__ === 'string' ? __WIDGET_VERSION__ : 'dev';
@@ -114,16 +115,12 @@ function takeOver(loader, widget) {
   // A press still held: released over the launcher, it opens the chat, whichever element the
   // browser gives the click to, or none (the one the press began on has left the page).
   if (loader.pressed && !loader.clicked) {
-    const release = (event) => {
-      window.removeEventListener('pointerup', release, true);
-      window.removeEventListener('pointercancel', release, true);
+    onceReleased((event) => {
       const box = document.querySelector('#parley-chatbot-widget')?.shadowRoot?.querySelector('.launcher')?.getBoundingClientRect();
       const over = box && event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
       // After any click of the same release (which would toggle it), so open() has the last word.
       if (event.type === 'pointerup' && over) setTimeout(() => widget.open(), 0);
-    };
-    window.addEventListener('pointerup', release, true);
-    window.addEventListener('pointercancel', release, true);
+    });
   }
 }
 

@@ -19,6 +19,7 @@ import { createStorage } from './storage.js';
 import { modeOf } from './availability.js';
 import { icon } from './ui/icons.js';
 import { createHost, applyHostSettings } from './ui/host.js';
+import { onceReleased } from './release.js';
 // Made by build.mjs: the launcher's rules of ui/styles.js, each language's "Open chat", and the
 // full widget's file name (content-hashed).
 import { APP, CSS, LABELS, RTL } from 'parley:loader';
@@ -245,13 +246,7 @@ function boot() {
     // (`open`, set by index.js).
     launcher.addEventListener('pointerdown', () => {
       loader.pressed = true;
-      const release = () => {
-        loader.pressed = false;
-        window.removeEventListener('pointerup', release, true);
-        window.removeEventListener('pointercancel', release, true);
-      };
-      window.addEventListener('pointerup', release, true);
-      window.addEventListener('pointercancel', release, true);
+      onceReleased(() => (loader.pressed = false));
       load();
     });
     launcher.addEventListener('click', () => {

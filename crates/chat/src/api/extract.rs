@@ -144,7 +144,6 @@ impl FromRequestParts<Arc<AppState>> for VisitorAuth {
             .ok_or_else(unknown_widget)?;
         check_origin(&widget, &parts.headers)?;
         let conversation = admit_visitor(state, &widget, conversation, &parts.headers).await?;
-        state.service.visitor_seen(conversation.id).await;
         Ok(Self {
             widget,
             conversation,
@@ -302,12 +301,11 @@ pub async fn visitor_conversation(
     headers: &HeaderMap,
 ) -> Result<Conversation, ApiError> {
     let conversation = state.service.store.conversation(id).await?;
-    let conversation = admit_visitor(state, widget, conversation, headers).await?;
-    state.service.visitor_seen(conversation.id).await;
-    Ok(conversation)
+    admit_visitor(state, widget, conversation, headers).await
 }
 
-/// Whether the request may open `conversation` (as read for `widget`): the rules above.
+/// Whether the request may open `conversation` (as read for `widget`): the rules above. An
+/// admitted visitor is noted as seen.
 async fn admit_visitor(
     state: &AppState,
     widget: &Widget,
@@ -329,7 +327,7 @@ async fn admit_visitor(
                 Utc::now(),
             )
     });
-    match (&conversation.user_id, user) {
+    let admitted = match (&conversation.user_id, user) {
         (Some(owner), Some(user)) if *owner == user.id => Ok(conversation),
         (Some(_), Some(_)) => Err(ApiError::WrongVisitor(
             "this conversation belongs to another user".into(),
@@ -351,7 +349,9 @@ async fn admit_visitor(
         _ => Err(ApiError::WrongVisitor(
             "this conversation belongs to another visitor".into(),
         )),
-    }
+    }?;
+    state.service.visitor_seen(admitted.id).await;
+    Ok(admitted)
 }
 
 /// Whether the widget refuses visitors whose identity the site did not sign.
