@@ -4,7 +4,7 @@
 //!
 //! One task rather than a reader and a writer: it halves the per-connection tasks. The task is
 //! not involved in most writes either: fan-out queues frames in the socket's [`Outbox`], a
-//! flusher task writes them, and this task only finishes writes the socket could not take at
+//! flusher thread writes them, and this task only finishes writes the socket could not take at
 //! once. An idle connection is this task waiting, a decoder's few bytes, and an empty outbox:
 //! no read buffer, no write buffer.
 

@@ -20,6 +20,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use indexmap::IndexMap;
 use parley_protocol::{
     frame::{self, PresenceSnapshot, WatchlistChange},
     ChannelName, SocketId,
@@ -82,7 +83,7 @@ struct Member {
 
 #[derive(Debug, Default)]
 struct Channel {
-    subscribers: HashMap<SocketId, Subscriber>,
+    subscribers: IndexMap<SocketId, Subscriber>,
     /// This node's members (in a cluster too: the cluster's list is in `cluster`).
     members: HashMap<String, Member>,
     /// Cluster presence channels: the cluster's member list and who waits for it.
@@ -278,7 +279,7 @@ impl Hub {
         let Some(entry) = channels.get_mut(channel) else {
             return;
         };
-        let Some(subscriber) = entry.subscribers.remove(&socket) else {
+        let Some(subscriber) = entry.subscribers.swap_remove(&socket) else {
             return;
         };
         if let Some(user_id) = subscriber.user_id {
@@ -632,4 +633,44 @@ fn presence_succeeded(channel: &ChannelName, entry: &Channel) -> String {
         hash,
     };
     frame::subscription_succeeded(channel.as_str(), Some(&snapshot))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_channel_fans_out_in_the_order_its_subscribers_joined() {
+        let hub = Hub::new(Duration::from_secs(30), 100, false, Webhooks::default());
+        let channel = ChannelName::parse("orders", 200).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut clients = Vec::new();
+        let mut joined = Vec::new();
+        for _ in 0..40 {
+            let client = TcpStream::connect(listener.local_addr().unwrap());
+            let (client, accepted) = tokio::join!(client, listener.accept());
+            clients.push(client.unwrap());
+            let outbox = Arc::new(Outbox::new(accepted.unwrap().0, 16, None, None));
+            let socket = SocketId::random();
+            hub.subscribe(&channel, socket, &outbox, None).unwrap();
+            joined.push((socket, outbox));
+        }
+        let order = |hub: &Hub| -> Vec<*const Outbox> {
+            hub.subscriber_outboxes(&channel)
+                .iter()
+                .map(Arc::as_ptr)
+                .collect()
+        };
+        let expected: Vec<_> = joined.iter().map(|(_, o)| Arc::as_ptr(o)).collect();
+        assert_eq!(order(&hub), expected);
+
+        // A leaver's place goes to the newest subscriber (removal costs the same whatever the
+        // channel's size); everyone else keeps theirs.
+        hub.unsubscribe(&channel, joined[3].0);
+        let mut expected = expected;
+        expected.swap_remove(3);
+        assert_eq!(order(&hub), expected);
+    }
 }

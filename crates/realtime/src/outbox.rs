@@ -1,9 +1,9 @@
 //! A socket's write side: the only way anything reaches a client.
 //!
 //! [`Outbox::push`] never waits: it queues an encoded WebSocket frame (a `Bytes` shared by every
-//! subscriber) and, if the queue was empty, hands the socket to a [`Flusher`], a task that
-//! writes the sockets it is handed one after the other, each socket's whole queue in one vectored
-//! write. A publish to many sockets therefore costs one syscall per socket and no task wake-up
+//! subscriber) and, if the queue was empty, hands the socket to the [`Flusher`], threads that
+//! write the sockets they are handed one after the other, each socket's whole queue in one
+//! vectored write. A publish to many sockets therefore costs one syscall per socket and no task wake-up
 //! per socket; and when publishes come faster than the writes, the frames of several publishes
 //! leave in the same syscall (corking), because a socket's queue grows until the flusher reaches
 //! it. A socket's own replies, and events on small channels ([`Outbox::send_now`]), are written
@@ -91,7 +91,7 @@ pub struct Outbox {
     capacity: usize,
     sent: Option<Counter>,
     /// Who writes what [`Outbox::push`] queues; `None`: `push` writes at once, like `send_now`.
-    flusher: Option<Arc<flusher::Shard>>,
+    flusher: Option<Arc<flusher::Dirty>>,
 }
 
 impl Outbox {
@@ -119,7 +119,7 @@ impl Outbox {
             }),
             capacity,
             sent,
-            flusher: flusher.map(Flusher::assign),
+            flusher: flusher.map(Flusher::handle),
         }
     }
 
@@ -257,19 +257,21 @@ impl Outbox {
     }
 
     /// The flusher's turn: writes what is queued; hands what the socket does not take to the
-    /// socket's task.
-    fn flush_scheduled(&self) {
+    /// socket's task. Returns how many frames were queued.
+    fn flush_scheduled(&self) -> usize {
         let mut queue = self.queue.lock().expect("outbox lock poisoned");
         queue.scheduled = false;
+        let queued = queue.frames.len();
         if queue.broken {
-            return;
+            return queued;
         }
         if self.write_queued(&mut queue).is_err() {
             queue.broken = true;
         } else if queue.frames.is_empty() {
-            return;
+            return queued;
         }
         self.wake(queue);
+        queued
     }
 
     /// Writes what is queued, as far as the socket takes it, and says what to do next.

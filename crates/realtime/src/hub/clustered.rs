@@ -304,7 +304,7 @@ impl Hub {
             return;
         };
         let before = served(entry);
-        let Some(subscriber) = entry.subscribers.remove(&socket) else {
+        let Some(subscriber) = entry.subscribers.swap_remove(&socket) else {
             return;
         };
         let waited = subscriber.waiting.is_some();
@@ -458,7 +458,7 @@ impl Hub {
                     403,
                 ));
                 for id in refused {
-                    if let Some(subscriber) = entry.subscribers.remove(&id) {
+                    if let Some(subscriber) = entry.subscribers.swap_remove(&id) {
                         presence.waiting -= 1;
                         subscriber.outbox.send_now(&error);
                     }

@@ -1,104 +1,346 @@
-//! The tasks that write pushed frames to sockets: each takes the sockets whose queue became
-//! non-empty, in the order they did, and writes each one's whole queue with one syscall.
+//! The threads that write pushed frames to sockets: they take the sockets whose queue became
+//! non-empty from one list, in the order they did, and write each one's whole queue with one
+//! syscall. One thread writes while it keeps up; the others help only when it does not.
 
 use std::{
-    mem,
+    collections::VecDeque,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc, Condvar, Mutex, MutexGuard,
     },
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
 };
-
-use tokio::sync::Notify;
-use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::Outbox;
 
-/// Sockets written between two yields, so that a publish to many sockets does not hold a worker
-/// thread for its whole length: requests (more publishes) are served in between, and their
-/// frames join the queues not yet written.
+/// Sockets taken from the list at a time: the lock is taken once per turn, not per socket.
 const WRITES_PER_TURN: usize = 64;
 
-/// One flusher task's list of sockets to write.
+/// How long the first flusher writes without pause before the helpers may join it. A fan-out
+/// that one core writes sooner (5 000 sockets take about 30 ms) gains less from a second core
+/// than it costs: another thread is woken, the sockets' cache lines move between cores, and
+/// whatever else runs on the machine (request handling, TLS, the app, a client on the same box)
+/// loses its core meanwhile. (bench/js measured it: two flushers writing every fan-out made a
+/// one-threaded client on the same two cores slower to read the same deliveries.)
+const HELP_AFTER: Duration = Duration::from_millis(50);
+
+/// Frames per socket below which a busy first flusher calls the helpers. A flusher that falls
+/// behind a burst finds several frames waiting in each socket and writes them with one syscall,
+/// so it catches up by itself, at a fraction of the cost per frame; helpers there would only
+/// split those batches into more syscalls (bench/js burst: 35 % fewer deliveries per second at
+/// three times the CPU per delivery with them). One frame per socket means every frame costs a
+/// syscall and one core is what limits the fan-out: that is when the other cores help.
+const BATCHED: usize = 2;
+
 #[derive(Debug, Default)]
-pub(crate) struct Shard {
-    // A std mutex: held only to push to or swap the list, never across an `.await`.
-    dirty: Mutex<Vec<Arc<Outbox>>>,
-    notify: Notify,
+struct State {
+    /// The sockets to write, in the order their queues became non-empty (an outbox is here at
+    /// most once), so that a channel's subscribers are written in the order they joined.
+    sockets: VecDeque<Arc<Outbox>>,
+    /// The first flusher has written for longer than `HELP_AFTER` and the list is not empty.
+    help_wanted: bool,
+    stop: bool,
 }
 
-impl Shard {
-    /// Adds a socket whose queue just became non-empty (an outbox is in the list at most once).
+/// What the flusher threads share.
+#[derive(Debug)]
+pub(crate) struct Dirty {
+    // A std mutex: held only to push a socket or take a turn's sockets.
+    state: Mutex<State>,
+    /// Wakes the first flusher when the list gets its first socket.
+    first: Condvar,
+    /// Wakes the helpers when help is wanted.
+    helpers: Condvar,
+    /// `HELP_AFTER`, shorter in tests.
+    help_after: Duration,
+    /// Times the helpers were called, for the tests.
+    help_calls: AtomicUsize,
+}
+
+impl Dirty {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("flusher lock poisoned")
+    }
+
+    /// Adds a socket whose queue just became non-empty.
     pub(crate) fn schedule(&self, outbox: Arc<Outbox>) {
-        let mut dirty = self.dirty.lock().expect("flusher lock poisoned");
-        let was_empty = dirty.is_empty();
-        dirty.push(outbox);
-        drop(dirty);
+        let mut state = self.lock();
+        let was_empty = state.sockets.is_empty();
+        state.sockets.push_back(outbox);
+        drop(state);
         if was_empty {
-            self.notify.notify_one();
+            self.first.notify_one();
         }
     }
 
-    async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let mut batch = Vec::new();
+    fn run_first(&self) {
+        let mut turn = Vec::with_capacity(WRITES_PER_TURN);
         loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = self.notify.notified() => {}
+            let mut state = self
+                .first
+                .wait_while(self.lock(), |s| s.sockets.is_empty() && !s.stop)
+                .expect("flusher lock poisoned");
+            if state.stop {
+                return;
             }
+            let started = Instant::now();
+            // Whether the last turn found `BATCHED` frames or more per socket.
+            let mut batched = true;
             loop {
-                mem::swap(
-                    &mut batch,
-                    &mut *self.dirty.lock().expect("flusher lock poisoned"),
-                );
-                if batch.is_empty() {
+                let take = state.sockets.len().min(WRITES_PER_TURN);
+                turn.extend(state.sockets.drain(..take));
+                if turn.is_empty() {
+                    state.help_wanted = false;
                     break;
                 }
-                for (index, outbox) in batch.drain(..).enumerate() {
-                    outbox.flush_scheduled();
-                    if index % WRITES_PER_TURN == WRITES_PER_TURN - 1 {
-                        tokio::task::yield_now().await;
-                    }
+                if !state.help_wanted
+                    && !batched
+                    && !state.sockets.is_empty()
+                    && started.elapsed() >= self.help_after
+                {
+                    state.help_wanted = true;
+                    self.help_calls.fetch_add(1, Ordering::Relaxed);
+                    self.helpers.notify_all();
                 }
+                drop(state);
+                let sockets = turn.len();
+                let frames: usize = turn.drain(..).map(|outbox| outbox.flush_scheduled()).sum();
+                batched = frames >= BATCHED * sockets;
+                state = self.lock();
+            }
+        }
+    }
+
+    fn run_helper(&self) {
+        let mut turn = Vec::with_capacity(WRITES_PER_TURN);
+        loop {
+            let mut state = self
+                .helpers
+                .wait_while(self.lock(), |s| {
+                    (!s.help_wanted || s.sockets.is_empty()) && !s.stop
+                })
+                .expect("flusher lock poisoned");
+            if state.stop {
+                return;
+            }
+            while !state.sockets.is_empty() {
+                let take = state.sockets.len().min(WRITES_PER_TURN);
+                turn.extend(state.sockets.drain(..take));
+                drop(state);
+                for outbox in turn.drain(..) {
+                    outbox.flush_scheduled();
+                }
+                state = self.lock();
             }
         }
     }
 }
 
-/// The flusher tasks of a server: one per worker thread, so that writing scales with cores.
-/// Sockets are spread over them in turn. The tasks stop when the `Flusher` is dropped.
+/// The flusher threads of a server: as many as the cores it may use, so that writing scales
+/// with cores when one is not enough. Threads rather than tokio tasks: the writing is all
+/// non-blocking syscalls back to back, which a task would have to interrupt every few sockets
+/// with a yield (each yield wakes an idle worker to steal it, moving the writing between
+/// cores), while the kernel shares a core between a flusher thread and the workers without it.
+/// The threads stop when the `Flusher` is dropped.
 #[derive(Debug)]
 pub struct Flusher {
-    shards: Box<[Arc<Shard>]>,
-    next: AtomicUsize,
-    _stop: DropGuard,
+    dirty: Arc<Dirty>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Flusher {
-    /// Starts `tasks` flusher tasks (at least one). Must be called inside a tokio runtime.
-    pub fn start(tasks: usize) -> Self {
-        let stop = CancellationToken::new();
-        let shards: Box<[Arc<Shard>]> = (0..tasks.max(1))
-            .map(|_| Arc::new(Shard::default()))
-            .collect();
-        for shard in shards.iter() {
-            tokio::spawn(shard.clone().run(stop.clone()));
-        }
+    /// Starts `threads` flusher threads (at least one): the first and its helpers.
+    pub fn start(threads: usize) -> Self {
+        let mut flusher = Self::without_threads(HELP_AFTER);
+        flusher.spawn(threads.max(1));
+        flusher
+    }
+
+    fn without_threads(help_after: Duration) -> Self {
+        let dirty = Arc::new(Dirty {
+            state: Mutex::default(),
+            first: Condvar::new(),
+            helpers: Condvar::new(),
+            help_after,
+            help_calls: AtomicUsize::new(0),
+        });
         Self {
-            shards,
-            next: AtomicUsize::new(0),
-            _stop: stop.drop_guard(),
+            dirty,
+            threads: Vec::new(),
         }
     }
 
-    /// One flusher task per worker thread the machine offers.
-    pub fn per_core() -> Self {
-        Self::start(std::thread::available_parallelism().map_or(1, usize::from))
+    fn spawn(&mut self, threads: usize) {
+        for index in 0..threads {
+            let dirty = self.dirty.clone();
+            let thread = thread::Builder::new()
+                .name(format!("parley-flusher-{index}"))
+                .spawn(move || {
+                    if index == 0 {
+                        dirty.run_first();
+                    } else {
+                        dirty.run_helper();
+                    }
+                })
+                .expect("failed to start a flusher thread");
+            self.threads.push(thread);
+        }
     }
 
-    /// The shard a new socket is written by.
-    pub(crate) fn assign(&self) -> Arc<Shard> {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len();
-        self.shards[index].clone()
+    /// One flusher thread per core the process may use.
+    pub fn per_core() -> Self {
+        Self::start(thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// The list a new socket's queue is handed to.
+    pub(crate) fn handle(&self) -> Arc<Dirty> {
+        self.dirty.clone()
+    }
+}
+
+impl Drop for Flusher {
+    /// Stops the threads and waits for them: a turn in progress ends with its last socket, and
+    /// every write is non-blocking, so this is quick.
+    fn drop(&mut self) {
+        self.dirty.lock().stop = true;
+        self.dirty.first.notify_all();
+        self.dirty.helpers.notify_all();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::{
+        io::AsyncReadExt,
+        net::{TcpListener, TcpStream},
+    };
+
+    use super::*;
+
+    /// `count` connected pairs: outboxes on the server sides, written by `flusher`, and the
+    /// client sides.
+    async fn sockets(count: usize, flusher: &Flusher) -> (Vec<Arc<Outbox>>, Vec<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut outboxes, mut clients) = (Vec::new(), Vec::new());
+        for _ in 0..count {
+            let client = TcpStream::connect(listener.local_addr().unwrap());
+            let (client, accepted) = tokio::join!(client, listener.accept());
+            outboxes.push(Arc::new(Outbox::new(
+                accepted.unwrap().0,
+                100_000,
+                None,
+                Some(flusher),
+            )));
+            clients.push(client.unwrap());
+        }
+        (outboxes, clients)
+    }
+
+    /// Pushes numbered frames `1..rounds` to every socket, one round after the other (frame 0
+    /// is pushed by `first_round`), and checks that each client reads frames `read_from..rounds`
+    /// in order.
+    async fn every_frame_arrives_in_order(
+        outboxes: &[Arc<Outbox>],
+        clients: &mut [TcpStream],
+        rounds: u32,
+        read_from: u32,
+    ) {
+        for round in 1..rounds {
+            let frame = Bytes::from(format!("{round:08}"));
+            for outbox in outboxes {
+                assert!(outbox.push(&frame));
+            }
+        }
+        for client in clients {
+            let mut read = vec![0; 8 * (rounds - read_from) as usize];
+            client.read_exact(&mut read).await.unwrap();
+            let expected: String = (read_from..rounds)
+                .map(|round| format!("{round:08}"))
+                .collect();
+            assert_eq!(String::from_utf8(read).unwrap(), expected);
+        }
+    }
+
+    /// Pushes frame 0 to every socket, in reverse order.
+    fn first_round(outboxes: &[Arc<Outbox>]) {
+        for outbox in outboxes.iter().rev() {
+            assert!(outbox.push(&Bytes::from(format!("{:08}", 0))));
+        }
+    }
+
+    #[tokio::test]
+    async fn sockets_are_written_in_the_order_their_queues_filled() {
+        // No thread takes from the list while it is looked at.
+        let flusher = Flusher::without_threads(HELP_AFTER);
+        let (outboxes, _clients) = sockets(5, &flusher).await;
+        first_round(&outboxes);
+        let state = flusher.dirty.lock();
+        let order: Vec<_> = state.sockets.iter().map(Arc::as_ptr).collect();
+        let expected: Vec<_> = outboxes.iter().rev().map(Arc::as_ptr).collect();
+        assert_eq!(order, expected);
+    }
+
+    #[tokio::test]
+    async fn one_flusher_writes_every_frame_in_order() {
+        let flusher = Flusher::start(1);
+        let (outboxes, mut clients) = sockets(20, &flusher).await;
+        first_round(&outboxes);
+        every_frame_arrives_in_order(&outboxes, &mut clients, 200, 0).await;
+        assert_eq!(flusher.dirty.help_calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn helpers_that_join_keep_every_socket_in_order() {
+        // The list holds 400 sockets with one frame each before the threads start, and the
+        // helpers are called as soon as a turn of single frames leaves sockets waiting: from
+        // the second turn on.
+        let mut flusher = Flusher::without_threads(Duration::ZERO);
+        let (outboxes, mut clients) = sockets(400, &flusher).await;
+        first_round(&outboxes);
+        flusher.spawn(3);
+        for client in &mut clients {
+            let mut read = [0; 8];
+            client.read_exact(&mut read).await.unwrap();
+            assert_eq!(&read, b"00000000");
+        }
+        assert_eq!(flusher.dirty.help_calls.load(Ordering::Relaxed), 1);
+        // The rounds after it, with the helpers free to join.
+        every_frame_arrives_in_order(&outboxes, &mut clients, 50, 1).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_that_finds_frames_waiting_is_left_to_the_first_flusher() {
+        // Every socket has 20 frames queued before the threads start: each turn writes batches,
+        // so the first flusher is not behind in a way helpers would mend.
+        let mut flusher = Flusher::without_threads(Duration::ZERO);
+        let (outboxes, mut clients) = sockets(400, &flusher).await;
+        for round in 0..20 {
+            for outbox in &outboxes {
+                assert!(outbox.push(&Bytes::from(format!("{round:08}"))));
+            }
+        }
+        flusher.spawn(3);
+        for client in &mut clients {
+            let mut read = vec![0; 8 * 20];
+            client.read_exact(&mut read).await.unwrap();
+        }
+        assert_eq!(flusher.dirty.help_calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_flusher_stops_its_threads() {
+        let flusher = Flusher::start(3);
+        let dirty = flusher.handle();
+        drop(flusher);
+        assert_eq!(
+            Arc::strong_count(&dirty),
+            1,
+            "a flusher thread still holds the list"
+        );
     }
 }
