@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use axum::{
@@ -330,13 +330,25 @@ fn cache_attribute(app: &App, channel: &ChannelName) -> Value {
     json!({ "data": data, "ttl": ttl })
 }
 
-async fn events(signed: Signed) -> Result<Json<Value>, ApiError> {
+/// The longest a publish's answer waits for the writes queued before it (see
+/// [`crate::outbox::Flusher::written_up_to`]).
+const PUBLISH_WAITS_AT_MOST: Duration = Duration::from_secs(1);
+
+async fn events(
+    State(shared): State<Arc<Shared>>,
+    signed: Signed,
+) -> Result<Json<Value>, ApiError> {
     let (event, info) = parse_body::<EventBody>(&signed.body)?.validate(&signed.app)?;
     let info = split_info(info.as_deref());
     for channel in &event.channels {
         check_info(&info, Kinds::of(channel))?;
     }
+    let listed = shared.flusher.listed();
     publish::deliver(&signed.app, &event);
+    shared
+        .flusher
+        .written_up_to(listed, PUBLISH_WAITS_AT_MOST)
+        .await;
     if info.is_empty() {
         return Ok(Json(json!({})));
     }
@@ -350,7 +362,10 @@ struct BatchBody {
     batch: Vec<EventBody>,
 }
 
-async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
+async fn batch_events(
+    State(shared): State<Arc<Shared>>,
+    signed: Signed,
+) -> Result<Json<Value>, ApiError> {
     let body: BatchBody = parse_body(&signed.body)?;
     let max = signed.app.config.max_batch_size;
     if body.batch.len() > max {
@@ -372,9 +387,14 @@ async fn batch_events(signed: Signed) -> Result<Json<Value>, ApiError> {
         }
     }
     let any_info = events.iter().any(|(_, info)| info.is_some());
+    let listed = shared.flusher.listed();
     for (event, _) in &events {
         publish::deliver(&signed.app, event);
     }
+    shared
+        .flusher
+        .written_up_to(listed, PUBLISH_WAITS_AT_MOST)
+        .await;
     if !any_info {
         return Ok(Json(json!({})));
     }

@@ -12,6 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tokio::sync::Notify;
+
 use super::Outbox;
 
 /// Sockets taken from the list at a time: the lock is taken once per turn, not per socket.
@@ -41,6 +43,9 @@ struct State {
     /// The first flusher has written for longer than `HELP_AFTER` and the list is not empty.
     help_wanted: bool,
     stop: bool,
+    /// Sockets ever listed, and ever written: the list's position, for `written_up_to`.
+    listed: u64,
+    written: u64,
 }
 
 /// What the flusher threads share.
@@ -52,6 +57,8 @@ pub(crate) struct Dirty {
     first: Condvar,
     /// Wakes the helpers when help is wanted.
     helpers: Condvar,
+    /// Wakes those waiting in `written_up_to` after each turn.
+    turn_done: Notify,
     /// `HELP_AFTER`, shorter in tests.
     help_after: Duration,
     /// Times the helpers were called, for the tests.
@@ -68,10 +75,19 @@ impl Dirty {
         let mut state = self.lock();
         let was_empty = state.sockets.is_empty();
         state.sockets.push_back(outbox);
+        state.listed += 1;
         drop(state);
         if was_empty {
             self.first.notify_one();
         }
+    }
+
+    /// Counts a turn's sockets as written and wakes who waits for them.
+    fn turn_done(&self, sockets: usize) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        state.written += sockets as u64;
+        self.turn_done.notify_waiters();
+        state
     }
 
     fn run_first(&self) {
@@ -107,7 +123,7 @@ impl Dirty {
                 let sockets = turn.len();
                 let frames: usize = turn.drain(..).map(|outbox| outbox.flush_scheduled()).sum();
                 batched = frames >= BATCHED * sockets;
-                state = self.lock();
+                state = self.turn_done(sockets);
             }
         }
     }
@@ -131,7 +147,7 @@ impl Dirty {
                 for outbox in turn.drain(..) {
                     outbox.flush_scheduled();
                 }
-                state = self.lock();
+                state = self.turn_done(take);
             }
         }
     }
@@ -162,6 +178,7 @@ impl Flusher {
             state: Mutex::default(),
             first: Condvar::new(),
             helpers: Condvar::new(),
+            turn_done: Notify::new(),
             help_after,
             help_calls: AtomicUsize::new(0),
         });
@@ -191,6 +208,37 @@ impl Flusher {
     /// One flusher thread per core the process may use.
     pub fn per_core() -> Self {
         Self::start(thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// How far the list has been filled: give it to [`Flusher::written_up_to`].
+    pub fn listed(&self) -> u64 {
+        self.dirty.lock().listed
+    }
+
+    /// Waits until the sockets listed before `listed` (from [`Flusher::listed`]) have been
+    /// written, or `at_most`. The HTTP API answers a publish after this, with the position taken
+    /// before the publish: at once when the flusher has caught up, and otherwise when it has
+    /// written what was waiting before, so publishers that send as fast as they are answered
+    /// wait for the writes instead of piling frames up in the queues (where each event's
+    /// latency would grow with the length of the burst).
+    pub async fn written_up_to(&self, listed: u64, at_most: Duration) {
+        let caught_up = async {
+            loop {
+                let turn_done = self.dirty.turn_done.notified();
+                tokio::pin!(turn_done);
+                turn_done.as_mut().enable();
+                if self.is_written(listed) {
+                    return;
+                }
+                turn_done.await;
+            }
+        };
+        let _ = tokio::time::timeout(at_most, caught_up).await;
+    }
+
+    fn is_written(&self, listed: u64) -> bool {
+        let state = self.dirty.lock();
+        state.written >= listed || state.stop
     }
 
     /// The list a new socket's queue is handed to.
@@ -330,6 +378,30 @@ mod tests {
             client.read_exact(&mut read).await.unwrap();
         }
         assert_eq!(flusher.dirty.help_calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_publish_waits_for_the_sockets_listed_before_it_not_for_its_own() {
+        let mut flusher = Flusher::without_threads(HELP_AFTER);
+        let (outboxes, mut clients) = sockets(3, &flusher).await;
+        // Caught up: nothing to wait for.
+        let before = flusher.listed();
+        assert_eq!(before, 0);
+        first_round(&outboxes[..2]);
+        let mine = flusher.listed();
+        assert_eq!(mine, 2);
+        assert!(flusher.is_written(before));
+        // Two sockets wait and no thread writes them: the wait ends at its limit.
+        flusher.written_up_to(mine, Duration::from_millis(50)).await;
+        assert!(!flusher.is_written(mine));
+        // Once the flusher runs, the wait ends when those two are written.
+        flusher.spawn(1);
+        flusher.written_up_to(mine, Duration::from_secs(60)).await;
+        assert!(flusher.is_written(mine));
+        for client in &mut clients[..2] {
+            let mut read = [0; 8];
+            client.read_exact(&mut read).await.unwrap();
+        }
     }
 
     #[tokio::test]
