@@ -249,14 +249,17 @@ impl Flusher {
 
 impl Drop for Flusher {
     /// Stops the threads and waits for them: a turn in progress ends with its last socket, and
-    /// every write is non-blocking, so this is quick.
+    /// every write is non-blocking, so this is quick. Then lets go of the sockets still listed:
+    /// each holds the list, so they would otherwise keep each other alive.
     fn drop(&mut self) {
         self.dirty.lock().stop = true;
         self.dirty.first.notify_all();
         self.dirty.helpers.notify_all();
+        self.dirty.turn_done.notify_waiters();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+        self.dirty.lock().sockets.clear();
     }
 }
 
@@ -402,6 +405,16 @@ mod tests {
             let mut read = [0; 8];
             client.read_exact(&mut read).await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_flusher_lets_go_of_the_sockets_still_listed() {
+        let flusher = Flusher::without_threads(HELP_AFTER);
+        let (outboxes, _clients) = sockets(3, &flusher).await;
+        first_round(&outboxes);
+        assert!(outboxes.iter().all(|outbox| Arc::strong_count(outbox) == 2));
+        drop(flusher);
+        assert!(outboxes.iter().all(|outbox| Arc::strong_count(outbox) == 1));
     }
 
     #[tokio::test]
