@@ -330,9 +330,26 @@ fn cache_attribute(app: &App, channel: &ChannelName) -> Value {
     json!({ "data": data, "ttl": ttl })
 }
 
-/// The longest a publish's answer waits for the writes queued before it (see
-/// [`crate::outbox::Flusher::written_up_to`]).
+/// The longest a publish's answer waits for the writes queued before it.
 const PUBLISH_WAITS_AT_MOST: Duration = Duration::from_secs(1);
+
+/// Publishes `events` and returns once the writes queued before them are done (see
+/// [`crate::outbox::Flusher::written_up_to`]), so an API publisher is answered at the pace the
+/// sockets are written. In-process publishes (`Realtime::publish`) do not wait.
+async fn deliver_after_earlier_writes<'a>(
+    shared: &Shared,
+    app: &App,
+    events: impl IntoIterator<Item = &'a publish::Event>,
+) {
+    let listed = shared.flusher.listed();
+    for event in events {
+        publish::deliver(app, event);
+    }
+    shared
+        .flusher
+        .written_up_to(listed, PUBLISH_WAITS_AT_MOST)
+        .await;
+}
 
 async fn events(
     State(shared): State<Arc<Shared>>,
@@ -343,12 +360,7 @@ async fn events(
     for channel in &event.channels {
         check_info(&info, Kinds::of(channel))?;
     }
-    let listed = shared.flusher.listed();
-    publish::deliver(&signed.app, &event);
-    shared
-        .flusher
-        .written_up_to(listed, PUBLISH_WAITS_AT_MOST)
-        .await;
+    deliver_after_earlier_writes(&shared, &signed.app, [&event]).await;
     if info.is_empty() {
         return Ok(Json(json!({})));
     }
@@ -387,14 +399,7 @@ async fn batch_events(
         }
     }
     let any_info = events.iter().any(|(_, info)| info.is_some());
-    let listed = shared.flusher.listed();
-    for (event, _) in &events {
-        publish::deliver(&signed.app, event);
-    }
-    shared
-        .flusher
-        .written_up_to(listed, PUBLISH_WAITS_AT_MOST)
-        .await;
+    deliver_after_earlier_writes(&shared, &signed.app, events.iter().map(|(event, _)| event)).await;
     if !any_info {
         return Ok(Json(json!({})));
     }

@@ -3,8 +3,8 @@
 //! [`Outbox::push`] never waits: it queues an encoded WebSocket frame (a `Bytes` shared by every
 //! subscriber) and, if the queue was empty, hands the socket to the [`Flusher`], threads that
 //! write the sockets they are handed one after the other, each socket's whole queue in one
-//! vectored write. A publish to many sockets therefore costs one syscall per socket and no task wake-up
-//! per socket; and when publishes come faster than the writes, the frames of several publishes
+//! vectored write. A publish to many sockets therefore costs one syscall per socket and no task
+//! wake-up per socket; and when publishes come faster than the writes, the frames of several publishes
 //! leave in the same syscall (corking), because a socket's queue grows until the flusher reaches
 //! it. A socket's own replies, and events on small channels ([`Outbox::send_now`]), are written
 //! at once when nothing is queued.

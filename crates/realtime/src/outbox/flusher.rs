@@ -104,9 +104,8 @@ impl Dirty {
             // Whether the last turn found `BATCHED` frames or more per socket.
             let mut batched = true;
             loop {
-                let take = state.sockets.len().min(WRITES_PER_TURN);
-                turn.extend(state.sockets.drain(..take));
-                if turn.is_empty() {
+                let sockets = take_turn(&mut state, &mut turn);
+                if sockets == 0 {
                     state.help_wanted = false;
                     break;
                 }
@@ -120,9 +119,7 @@ impl Dirty {
                     self.helpers.notify_all();
                 }
                 drop(state);
-                let sockets = turn.len();
-                let frames: usize = turn.drain(..).map(|outbox| outbox.flush_scheduled()).sum();
-                batched = frames >= BATCHED * sockets;
+                batched = write_turn(&mut turn) >= BATCHED * sockets;
                 state = self.turn_done(sockets);
             }
         }
@@ -141,16 +138,25 @@ impl Dirty {
                 return;
             }
             while !state.sockets.is_empty() {
-                let take = state.sockets.len().min(WRITES_PER_TURN);
-                turn.extend(state.sockets.drain(..take));
+                let sockets = take_turn(&mut state, &mut turn);
                 drop(state);
-                for outbox in turn.drain(..) {
-                    outbox.flush_scheduled();
-                }
-                state = self.turn_done(take);
+                write_turn(&mut turn);
+                state = self.turn_done(sockets);
             }
         }
     }
+}
+
+/// Moves the next turn's sockets from the list to `turn`; returns how many.
+fn take_turn(state: &mut State, turn: &mut Vec<Arc<Outbox>>) -> usize {
+    let take = state.sockets.len().min(WRITES_PER_TURN);
+    turn.extend(state.sockets.drain(..take));
+    take
+}
+
+/// Writes the turn's sockets and empties it; returns how many frames they had queued.
+fn write_turn(turn: &mut Vec<Arc<Outbox>>) -> usize {
+    turn.drain(..).map(|outbox| outbox.flush_scheduled()).sum()
 }
 
 /// The flusher threads of a server: as many as the cores it may use, so that writing scales
