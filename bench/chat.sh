@@ -12,13 +12,15 @@
 #
 # The `poll` mode (MODES=poll) instead has POLL_WIDGETS widgets polling their conversation
 # (`GET /api/chatbot/conversation/{id}?after=`) every POLL_INTERVAL seconds, each on its own
-# keep-alive connection, while POLL_MESSAGE_RATE messages/s are posted; it runs once per
-# database, with group commit on.
+# keep-alive connection, while POLL_MESSAGE_RATE messages/s are posted; it runs with group
+# commit on, and with group reads off (PARLEY_GROUP_READ=0: every read its own statement) and on
+# (the default), back to back, printing the ratio on/off like the other modes.
 #
 # Usage: bench/chat.sh [sqlite] [postgres]   (default: both)
 # Environment: CONVERSATIONS (200), RATE (200 messages/s), DURATION (20 s), SENDERS (16),
 # BURST_SECS (10; 0 skips the burst), BURST_SENDERS (64), MODES ("steady burst"; add "poll"),
-# GROUP_COMMIT ("off on"; "on" alone skips the comparison), REPEAT (1), POLL_WIDGETS (10000),
+# GROUP_COMMIT ("off on"; "on" alone skips the comparison), GROUP_READ (likewise, for the poll
+# mode), REPEAT (1), POLL_WIDGETS (10000),
 # POLL_INTERVAL (2 s), POLL_DURATION (20 s), POLL_MESSAGE_RATE (10/s), POLL_CONNECTIONS (one per
 # widget), PG_HOST (127.0.0.1), PG_USER (postgres), SERVER_CORE (0), LOADGEN_CORE (1);
 # SKIP_BUILD=1 reuses target/release; PARLEY (target/release/parley) is the server binary, e.g.
@@ -35,6 +37,7 @@ BURST_SECS=${BURST_SECS:-10}
 BURST_SENDERS=${BURST_SENDERS:-64}
 MODES=${MODES:-steady burst}
 GROUP_COMMIT=${GROUP_COMMIT:-off on}
+GROUP_READ=${GROUP_READ:-off on}
 REPEAT=${REPEAT:-1}
 PARLEY=${PARLEY:-target/release/parley}
 POLL_WIDGETS=${POLL_WIDGETS:-10000}
@@ -94,10 +97,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-# Starts a fresh `parley serve` for run $1 on backend $2 with group commit $3 (on or off); sets
-# SERVER_PID, API, TOKEN.
+# Starts a fresh `parley serve` for run $1 on backend $2 with group commit $3 and group reads
+# $4 (each on or off); sets SERVER_PID, API, TOKEN.
 start_server() {
-    local run=$1 backend=$2 group_commit=$3
+    local run=$1 backend=$2 group_commit=$3 group_read=$4
     local log="$WORK/server-$run.log"
     local env_db=()
     if [ "$backend" = postgres ]; then
@@ -112,6 +115,7 @@ start_server() {
         PARLEY_RATE_CONVERSATIONS_PER_IP=0 PARLEY_RATE_CONVERSATIONS_PER_WIDGET=0 \
         PARLEY_RATE_MESSAGES_PER_IP=0 PARLEY_RATE_MESSAGES_PER_WIDGET=0 PARLEY_BOT_WORKER=false \
         PARLEY_GROUP_COMMIT="$([ "$group_commit" = off ] && echo 0 || echo 1)" \
+        PARLEY_GROUP_READ="$([ "$group_read" = off ] && echo 0 || echo 1)" \
         PARLEY_HTTP_MAX_CONNECTIONS=$((POLL_WIDGETS + 1000)) \
         RUST_LOG="${RUST_LOG:-warn}" \
         "${SERVER_PIN[@]}" "$PARLEY" serve >"$log" 2>&1 &
@@ -157,6 +161,7 @@ SUMMARIES="$WORK/summaries.txt"
 failed=0
 read -r -a modes <<<"$MODES"
 read -r -a settings <<<"$GROUP_COMMIT"
+read -r -a read_settings <<<"$GROUP_READ"
 for backend in "${backends[@]}"; do
     for mode in "${modes[@]}"; do
         case $mode in
@@ -179,18 +184,21 @@ for backend in "${backends[@]}"; do
                 ;;
             *) echo "unknown mode: $mode (steady, burst or poll)" >&2; exit 2 ;;
         esac
+        # What the mode compares: group commit for sending, group reads for polling.
         runs=("${settings[@]}")
-        [ "$mode" = poll ] && runs=(on)
+        [ "$mode" = poll ] && runs=("${read_settings[@]}")
         for round in $(seq 1 "$REPEAT"); do
-            for group_commit in "${runs[@]}"; do
-                run="$backend-$mode-gc_$group_commit-$round"
+            for setting in "${runs[@]}"; do
+                group_commit=$setting group_read=on
+                [ "$mode" = poll ] && group_commit=on group_read=$setting
+                run="$backend-$mode-gc_$group_commit-gr_$group_read-$round"
                 echo
-                echo "== $run: $scenario ${args[*]} (group commit $group_commit)"
-                start_server "$run" "$backend" "$group_commit"
+                echo "== $run: $scenario ${args[*]} (group commit $group_commit, group reads $group_read)"
+                start_server "$run" "$backend" "$group_commit" "$group_read"
                 out="$WORK/$run.txt"
                 if loadgen "$backend" "$out" "$scenario" "${args[@]}"; then
                     { echo "-- $run"; head -n -1 "$out"; } >>"$SUMMARIES"
-                    tail -n 1 "$out" | sed "s/^{/{\"backend\":\"$backend\",\"mode\":\"$mode\",\"group_commit\":\"$group_commit\",\"round\":$round,/" >>"$RESULTS"
+                    tail -n 1 "$out" | sed "s/^{/{\"backend\":\"$backend\",\"mode\":\"$mode\",\"group_commit\":\"$group_commit\",\"group_read\":\"$group_read\",\"round\":$round,/" >>"$RESULTS"
                 else
                     echo "error: $run failed" >&2
                     failed=1
@@ -234,7 +242,19 @@ if [ -f "$RESULTS" ] && command -v jq >/dev/null; then
         | "\($on.backend) \($on.mode) round \($on.round): messages/s \($off.messages_per_sec | f) -> \($on.messages_per_sec | f) (\(ratio($off.messages_per_sec; $on.messages_per_sec))); POST->WS p50 \($off.latency_p50_ms | f) -> \($on.latency_p50_ms | f) ms, p99 \($off.latency_p99_ms | f) -> \($on.latency_p99_ms | f) ms (\(ratio($off.latency_p99_ms; $on.latency_p99_ms))); server CPU \($off.server_cpu_pct | f) -> \($on.server_cpu_pct | f) %, database CPU \($off.db_cpu_pct | f) -> \($on.db_cpu_pct | f) %"
     ' "$RESULTS"
     jq -r 'select(.mode == "poll")
-        | "\(.backend) poll: \(.widgets) widgets every \(.interval_secs) s over \(.connections) connections: \(.polls_per_sec) polls/s of \(.offered_per_sec) offered, p50 \(.poll_p50_ms) ms, p99 \(.poll_p99_ms) ms, max \(.poll_max_ms) ms; server CPU \(.server_cpu_pct) %, database CPU \(.db_cpu_pct // "-") %, errors \(.errors) \(.error_kinds // {} | tostring)"
+        | "\(.backend) poll, group reads \(.group_read) (round \(.round)): \(.widgets) widgets every \(.interval_secs) s over \(.connections) connections: \(.polls_per_sec) polls/s of \(.offered_per_sec) offered, p50 \(.poll_p50_ms) ms, p99 \(.poll_p99_ms) ms, max \(.poll_max_ms) ms; server CPU \(.server_cpu_pct) %, database CPU \(.db_cpu_pct // "-") %, errors \(.errors) \(.error_kinds // {} | tostring)"
+    ' "$RESULTS"
+    echo
+    echo "== group reads on / off (same round, same database)"
+    jq -rs '
+        def f: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+        def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (b / a * 100 | round / 100 | tostring) + "x" else "-" end;
+        [ .[] | select(.mode == "poll") ]
+        | group_by([.backend, .round])[]
+        | (map(select(.group_read == "off"))[0]) as $off
+        | (map(select(.group_read == "on"))[0]) as $on
+        | select($off != null and $on != null)
+        | "\($on.backend) poll round \($on.round): polls/s \($off.polls_per_sec | f) -> \($on.polls_per_sec | f) of \($on.offered_per_sec | f) offered (\(ratio($off.polls_per_sec; $on.polls_per_sec))); p50 \($off.poll_p50_ms | f) -> \($on.poll_p50_ms | f) ms, p99 \($off.poll_p99_ms | f) -> \($on.poll_p99_ms | f) ms; server CPU \($off.server_cpu_pct | f) -> \($on.server_cpu_pct | f) %, database CPU \($off.db_cpu_pct | f) -> \($on.db_cpu_pct | f) %"
     ' "$RESULTS"
 fi
 exit $failed

@@ -791,10 +791,17 @@ mod tests {
         );
         let s = settings(&[("PARLEY_CLUSTER_NODE_TIMEOUT", "5")]).unwrap();
         assert_eq!(s.realtime.cluster_node_timeout, Duration::from_secs(5));
-        assert!(settings(&[("PARLEY_CLUSTER_NODE_TIMEOUT", "0")])
-            .unwrap()
-            .realtime()
-            .is_err());
+        // An app from the environment: with none, `realtime()` would first write a generated
+        // one into the default data directory, the working directory's `data/`.
+        assert!(settings(&[
+            ("PARLEY_CLUSTER_NODE_TIMEOUT", "0"),
+            ("REVERB_APP_ID", "601452"),
+            ("REVERB_APP_KEY", "k"),
+            ("REVERB_APP_SECRET", "s"),
+        ])
+        .unwrap()
+        .realtime()
+        .is_err());
         assert!(matches!(
             settings(&[("REDIS_URL", "127.0.0.1:6379")]),
             Err(SettingsError::Invalid {

@@ -11,7 +11,7 @@ use sqlx::{
 };
 
 use crate::{
-    sql::{Backend, SqlStore},
+    sql::{self, Backend, SqlStore},
     Result, Store, StoreError,
 };
 
@@ -36,6 +36,7 @@ impl Backend for Postgres {
     // Writes in PostgreSQL wait for row locks on their own; no special BEGIN is needed.
     const BEGIN_WRITE: &'static str = "BEGIN";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const PAGE_MESSAGES: &'static str = sql::PAGE_MESSAGES_LATERAL;
 
     async fn migrate(pool: &PgPool) -> Result<()> {
         // sqlx's PostgreSQL migrator holds an advisory lock while it runs, so nodes starting

@@ -13,7 +13,7 @@ use sqlx::{
 };
 
 use crate::{
-    sql::{Backend, SqlStore},
+    sql::{self, Backend, SqlStore},
     Result, StoreError,
 };
 
@@ -54,6 +54,7 @@ pub(crate) type SqliteStore = SqlStore<Sqlite>;
 impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const SKIP_LOCKED: &'static str = "";
+    const PAGE_MESSAGES: &'static str = sql::PAGE_MESSAGES_IN;
 
     async fn migrate(pool: &SqlitePool) -> Result<()> {
         // sqlx's SQLite migrator takes no lock, so two runs at once would both apply the first

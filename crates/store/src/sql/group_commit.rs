@@ -39,7 +39,12 @@ use serde_json::Value;
 use sqlx::{Encode, Executor, IntoArguments, Pool, Transaction, Type};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{errors::write_error, jobs, rows, rows::Columns, statements as sql, webhooks, Backend};
+use super::{
+    errors::{replicate, write_error},
+    jobs, rows,
+    rows::Columns,
+    statements as sql, webhooks, Backend,
+};
 use crate::{AfterCommit, Inserted, Message, NewAttachment, NewMessage, Result, StoreError};
 
 /// The most messages one transaction carries. Enough to absorb any burst the HTTP layer lets
@@ -55,7 +60,8 @@ pub(crate) fn enabled_by_environment() -> bool {
     enabled(std::env::var("PARLEY_GROUP_COMMIT").ok().as_deref())
 }
 
-fn enabled(setting: Option<&str>) -> bool {
+/// Whether a switch such as `PARLEY_GROUP_COMMIT` is on: anything but `0`, `false`, `off`, `no`.
+pub(super) fn enabled(setting: Option<&str>) -> bool {
     setting.is_none_or(|value| {
         !matches!(
             value.trim().to_ascii_lowercase().as_str(),
@@ -857,68 +863,9 @@ where
     Ok(Inserted::Duplicate(rows::message(&original)?))
 }
 
-/// The same failure again, for each message of a batch that one failure ended (sqlx's errors
-/// cannot be cloned). What callers look at survives: an I/O error's kind, a pool's state, a
-/// database's code and message, so [`StoreError::is_transient`] answers alike.
-fn replicate(error: &sqlx::Error) -> sqlx::Error {
-    match error {
-        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
-        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
-        sqlx::Error::WorkerCrashed => sqlx::Error::WorkerCrashed,
-        sqlx::Error::Database(database) => sqlx::Error::Database(Box::new(Replicated {
-            message: database.message().to_owned(),
-            code: database.code().map(|code| code.into_owned()),
-        })),
-        other => sqlx::Error::Protocol(other.to_string()),
-    }
-}
-
-/// A database's error, copied.
-#[derive(Debug)]
-struct Replicated {
-    message: String,
-    code: Option<String>,
-}
-
-impl std::fmt::Display for Replicated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Replicated {}
-
-impl sqlx::error::DatabaseError for Replicated {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
-        self.code.as_deref().map(std::borrow::Cow::Borrowed)
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::Other
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{enabled, replicate};
-    use crate::StoreError;
+    use super::enabled;
 
     #[test]
     fn on_unless_turned_off() {
@@ -928,18 +875,5 @@ mod tests {
         for off in ["0", "false", "OFF", " no "] {
             assert!(!enabled(Some(off)), "{off}");
         }
-    }
-
-    #[test]
-    fn replicated_failures_stay_transient_or_not() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        for error in [
-            sqlx::Error::Io(io),
-            sqlx::Error::PoolTimedOut,
-            sqlx::Error::PoolClosed,
-        ] {
-            assert!(StoreError::Database(replicate(&error)).is_transient());
-        }
-        assert!(!StoreError::Database(replicate(&sqlx::Error::RowNotFound)).is_transient());
     }
 }

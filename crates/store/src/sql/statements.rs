@@ -69,22 +69,73 @@ pub(crate) const LIVE_WIDGET_BY_TOKEN_HASH: &str = concat!(
     columns!(widget),
     " FROM widgets WHERE token_hash = $1 AND revoked_at IS NULL"
 );
-/// A live widget by token hash and, in the same row, one of its conversations (NULLs when it has
-/// no such conversation): the visitor endpoints' two reads in one round trip. The widget's
-/// columns keep their names; the conversation's are prefixed `c_` (see `rows::prefixed`).
-pub(crate) const LIVE_WIDGET_AND_CONVERSATION: &str =
-    "SELECT w.id, w.name, w.token_hash, w.allowed_origins, w.settings, w.identity_secret, \
-     w.created_at, w.revoked_at, \
-     c.id AS c_id, c.widget_id AS c_widget_id, c.visitor_name AS c_visitor_name, \
-     c.visitor_email AS c_visitor_email, c.visitor_token_hash AS c_visitor_token_hash, \
-     c.status AS c_status, c.assigned_agent_id AS c_assigned_agent_id, \
-     c.page_url AS c_page_url, c.user_agent AS c_user_agent, c.user_id AS c_user_id, \
-     c.name_verified AS c_name_verified, c.email_verified AS c_email_verified, \
-     c.attributes AS c_attributes, c.consent_at AS c_consent_at, c.locale AS c_locale, \
-     c.waiting_for_email_at AS c_waiting_for_email_at, c.created_at AS c_created_at, \
-     c.updated_at AS c_updated_at \
-     FROM widgets w LEFT JOIN conversations c ON c.id = $2 AND c.widget_id = w.id \
-     WHERE w.token_hash = $1 AND w.revoked_at IS NULL";
+/// The requests of a batched read (`group_read.rs`) as a table, `q`: one row per request,
+/// numbered `n` from 0, with a column per entry of `columns` (its name and SQL type), bound from
+/// `$first` on, request by request. The casts give PostgreSQL the parameters' types, which
+/// a `VALUES` list does not imply.
+fn requests(rows: usize, columns: &[(&str, &str)], first: usize) -> String {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params = columns.iter().enumerate().map(|(column, (_, sql_type))| {
+                format!(
+                    "CAST(${} AS {sql_type})",
+                    first + row * columns.len() + column
+                )
+            });
+            let row = std::iter::once(format!("CAST({row} AS BIGINT)")).chain(params);
+            format!("({})", row.collect::<Vec<_>>().join(", "))
+        })
+        .collect();
+    format!(
+        "WITH q(n, {}) AS (VALUES {}) ",
+        names.join(", "),
+        values.join(", ")
+    )
+}
+
+/// The columns of a widget joined with one of its conversations: the widget's keep their
+/// names, the conversation's are prefixed `c_` (see `rows::prefixed`).
+macro_rules! widget_and_conversation_columns {
+    () => {
+        "w.id, w.name, w.token_hash, w.allowed_origins, w.settings, w.identity_secret, \
+         w.created_at, w.revoked_at, \
+         c.id AS c_id, c.widget_id AS c_widget_id, c.visitor_name AS c_visitor_name, \
+         c.visitor_email AS c_visitor_email, c.visitor_token_hash AS c_visitor_token_hash, \
+         c.status AS c_status, c.assigned_agent_id AS c_assigned_agent_id, \
+         c.page_url AS c_page_url, c.user_agent AS c_user_agent, c.user_id AS c_user_id, \
+         c.name_verified AS c_name_verified, c.email_verified AS c_email_verified, \
+         c.attributes AS c_attributes, c.consent_at AS c_consent_at, c.locale AS c_locale, \
+         c.waiting_for_email_at AS c_waiting_for_email_at, c.created_at AS c_created_at, \
+         c.updated_at AS c_updated_at"
+    };
+}
+
+/// A live widget by token hash (`$1`) and, in the same row, one of its conversations (`$2`;
+/// NULLs when it has no such conversation): the visitor endpoints' two reads in one round
+/// trip.
+pub(crate) const LIVE_WIDGET_AND_CONVERSATION: &str = concat!(
+    "SELECT ",
+    widget_and_conversation_columns!(),
+    " FROM widgets w LEFT JOIN conversations c ON c.id = $2 AND c.widget_id = w.id \
+     WHERE w.token_hash = $1 AND w.revoked_at IS NULL"
+);
+
+/// [`LIVE_WIDGET_AND_CONVERSATION`] for each of `rows` requests (a token hash and a
+/// conversation id, `$1`, `$2`, then `$3`…), in one statement: `n` names the request, and a
+/// token no live widget has gets no row.
+pub(crate) fn live_widgets_and_conversations(rows: usize) -> String {
+    requests(
+        rows,
+        &[("token_hash", "TEXT"), ("conversation_id", "BIGINT")],
+        1,
+    ) + concat!(
+        "SELECT q.n AS n, ",
+        widget_and_conversation_columns!(),
+        " FROM q JOIN widgets w ON w.token_hash = q.token_hash AND w.revoked_at IS NULL \
+             LEFT JOIN conversations c ON c.id = q.conversation_id AND c.widget_id = w.id"
+    )
+}
 pub(crate) const ALL_WIDGETS: &str =
     concat!("SELECT ", columns!(widget), " FROM widgets ORDER BY id");
 pub(crate) const REVOKE_WIDGET: &str =
@@ -266,9 +317,19 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
     select_messages!(),
     " WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
 );
+/// A message as a row of a conversation page (below).
+macro_rules! page_message_columns {
+    () => {
+        "m.id AS id, m.attachment_id AS number, m.sender_type AS t1, m.sender_name AS t2, \
+         m.message AS t3, a.original_name AS t4, m.client_id AS t5, m.is_voice AS flag, \
+         m.created_at AS at"
+    };
+}
+
 /// [`MESSAGES_AFTER`] (`$1`, `$2`, `$3`), the conversation's reactions, read marks and rating,
-/// in one statement: one row per record, `kind` 0 to 3 in that order, the columns shared out
-/// as below (NULL where a record has nothing), each kind sorted as its own statement sorts it.
+/// in one statement: what a polling widget reads. One row per record, `kind` 0 to 3 in that
+/// order, the columns shared out as below (NULL where a record has nothing), each kind sorted
+/// as its own statement sorts it.
 ///
 /// | kind | `id` | `number` | `t1` | `t2` | `t3` | `t4` | `t5` | `flag` | `at` |
 /// | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -276,11 +337,11 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
 /// | 1 reaction | message_id | | emoji | reactor | | | | | |
 /// | 2 read mark | | last_read_id | reader | | | | | | |
 /// | 3 rating | score | | comment | | | | | | created_at |
-pub(crate) const CONVERSATION_PAGE: &str = "SELECT kind, id, number, t1, t2, t3, t4, t5, flag, at \
-     FROM (SELECT CAST(0 AS BIGINT) AS kind, m.id AS id, m.attachment_id AS number, \
-     m.sender_type AS t1, m.sender_name AS t2, m.message AS t3, a.original_name AS t4, \
-     m.client_id AS t5, m.is_voice AS flag, m.created_at AS at \
-     FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
+pub(crate) const CONVERSATION_PAGE: &str = concat!(
+    "SELECT kind, id, number, t1, t2, t3, t4, t5, flag, at \
+     FROM (SELECT CAST(0 AS BIGINT) AS kind, ",
+    page_message_columns!(),
+    " FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
      WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3) page \
      UNION ALL SELECT 1, r.message_id, NULL, r.emoji, r.reactor, NULL, NULL, NULL, NULL, NULL \
      FROM reactions r JOIN messages m ON m.id = r.message_id WHERE m.conversation_id = $1 \
@@ -288,7 +349,52 @@ pub(crate) const CONVERSATION_PAGE: &str = "SELECT kind, id, number, t1, t2, t3,
      FROM read_states s WHERE s.conversation_id = $1 \
      UNION ALL SELECT 3, g.score, NULL, g.comment, NULL, NULL, NULL, NULL, NULL, g.created_at \
      FROM ratings g WHERE g.conversation_id = $1 \
-     ORDER BY kind, id, t1, t2";
+     ORDER BY kind, id, t1, t2"
+);
+
+/// [`CONVERSATION_PAGE`] for each of `rows` requests (a conversation id and a message id,
+/// `$2`, `$3`, then `$4`…) with one limit (`$1`), in one statement: `n` names the request, and
+/// rows come sorted by request first.
+///
+/// The messages are the one part whose SQL differs ([`super::Backend::PAGE_MESSAGES`]): each
+/// request's own `LIMIT` needs a `LATERAL` join on PostgreSQL, which SQLite does not have.
+pub(crate) fn conversation_pages(rows: usize, page_messages: &str) -> String {
+    requests(
+        rows,
+        &[("conversation_id", "BIGINT"), ("after_id", "BIGINT")],
+        2,
+    ) + "SELECT n, kind, id, number, t1, t2, t3, t4, t5, flag, at FROM ("
+        + page_messages
+        + " UNION ALL SELECT q.n, 1, r.message_id, NULL, r.emoji, r.reactor, NULL, NULL, NULL, \
+           NULL, NULL \
+           FROM q JOIN messages m ON m.conversation_id = q.conversation_id \
+           JOIN reactions r ON r.message_id = m.id \
+           UNION ALL SELECT q.n, 2, NULL, s.last_read_id, s.reader, NULL, NULL, NULL, NULL, NULL, \
+           NULL FROM q JOIN read_states s ON s.conversation_id = q.conversation_id \
+           UNION ALL SELECT q.n, 3, g.score, NULL, g.comment, NULL, NULL, NULL, NULL, NULL, \
+           g.created_at FROM q JOIN ratings g ON g.conversation_id = q.conversation_id\
+           ) page ORDER BY n, kind, id, t1, t2"
+}
+
+/// The messages of [`conversation_pages`] on PostgreSQL: per request, an index range scan that
+/// stops at the limit.
+pub(crate) const PAGE_MESSAGES_LATERAL: &str = concat!(
+    "SELECT q.n AS n, CAST(0 AS BIGINT) AS kind, page.* FROM q CROSS JOIN LATERAL (SELECT ",
+    page_message_columns!(),
+    " FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
+     WHERE m.conversation_id = q.conversation_id AND m.id > q.after_id \
+     ORDER BY m.id LIMIT $1) page"
+);
+
+/// The messages of [`conversation_pages`] on SQLite, which has no `LATERAL`: the ids come from
+/// a correlated subquery with the limit (run per request, on the same index), the rows by id.
+pub(crate) const PAGE_MESSAGES_IN: &str = concat!(
+    "SELECT q.n AS n, CAST(0 AS BIGINT) AS kind, ",
+    page_message_columns!(),
+    " FROM q JOIN messages m ON m.id IN (SELECT p.id FROM messages p \
+     WHERE p.conversation_id = q.conversation_id AND p.id > q.after_id ORDER BY p.id LIMIT $1) \
+     LEFT JOIN attachments a ON a.id = m.attachment_id"
+);
 /// The newest `$3` messages with `id <= $2`, put back in order by the outer query.
 pub(crate) const LATEST_MESSAGES: &str = concat!(
     "SELECT * FROM (",

@@ -11,6 +11,7 @@ mod attachments;
 mod bot_jobs;
 mod conversations;
 mod group_commit;
+mod group_read;
 mod identities;
 mod mail_jobs;
 mod marks;
