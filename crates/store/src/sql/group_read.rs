@@ -72,6 +72,12 @@ struct State<Q, A> {
     waiting: Vec<Waiting<Q, A>>,
 }
 
+/// Whether a read runs now, on its caller's slot, or waits for a batch.
+enum Turn<Q, A> {
+    Now(Q),
+    Queued(oneshot::Receiver<Result<A>>),
+}
+
 struct Waiting<Q, A> {
     request: Q,
     answer: oneshot::Sender<Result<A>>,
@@ -105,24 +111,24 @@ impl<Q: Send + 'static, A: Send + 'static> GroupRead<Q, A> {
 
     /// Answers `request`: at once if a slot is free, else with the next batch.
     pub(crate) async fn read(self: &Arc<Self>, request: Q) -> Result<A> {
-        let queued = {
+        let turn = {
             let mut state = self.lock();
             if state.in_flight < self.most_in_flight {
                 state.in_flight += 1;
-                Err(request)
+                Turn::Now(request)
             } else {
                 let (answer, answered) = oneshot::channel();
                 state.waiting.push(Waiting { request, answer });
-                Ok(answered)
+                Turn::Queued(answered)
             }
         };
-        match queued {
+        match turn {
             // Dropped unanswered only when the task running the batch was cancelled, which
             // happens when its runtime shuts down.
-            Ok(answered) => answered
+            Turn::Queued(answered) => answered
                 .await
                 .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed))),
-            Err(request) => {
+            Turn::Now(request) => {
                 // Handed over (or given back) when this future ends, also if it is cancelled.
                 let _slot = Slot {
                     reads: Arc::clone(self),
