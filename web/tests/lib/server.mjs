@@ -141,6 +141,11 @@ export async function startParley({ env = {}, agent = false, setup = false, read
         const child = execFile(bin, args, { cwd: dir, env: childEnv, timeout: 30000 }, (error, stdout, stderr) =>
           error ? reject(new Error(`parley ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolveRun(withStderr ? { stdout, stderr } : stdout),
         );
+        // A command that exits without reading its input closes the pipe first: writing to it
+        // then fails with EPIPE, which is no failure of the command (its exit status says that).
+        child.stdin.on('error', (error) => {
+          if (error.code !== 'EPIPE') reject(error);
+        });
         child.stdin.end(input ?? '');
       });
     },
