@@ -199,7 +199,8 @@ impl fmt::Debug for Secret {
 pub struct RealtimeConfig {
     /// The apps served.
     pub apps: Vec<AppConfig>,
-    /// Silence after which the server pings a client; also sent to clients as
+    /// Silence after which the server pings a client (up to a fifth sooner, at random, to keep
+    /// clients that connected together from being pinged together); also sent to clients as
     /// `activity_timeout`.
     pub activity_timeout: Duration,
     /// How long a pinged client has to answer before it is closed with 4201.

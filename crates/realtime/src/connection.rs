@@ -147,6 +147,20 @@ pub async fn run(
     Box::pin(ws.finish(shared.config.write_timeout)).await;
 }
 
+/// The largest share of the activity timeout a connection's keep-alive comes early by.
+const KEEPALIVE_SPREAD: f64 = 0.2;
+
+/// How long a quiet client is left before the server pings it: the activity timeout less a
+/// random share of it (up to [`KEEPALIVE_SPREAD`]), drawn each time. Clients that connected
+/// together (after a restart, a network blip, or a load test's ramp) would otherwise be pinged
+/// together every cycle, tens of thousands of pings and pongs in the same instant, a latency
+/// spike for every delivery around it; with random periods their keep-alives drift apart.
+/// Never later than the activity timeout the client was told, so a client is always pinged
+/// before it would ping.
+fn keepalive_interval(activity_timeout: Duration) -> Duration {
+    activity_timeout.mul_f64(1.0 - rand::random_range(0.0..KEEPALIVE_SPREAD))
+}
+
 impl Session {
     /// The connection's loop, until the server or the client ends it.
     async fn pump(&mut self, ws: &mut WebSocket, shared: &Shared) -> End {
@@ -157,7 +171,9 @@ impl Session {
             .config
             .user_authentication_timeout_secs
             .map(|secs| connected_at + Duration::from_secs(secs));
-        let mut last_heard = connected_at;
+        // When the server pings if it hears nothing before; drawn afresh each time the client is
+        // heard rather than kept as a period, which would make every connection's task larger.
+        let mut ping_at = connected_at + keepalive_interval(config.activity_timeout);
         let mut pinged_at: Option<Instant> = None;
         // Set while frames wait for a socket that does not take them: the last write progress.
         let mut write_stalled: Option<Instant> = None;
@@ -165,12 +181,12 @@ impl Session {
         // unregister a timer and a cancellation waiter each time.
         let shutdown = shared.shutdown.cancelled();
         tokio::pin!(shutdown);
-        let timer = tokio::time::sleep_until(connected_at + config.activity_timeout);
+        let timer = tokio::time::sleep_until(ping_at);
         tokio::pin!(timer);
         loop {
             let heartbeat = match pinged_at {
                 Some(at) => at + config.pong_timeout,
-                None => last_heard + config.activity_timeout,
+                None => ping_at,
             };
             let mut deadline = match auth_deadline {
                 Some(at) if !self.authorised => heartbeat.min(at),
@@ -203,7 +219,7 @@ impl Session {
                     match ws.read(|message| self.on_message(message)) {
                         Read::Open { heard: false } => {}
                         Read::Open { heard: true } => {
-                            last_heard = Instant::now();
+                            ping_at = Instant::now() + keepalive_interval(config.activity_timeout);
                             pinged_at = None;
                         }
                         Read::Stopped(refusal) => return End::Refused(refusal),
@@ -226,7 +242,7 @@ impl Session {
                     if pinged_at.is_some() && now >= heartbeat {
                         return End::Refused(Refusal { code: ErrorCode::PongTimeout, message: "Pong reply not received in time".into() });
                     }
-                    if pinged_at.is_none() && now >= last_heard + config.activity_timeout {
+                    if pinged_at.is_none() && now >= ping_at {
                         pinged_at = Some(now);
                         self.reply(frame::ping());
                     }
@@ -277,4 +293,21 @@ fn refuse(ws: &mut WebSocket, refusal: &Refusal) {
     let error = websocket::frame::text(&frame::error(Some(refusal.code.code()), &refusal.message));
     // Close reasons are limited to 123 bytes by RFC 6455; `close` cuts longer ones.
     ws.close(Some(error), refusal.code.code(), &refusal.message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalives_come_early_by_different_amounts_and_never_late() {
+        let timeout = Duration::from_secs(120);
+        let intervals: Vec<Duration> = (0..1000).map(|_| keepalive_interval(timeout)).collect();
+        let earliest = timeout.mul_f64(1.0 - KEEPALIVE_SPREAD);
+        assert!(intervals.iter().all(|i| *i <= timeout && *i >= earliest));
+        // Spread over the window, not bunched: both halves of it are used.
+        let middle = timeout.mul_f64(1.0 - KEEPALIVE_SPREAD / 2.0);
+        assert!(intervals.iter().any(|i| *i < middle));
+        assert!(intervals.iter().any(|i| *i > middle));
+    }
 }
