@@ -31,6 +31,36 @@ async fn silent_clients_are_pinged_and_closed_with_4201_if_they_never_answer() {
 }
 
 #[tokio::test]
+async fn clients_that_connected_together_are_pinged_apart_and_never_before_four_fifths_of_the_timeout(
+) {
+    let timeout = Duration::from_secs(2);
+    let config = parley_realtime::RealtimeConfig {
+        activity_timeout: timeout,
+        pong_timeout: Duration::from_secs(30),
+        ..config_with(app())
+    };
+    let server = TestServer::start(config).await;
+    let started = tokio::time::Instant::now();
+    let mut clients = futures_util::future::join_all((0..20).map(|_| server.connect())).await;
+    let connected = started.elapsed();
+    let pinged_at = futures_util::future::join_all(clients.iter_mut().map(|client| async {
+        assert_eq!(client.recv().await["event"], "pusher:ping");
+        started.elapsed()
+    }))
+    .await;
+    let first = *pinged_at.iter().min().unwrap();
+    let last = *pinged_at.iter().max().unwrap();
+    // No socket is pinged before four fifths of the timeout after it connected.
+    assert!(first >= timeout.mul_f64(0.8), "first ping after {first:?}");
+    // Sockets that connected within `connected` of each other are pinged over a window of up to
+    // a fifth of the timeout (400 ms): twenty draws spread far wider than they connected.
+    assert!(
+        last - first > connected + Duration::from_millis(100),
+        "pings from {first:?} to {last:?}, connected within {connected:?}"
+    );
+}
+
+#[tokio::test]
 async fn malformed_frames_get_an_error_and_the_socket_stays() {
     let server = TestServer::default().await;
     let mut client = server.connect().await;
