@@ -155,8 +155,8 @@ const KEEPALIVE_SPREAD: f64 = 0.2;
 /// together (after a restart, a network blip, or a load test's ramp) would otherwise be pinged
 /// together every cycle, tens of thousands of pings and pongs in the same instant, a latency
 /// spike for every delivery around it; with random periods their keep-alives drift apart.
-/// Never later than the activity timeout the client was told, so a client is always pinged
-/// before it would ping.
+/// Never later than the activity timeout the client was told: only earlier pings, never a
+/// longer silence than the protocol promises.
 fn keepalive_interval(activity_timeout: Duration) -> Duration {
     activity_timeout.mul_f64(1.0 - rand::random_range(0.0..KEEPALIVE_SPREAD))
 }
