@@ -40,12 +40,29 @@ struct State {
     /// The sockets to write, in the order their queues became non-empty (an outbox is here at
     /// most once), so that a channel's subscribers are written in the order they joined.
     sockets: VecDeque<Arc<Outbox>>,
-    /// The first flusher has written for longer than `HELP_AFTER` and the list is not empty.
+    /// The helpers are to write beside the first flusher (`State::decide_help`); they take no
+    /// turn while it is false.
     help_wanted: bool,
     stop: bool,
     /// Sockets ever listed, and ever written: the list's position, for `written_up_to`.
     listed: u64,
     written: u64,
+}
+
+impl State {
+    /// Decides, once the first flusher has taken a turn, whether the helpers write beside it,
+    /// from whether its last turn found frames batched and whether it has been busy for longer
+    /// than `HELP_AFTER`. They are called when sockets still wait and that turn wrote single
+    /// frames, and they leave as soon as a turn finds batches again: a burst can keep the list
+    /// full for seconds, and helpers that stayed for all of it would split every batch into more
+    /// syscalls and take the core a client on the same machine reads with (`BATCHED`). Returns
+    /// whether they were just called, so that the caller wakes them.
+    fn decide_help(&mut self, last_turn_batched: bool, busy_long: bool) -> bool {
+        let was_wanted = self.help_wanted;
+        self.help_wanted =
+            !last_turn_batched && (was_wanted || (busy_long && !self.sockets.is_empty()));
+        self.help_wanted && !was_wanted
+    }
 }
 
 /// What the flusher threads share.
@@ -109,12 +126,7 @@ impl Dirty {
                     state.help_wanted = false;
                     break;
                 }
-                if !state.help_wanted
-                    && !batched
-                    && !state.sockets.is_empty()
-                    && started.elapsed() >= self.help_after
-                {
-                    state.help_wanted = true;
+                if state.decide_help(batched, started.elapsed() >= self.help_after) {
                     self.help_calls.fetch_add(1, Ordering::Relaxed);
                     self.helpers.notify_all();
                 }
@@ -137,7 +149,7 @@ impl Dirty {
             if state.stop {
                 return;
             }
-            while !state.sockets.is_empty() {
+            while state.help_wanted && !state.sockets.is_empty() {
                 let sockets = take_turn(&mut state, &mut turn);
                 drop(state);
                 write_turn(&mut turn);
@@ -387,6 +399,41 @@ mod tests {
             client.read_exact(&mut read).await.unwrap();
         }
         assert_eq!(flusher.dirty.help_calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn helpers_are_called_for_single_frames_and_leave_when_batches_come_back() {
+        let flusher = Flusher::without_threads(HELP_AFTER);
+        let (outboxes, _clients) = sockets(1, &flusher).await;
+        let waiting = || State {
+            sockets: VecDeque::from([outboxes[0].clone()]),
+            ..State::default()
+        };
+        // Not before the first flusher has been busy for `HELP_AFTER`, and not for batches.
+        let mut state = waiting();
+        assert!(!state.decide_help(false, false));
+        assert!(!state.decide_help(true, true));
+        assert!(!state.help_wanted);
+        // Nor when nothing waits after the turn it took.
+        let mut idle = State::default();
+        assert!(!idle.decide_help(false, true));
+        assert!(!idle.help_wanted);
+        // Single frames, busy long, sockets waiting: called once, and staying while that lasts.
+        assert!(state.decide_help(false, true));
+        assert!(state.help_wanted);
+        assert!(!state.decide_help(false, true));
+        assert!(state.help_wanted);
+        // Staying even if the list empties for a moment: the first flusher ends the busy spell.
+        state.sockets.clear();
+        assert!(!state.decide_help(false, true));
+        assert!(state.help_wanted);
+        // A batched turn sends them away, though sockets still wait.
+        let mut state = waiting();
+        assert!(state.decide_help(false, true));
+        assert!(!state.decide_help(true, true));
+        assert!(!state.help_wanted);
+        // And single frames again call them again.
+        assert!(state.decide_help(false, true));
     }
 
     #[tokio::test]
