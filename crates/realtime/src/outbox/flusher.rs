@@ -40,8 +40,9 @@ struct State {
     /// The sockets to write, in the order their queues became non-empty (an outbox is here at
     /// most once), so that a channel's subscribers are written in the order they joined.
     sockets: VecDeque<Arc<Outbox>>,
-    /// The helpers are to write beside the first flusher (`State::decide_help`); they take no
-    /// turn while it is false.
+    /// The helpers are to write beside the first flusher: set and cleared after each of its
+    /// turns (`State::decide_help`), and cleared when it finds the list empty. The helpers take
+    /// no turn while it is false.
     help_wanted: bool,
     stop: bool,
     /// Sockets ever listed, and ever written: the list's position, for `written_up_to`.
