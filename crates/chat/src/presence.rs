@@ -41,8 +41,33 @@ pub struct AgentPresence {
     /// publishes, so two refreshes cannot publish their snapshots in the reverse order of
     /// reading them.
     published: tokio::sync::Mutex<Option<Published>>,
-    /// The visitor-facing answer and when it was read. A plain mutex: held for a copy only.
-    answer: std::sync::Mutex<Option<(Instant, bool)>>,
+    /// The visitor-facing answer. A plain mutex: held for a copy only.
+    answer: std::sync::Mutex<Answer>,
+}
+
+/// The last visitor-facing answer and when the read that gave it began.
+///
+/// Stamped with the read's start, not its end, and replaced only by a read that began later:
+/// reads are not serialised (visitors' polls do not wait for each other), so one that began
+/// before an agent's change can end after the read that followed the change, and must not put
+/// the old answer back for the next visitors to be told.
+#[derive(Debug, Default)]
+struct Answer(Option<(Instant, bool)>);
+
+impl Answer {
+    /// The answer, if the read that gave it began less than [`ANSWER_FRESH_FOR`] before `now`.
+    fn fresh(&self, now: Instant) -> Option<bool> {
+        self.0
+            .filter(|(began, _)| now.saturating_duration_since(*began) < ANSWER_FRESH_FOR)
+            .map(|(_, online)| online)
+    }
+
+    /// Keeps what a read begun at `began` found, unless a later read's answer is here already.
+    fn offer(&mut self, began: Instant, online: bool) {
+        if self.0.is_none_or(|(kept, _)| kept <= began) {
+            self.0 = Some((began, online));
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -58,11 +83,13 @@ pub type Team = Vec<(Agent, bool)>;
 impl AgentPresence {
     /// Whether any agent is online, as visitors are told (at most [`ANSWER_FRESH_FOR`] old).
     pub async fn visitors_answer(&self, store: &dyn Store) -> Result<bool, ApiError> {
-        let cached = *self.answer.lock().expect("presence lock poisoned");
-        if let Some((read_at, online)) = cached {
-            if read_at.elapsed() < ANSWER_FRESH_FOR {
-                return Ok(online);
-            }
+        let cached = self
+            .answer
+            .lock()
+            .expect("presence lock poisoned")
+            .fresh(Instant::now());
+        if let Some(online) = cached {
+            return Ok(online);
         }
         Ok(self
             .read_team(store)
@@ -107,6 +134,7 @@ impl AgentPresence {
     }
 
     async fn read_team(&self, store: &dyn Store) -> Result<Team, ApiError> {
+        let began = Instant::now();
         let now = Utc::now();
         let team: Team = store
             .agents()
@@ -119,7 +147,10 @@ impl AgentPresence {
             })
             .collect();
         let any_online = team.iter().any(|(_, online)| *online);
-        *self.answer.lock().expect("presence lock poisoned") = Some((Instant::now(), any_online));
+        self.answer
+            .lock()
+            .expect("presence lock poisoned")
+            .offer(began, any_online);
         Ok(team)
     }
 }
@@ -151,4 +182,34 @@ pub fn team_json(team: &Team) -> serde_json::Value {
         .collect();
     let online = team.iter().filter(|(_, online)| *online).count();
     serde_json::json!({ "agents_online": online, "agents": agents })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_began_earlier_does_not_replace_a_later_ones_answer() {
+        let start = Instant::now();
+        let mut answer = Answer::default();
+        // Read A begins (an agent is still online), the agent goes offline, read B begins after
+        // the change and ends first; A ends last.
+        let (a_began, b_began) = (start, start + Duration::from_millis(5));
+        answer.offer(b_began, false);
+        answer.offer(a_began, true);
+        assert_eq!(answer.fresh(b_began), Some(false));
+        // A later read replaces it.
+        answer.offer(b_began + Duration::from_millis(1), true);
+        assert_eq!(answer.fresh(b_began), Some(true));
+    }
+
+    #[test]
+    fn an_answer_is_reused_for_its_freshness_counted_from_when_its_read_began() {
+        let began = Instant::now();
+        let mut answer = Answer::default();
+        assert_eq!(answer.fresh(began), None);
+        answer.offer(began, true);
+        assert_eq!(answer.fresh(began + ANSWER_FRESH_FOR / 2), Some(true));
+        assert_eq!(answer.fresh(began + ANSWER_FRESH_FOR), None);
+    }
 }

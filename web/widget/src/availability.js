@@ -49,6 +49,18 @@ export function wantsEmail(conversation, mode, availability) {
 }
 
 /**
+ * Reads the configuration again for whether agents are online and the widget's availability;
+ * an `AgentAvailability` event heard meanwhile is newer, and stays.
+ */
+export function rereadAvailability({ api, store }) {
+  const agentsOnline = store.readingAgentsOnline();
+  return api.config().then((c) => {
+    agentsOnline(c?.agents_online);
+    store.setAvailability(c?.availability);
+  });
+}
+
+/**
  * Re-reads the configuration when the hours turn: at the next opening or the closing time of the
  * last availability seen (a second after, so the server agrees), at most every 6 hours.
  */
@@ -63,13 +75,7 @@ export function createHoursTimer({ api, store }) {
     if (!turn.length) return;
     const wait = Math.min(Math.max(Math.min(...turn) - Date.now() + 1000, 1000), MAX_WAIT_MS);
     timer = setTimeout(() => {
-      api.config().then(
-        (c) => {
-          store.setAgentsOnline(c?.agents_online);
-          store.setAvailability(c?.availability);
-        },
-        () => schedule(availability), // try again later
-      );
+      rereadAvailability({ api, store }).catch(() => schedule(availability)); // try again later
     }, wait);
   }
   store.on('availability', schedule);

@@ -27,6 +27,15 @@ export function createStore() {
   let seq = 0;
   let scheduled = false;
   let conversationEvents = 0; // status events heard, so a slower read does not undo a newer one
+  let availabilityEvents = 0; // the same for "agents online" events
+
+  /** Whether any agent is online, from the config, a poll or (`live`) an `AgentAvailability` event. */
+  function setAgentsOnline(online, { live = false } = {}) {
+    if (live) availabilityEvents++;
+    if (typeof online !== 'boolean' || state.agentsOnline === online) return;
+    state.agentsOnline = online;
+    changed();
+  }
 
   function changed() {
     // The list is current at once (callers count unread right after a merge); the UI hears
@@ -163,11 +172,16 @@ export function createStore() {
       }
     },
 
-    /** Whether any agent is online, from the config, a poll or an `AgentAvailability` event. */
-    setAgentsOnline(online) {
-      if (typeof online !== 'boolean' || state.agentsOnline === online) return;
-      state.agentsOnline = online;
-      changed();
+    setAgentsOnline,
+
+    /**
+     * Call before reading whether agents are online (the config, a conversation page): gives
+     * the function to call with the answer, which keeps an `AgentAvailability` event heard
+     * meanwhile instead (newer than the read) and says whether the answer was taken.
+     */
+    readingAgentsOnline() {
+      const heard = availabilityEvents;
+      return (online) => availabilityEvents === heard && (setAgentsOnline(online), true);
     },
 
     /** The widget's availability, from the config or a conversation page. */
@@ -191,6 +205,7 @@ export function createStore() {
 
     /** How many conversation events arrived so far. */
     conversationEvents: () => conversationEvents,
+
 
     /** The conversation's rating, from a fetch (`rating`: object or null) or a `ConversationRated` event. */
     setRating(r) {

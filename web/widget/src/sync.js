@@ -22,14 +22,16 @@ export function createSync({ api, store, session, onFetched, onGone, onUnauthori
     cursor.after = Math.min(cursor.after, store.highestId());
     for (let page = 0; page < 1000; page++) {
       const events = store.conversationEvents();
+      const agentsOnline = store.readingAgentsOnline();
       const res = await api.messagesAfter(id, cursor.after, PAGE);
       if (session.id() !== id) return; // switched conversation meanwhile: drop this answer
       for (const m of res.messages || []) if (Number(m?.id) > cursor.after) cursor.after = Number(m.id);
-      // A status event that came while this was read may be newer than what was read: keep the
-      // event, and read once more (a read begun now sees at least what the event said).
-      if (store.conversationEvents() === events) store.setConversation(res.conversation);
-      else queueMicrotask(() => catchUp.fill('conversation'));
-      store.setAgentsOnline(res.agents_online);
+      // A status or availability event that came while this was read may be newer than what
+      // was read: keep the event, and read once more (a read begun now sees at least what the
+      // event said).
+      const current = store.conversationEvents() === events;
+      if (current) store.setConversation(res.conversation);
+      if (!agentsOnline(res.agents_online) || !current) queueMicrotask(() => catchUp.fill('event'));
       store.setAvailability(res.availability);
       store.setRating(res.rating);
       for (const rs of res.read_states || []) store.applyReadState(rs);

@@ -7,7 +7,7 @@
 // and, away, when to ask for an email.
 
 import { createApi, ApiError } from './api.js';
-import { createHoursTimer, headerStatus as statusFor, modeOf, wantsEmail } from './availability.js';
+import { createHoursTimer, headerStatus as statusFor, modeOf, rereadAvailability, wantsEmail } from './availability.js';
 import { createEmitter } from './emitter.js';
 import { createTranslator, pickLocale } from './i18n.js';
 import { readIdentity } from './identity.js';
@@ -395,7 +395,7 @@ export function createWidget(options, preloaded = {}) {
         onReactions: (e) => e && (e.truncated ? sync.fill('truncated') : store.setReactions(e.message_id, e.reactions)),
         onConversation: (e) => e && Number(e.id) === session.id() && (e.truncated ? sync.fill('truncated') : store.setConversation(e, { live: true })),
         onTyping: setTyping,
-        onAvailability: (e) => store.setAgentsOnline(e?.agents_online),
+        onAvailability: (e) => store.setAgentsOnline(e?.agents_online, { live: true }),
         onRated: (e) => store.setRating(e),
         // An admin erased this conversation (or the widget's retention did): start afresh.
         onErased: (e) => {
@@ -556,14 +556,7 @@ export function createWidget(options, preloaded = {}) {
           notifier.restore();
           markRead();
           // Before a conversation exists nothing pushes availability to this visitor: ask again.
-          if (session.id() == null)
-            api.config().then(
-              (c) => {
-                store.setAgentsOnline(c?.agents_online);
-                store.setAvailability(c?.availability);
-              },
-              () => {},
-            );
+          if (session.id() == null) rereadAvailability({ api, store }).catch(() => {});
         }
         render();
       },

@@ -173,6 +173,48 @@ test('the header says live, bot or away, and when the team is back in the visito
   }
 });
 
+test('a read of the conversation answered late does not undo a newer "agents online" event', async () => {
+  await configure({});
+  await availability('online');
+  const context = await newContext(browser, { viewport: SIZES[0][1] });
+  const page = await openPage(context, pages.page());
+  const w = widget(page);
+  await w.open();
+  await waitForStatus(page, 'We are online');
+  await w.send('Hello there');
+  await w.waitForMessage('Hello there');
+  await w.waitForState(() => window.ChatbotWidget.state.realtimeConnected === true);
+
+  // The next read of the conversation is made while the agent is online and reaches the widget
+  // only after the agent went offline and the event saying so did.
+  const isRead = (url) => /\/api\/chatbot\/conversation\/[^/]+$/.test(new URL(url).pathname) && new URL(url).searchParams.has('after');
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let readAnswer;
+  const read = new Promise((resolve) => (readAnswer = resolve));
+  let holding = true;
+  await page.route(isRead, async (route) => {
+    if (!holding) return route.continue();
+    holding = false;
+    const response = await route.fetch();
+    readAnswer(await response.json());
+    await released;
+    await route.fulfill({ response });
+  });
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  assert.equal((await read).agents_online, true, 'the held read saw the agent online');
+  await availability('offline');
+  await waitForStatus(page, 'Our assistant answers right away');
+
+  // The late answer is not taken over the event: the widget reads once more, and stays "bot".
+  const reread = page.waitForRequest((req) => isRead(req.url()));
+  release();
+  assert.equal((await (await (await reread).response()).json()).agents_online, false);
+  await waitForStatus(page, 'Our assistant answers right away');
+  assert.equal(await host(page).getAttribute('data-mode'), 'bot');
+  await context.close();
+});
+
 test('an open widget turns live when the hours open', async () => {
   await availability('online');
   await configure({ hours: opensInAMinute() });
