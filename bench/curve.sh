@@ -16,13 +16,24 @@
 #      the others stay connected, REPEATS times (a new set of 1000 subscribers each time; more
 #      runs, up to EXTRA_REPEATS, while runs are disturbed by other processes' CPU).
 #
+# ROUNDS > 1 measures the whole list of sizes that many times, taken turn about (1k, 19k, 1k,
+# 19k, ...), and pools each size's fan-out runs: one minute's fan-out p99 varies here by a third
+# from the next minute's at the same size, more than the flatness aim's 1.2x, and drifts with the
+# machine's other load, so comparing sizes wants many runs of each, interleaved.
+#
+# IDLE_ON=neighbour puts the idle connections on a second server of the same kind beside the
+# measured one (same core, same kernel) instead of on it: the measured server then holds only
+# the 1000 subscribers, so a fan-out p99 that still grows with N is the machine's (its kernel
+# holding N more sockets, both ends), not the server's. The memory figures then count the
+# measured server only, and mean nothing per connection.
+#
 # Every figure is printed per server and size, with Parley's ratio to the best peer measured in
 # the same run; the last line is one JSON object.
 #
 # Usage: bench/curve.sh
 #        CONNECTIONS="1000 5000 10000 19000 250000" SERVERS="parley soketi" bench/curve.sh
 # Settings (environment): CONNECTIONS, SERVERS, FANOUT_SUBSCRIBERS (1000), FANOUT_RATE (10),
-# DURATION (20), REPEATS (3), EXTRA_REPEATS (3), OTHER_CPU_LIMIT (25: a fan-out run during which
+# DURATION (20), REPEATS (3), EXTRA_REPEATS (3), ROUNDS (1), OTHER_CPU_LIMIT (25: a fan-out run during which
 # other processes took more than this % of a core counts as disturbed), IDLE_SECS (5),
 # CONNECT_PARALLELISM (200 handshakes in flight over all generators), PER_LOADGEN (connections
 # per generator: at most 10 000 and what the descriptor limit and the port range allow),
@@ -44,6 +55,15 @@ FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-1000}
 FANOUT_RATE=${FANOUT_RATE:-10}
 DURATION=${DURATION:-20}
 REPEATS=${REPEATS:-3}
+ROUNDS=${ROUNDS:-1}
+IDLE_ON=${IDLE_ON:-server}
+case $IDLE_ON in server | neighbour) ;; *)
+    echo "error: IDLE_ON is server or neighbour, not $IDLE_ON" >&2
+    exit 2
+    ;;
+esac
+NEIGHBOUR_PID=""
+NEIGHBOUR_PORT=""
 EXTRA_REPEATS=${EXTRA_REPEATS:-3}
 OTHER_CPU_LIMIT=${OTHER_CPU_LIMIT:-25}
 IDLE_SECS=${IDLE_SECS:-5}
@@ -115,9 +135,14 @@ stop_loadgens() {
     done
     LOADGEN_PIDS=()
 }
+stop_neighbour() {
+    stop_pid "$NEIGHBOUR_PID"
+    NEIGHBOUR_PID="" NEIGHBOUR_PORT=""
+}
 cleanup() {
     stop_loadgens
     stop_server
+    stop_neighbour
     if [ "$PORT_RANGE_CHANGED" = 1 ]; then
         sysctl -qw net.ipv4.ip_local_port_range="$ORIGINAL_PORT_RANGE" 2>/dev/null || true
     fi
@@ -195,7 +220,7 @@ RESULTS=$WORK/points.jsonl
 # Measures $SERVER at $1 connections; appends one JSON line to $RESULTS.
 run_point() {
     local n=$1
-    DIR=$WORK/$SERVER-$n
+    DIR=$WORK/$SERVER-$n-round$ROUND
     mkdir -p "$DIR"
     local fanout=$FANOUT_SUBSCRIBERS
     [ "$fanout" -gt "$n" ] && fanout=$n
@@ -205,6 +230,10 @@ run_point() {
     echo "== $SERVER, $n connections: $idle idle over $holders generator(s) + $fanout fan-out subscribers"
 
     wait_sockets_closed
+    if [ "$IDLE_ON" = neighbour ] && [ "$idle" -gt 0 ]; then
+        start_server "$DIR/neighbour.log" || return 1
+        NEIGHBOUR_PID=$SERVER_PID NEIGHBOUR_PORT=$PORT
+    fi
     start_server "$DIR/server.log" || return 1
     sleep 1
     local rss_before mem_before slab_before ct_before
@@ -222,7 +251,8 @@ run_point() {
         parallel=$((CONNECT_PARALLELISM * count / n))
         [ "$parallel" -lt 1 ] && parallel=1
         next_source
-        loadgen --bind "$SOURCE" --connect-parallelism "$parallel" \
+        PORT=${NEIGHBOUR_PORT:-$PORT} SERVER_PID=${NEIGHBOUR_PID:-$SERVER_PID} \
+            loadgen --bind "$SOURCE" --connect-parallelism "$parallel" \
             --ready-file "$DIR/ready-$i.json" --release-file "$DIR/release" \
             idle --connections "$count" --channels 100 --idle-secs 0 \
             >"$DIR/idle-$i.txt" 2>"$DIR/idle-$i.err" &
@@ -297,10 +327,11 @@ run_point() {
     local alive=true
     kill -0 "$SERVER_PID" 2>/dev/null || alive=false
     stop_server
+    stop_neighbour
     # Let the closed sockets go before the next baseline.
     sleep 2
 
-    jq -nc --arg server "$SERVER" --argjson n "$n" --argjson fanout "$fanout" \
+    jq -nc --arg server "$SERVER" --argjson n "$n" --argjson fanout "$fanout" --arg idle_on "$IDLE_ON" \
         --argjson holders "$holders" --argjson alive "$alive" \
         --argjson rss_before "$rss_before" --argjson rss_after "$rss_after" \
         --argjson mem_before "$mem_before" --argjson mem_after "$mem_after" \
@@ -310,6 +341,7 @@ run_point() {
         --slurpfile setup "$DIR/setup.jsonl" --slurpfile fanout_runs "$DIR/fanout.jsonl" \
         --slurpfile idle "$DIR/idle.jsonl" '
         {server: $server, connections: $n, fanout_subscribers: $fanout, idle_generators: $holders,
+         idle_on: $idle_on,
          server_survived: $alive,
          connections_ok: ($setup | map(.connections_ok) | add),
          connections_failed: ($setup | map(.connections_failed) | add),
@@ -342,20 +374,25 @@ for SERVER in $SERVERS; do
 done
 
 failed=0
-for n in $CONNECTIONS; do
-    if [ $((n + 100)) -gt "$FD_LIMIT" ]; then
-        echo "note: $n connections skipped: a server holding them needs about $((n + 100)) open" \
-            "files and the limit here is $FD_LIMIT (raise LimitNOFILE / the hard limit)" >&2
-        continue
-    fi
-    # Servers in turn at each size, so that a neighbour's load falls on all of them alike.
-    for SERVER in "${servers[@]}"; do
-        if ! run_point "$n"; then
-            echo "error: $SERVER at $n connections failed (logs in $WORK/$SERVER-$n)" >&2
-            failed=1
-            stop_loadgens
-            stop_server
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    [ "$ROUNDS" -gt 1 ] && echo "== round $ROUND of $ROUNDS"
+    for n in $CONNECTIONS; do
+        if [ $((n + 100)) -gt "$FD_LIMIT" ]; then
+            [ "$ROUND" = 1 ] && echo "note: $n connections skipped: a server holding them needs" \
+                "about $((n + 100)) open files and the limit here is $FD_LIMIT (raise" \
+                "LimitNOFILE / the hard limit)" >&2
+            continue
         fi
+        # Servers in turn at each size, so that a neighbour's load falls on all of them alike.
+        for SERVER in "${servers[@]}"; do
+            if ! run_point "$n"; then
+                echo "error: $SERVER at $n connections failed (logs in $DIR)" >&2
+                failed=1
+                stop_loadgens
+                stop_server
+                stop_neighbour
+            fi
+        done
     done
 done
 
