@@ -206,7 +206,6 @@ export function createStore() {
     /** How many conversation events arrived so far. */
     conversationEvents: () => conversationEvents,
 
-
     /** The conversation's rating, from a fetch (`rating`: object or null) or a `ConversationRated` event. */
     setRating(r) {
       if (r === undefined || (r?.conversation_id != null && Number(r.conversation_id) !== state.conversationId)) return;
