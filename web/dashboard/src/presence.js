@@ -23,6 +23,7 @@ export function createPresence({ api, storage, onSelf, onTeam, onError }) {
   let lastBeat = 0;
   let stopped = false;
   let changing = 0;
+  let teamEvents = 0; // `AgentAvailability` events heard, so a slower read does not undo a newer one
   const me = tabId();
   const others = new Set();
   let channel = null;
@@ -70,9 +71,13 @@ export function createPresence({ api, storage, onSelf, onTeam, onError }) {
   }
 
   async function refreshTeam() {
+    const heard = teamEvents;
     try {
       const res = await api.agents();
-      setTeam(res?.agents, res?.agents_online);
+      // An event that came while this was read may be newer than what was read: keep it, and
+      // read once more (a read begun now sees at least what the event said).
+      if (teamEvents === heard) setTeam(res?.agents, res?.agents_online);
+      else refreshTeam();
     } catch {
       /* shown as it was; the next heartbeat tries again */
     }
@@ -149,6 +154,7 @@ export function createPresence({ api, storage, onSelf, onTeam, onError }) {
     /** `AgentAvailability` on `private-agents`: {agents_online: n, agents: [...]}, or without
      * the list (`truncated`) when the team is too large for an event. */
     applyEvent(e) {
+      teamEvents++;
       if (e?.truncated) refreshTeam();
       else setTeam(e?.agents, e?.agents_online);
     },

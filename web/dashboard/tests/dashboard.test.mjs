@@ -847,3 +847,58 @@ test('the visitor\'s rating shows in the conversation\'s details, live and after
   assert.deepEqual(page.errors, []);
   await agentContext.close();
 });
+
+test('a read of the team answered late does not undo a newer availability event', async () => {
+  const created = JSON.parse(await parley.cli(['agent', 'create', '--name', 'Ada Lovelace', '--email', 'ada@example.com', '--json']));
+  const setAda = (availability) => parley.agentApi('PUT', '/api/agent/availability', { body: { availability }, agentToken: created.token });
+  const agentContext = await newContext(browser);
+  const page = await openPage(agentContext);
+  const d = dashboard(page);
+  await d.signIn();
+  await d.live();
+  const ada = d.team('Ada Lovelace');
+  await setAda('online');
+  await ada.filter({ hasText: 'Online' }).waitFor();
+
+  // The team is read (after the agent's own change) while Ada is online, and the answer reaches
+  // the dashboard only after she went away and the event saying so did.
+  const isTeamRead = (url) => new URL(url).pathname === '/api/agent/agents';
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let readAnswer;
+  const read = new Promise((resolve) => (readAnswer = resolve));
+  let holding = true;
+  await page.route(isTeamRead, async (route) => {
+    if (!holding) return route.continue();
+    holding = false;
+    const response = await route.fetch();
+    readAnswer(await response.json());
+    await released;
+    await route.fulfill({ response });
+  });
+  await d.availability('Away').check();
+  const stale = await read;
+  assert.equal(stale.agents.find((a) => a.id === created.id)?.online, true, 'the held read saw Ada online');
+  await setAda('away');
+  await ada.filter({ hasText: 'Away' }).waitFor();
+  // From here on Ada's row must never say "Online" again.
+  await page.evaluate(() => {
+    window.adaShownOnline = false;
+    const look = () => {
+      const row = [...document.querySelectorAll('.team-list .agent')].find((el) => el.textContent.includes('Ada Lovelace'));
+      if (row && /Online/.test(row.textContent)) window.adaShownOnline = true;
+    };
+    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+
+  // The late answer is dropped for the event, and the team read once more.
+  const reread = page.waitForRequest((req) => isTeamRead(req.url()));
+  release();
+  const fresh = await (await (await reread).response()).json();
+  assert.equal(fresh.agents.find((a) => a.id === created.id)?.availability, 'away');
+  await ada.filter({ hasText: 'Away' }).waitFor();
+  assert.equal(await page.evaluate(() => window.adaShownOnline), false, 'the late answer was not shown');
+  assert.deepEqual(page.errors, []);
+  await agentContext.close();
+  await parley.cli(['agent', 'revoke', String(created.id)]);
+});
