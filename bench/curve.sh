@@ -33,8 +33,9 @@
 # Usage: bench/curve.sh
 #        CONNECTIONS="1000 5000 10000 19000 250000" SERVERS="parley soketi" bench/curve.sh
 # Settings (environment): CONNECTIONS, SERVERS, FANOUT_SUBSCRIBERS (1000), FANOUT_RATE (10),
-# DURATION (20), REPEATS (3), EXTRA_REPEATS (3), ROUNDS (1), OTHER_CPU_LIMIT (25: a fan-out run during which
-# other processes took more than this % of a core counts as disturbed), IDLE_SECS (5),
+# DURATION (20), REPEATS (3), EXTRA_REPEATS (3), ROUNDS (1), IDLE_ON (server or neighbour),
+# OTHER_CPU_LIMIT (25: a fan-out run during which other processes took more than this % of a
+# core counts as disturbed), IDLE_SECS (5),
 # CONNECT_PARALLELISM (200 handshakes in flight over all generators), PER_LOADGEN (connections
 # per generator: at most 10 000 and what the descriptor limit and the port range allow),
 # NICE (-10 as root: the server and generators run at that niceness), SERVER_CORE, LOADGEN_CORE,
@@ -55,7 +56,12 @@ FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-1000}
 FANOUT_RATE=${FANOUT_RATE:-10}
 DURATION=${DURATION:-20}
 REPEATS=${REPEATS:-3}
+EXTRA_REPEATS=${EXTRA_REPEATS:-3}
 ROUNDS=${ROUNDS:-1}
+if ! [[ $ROUNDS =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: ROUNDS is a whole number of at least 1, not $ROUNDS" >&2
+    exit 2
+fi
 IDLE_ON=${IDLE_ON:-server}
 case $IDLE_ON in server | neighbour) ;; *)
     echo "error: IDLE_ON is server or neighbour, not $IDLE_ON" >&2
@@ -64,7 +70,6 @@ case $IDLE_ON in server | neighbour) ;; *)
 esac
 NEIGHBOUR_PID=""
 NEIGHBOUR_PORT=""
-EXTRA_REPEATS=${EXTRA_REPEATS:-3}
 OTHER_CPU_LIMIT=${OTHER_CPU_LIMIT:-25}
 IDLE_SECS=${IDLE_SECS:-5}
 CONNECT_PARALLELISM=${CONNECT_PARALLELISM:-200}
