@@ -205,7 +205,9 @@ export function createThread(conversationId) {
       if (!conversation || typeof conversation !== 'object') return;
       if (conversation.id != null && Number(conversation.id) !== conversationId) return;
       if (isOlder(conversation, state.conversation)) return; // an answer that left before an event
-      state.conversation = Object.assign({}, state.conversation, conversation);
+      // A conversation is rated once: a read that left before the rating came keeps it.
+      const rated = conversation.rating == null && state.conversation?.rating ? { rating: state.conversation.rating } : {};
+      state.conversation = Object.assign({}, state.conversation, conversation, rated);
       changed();
     },
 

@@ -835,10 +835,40 @@ test('the visitor\'s rating shows in the conversation\'s details, live and after
   await page.waitForFunction(() => window.ParleyDashboard.state.conversationLive);
   const rating = page.locator('.details dd .rating');
   assert.equal(await rating.count(), 0, 'not rated yet');
+  // A read of the conversation made before the rating is answered only after the rating's event
+  // came: it must not take the rating away.
+  const isRead = (url) => new URL(url).pathname.endsWith('/conversations/' + id) && new URL(url).searchParams.has('after');
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let readAnswer;
+  const read = new Promise((resolve) => (readAnswer = resolve));
+  let holding = true;
+  await page.route(isRead, async (route) => {
+    if (!holding) return route.continue();
+    holding = false;
+    const response = await route.fetch();
+    readAnswer(await response.json());
+    await released;
+    await route.fulfill({ response });
+  });
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  assert.equal((await read).rating, null, 'the held read saw no rating');
   const rated = await parley.api('POST', `/api/chatbot/conversation/${id}/rating`, { body: { score: 4, comment: 'Quick <b>and</b> kind' }, visitorToken });
   assert.equal(rated.status, 201);
   // Live, through ConversationRated on the conversation's channel.
   await rating.filter({ hasText: '★★★★☆' }).waitFor();
+  await page.evaluate(() => {
+    window.ratingGone = false;
+    new MutationObserver(() => {
+      if (!document.querySelector('.details dd .rating')) window.ratingGone = true;
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  // Asked for during the held read, the next read is sent only once the held answer was handled.
+  const next = page.waitForRequest((req) => isRead(req.url()));
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  release();
+  await next;
+  assert.equal(await page.evaluate(() => window.ratingGone), false, 'the late answer kept the rating');
   assert.equal(await rating.locator('[role="img"]').getAttribute('aria-label'), '4 of 5');
   assert.equal(await rating.locator('q').textContent(), 'Quick <b>and</b> kind', 'the comment is text');
   await shot(page, 'rating-details');
