@@ -209,6 +209,8 @@ export function createStore() {
     /** The conversation's rating, from a fetch (`rating`: object or null) or a `ConversationRated` event. */
     setRating(r) {
       if (r === undefined || (r?.conversation_id != null && Number(r.conversation_id) !== state.conversationId)) return;
+      // A conversation is rated once: a read that left before the rating came keeps it.
+      if (r === null && state.rating) return;
       state.rating = r && typeof r === 'object' ? { score: Number(r.score), comment: r.comment ?? null, created_at: r.created_at ?? null } : null;
       changed();
     },

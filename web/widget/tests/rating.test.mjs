@@ -133,11 +133,42 @@ test('rated elsewhere: the prompt goes away live and after a reload; a failed se
   await wb.waitForState(connected);
   await prompt(tabB).getByText('How was this conversation?').waitFor({ timeout: 10000 });
 
-  // Another device (here: the API) rates the conversation.
+  // Another device (here: the API) rates the conversation, while tab A's read of it, made
+  // before, is held until the rating's event came: its answer must not bring the prompt back.
+  const isRead = (url) => new URL(url).pathname === '/api/chatbot/conversation/' + conversationId && new URL(url).searchParams.has('after');
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let readAnswer;
+  const read = new Promise((resolve) => (readAnswer = resolve));
+  let holding = true;
+  await tabA.route(isRead, async (route) => {
+    if (!holding) return route.continue();
+    holding = false;
+    const response = await route.fetch();
+    readAnswer(await response.json());
+    await released;
+    await route.fulfill({ response });
+  });
+  await tabA.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  assert.equal((await read).rating, null, 'the held read saw no rating');
   const { value } = await session(tabA);
   const res = await parley.api('POST', `/api/chatbot/conversation/${conversationId}/rating`, { body: { score: 2 }, visitorToken: value.visitorToken });
   assert.equal(res.status, 201, res.text);
   await prompt(tabA).waitFor({ state: 'hidden', timeout: 10000 });
+  await tabA.evaluate(() => {
+    window.promptBack = false;
+    const root = document.querySelector('#parley-chatbot-widget').shadowRoot;
+    new MutationObserver(() => {
+      const el = root.querySelector('.rate');
+      if (el && !el.hidden) window.promptBack = true;
+    }).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden'] });
+  });
+  // Asked for during the held read, the next read is sent only once the held answer was handled.
+  const next = tabA.waitForRequest((req) => isRead(req.url()));
+  await tabA.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  release();
+  await next;
+  assert.equal(await tabA.evaluate(() => window.promptBack), false, 'the late answer did not ask again');
   assert.equal(await prompt(tabA).getByText('Thanks for your feedback').count(), 0, 'not this tab\'s rating');
 
   // Tab B still asks. A server error keeps the form with a message to try again.
