@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { closedPort, startParley } from '../../tests/lib/server.mjs';
 import { startPages } from '../../tests/lib/pages.mjs';
 import { png } from '../../tests/lib/png.mjs';
-import { SCREENSHOTS, dropFrames, launch, newContext, openPage, trackFetches, widget } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, dropFrames, holdNextRequest, launch, newContext, openPage, trackFetches, widget } from '../../tests/lib/browser.mjs';
 
 let parley, pages, browser;
 
@@ -838,19 +838,7 @@ test('the visitor\'s rating shows in the conversation\'s details, live and after
   // A read of the conversation made before the rating is answered only after the rating's event
   // came: it must not take the rating away.
   const isRead = (url) => new URL(url).pathname.endsWith('/conversations/' + id) && new URL(url).searchParams.has('after');
-  let release;
-  const released = new Promise((resolve) => (release = resolve));
-  let readAnswer;
-  const read = new Promise((resolve) => (readAnswer = resolve));
-  let holding = true;
-  await page.route(isRead, async (route) => {
-    if (!holding) return route.continue();
-    holding = false;
-    const response = await route.fetch();
-    readAnswer(await response.json());
-    await released;
-    await route.fulfill({ response });
-  });
+  const { answer: read, release } = await holdNextRequest(page, isRead);
   await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
   assert.equal((await read).rating, null, 'the held read saw no rating');
   const rated = await parley.api('POST', `/api/chatbot/conversation/${id}/rating`, { body: { score: 4, comment: 'Quick <b>and</b> kind' }, visitorToken });
@@ -893,19 +881,7 @@ test('a read of the team answered late does not undo a newer availability event'
   // The team is read (after the agent's own change) while Ada is online, and the answer reaches
   // the dashboard only after she went away and the event saying so did.
   const isTeamRead = (url) => new URL(url).pathname === '/api/agent/agents';
-  let release;
-  const released = new Promise((resolve) => (release = resolve));
-  let readAnswer;
-  const read = new Promise((resolve) => (readAnswer = resolve));
-  let holding = true;
-  await page.route(isTeamRead, async (route) => {
-    if (!holding) return route.continue();
-    holding = false;
-    const response = await route.fetch();
-    readAnswer(await response.json());
-    await released;
-    await route.fulfill({ response });
-  });
+  const { answer: read, release } = await holdNextRequest(page, isTeamRead);
   await d.availability('Away').check();
   const stale = await read;
   assert.equal(stale.agents.find((a) => a.id === created.id)?.online, true, 'the held read saw Ada online');

@@ -116,6 +116,28 @@ export function trackFetches(page, urlPart) {
 }
 
 /**
+ * Holds the next request that `matches` (a URL predicate) accepts: it reaches the server at once,
+ * and its answer reaches the page only on `release()`, as a slow network would deliver it.
+ * `answer` resolves to the answer's JSON (what the page will be given late). Later requests pass.
+ */
+export async function holdNextRequest(page, matches) {
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let answered;
+  const answer = new Promise((resolve) => (answered = resolve));
+  let holding = true;
+  await page.route(matches, async (route) => {
+    if (!holding) return route.continue();
+    holding = false;
+    const response = await route.fetch();
+    answered(await response.json());
+    await released;
+    await route.fulfill({ response });
+  });
+  return { answer, release };
+}
+
+/**
  * Passes `page`'s realtime socket through a proxy that drops the frames from the server for
  * which `drop(text)` is true, as a lost broadcast would. `close(code, reason)` then breaks the
  * connection the page holds.

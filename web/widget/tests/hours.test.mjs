@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startParley, REPO_ROOT } from '../../tests/lib/server.mjs';
 import { startPages } from '../../tests/lib/pages.mjs';
-import { launch, newContext, openPage, widget, screenshot } from '../../tests/lib/browser.mjs';
+import { holdNextRequest, launch, newContext, openPage, widget, screenshot } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -188,19 +188,7 @@ test('a read of the conversation answered late does not undo a newer "agents onl
   // The next read of the conversation is made while the agent is online and reaches the widget
   // only after the agent went offline and the event saying so did.
   const isRead = (url) => /\/api\/chatbot\/conversation\/[^/]+$/.test(new URL(url).pathname) && new URL(url).searchParams.has('after');
-  let release;
-  const released = new Promise((resolve) => (release = resolve));
-  let readAnswer;
-  const read = new Promise((resolve) => (readAnswer = resolve));
-  let holding = true;
-  await page.route(isRead, async (route) => {
-    if (!holding) return route.continue();
-    holding = false;
-    const response = await route.fetch();
-    readAnswer(await response.json());
-    await released;
-    await route.fulfill({ response });
-  });
+  const { answer: read, release } = await holdNextRequest(page, isRead);
   await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
   assert.equal((await read).agents_online, true, 'the held read saw the agent online');
   await availability('offline');

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley } from '../../tests/lib/server.mjs';
 import { startPages } from '../../tests/lib/pages.mjs';
-import { launch, newContext, openPage, widget, screenshot, session, dropFrames } from '../../tests/lib/browser.mjs';
+import { holdNextRequest, launch, newContext, openPage, widget, screenshot, session, dropFrames } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 let parley, pages, browser;
@@ -136,19 +136,7 @@ test('rated elsewhere: the prompt goes away live and after a reload; a failed se
   // Another device (here: the API) rates the conversation, while tab A's read of it, made
   // before, is held until the rating's event came: its answer must not bring the prompt back.
   const isRead = (url) => new URL(url).pathname === '/api/chatbot/conversation/' + conversationId && new URL(url).searchParams.has('after');
-  let release;
-  const released = new Promise((resolve) => (release = resolve));
-  let readAnswer;
-  const read = new Promise((resolve) => (readAnswer = resolve));
-  let holding = true;
-  await tabA.route(isRead, async (route) => {
-    if (!holding) return route.continue();
-    holding = false;
-    const response = await route.fetch();
-    readAnswer(await response.json());
-    await released;
-    await route.fulfill({ response });
-  });
+  const { answer: read, release } = await holdNextRequest(tabA, isRead);
   await tabA.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
   assert.equal((await read).rating, null, 'the held read saw no rating');
   const { value } = await session(tabA);
