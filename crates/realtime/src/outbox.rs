@@ -364,7 +364,8 @@ impl Outbox {
     /// cache miss per delivery, for a socket that is nearly always writable (a write is tried
     /// when frames arrive for an empty queue, or when tokio said writable). When the socket is
     /// full the same write is made through tokio, which then clears the readiness it holds, so
-    /// that the socket's task waits in [`Outbox::ready`] for the next writable edge.
+    /// that the socket's task waits in [`Outbox::ready`] for the next writable edge. (A write to
+    /// a reset socket raises no SIGPIPE: Rust programs start with SIGPIPE ignored.)
     fn write(&self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         let socket = socket2::SockRef::from(&self.stream);
         // One frame (the usual case outside bursts) goes with `send`, which the kernel handles
