@@ -398,9 +398,9 @@ impl Outbox {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => n,
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        // The clock is read only here, where frames are left waiting: not once
-                        // per delivery.
-                        if progressed || queue.progress_at.is_none() {
+                        // The clock is read only here, where frames are left waiting after
+                        // progress: not once per delivery.
+                        if progressed {
                             queue.progress_at = Some(Instant::now());
                         }
                         return Ok(());
