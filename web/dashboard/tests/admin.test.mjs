@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startParley } from '../../tests/lib/server.mjs';
-import { SCREENSHOTS, launch, newContext, openPage, widget } from '../../tests/lib/browser.mjs';
+import { SCREENSHOTS, holdNextRequest, launch, newContext, openPage, widget } from '../../tests/lib/browser.mjs';
 import { accessibilityProblems } from '../../tests/lib/a11y.mjs';
 
 const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', password: 'correct horse battery' };
@@ -407,10 +407,33 @@ test('the keyboard alone walks the Admin area; screenshots and an accessibility 
   assert.equal(await focusedTab(), 'Knowledge');
   await page.keyboard.press('End');
   assert.equal(await focusedTab(), 'Audit log');
+  // The Team list reloads each time its tab is shown: that reload is held until the keyboard is
+  // inside the list, so that the list is re-rendered under the focus (which once dropped it to
+  // the page, a keyboard user's place lost).
+  const { answer: reread, release } = await holdNextRequest(page, (url) => new URL(url).pathname === '/api/admin/users');
   await page.keyboard.press('Home');
   assert.equal(await focusedTab(), 'Team');
   const team = area.dialog.getByRole('tabpanel', { name: 'Team' });
-  await team.locator('.adm-item', { hasText: AGENT.email }).waitFor();
+  const agentRow = team.locator('.adm-item', { hasText: AGENT.email });
+  await agentRow.waitFor();
+  await reread;
+  const userId = await agentRow.getAttribute('data-user-id');
+  const focusedControl = () =>
+    page.evaluate(() => {
+      const el = document.activeElement;
+      return { inDialog: !!el?.closest('dialog[open]'), user: el?.closest('.adm-item')?.dataset.userId ?? null, control: el?.getAttribute('aria-label') || el?.labels?.[0]?.textContent || (el?.matches('button') ? el.textContent : '') };
+    });
+  let before = null;
+  for (let i = 0; i < 40 && before?.user !== userId; i++) {
+    await page.keyboard.press('Tab');
+    before = await focusedControl();
+  }
+  assert.equal(before.user, userId, "the agent's row is reachable with Tab");
+  const oldRow = await agentRow.elementHandle();
+  release();
+  await page.waitForFunction((row) => !row.isConnected, oldRow);
+  assert.deepEqual(await focusedControl(), before, 'the reload keeps the focus on the same control of the same row');
+  await area.dialog.getByRole('tab', { name: 'Team' }).focus();
 
   // Tab through the Team panel to the invitation form: every stop stays in the dialog and shows
   // its focus; then invite someone with the keyboard only.

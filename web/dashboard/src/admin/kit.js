@@ -1,6 +1,7 @@
 // admin/kit.js — the small pieces the admin area's panels share: a labelled field, an error line
 // read out to screen readers, a status line, a read-only value with a Copy button, lines of text
-// to and from a list, and the server's message for a refused call. Everything is text nodes.
+// to and from a list, the server's message for a refused call, and a list re-rendered without
+// throwing out a keyboard user's focus. Everything is text nodes.
 
 import { h } from '../../../shared/ui/dom.js';
 
@@ -89,4 +90,27 @@ export function busyButton(attrs, run) {
     }
   });
   return button;
+}
+
+const FOCUSABLE = 'button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])';
+const focusables = (el) => [...el.querySelectorAll(FOCUSABLE)].filter((c) => !c.disabled && !c.closest('[hidden]'));
+// An item is known again by its data attributes (data-user-id, data-widget-id, …).
+const itemKey = (item) => JSON.stringify(Object.entries(item.dataset || {}));
+
+/**
+ * Replaces `list`'s children with `items`. A panel reloads its list when it is shown again or
+ * after a change, and the focused control would go with the old nodes, dropping a keyboard
+ * user's focus to the page: instead it moves to the same control of the same item in the new
+ * list (known by its data attributes, else by its place).
+ */
+export function replaceItems(list, items) {
+  const active = document.activeElement;
+  const children = [...list.children];
+  const item = active && active !== list ? children.find((c) => c.contains(active)) : null;
+  const spot = item && { key: itemKey(item), place: children.indexOf(item), control: focusables(item).indexOf(active) };
+  list.replaceChildren(...items);
+  if (!spot) return;
+  const again = items.find((i) => itemKey(i) === spot.key) || list.children[Math.min(spot.place, list.children.length - 1)];
+  const controls = again ? focusables(again) : [];
+  (controls[spot.control] || controls[0])?.focus();
 }

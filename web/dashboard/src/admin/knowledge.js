@@ -4,7 +4,7 @@
 // message, its score against the threshold, and whether it would answer.
 
 import { h } from '../../../shared/ui/dom.js';
-import { busyButton, errorLine, field, lines, reason, statusLine } from './kit.js';
+import { busyButton, errorLine, field, lines, reason, replaceItems, statusLine } from './kit.js';
 
 const SEARCH_PAUSE_MS = 250;
 
@@ -167,7 +167,7 @@ export function createKnowledgePanel({ admin, widgets, confirm = (text) => windo
     try {
       const res = await admin.knowledge(widgetId, search.value.trim());
       const entries = Array.isArray(res?.entries) ? res.entries : [];
-      list.replaceChildren(...entries.map(entryItem));
+      replaceItems(list, entries.map(entryItem));
       if (!entries.length) list.append(h('li', { class: 'muted adm-none', text: search.value.trim() ? 'No entry contains that text.' : 'No entries yet.' }));
     } catch (err) {
       error.set('Could not load the knowledge: ' + reason(err));

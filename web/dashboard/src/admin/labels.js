@@ -4,7 +4,7 @@
 // (LabelsChanged).
 
 import { h } from '../../../shared/ui/dom.js';
-import { busyButton, errorLine, field, reason, statusLine } from './kit.js';
+import { busyButton, errorLine, field, reason, replaceItems, statusLine } from './kit.js';
 import { labelChips } from '../ui/labels.js';
 
 const DEFAULT_COLOR = '#2563eb';
@@ -78,7 +78,7 @@ export function createLabelsPanel({ admin, confirm = (text) => window.confirm(te
     try {
       const res = await admin.labels();
       const labels = res?.labels || [];
-      list.replaceChildren(...(labels.length ? labels.map(item) : [h('li', { class: 'muted', text: 'No labels yet.' })]));
+      replaceItems(list, labels.length ? labels.map(item) : [h('li', { class: 'muted', text: 'No labels yet.' })]);
     } catch (err) {
       error.set('Could not load the labels: ' + reason(err));
     }

@@ -5,7 +5,7 @@
 // The server's refusals (the last admin, a taken email) are shown as it words them.
 
 import { h } from '../../../shared/ui/dom.js';
-import { busyButton, copyBox, errorLine, field, reason, statusLine, uid } from './kit.js';
+import { busyButton, copyBox, errorLine, field, reason, replaceItems, statusLine, uid } from './kit.js';
 
 export function createTeamPanel({ admin, widgets, confirm = (text) => window.confirm(text) }) {
   const error = errorLine();
@@ -141,7 +141,7 @@ export function createTeamPanel({ admin, widgets, confirm = (text) => window.con
       if (!widgets.loaded()) await widgets.refresh().catch(() => {});
       const res = await admin.users();
       const users = Array.isArray(res?.users) ? res.users : [];
-      list.replaceChildren(...users.map(person));
+      replaceItems(list, users.map(person));
     } catch (err) {
       error.set('Could not load the team: ' + reason(err));
     }

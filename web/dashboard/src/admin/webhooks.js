@@ -7,7 +7,7 @@
 // deliveries are on their way), disable or enable, and delete (after asking).
 
 import { h, formatTime } from '../../../shared/ui/dom.js';
-import { busyButton, copyBox, errorLine, field, reason, statusLine, uid } from './kit.js';
+import { busyButton, copyBox, errorLine, field, reason, replaceItems, statusLine, uid } from './kit.js';
 
 // The events a webhook may ask for, as the server names them, with what they mean.
 const EVENTS = [
@@ -286,7 +286,7 @@ export function createWebhooksPanel({ admin, widgets, confirm = (text) => window
       const open = new Set(logs.keys());
       for (const log of logs.values()) log.stop();
       logs.clear();
-      list.replaceChildren(...(hooks.length ? hooks.map(item) : [h('li', { class: 'muted adm-none', text: 'No webhooks yet.' })]));
+      replaceItems(list, hooks.length ? hooks.map(item) : [h('li', { class: 'muted adm-none', text: 'No webhooks yet.' })]);
       // Logs that were open stay open.
       for (const id of open) list.querySelector('[data-webhook-id="' + id + '"] [aria-controls]')?.click();
     } catch (err) {

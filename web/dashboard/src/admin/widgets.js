@@ -17,7 +17,7 @@ import { createAssignmentSettings } from './assignment-settings.js';
 import { createBotSettings } from './bot-settings.js';
 import { createHoursSettings } from './hours-settings.js';
 import { createVisitorSettings } from './visitor-settings.js';
-import { busyButton, copyBox, errorLine, field, lines, reason, statusLine } from './kit.js';
+import { busyButton, copyBox, errorLine, field, lines, reason, replaceItems, statusLine } from './kit.js';
 
 // The widget's languages (settings.locale), each named in itself; '' leaves it to the browser.
 const LANGUAGES = [
@@ -315,7 +315,7 @@ export function createWidgetsPanel({ admin, widgets, confirm = (text) => window.
     error.set('');
     try {
       const all = await widgets.refresh();
-      list.replaceChildren(...all.map(widgetItem));
+      replaceItems(list, all.map(widgetItem));
     } catch (err) {
       error.set('Could not load the widgets: ' + reason(err));
     }
