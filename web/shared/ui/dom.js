@@ -24,6 +24,13 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** The controls inside `el` that Tab can reach now: enabled, and shown (not in a hidden part). */
+export function focusableIn(el) {
+  return [...el.querySelectorAll('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(
+    (c) => !c.disabled && c.getClientRects().length > 0,
+  );
+}
+
 /** An icon drawn from our own path data `d` (never from user data). */
 export function svgIcon(d) {
   const svg = document.createElementNS(SVG, 'svg');

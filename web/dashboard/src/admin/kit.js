@@ -3,7 +3,7 @@
 // to and from a list, the server's message for a refused call, and a list re-rendered without
 // throwing out a keyboard user's focus. Everything is text nodes.
 
-import { h } from '../../../shared/ui/dom.js';
+import { focusableIn, h } from '../../../shared/ui/dom.js';
 
 let seq = 0;
 /** A unique id for a label's `for` (several panels live in one page). */
@@ -92,8 +92,6 @@ export function busyButton(attrs, run) {
   return button;
 }
 
-const FOCUSABLE = 'button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])';
-const focusables = (el) => [...el.querySelectorAll(FOCUSABLE)].filter((c) => !c.disabled && !c.closest('[hidden]'));
 // An item is known again by its data attributes (data-user-id, data-widget-id, …).
 const itemKey = (item) => JSON.stringify(Object.entries(item.dataset || {}));
 
@@ -107,10 +105,10 @@ export function replaceItems(list, items) {
   const active = document.activeElement;
   const children = [...list.children];
   const item = active && active !== list ? children.find((c) => c.contains(active)) : null;
-  const spot = item && { key: itemKey(item), place: children.indexOf(item), control: focusables(item).indexOf(active) };
+  const spot = item && { key: itemKey(item), place: children.indexOf(item), control: focusableIn(item).indexOf(active) };
   list.replaceChildren(...items);
   if (!spot) return;
   const again = items.find((i) => itemKey(i) === spot.key) || list.children[Math.min(spot.place, list.children.length - 1)];
-  const controls = again ? focusables(again) : [];
+  const controls = again ? focusableIn(again) : [];
   (controls[spot.control] || controls[0])?.focus();
 }

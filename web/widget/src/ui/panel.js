@@ -6,7 +6,7 @@
 // The message list is keyed (by client_id or id), so updates touch only what changed and the
 // scroll position is kept unless the visitor was already at the bottom.
 
-import { h } from '../../../shared/ui/dom.js';
+import { focusableIn, h } from '../../../shared/ui/dom.js';
 import { createHost, applyHostSettings } from './host.js';
 import { icon } from './icons.js';
 import { CSS } from './styles.js';
@@ -86,9 +86,7 @@ export function createPanel({ t, composer, tail, prechat, onOpenChange }) {
 
   /** Tab and Shift+Tab go round the panel's controls instead of into the page behind. */
   function keepFocusIn(e) {
-    const focusable = [...panel.querySelectorAll('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(
-      (el) => !el.disabled && el.getClientRects().length > 0,
-    );
+    const focusable = focusableIn(panel);
     if (!focusable.length) return;
     const first = focusable[0];
     const last = focusable[focusable.length - 1];
