@@ -23,6 +23,57 @@ else
     echo "warning: taskset not found, running unpinned" >&2
 fi
 
+# IDLE_PRIORITY_PIDS="pid ...": those processes' threads run at idle priority (SCHED_IDLE: only
+# on a core nothing else wants) for the run, and get their own policy back when the script ends,
+# however it ends. For a host agent that wakes up to walk every descriptor of every process: its
+# work grows with the connections under test and lands on the server's or the generator's core
+# in bursts (docs/capacity.md, runs AD-AH, and "What runs out first"). Needs root.
+restore_priorities() {
+    local entry pid task tid policy prio reset
+    # Threads started during the run inherited idle priority: back to the default first.
+    for task in $(for pid in $IDLE_PRIORITY_PIDS; do echo /proc/"$pid"/task/*; done); do
+        chrt -o -p 0 "${task##*/}" 2>/dev/null || true
+    done
+    for entry in "$@"; do
+        IFS=: read -r tid policy prio reset <<<"$entry"
+        case $policy in
+            SCHED_FIFO) policy=-f ;; SCHED_RR) policy=-r ;; SCHED_BATCH) policy=-b ;;
+            SCHED_IDLE) policy=-i ;; *) policy=-o ;;
+        esac
+        # shellcheck disable=SC2086
+        chrt $reset "$policy" -p "$prio" "$tid" 2>/dev/null || true
+    done
+}
+lower_priorities() {
+    local pid task tid line policy prio reset saved=()
+    if [ "$(id -u)" != 0 ] || ! command -v chrt >/dev/null; then
+        echo "error: IDLE_PRIORITY_PIDS needs root and chrt (util-linux)" >&2
+        exit 2
+    fi
+    for pid in $IDLE_PRIORITY_PIDS; do
+        [ -d "/proc/$pid/task" ] || { echo "error: IDLE_PRIORITY_PIDS: no process $pid" >&2; exit 2; }
+        for task in /proc/"$pid"/task/*; do
+            tid=${task##*/}
+            line=$(chrt -p "$tid" 2>/dev/null) || continue
+            policy=$(sed -n 's/.*policy: \([A-Z_]*\).*/\1/p' <<<"$line")
+            prio=$(sed -n 's/.*priority: \([0-9]*\).*/\1/p' <<<"$line")
+            reset=$(grep -q RESET_ON_FORK <<<"$line" && echo -R || true)
+            saved+=("$tid:$policy:${prio:-0}:$reset")
+            chrt -i -p 0 "$tid" 2>/dev/null || true
+        done
+        echo "== threads of process $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) at idle priority for this run"
+    done
+    # A watcher rather than a trap: each script sets its own traps, and a killed script still
+    # gives the priorities back.
+    (
+        while kill -0 $$ 2>/dev/null; do sleep 1; done
+        restore_priorities "${saved[@]}"
+    ) >/dev/null 2>&1 &
+}
+if [ -n "${IDLE_PRIORITY_PIDS:-}" ]; then
+    lower_priorities
+fi
+
 # A free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \

@@ -40,7 +40,8 @@
 # per generator: at most 10 000 and what the descriptor limit and the port range allow),
 # NICE (-10 as root: the server and generators run at that niceness), SERVER_CORE, LOADGEN_CORE,
 # SKIP_BUILD=1, INSTALL_PEERS=1 (install missing peers with bench/peers/install.sh; otherwise
-# they are skipped).
+# they are skipped), IDLE_PRIORITY_PIDS (processes whose threads run at idle priority for the
+# run, as root: a host agent that walks every descriptor each second; see bench/common.sh).
 #
 # Limits: the script raises the descriptor limit (as root up to fs.nr_open, raising that too)
 # and, when one generator needs more ports than net.ipv4.ip_local_port_range has, widens the
@@ -403,5 +404,6 @@ done
 
 echo
 python3 bench/curve_report.py "$RESULTS" --other-cpu-limit "$OTHER_CPU_LIMIT" \
-    --fd-limit "$FD_LIMIT" --port-range "$port_lo-$port_hi" --per-loadgen "$PER_LOADGEN"
+    --fd-limit "$FD_LIMIT" --port-range "$port_lo-$port_hi" --per-loadgen "$PER_LOADGEN" \
+    --idle-priority-pids "${IDLE_PRIORITY_PIDS:-}"
 exit $failed

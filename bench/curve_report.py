@@ -126,6 +126,7 @@ def main():
     ap.add_argument("--fd-limit", type=int)
     ap.add_argument("--port-range")
     ap.add_argument("--per-loadgen", type=int)
+    ap.add_argument("--idle-priority-pids", default="")
     args = ap.parse_args()
 
     rounds = {}
@@ -211,6 +212,7 @@ def main():
         "fd_limit": args.fd_limit,
         "port_range": args.port_range,
         "per_loadgen": args.per_loadgen,
+        "idle_priority_pids": [int(pid) for pid in args.idle_priority_pids.split()],
         "points": [rounded(p) for p in points],
         "parley_vs_best_peer": ratios,
         "aims": aims,
