@@ -45,13 +45,17 @@ restore_priorities() {
     done
 }
 lower_priorities() {
-    local pid task tid line policy prio reset saved=()
+    local pid task tid line policy prio reset entry saved=()
     if [ "$(id -u)" != 0 ] || ! command -v chrt >/dev/null; then
         echo "error: IDLE_PRIORITY_PIDS needs root and chrt (util-linux)" >&2
         exit 2
     fi
+    # Every pid checked and every thread's policy saved before any is changed, and the watcher
+    # started before the first change: a refusal or a kill part-way leaves nothing lowered.
     for pid in $IDLE_PRIORITY_PIDS; do
         [ -d "/proc/$pid/task" ] || { echo "error: IDLE_PRIORITY_PIDS: no process $pid" >&2; exit 2; }
+    done
+    for pid in $IDLE_PRIORITY_PIDS; do
         for task in /proc/"$pid"/task/*; do
             tid=${task##*/}
             line=$(chrt -p "$tid" 2>/dev/null) || continue
@@ -59,9 +63,7 @@ lower_priorities() {
             prio=$(sed -n 's/.*priority: \([0-9]*\).*/\1/p' <<<"$line")
             reset=$(grep -q RESET_ON_FORK <<<"$line" && echo -R || true)
             saved+=("$tid:$policy:${prio:-0}:$reset")
-            chrt -i -p 0 "$tid" 2>/dev/null || true
         done
-        echo "== threads of process $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) at idle priority for this run"
     done
     # A watcher rather than a trap: each script sets its own traps, and a killed script still
     # gives the priorities back.
@@ -69,6 +71,12 @@ lower_priorities() {
         while kill -0 $$ 2>/dev/null; do sleep 1; done
         restore_priorities "${saved[@]}"
     ) >/dev/null 2>&1 &
+    for entry in "${saved[@]}"; do
+        chrt -i -p 0 "${entry%%:*}" 2>/dev/null || true
+    done
+    for pid in $IDLE_PRIORITY_PIDS; do
+        echo "== threads of process $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) at idle priority for this run"
+    done
 }
 if [ -n "${IDLE_PRIORITY_PIDS:-}" ]; then
     lower_priorities
